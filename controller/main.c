@@ -1,0 +1,109 @@
+/* godwit: entry point, the command table and --help. */
+#include "lib/common.h"
+#include "controller/commands.h"
+#include "lib/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/banned.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage;
+	const char *summary;
+	const char *help; /* flags and details */
+};
+
+static const struct command commands[] = {
+    {"validate", cmd_validate, "godwit validate PATH...", "check specs; exit 1 on any error",
+     "  PATH is a spec file or a directory (walked for *.yaml and *.yml).\n"
+     "  Prints \"FILE: ok\" per valid spec, or FILE:LINE:COL: message per problem.\n"
+     "  Exit 0 when every spec is valid, 1 otherwise.\n"},
+    {"plan", cmd_plan, "godwit plan PATH... [--state-dir DIR] [--json]",
+     "what the controller would do next, per spec",
+     "  --state-dir DIR  where the controller keeps its state (default ./godwit-state\n"
+     "                   or $GODWIT_STATE_DIR)\n"
+     "  --json           machine-readable output\n"
+     "  Read-only: connects to nothing it would change. Irreversible actions are\n"
+     "  marked with '!'.\n"},
+    {"precheck", cmd_precheck, "godwit precheck FILE", "run the precheck items now and print them",
+     "  Prints every item with pass, warn or fail, the cause and the fix.\n"
+     "  Exit 1 when any item fails.\n"},
+    {"controller", cmd_controller,
+     "godwit controller (--dir DIR | --git URL [--branch B] [--path P] [--interval 30s])\n"
+     "                  [--state-dir DIR] [--once] [--notify-url URL]",
+     "watch specs and drive each migration until it converges",
+     "  --dir DIR          follow a directory of specs (inotify)\n"
+     "  --git URL          follow a branch of a git repository (file://, https, ssh)\n"
+     "  --branch B         branch to follow (default: the remote's HEAD)\n"
+     "  --path P           folder of the repository holding specs (default: all)\n"
+     "  --interval D       how often to fetch (default 30s)\n"
+     "  --state-dir DIR    status files, audit log, metrics (default ./godwit-state)\n"
+     "  --once             reconcile until every migration is steady, then exit:\n"
+     "                     0 if none is Invalid, PrecheckFailed or Failed, else 1\n"
+     "  --notify-url URL   POST a JSON document on every phase change\n"
+     "  --log-level L      error, warn, info (default) or debug\n"
+     "  SIGTERM/SIGINT checkpoint and exit; SIGHUP rescans or fetches now.\n"},
+    {"status", cmd_status, "godwit status [NAME] [--state-dir DIR] [--json]",
+     "show migrations and where they stand",
+     "  Without NAME: a table of every migration. With NAME: its conditions,\n"
+     "  precheck results and recent audit entries.\n"
+     "  --state-dir DIR  (default ./godwit-state or $GODWIT_STATE_DIR)\n"
+     "  --json           machine-readable output\n"},
+    {"verify", cmd_verify, "godwit verify FILE [--state-dir DIR]",
+     "compare source and destination data, chunk by chunk",
+     "  Checksums each chunk on both servers, drills into mismatches and lists\n"
+     "  the differing keys, re-checking before reporting. Exit 0 when equal,\n"
+     "  1 with a report when not.\n"},
+    {"binlog", cmd_binlog, "godwit binlog FILE...",
+     "decode binlog files offline: one JSON object per event",
+     "  Reads MySQL 5.5-9.x and MariaDB binlog files (also .gz), including\n"
+     "  compressed transaction payloads and binary JSON.\n"},
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "godwit %s: declarative MySQL/MariaDB migrations\n\nUsage:\n", GODWIT_VERSION);
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n  godwit COMMAND --help   flags of one command\n"
+		   "  godwit --version\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+	int j;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("godwit %s\n", GODWIT_VERSION);
+		return 0;
+	}
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		for (j = 2; j < argc; j++) {
+			if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
+				printf("Usage: %s\n\n%s.\n\n%s", commands[i].usage,
+				       commands[i].summary, commands[i].help);
+				return 0;
+			}
+		}
+		return commands[i].run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "godwit: unknown command '%s' (see godwit --help)\n", argv[1]);
+	return 2;
+}

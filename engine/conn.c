@@ -1,0 +1,273 @@
+#include "lib/common.h"
+#include "engine/conn.h"
+#include "cloud/cloud.h"
+#include "lib/log.h"
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/banned.h"
+
+bool conn_errno_retryable(unsigned e)
+{
+	switch (e) {
+	case CR_CONNECTION_ERROR:
+	case CR_CONN_HOST_ERROR:
+	case CR_SERVER_GONE_ERROR:
+	case CR_SERVER_LOST:
+	case CR_SERVER_LOST_EXTENDED:
+	case CR_UNKNOWN_HOST:
+	case ER_LOCK_WAIT_TIMEOUT:
+	case ER_LOCK_DEADLOCK:
+	case ER_SERVER_SHUTDOWN:
+	case ER_CON_COUNT_ERROR:
+	case ER_TOO_MANY_USER_CONNECTIONS:
+	case ER_QUERY_INTERRUPTED:
+	case ER_CONNECTION_KILLED:
+	case ER_NET_READ_ERROR:
+	case ER_NET_READ_INTERRUPTED:
+	case ER_NET_ERROR_ON_WRITE:
+	case ER_NET_WRITE_INTERRUPTED:
+	case ER_ABORTING_CONNECTION:
+	case ER_NEW_ABORTING_CONNECTION:
+	case ER_OPTION_PREVENTS_STATEMENT: /* read_only during a failover */ return true;
+	default: return false;
+	}
+}
+
+int conn_error(struct gw_err *err, MYSQL *m, const char *what)
+{
+	unsigned e = mysql_errno(m);
+
+	return err_set(err, conn_errno_retryable(e) ? GW_ERETRY : GW_EFATAL, "%s: %s (errno %u)",
+		       what, mysql_error(m), e);
+}
+
+static int apply_tls(MYSQL *m, const struct endpoint *ep, bool plain)
+{
+	my_bool yes = 1, no = 0;
+
+	if (plain || ep->tls_mode == TLS_DISABLED) {
+		return 0;
+	}
+	if (mysql_ssl_set(m, NULL, NULL, ep->tls_ca, NULL, NULL))
+		return -1;
+	if (mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, ep->tls_mode >= TLS_REQUIRED ? &yes : &no))
+		return -1;
+	if (mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT,
+			   ep->tls_mode >= TLS_VERIFY_CA ? &yes : &no))
+		return -1;
+	return 0;
+}
+
+static int try_connect(MYSQL **out, const struct endpoint *ep, const char *host, unsigned port,
+		       const char *password, unsigned flags, bool plain, struct gw_err *err,
+		       const char *role)
+{
+	unsigned timeout = 10, rw_timeout = 3600;
+	my_bool reconnect = 0;
+	MYSQL *m = mysql_init(NULL);
+
+	*out = NULL;
+	if (!m)
+		return err_set(err, GW_ENOMEM, "%s: out of memory", role);
+	(void)mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	(void)mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
+	(void)mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+	(void)mysql_optionsv(m, MYSQL_OPT_RECONNECT, &reconnect);
+	(void)mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "binary");
+	if (flags & CONN_LOCAL_INFILE) {
+		unsigned on = 1;
+		(void)mysql_optionsv(m, MYSQL_OPT_LOCAL_INFILE, &on);
+	}
+	if (apply_tls(m, ep, plain) < 0) {
+		mysql_close(m);
+		return err_set(err, GW_EFATAL, "%s %s:%u: cannot set TLS options", role, host,
+			       port);
+	}
+	if (!mysql_real_connect(m, host, ep->user, password, NULL, port, NULL,
+				CLIENT_MULTI_RESULTS | CLIENT_FOUND_ROWS)) {
+		unsigned e = mysql_errno(m);
+		int code = conn_errno_retryable(e) ? GW_ERETRY : GW_EFATAL;
+		err_set(err, code, "%s %s:%u (user %s): %s (errno %u)", role, host, port,
+			ep->user ? ep->user : "", mysql_error(m), e);
+		mysql_close(m);
+		return code;
+	}
+	*out = m;
+	return 0;
+}
+
+/* Whether a failed connect failed in the TLS handshake (for "preferred"). */
+static bool mysql_errno_is_tls(const struct gw_err *err)
+{
+	return strstr(err->msg, "SSL") != NULL || strstr(err->msg, "TLS") != NULL;
+}
+
+int conn_open(MYSQL **out, const struct endpoint *ep, const char *role, unsigned flags,
+	      const char *task, struct gw_err *err)
+{
+	char *password = NULL, *rds_host = NULL;
+	const char *host = ep->host;
+	unsigned port = ep->port;
+	MYSQL *m = NULL;
+	int r;
+
+	*out = NULL;
+	if (ep->is_rds) {
+		if ((r = cloud_endpoint_resolve(&rds_host, &port, ep, task, err)) < 0)
+			return r;
+		host = rds_host;
+	}
+	if (ep->password.kind != SECRET_NONE &&
+	    (r = spec_secret_resolve(&password, &ep->password, err)) < 0) {
+		err_prefix(err, "%s", role);
+		goto out;
+	}
+	r = try_connect(&m, ep, host, port, password, flags, false, err, role);
+	if (r < 0 && ep->tls_mode == TLS_PREFERRED && mysql_errno_is_tls(err)) {
+		log_warn(task, "%s %s:%u: TLS not available, connecting without it", role, host,
+			 port);
+		r = try_connect(&m, ep, host, port, password, flags, true, err, role);
+	}
+	if (r < 0)
+		goto out;
+	if (!(flags & CONN_NO_SESSION) &&
+	    (r = conn_exec(m,
+			   "SET SESSION time_zone = '+00:00', "
+			   "sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,"
+			   "NO_ENGINE_SUBSTITUTION'",
+			   err)) < 0) {
+		err_prefix(err, "%s", role);
+		mysql_close(m);
+		m = NULL;
+		goto out;
+	}
+	*out = m;
+out:
+	spec_secret_free(password);
+	free(rds_host);
+	return r;
+}
+
+int conn_exec(MYSQL *m, const char *sql, struct gw_err *err)
+{
+	MYSQL_RES *res;
+
+	if (mysql_real_query(m, sql, strlen(sql)))
+		return conn_error(err, m, "query");
+	do {
+		res = mysql_store_result(m);
+		if (res)
+			mysql_free_result(res);
+		else if (mysql_field_count(m))
+			return conn_error(err, m, "query result");
+	} while (mysql_next_result(m) == 0);
+	if (mysql_errno(m))
+		return conn_error(err, m, "query");
+	return 0;
+}
+
+int conn_execf(MYSQL *m, struct gw_err *err, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		r = err_set(err, GW_ENOMEM, "out of memory");
+	else
+		r = conn_exec(m, buf_cstr(&b), err);
+	buf_release(&b);
+	return r;
+}
+
+int conn_query_value(struct buf *out, bool *found_out, MYSQL *m, const char *sql,
+		     struct gw_err *err)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	unsigned long *lens;
+	int r = 0;
+
+	buf_reset(out);
+	if (found_out)
+		*found_out = false;
+	if (mysql_real_query(m, sql, strlen(sql)))
+		return conn_error(err, m, "query");
+	res = mysql_store_result(m);
+	if (!res)
+		return mysql_field_count(m) ? conn_error(err, m, "query result") : 0;
+	row = mysql_fetch_row(res);
+	if (row) {
+		if (found_out)
+			*found_out = true;
+		lens = mysql_fetch_lengths(res);
+		if (row[0] && buf_add(out, row[0], lens[0]) < 0)
+			r = err_set(err, GW_ENOMEM, "out of memory");
+	}
+	mysql_free_result(res);
+	while (mysql_next_result(m) == 0) {
+		res = mysql_store_result(m);
+		if (res)
+			mysql_free_result(res);
+	}
+	return r;
+}
+
+int conn_quote_ident(struct buf *b, const char *name)
+{
+	const char *p;
+
+	if (buf_putc(b, '`') < 0)
+		return GW_ENOMEM;
+	for (p = name; *p; p++) {
+		if (*p == '`' && buf_putc(b, '`') < 0)
+			return GW_ENOMEM;
+		if (buf_putc(b, *p) < 0)
+			return GW_ENOMEM;
+	}
+	return buf_putc(b, '`');
+}
+
+int conn_quote_string(struct buf *b, MYSQL *m, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	if (!m) {
+		if (len == 0)
+			return buf_puts(b, "''");
+		if (buf_grow(b, 2 + 2 * len) < 0 || buf_puts(b, "0x") < 0)
+			return GW_ENOMEM;
+		for (i = 0; i < len; i++) {
+			unsigned char c = (unsigned char)s[i];
+			b->ptr[b->len++] = hex[c >> 4];
+			b->ptr[b->len++] = hex[c & 15];
+		}
+		b->ptr[b->len] = '\0';
+		return 0;
+	}
+	if (buf_grow(b, 2 * len + 3) < 0)
+		return GW_ENOMEM;
+	b->ptr[b->len++] = '\'';
+	b->len += mysql_real_escape_string(m, b->ptr + b->len, s, (unsigned long)len);
+	b->ptr[b->len++] = '\'';
+	b->ptr[b->len] = '\0';
+	return 0;
+}
+
+void conn_server_version(MYSQL *m, unsigned long *version_out, bool *mariadb_out)
+{
+	const char *info = mysql_get_server_info(m);
+
+	*version_out = mysql_get_server_version(m);
+	*mariadb_out = info && strstr(info, "MariaDB") != NULL;
+}

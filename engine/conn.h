@@ -1,0 +1,51 @@
+/*
+ * Connections to MySQL-protocol servers, for every engine. conn_open()
+ * resolves the password at the moment of use (and wipes it), applies the
+ * endpoint's TLS mode, resolves rds endpoints through the cloud API, and
+ * sets the session up for lossless transfer: character set binary on the
+ * wire, time_zone '+00:00', sql_mode without implicit conversions.
+ *
+ * Errors from the server are classified with conn_error(): connection
+ * failures and lock waits/deadlocks are GW_ERETRY, the rest GW_EFATAL.
+ */
+#ifndef GODWIT_CONN_H
+#define GODWIT_CONN_H
+
+#include "lib/common.h"
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "spec/spec.h"
+
+#include <mysql.h>
+
+enum conn_flags {
+	CONN_DEFAULT = 0,
+	CONN_LOCAL_INFILE = 1, /* allow LOAD DATA LOCAL INFILE */
+	CONN_NO_SESSION = 2,   /* do not touch session variables */
+};
+
+/* Opens a connection; *out is owned by the caller (mysql_close). `role` is
+ * "source" or "destination", for messages. */
+int conn_open(MYSQL **out, const struct endpoint *ep, const char *role, unsigned flags,
+	      const char *task, struct gw_err *err);
+/* Classifies the last error of m and writes "what: message (errno N)". */
+int conn_error(struct gw_err *err, MYSQL *m, const char *what);
+/* Whether a MySQL error number means the operation may succeed later. */
+bool conn_errno_retryable(unsigned errnum);
+/* Runs one statement and discards any result. */
+int conn_exec(MYSQL *m, const char *sql, struct gw_err *err);
+int conn_execf(MYSQL *m, struct gw_err *err, const char *fmt, ...) PRINTF_LIKE(3, 4);
+/* Runs a query expected to return at most one row and one column; the value
+ * (or NULL for no row / SQL NULL) is copied into out, which is reset first.
+ * *found_out (may be NULL) tells whether a row came back. */
+int conn_query_value(struct buf *out, bool *found_out, MYSQL *m, const char *sql,
+		     struct gw_err *err);
+/* Appends `name` quoted as an identifier (backticks doubled). */
+int conn_quote_ident(struct buf *b, const char *name) WARN_UNUSED;
+/* Appends 'value' as a string literal escaped for m's connection (or, when
+ * m is NULL, with hex '0x..' for arbitrary bytes). */
+int conn_quote_string(struct buf *b, MYSQL *m, const char *s, size_t len) WARN_UNUSED;
+/* The server's version as a number (e.g. 101106) and whether it is MariaDB. */
+void conn_server_version(MYSQL *m, unsigned long *version_out, bool *mariadb_out);
+
+#endif

@@ -1,0 +1,195 @@
+#include "lib/common.h"
+#include "engine/meta.h"
+#include "engine/conn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/banned.h"
+
+static const char *stage_names[] = {"none",	 "schema_done",	   "full_started",
+				    "full_done", "post_full_done", "cutover_done"};
+
+const char *meta_stage_name(enum meta_stage st)
+{
+	return (size_t)st < ARRAY_SIZE(stage_names) ? stage_names[st] : "unknown";
+}
+
+int meta_ensure(MYSQL *dst, const char *metadb, struct gw_err *err)
+{
+	struct buf q = BUF_INIT, db = BUF_INIT;
+	int r = GW_ENOMEM;
+
+	if (conn_quote_ident(&db, metadb) < 0)
+		goto out;
+	if ((r = conn_execf(dst, err, "CREATE DATABASE IF NOT EXISTS %s", buf_cstr(&db))) < 0)
+		goto out;
+	if ((r = conn_execf(dst, err,
+			    "CREATE TABLE IF NOT EXISTS %s.task_stage ("
+			    " task VARCHAR(63) NOT NULL PRIMARY KEY,"
+			    " stage TINYINT UNSIGNED NOT NULL,"
+			    " immutable_hash CHAR(64) NOT NULL DEFAULT '',"
+			    " updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
+			    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+			    buf_cstr(&db))) < 0)
+		goto out;
+	r = conn_execf(dst, err,
+		       "CREATE TABLE IF NOT EXISTS %s.binlog_position ("
+		       " task VARCHAR(63) NOT NULL PRIMARY KEY,"
+		       " gtid TEXT NOT NULL,"
+		       " file VARCHAR(255) NOT NULL DEFAULT '',"
+		       " pos BIGINT UNSIGNED NOT NULL DEFAULT 0,"
+		       " source_ts BIGINT NOT NULL DEFAULT 0,"
+		       " updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
+		       ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+		       buf_cstr(&db));
+out:
+	if (r == GW_ENOMEM)
+		err_set(err, r, "out of memory");
+	else if (r < 0)
+		err_prefix(err, "meta database %s", metadb);
+	buf_release(&q);
+	buf_release(&db);
+	return r;
+}
+
+static int fetch_row(MYSQL_RES **res_out, MYSQL *dst, const char *sql, struct gw_err *err)
+{
+	*res_out = NULL;
+	if (mysql_real_query(dst, sql, strlen(sql)))
+		return conn_error(err, dst, "meta query");
+	*res_out = mysql_store_result(dst);
+	if (!*res_out)
+		return conn_error(err, dst, "meta query result");
+	return 0;
+}
+
+int meta_stage_get(enum meta_stage *out, char immutable_hash_out[65], MYSQL *dst,
+		   const char *metadb, const char *task, struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	int r = GW_ENOMEM;
+
+	*out = META_NONE;
+	if (immutable_hash_out)
+		immutable_hash_out[0] = '\0';
+	if (buf_puts(&q, "SELECT stage, immutable_hash FROM ") < 0 ||
+	    conn_quote_ident(&q, metadb) < 0 || buf_puts(&q, ".task_stage WHERE task = ") < 0 ||
+	    conn_quote_string(&q, dst, task, strlen(task)) < 0) {
+		err_set(err, r, "out of memory");
+		goto out;
+	}
+	if ((r = fetch_row(&res, dst, buf_cstr(&q), err)) < 0)
+		goto out;
+	if ((row = mysql_fetch_row(res)) != NULL) {
+		*out = (enum meta_stage)strtol(row[0], NULL, 10);
+		if (immutable_hash_out)
+			(void)snprintf(immutable_hash_out, 65, "%s", row[1] ? row[1] : "");
+	}
+out:
+	if (res)
+		mysql_free_result(res);
+	buf_release(&q);
+	return r;
+}
+
+int meta_stage_set(MYSQL *dst, const char *metadb, const char *task, enum meta_stage st,
+		   const char *immutable_hash, struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	int r;
+
+	if (buf_puts(&q, "INSERT INTO ") < 0 || conn_quote_ident(&q, metadb) < 0 ||
+	    buf_puts(&q, ".task_stage (task, stage, immutable_hash) VALUES (") < 0 ||
+	    conn_quote_string(&q, dst, task, strlen(task)) < 0 ||
+	    buf_printf(&q, ", %d, ", (int)st) < 0 ||
+	    conn_quote_string(&q, dst, immutable_hash, strlen(immutable_hash)) < 0 ||
+	    buf_puts(&q, ") ON DUPLICATE KEY UPDATE stage = GREATEST(stage, VALUES(stage)),"
+			 " immutable_hash = VALUES(immutable_hash),"
+			 " updated_at = CURRENT_TIMESTAMP(6)") < 0)
+		r = err_set(err, GW_ENOMEM, "out of memory");
+	else
+		r = conn_exec(dst, buf_cstr(&q), err);
+	buf_release(&q);
+	return r;
+}
+
+int meta_position_get(struct binlog_pos *out, bool *found_out, MYSQL *dst, const char *metadb,
+		      const char *task, struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	int r = GW_ENOMEM;
+
+	memset(out, 0, sizeof(*out));
+	*found_out = false;
+	if (buf_puts(&q, "SELECT gtid, file, pos, source_ts FROM ") < 0 ||
+	    conn_quote_ident(&q, metadb) < 0 ||
+	    buf_puts(&q, ".binlog_position WHERE task = ") < 0 ||
+	    conn_quote_string(&q, dst, task, strlen(task)) < 0) {
+		err_set(err, r, "out of memory");
+		goto out;
+	}
+	if ((r = fetch_row(&res, dst, buf_cstr(&q), err)) < 0)
+		goto out;
+	if ((row = mysql_fetch_row(res)) != NULL) {
+		*found_out = true;
+		(void)snprintf(out->gtid, sizeof(out->gtid), "%s", row[0] ? row[0] : "");
+		(void)snprintf(out->file, sizeof(out->file), "%s", row[1] ? row[1] : "");
+		out->pos = row[2] ? strtoull(row[2], NULL, 10) : 0;
+		out->source_ts = row[3] ? strtoll(row[3], NULL, 10) : 0;
+	}
+out:
+	if (res)
+		mysql_free_result(res);
+	buf_release(&q);
+	return r;
+}
+
+int meta_position_sql(struct buf *sql, MYSQL *dst, const char *metadb, const char *task,
+		      const struct binlog_pos *pos)
+{
+	if (buf_puts(sql, "REPLACE INTO ") < 0 || conn_quote_ident(sql, metadb) < 0 ||
+	    buf_puts(sql, ".binlog_position (task, gtid, file, pos, source_ts) VALUES (") < 0 ||
+	    conn_quote_string(sql, dst, task, strlen(task)) < 0 || buf_puts(sql, ", ") < 0 ||
+	    conn_quote_string(sql, dst, pos->gtid, strlen(pos->gtid)) < 0 ||
+	    buf_puts(sql, ", ") < 0 ||
+	    conn_quote_string(sql, dst, pos->file, strlen(pos->file)) < 0 ||
+	    buf_printf(sql, ", %llu, %lld)", (unsigned long long)pos->pos,
+		       (long long)pos->source_ts) < 0)
+		return GW_ENOMEM;
+	return 0;
+}
+
+void meta_position_format(char *out, size_t outsz, const struct binlog_pos *pos)
+{
+	if (pos->gtid[0])
+		(void)snprintf(out, outsz, "%s", pos->gtid);
+	else if (pos->file[0])
+		(void)snprintf(out, outsz, "%s:%llu", pos->file, (unsigned long long)pos->pos);
+	else if (outsz)
+		out[0] = '\0';
+}
+
+int meta_forget_task(MYSQL *dst, const char *metadb, const char *task, struct gw_err *err)
+{
+	static const char *tables[] = {"task_stage", "binlog_position"};
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < ARRAY_SIZE(tables) && r == 0; i++) {
+		struct buf q = BUF_INIT;
+		if (buf_puts(&q, "DELETE FROM ") < 0 || conn_quote_ident(&q, metadb) < 0 ||
+		    buf_printf(&q, ".%s WHERE task = ", tables[i]) < 0 ||
+		    conn_quote_string(&q, dst, task, strlen(task)) < 0)
+			r = err_set(err, GW_ENOMEM, "out of memory");
+		else
+			r = conn_exec(dst, buf_cstr(&q), err);
+		buf_release(&q);
+	}
+	return r;
+}

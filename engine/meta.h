@@ -1,0 +1,70 @@
+/*
+ * The meta database on the destination (godwit_meta by default): where the
+ * data positions live, written in the same transaction as the data they
+ * describe (PRODUCT.md section 4).
+ *
+ * Tables created by meta_ensure():
+ *   task_stage(task, stage, immutable_hash, updated_at)
+ *       which irreversible steps of a task are done (see enum meta_stage)
+ *   binlog_position(task, gtid, file, pos, source_ts, updated_at)
+ *       the source position from which incremental replays: set by the full
+ *       copy before its first row is read, advanced by the incremental
+ *       apply in the same transaction as each applied batch
+ * Engines may add tables of their own, named after the engine
+ * (copy_state, ...), created with CREATE TABLE IF NOT EXISTS.
+ */
+#ifndef GODWIT_META_H
+#define GODWIT_META_H
+
+#include "lib/common.h"
+#include "lib/buf.h"
+#include "lib/err.h"
+
+#include <mysql.h>
+#include <stdint.h>
+
+#define META_DEFAULT_DB "godwit_meta"
+
+struct binlog_pos {
+	char gtid[4096]; /* MariaDB "0-1-42,1-2-7" or MySQL "uuid:1-5,..."; "" if none */
+	char file[256];	 /* "" if GTID only */
+	uint64_t pos;
+	int64_t source_ts; /* unix seconds of the last applied event, 0 if none */
+};
+
+/* Creates the meta database and its tables if absent. */
+int meta_ensure(MYSQL *dst, const char *metadb, struct gw_err *err);
+
+/* Stages recorded in task_stage (a task's row holds the highest reached). */
+enum meta_stage {
+	META_NONE = 0,
+	META_SCHEMA_DONE = 1,	 /* SCHEMA_CREATE done */
+	META_FULL_STARTED = 2,	 /* hand-off position recorded, data moving */
+	META_FULL_DONE = 3,	 /* every chunk copied */
+	META_POST_FULL_DONE = 4, /* SCHEMA_AFTER_FULL done */
+	META_CUTOVER_DONE = 5,	 /* incremental stopped, SCHEMA_CUTOVER done */
+};
+
+const char *meta_stage_name(enum meta_stage st);
+/* *out is META_NONE when the task has no row. */
+int meta_stage_get(enum meta_stage *out, char immutable_hash_out[65], MYSQL *dst,
+		   const char *metadb, const char *task, struct gw_err *err);
+/* Records a stage (never lowers it) with the spec's immutable hash. */
+int meta_stage_set(MYSQL *dst, const char *metadb, const char *task, enum meta_stage st,
+		   const char *immutable_hash, struct gw_err *err);
+
+/* Reads the task's position; *found_out false when none was recorded. */
+int meta_position_get(struct binlog_pos *out, bool *found_out, MYSQL *dst, const char *metadb,
+		      const char *task, struct gw_err *err);
+/* Appends the statement that records pos for task, to run inside the
+ * caller's transaction (REPLACE INTO ...). */
+int meta_position_sql(struct buf *sql, MYSQL *dst, const char *metadb, const char *task,
+		      const struct binlog_pos *pos) WARN_UNUSED;
+/* "gtid" when set, else "file:pos". */
+void meta_position_format(char *out, size_t outsz, const struct binlog_pos *pos);
+/* Removes every row of the task in the meta tables it knows of (for a
+ * new migration reusing the name after a deleted one; never called by the
+ * controller on spec deletion). */
+int meta_forget_task(MYSQL *dst, const char *metadb, const char *task, struct gw_err *err);
+
+#endif

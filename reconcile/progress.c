@@ -1,0 +1,64 @@
+#include "lib/common.h"
+#include "reconcile/progress.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/banned.h"
+
+void progress_init(struct progress *p)
+{
+	memset(p, 0, sizeof(*p));
+	atomic_store(&p->delay_seconds, -1);
+	pthread_mutex_init(&p->mu, NULL);
+}
+
+void progress_release(struct progress *p)
+{
+	pthread_mutex_destroy(&p->mu);
+}
+
+void progress_reset(struct progress *p)
+{
+	atomic_store(&p->rows_done, 0);
+	atomic_store(&p->rows_total, 0);
+	atomic_store(&p->bytes_done, 0);
+	atomic_store(&p->tables_done, 0);
+	atomic_store(&p->tables_total, 0);
+	pthread_mutex_lock(&p->mu);
+	p->detail[0] = '\0';
+	pthread_mutex_unlock(&p->mu);
+}
+
+void progress_set_position(struct progress *p, const char *pos)
+{
+	pthread_mutex_lock(&p->mu);
+	(void)snprintf(p->position, sizeof(p->position), "%s", pos);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void progress_get_position(struct progress *p, char *out, size_t outsz)
+{
+	pthread_mutex_lock(&p->mu);
+	(void)snprintf(out, outsz, "%s", p->position);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void progress_set_detail(struct progress *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&p->mu);
+	va_start(ap, fmt);
+	(void)vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void progress_get_detail(struct progress *p, char *out, size_t outsz)
+{
+	pthread_mutex_lock(&p->mu);
+	(void)snprintf(out, outsz, "%s", p->detail);
+	pthread_mutex_unlock(&p->mu);
+}

@@ -1,0 +1,42 @@
+/*
+ * What a running action reports while it works: counters the controller
+ * reads to write status files and metrics. Counters are atomics (written by
+ * workers, read by the loop); strings are guarded by the mutex and read and
+ * written only through the functions below.
+ */
+#ifndef GODWIT_PROGRESS_H
+#define GODWIT_PROGRESS_H
+
+#include "lib/common.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct progress {
+	_Atomic uint64_t rows_done;  /* full copy: rows written */
+	_Atomic uint64_t rows_total; /* full copy: estimated rows */
+	_Atomic uint64_t bytes_done; /* full copy: bytes written */
+	_Atomic uint64_t tables_done;
+	_Atomic uint64_t tables_total;
+	_Atomic uint64_t events_applied; /* incremental: row changes applied */
+	_Atomic uint64_t txns_applied;	 /* incremental: transactions applied */
+	_Atomic int64_t delay_seconds;	 /* incremental: -1 until known */
+	_Atomic int64_t last_event_unix; /* source time of newest applied event */
+	_Atomic int caught_up;		 /* incremental: nothing pending */
+	_Atomic int64_t started_mono_ms; /* when the current action started */
+	pthread_mutex_t mu;
+	char position[4096]; /* source binlog position applied (GTID set or file:pos) */
+	char detail[512];    /* e.g. "copying sakila.rental" */
+};
+
+void progress_init(struct progress *p);
+void progress_release(struct progress *p);
+/* Resets counters (not the position) for a new action. */
+void progress_reset(struct progress *p);
+void progress_set_position(struct progress *p, const char *pos);
+void progress_get_position(struct progress *p, char *out, size_t outsz);
+void progress_set_detail(struct progress *p, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void progress_get_detail(struct progress *p, char *out, size_t outsz);
+
+#endif
