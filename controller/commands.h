@@ -16,6 +16,8 @@ int cmd_controller(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_binlog(int argc, char **argv);
+/* Hidden: runs one engine action (tests, debugging). */
+int cmd_action(int argc, char **argv);
 
 /*
  * A small flag parser shared by the commands. Flags are "--name VALUE",

@@ -62,6 +62,8 @@ static const struct command commands[] = {
      "decode binlog files offline: one JSON object per event",
      "  Reads MySQL 5.5-9.x and MariaDB binlog files (also .gz), including\n"
      "  compressed transaction payloads and binary JSON.\n"},
+    {"_action", cmd_action, "godwit _action FILE ACTION", NULL,
+     "  Runs one engine action once (for tests and debugging).\n"},
 };
 
 static void usage(FILE *f)
@@ -70,7 +72,8 @@ static void usage(FILE *f)
 
 	fprintf(f, "godwit %s: declarative MySQL/MariaDB migrations\n\nUsage:\n", GODWIT_VERSION);
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+		if (commands[i].summary) /* hidden commands have none */
+			fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n  godwit COMMAND --help   flags of one command\n"
 		   "  godwit --version\n");
 }
@@ -98,7 +101,8 @@ int main(int argc, char **argv)
 		for (j = 2; j < argc; j++) {
 			if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
 				printf("Usage: %s\n\n%s.\n\n%s", commands[i].usage,
-				       commands[i].summary, commands[i].help);
+				       commands[i].summary ? commands[i].summary : "internal",
+				       commands[i].help);
 				return 0;
 			}
 		}

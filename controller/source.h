@@ -1,0 +1,69 @@
+/*
+ * Where specs come from: a directory followed with inotify, or a branch of
+ * a git repository fetched with libgit2. Both give the controller the same
+ * thing: a snapshot of every spec file with its revision, and a pollable
+ * file descriptor that becomes readable when a new snapshot may be there.
+ * The controller's loop never blocks in a source: git fetches run in a
+ * thread of the source's own.
+ */
+#ifndef GODWIT_SOURCE_H
+#define GODWIT_SOURCE_H
+
+#include "lib/common.h"
+#include "lib/err.h"
+
+#include <stdint.h>
+
+struct spec_file {
+	char *path;    /* relative to the source root, e.g. "team/shop.yaml" */
+	char *content; /* the file's bytes (NUL-terminated) */
+	size_t len;
+	char sha256[65];
+	char commit[41];     /* last commit that changed the file; "" for --dir */
+	char *author;	     /* "Name <email>" of that commit; NULL for --dir */
+	int64_t commit_time; /* unix seconds; 0 for --dir */
+};
+
+/* A spec that was in the previous snapshot and is gone from this one. */
+struct spec_deleted {
+	char *path;
+	char commit[41]; /* the commit that deleted it; "" for --dir */
+	char *author;	 /* NULL for --dir */
+	int64_t commit_time;
+};
+
+struct source_snapshot {
+	struct spec_file *files;
+	size_t nfiles;
+	struct spec_deleted *deleted; /* since the previous snapshot taken */
+	size_t ndeleted;
+	char revision[41]; /* commit of the snapshot; "" for --dir */
+	bool complete;	   /* false when the source could not be read whole
+			      (the controller then deletes nothing) */
+};
+
+struct source;
+
+int source_dir_open(struct source **out, const char *dir, struct gw_err *err);
+/* url: file://, https:// (token from $GODWIT_GIT_TOKEN), ssh:// or
+ * user@host:path (agent or $GODWIT_GIT_SSH_KEY, known_hosts checked).
+ * branch NULL: the remote HEAD. path NULL: the whole tree. The bare clone
+ * is cached under cache_dir. */
+int source_git_open(struct source **out, const char *url, const char *branch, const char *path,
+		    int64_t interval_ms, const char *cache_dir, struct gw_err *err);
+/* Readable when source_changed() may return true. */
+int source_fd(struct source *s);
+/* Drains the fd; true when the set of specs may have changed (debounced:
+ * a burst of file events yields one change). Also true when a periodic
+ * full rescan is due. */
+bool source_changed(struct source *s);
+/* The current specs. Deleted entries are relative to the previous call. */
+int source_snapshot(struct source *s, struct source_snapshot *out, struct gw_err *err);
+void source_snapshot_release(struct source_snapshot *snap);
+/* SIGHUP: rescan or fetch now. */
+void source_refresh(struct source *s);
+/* The last error of a background fetch, or NULL. */
+const char *source_last_error(struct source *s);
+void source_free(struct source *s);
+
+#endif

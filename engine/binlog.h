@@ -1,0 +1,202 @@
+/*
+ * The binlog decoder: bytes of one event (from a file, or from the network
+ * after the leading OK byte) to a decoded struct binlog_event, for MariaDB
+ * 10.x and MySQL 5.5-9.x. Row images are decoded here from the TABLE_MAP
+ * metadata, not by the connector.
+ *
+ * Ownership: everything an event points to is owned by the decoder and
+ * stays valid until the next call of binlog_decode() or
+ * binlog_decode_inner() on the same decoder. Table maps stay valid until
+ * the next STOP/ROTATE-to-new-file or a newer map for the same table id.
+ */
+#ifndef GODWIT_BINLOG_H
+#define GODWIT_BINLOG_H
+
+#include "lib/common.h"
+#include "lib/buf.h"
+#include "lib/err.h"
+
+#include <stdint.h>
+
+/* Event type codes, as in the binlog. */
+enum {
+	BINLOG_QUERY_EVENT = 2,
+	BINLOG_STOP_EVENT = 3,
+	BINLOG_ROTATE_EVENT = 4,
+	BINLOG_FORMAT_DESCRIPTION_EVENT = 15,
+	BINLOG_XID_EVENT = 16,
+	BINLOG_TABLE_MAP_EVENT = 19,
+	BINLOG_WRITE_ROWS_EVENT_V1 = 23,
+	BINLOG_UPDATE_ROWS_EVENT_V1 = 24,
+	BINLOG_DELETE_ROWS_EVENT_V1 = 25,
+	BINLOG_HEARTBEAT_EVENT = 27,
+	BINLOG_ROWS_QUERY_EVENT = 29,
+	BINLOG_WRITE_ROWS_EVENT = 30,
+	BINLOG_UPDATE_ROWS_EVENT = 31,
+	BINLOG_DELETE_ROWS_EVENT = 32,
+	BINLOG_GTID_EVENT = 33,
+	BINLOG_ANONYMOUS_GTID_EVENT = 34,
+	BINLOG_PREVIOUS_GTIDS_EVENT = 35,
+	BINLOG_XA_PREPARE_LOG_EVENT = 38,
+	BINLOG_PARTIAL_UPDATE_ROWS_EVENT = 39,
+	BINLOG_TRANSACTION_PAYLOAD_EVENT = 40,
+	BINLOG_HEARTBEAT_LOG_EVENT_V2 = 41,
+	BINLOG_GTID_TAGGED_LOG_EVENT = 42,
+	BINLOG_MARIA_ANNOTATE_ROWS_EVENT = 160,
+	BINLOG_MARIA_BINLOG_CHECKPOINT_EVENT = 161,
+	BINLOG_MARIA_GTID_EVENT = 162,
+	BINLOG_MARIA_GTID_LIST_EVENT = 163,
+	BINLOG_MARIA_START_ENCRYPTION_EVENT = 164,
+	BINLOG_MARIA_QUERY_COMPRESSED_EVENT = 165,
+	BINLOG_MARIA_WRITE_ROWS_COMPRESSED_V1 = 169,
+	BINLOG_MARIA_UPDATE_ROWS_COMPRESSED_V1 = 170,
+	BINLOG_MARIA_DELETE_ROWS_COMPRESSED_V1 = 171,
+};
+
+/* What a decoded event is, independent of version and compression. */
+enum binlog_kind {
+	BK_OTHER = 0,
+	BK_FORMAT_DESCRIPTION,
+	BK_ROTATE,
+	BK_QUERY, /* DDL, BEGIN, COMMIT (statement), ... */
+	BK_XID,	  /* transaction commit */
+	BK_TABLE_MAP,
+	BK_WRITE_ROWS,
+	BK_UPDATE_ROWS, /* also PARTIAL_UPDATE_ROWS, with full after images
+			   rebuilt where the before image allows */
+	BK_DELETE_ROWS,
+	BK_GTID,      /* MySQL GTID / GTID_TAGGED, MariaDB GTID */
+	BK_GTID_LIST, /* MySQL PREVIOUS_GTIDS, MariaDB GTID_LIST */
+	BK_HEARTBEAT,
+	BK_ROWS_QUERY, /* MySQL ROWS_QUERY, MariaDB ANNOTATE_ROWS */
+	BK_PAYLOAD,    /* MySQL TRANSACTION_PAYLOAD: the inner events follow
+			  through binlog_decode_inner() */
+	BK_STOP,
+	BK_XA_PREPARE,
+};
+
+/* A column value decoded from a row image. */
+enum bl_kind {
+	BL_NULL = 0,
+	BL_INT,	     /* i: signed integers, YEAR */
+	BL_UINT,     /* u: unsigned integers, BIT (as the number) */
+	BL_DOUBLE,   /* d: FLOAT, DOUBLE */
+	BL_DECIMAL,  /* s: exact digits, e.g. "-12.3400" */
+	BL_TEMPORAL, /* s: "2024-02-29 13:04:05.250000", "-507:48:27", "2024-02-29" */
+	BL_TEXT,     /* s/len: bytes in the column's charset (charset set) */
+	BL_BINARY,   /* s/len: BINARY/VARBINARY/BLOB/GEOMETRY bytes, exact */
+	BL_JSON,     /* s/len: the document as JSON text (binary JSON decoded) */
+	BL_ENUM,     /* u: 1-based index; s: the label when known */
+	BL_SET,	     /* u: bitmask; s: the labels joined by ',' when known */
+};
+
+struct bl_value {
+	enum bl_kind kind;
+	int64_t i;
+	uint64_t u;
+	double d;
+	const char *s; /* owned by the decoder */
+	size_t len;
+	uint16_t charset; /* collation id for BL_TEXT, 0 if unknown */
+};
+
+struct bl_column {
+	uint8_t type;  /* MYSQL_TYPE_* as in the table map (real type) */
+	uint16_t meta; /* type metadata from the table map */
+	bool nullable;
+	bool is_unsigned; /* from optional metadata; false when unknown */
+	bool signedness_known;
+	uint16_t charset; /* 0 when unknown */
+	bool is_pk;	  /* from optional metadata */
+	char *name;	  /* NULL when the map has no column names
+			     (binlog_row_metadata=MINIMAL) */
+	char **labels;	  /* ENUM/SET labels, NULL when unknown */
+	size_t nlabels;
+};
+
+struct bl_table {
+	uint64_t id;
+	char *db;
+	char *table;
+	size_t ncols;
+	struct bl_column *cols;
+	bool has_names; /* every column has a name */
+};
+
+/* One row change. `before` and `after` have table->ncols entries; a
+ * column absent from the image (partial row images) has present[i] false
+ * and kind BL_NULL. */
+struct bl_row {
+	struct bl_value *before; /* NULL for write rows */
+	struct bl_value *after;	 /* NULL for delete rows */
+	bool *before_present;
+	bool *after_present;
+};
+
+struct binlog_event {
+	/* the common header */
+	uint32_t timestamp;
+	uint8_t type_code;
+	uint32_t server_id;
+	uint32_t size;
+	uint64_t next_pos; /* log_pos: position after this event; 0 inside payloads */
+	uint16_t flags;
+	enum binlog_kind kind;
+
+	/* BK_QUERY */
+	const char *db;
+	const char *sql;
+	size_t sql_len;
+	/* BK_XID */
+	uint64_t xid;
+	/* BK_ROTATE */
+	const char *rotate_file;
+	uint64_t rotate_pos;
+	/* BK_GTID: "0-1-42" (MariaDB) or "uuid:42" / "uuid:tag:42" (MySQL) */
+	char gtid[128];
+	uint32_t gtid_domain; /* MariaDB */
+	uint64_t gtid_seq;
+	bool gtid_standalone; /* MariaDB: a DDL or non-transactional event group */
+	/* BK_GTID_LIST: the set, formatted as a GTID set string */
+	const char *gtid_set;
+	/* BK_TABLE_MAP and row events */
+	const struct bl_table *table;
+	/* row events */
+	size_t nrows;
+	const struct bl_row *rows;
+	/* BK_ROWS_QUERY: the statement (sql/sql_len) */
+	/* BK_FORMAT_DESCRIPTION */
+	const char *server_version;
+	uint8_t checksum_alg; /* 0 none, 1 CRC32 */
+};
+
+struct binlog_decoder;
+
+/* A new decoder (caller frees with binlog_decoder_free); NULL on OOM. */
+struct binlog_decoder *binlog_decoder_new(void);
+void binlog_decoder_free(struct binlog_decoder *d);
+/*
+ * Decodes one whole event (header included). Checksums are verified when
+ * the format description says CRC32 (the connector's stream verifies them
+ * too). A malformed event is GW_EFATAL with the offset and the reason.
+ */
+int binlog_decode(struct binlog_decoder *d, const uint8_t *ev, size_t len, struct binlog_event *out,
+		  struct gw_err *err);
+/* After BK_PAYLOAD: the next inner event into out; *have_out false when
+ * the payload is exhausted. */
+int binlog_decode_inner(struct binlog_decoder *d, struct binlog_event *out, bool *have_out,
+			struct gw_err *err);
+/*
+ * Supplies what a MINIMAL table map lacks (names, signedness, labels) from
+ * the applier's schema history, for the table id of the latest map of
+ * db.table. Columns are in table order; NULL arrays mean unknown.
+ */
+int binlog_decoder_describe_table(struct binlog_decoder *d, const char *db, const char *table,
+				  char *const *names, const bool *is_unsigned, size_t ncols,
+				  struct gw_err *err);
+
+/* Appends the event as one JSON object (PRODUCT.md section 3, `binlog`). */
+int binlog_event_json(struct buf *out, const struct binlog_event *ev, const char *file,
+		      uint64_t pos) WARN_UNUSED;
+
+#endif
