@@ -102,7 +102,12 @@ struct bl_value {
 
 struct bl_column {
 	uint8_t type;  /* MYSQL_TYPE_* as in the table map (real type) */
-	uint16_t meta; /* type metadata from the table map */
+	uint16_t meta; /* type metadata from the table map: 1-byte metadata as is
+			  (FLOAT/DOUBLE pack length, BLOB/JSON/GEOMETRY length
+			  bytes, TIME2/DATETIME2/TIMESTAMP2 fsp); VARCHAR max
+			  length and BIT (bytes << 8 | bits) little-endian;
+			  STRING/ENUM/SET (real type << 8 | length) and
+			  NEWDECIMAL (precision << 8 | scale) big-endian */
 	bool nullable;
 	bool is_unsigned; /* from optional metadata; false when unknown */
 	bool signedness_known;
