@@ -17,11 +17,14 @@
 # Every server has a user godwit@'%' (password in $GW_PASSWORD) with all
 # privileges, and root via the socket. GW_TMP is the test's scratch dir.
 # GODWIT is the binary under test (bin/godwit unless $GODWIT_BIN is set).
+# GW_SHARED is ../shared (datasets/sakila, datasets/mysql-binlogs).
 
 set -euo pipefail
 
 GW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 GODWIT=${GODWIT_BIN:-$GW_ROOT/bin/godwit}
+# The shared data sets (sakila, MySQL binlogs) live beside the repository.
+GW_SHARED=${GW_SHARED:-$(cd "$GW_ROOT/../shared" 2>/dev/null && pwd || echo /work/shared)}
 GW_PASSWORD=godwit-test-pw
 export GW_PASSWORD
 GW_TMP=$(mktemp -d "${TMPDIR:-/tmp}/godwit-test.XXXXXX")
