@@ -310,10 +310,3 @@ int bl_jsonb_to_text(struct buf *out, const uint8_t *p, size_t len, struct gw_er
 		return jb_bad(&j, "empty document");
 	return jb_value(&j, p[0], p + 1, len - 1, 0);
 }
-
-int bl_json_apply_diffs(struct buf *out, const char *before, size_t before_len, const uint8_t *p,
-			size_t len, struct gw_err *err)
-{
-	(void)out, (void)before, (void)before_len, (void)p, (void)len;
-	return err_set(err, GW_EFATAL, "applying partial JSON updates is not supported yet");
-}
