@@ -71,7 +71,7 @@ static int decode_file(const char *path, struct gw_err *err)
 	struct buf out = BUF_INIT;
 	uint8_t hdr[4], *evb = NULL;
 	size_t cap = 0, got;
-	uint64_t pos = 4;
+	uint64_t pos = 0;
 	gzFile f;
 	int rc = 0;
 
@@ -87,9 +87,10 @@ static int decode_file(const char *path, struct gw_err *err)
 	if ((rc = read_full(f, hdr, 4, &got, err)) < 0)
 		goto fail;
 	if (got != 4 || memcmp(hdr, magic, 4) != 0) {
-		rc = err_set(err, GW_EFATAL, "not a binlog file (no \\xfebin magic at offset 0)");
+		rc = err_set(err, GW_EFATAL, "not a binlog file (no \\xfebin magic)");
 		goto fail;
 	}
+	pos = 4;
 	for (;;) {
 		uint8_t h[19];
 		size_t size;

@@ -860,6 +860,87 @@ bad:
 	return err_set(err, GW_EFATAL, "GTID_TAGGED malformed at byte %zu", r.off);
 }
 
+static int payload_reserve(struct binlog_decoder *d, size_t n, struct gw_err *err)
+{
+	uint8_t *p;
+
+	if (n <= d->payload_cap)
+		return 0;
+	p = realloc(d->payload, n);
+	if (!p)
+		return err_set(err, GW_ENOMEM, "out of memory for a transaction payload");
+	d->payload = p;
+	d->payload_cap = n;
+	return 0;
+}
+
+/* Streams the zstd frame into the payload buffer, which grows only as
+ * output really comes, so a lying size field costs no memory. */
+static int payload_unzstd(struct binlog_decoder *d, const uint8_t *src, size_t n, size_t usize,
+			  struct gw_err *err)
+{
+	ZSTD_DStream *z = ZSTD_createDStream();
+	ZSTD_inBuffer in = {src, n, 0};
+	ZSTD_outBuffer out = {NULL, 0, 0};
+	size_t r = 1;
+	int rc = 0;
+
+	if (!z)
+		return err_set(err, GW_ENOMEM, "out of memory for zstd");
+	if (ZSTD_isError(ZSTD_initDStream(z))) {
+		rc = err_set(err, GW_EFATAL, "TRANSACTION_PAYLOAD: zstd init failed");
+		goto out;
+	}
+	while (r != 0) {
+		if (out.pos == out.size) {
+			size_t want = out.size ? out.size * 2 : 65536;
+
+			if (out.size >= usize) {
+				/* all there: the frame may still have its epilogue */
+				uint8_t one;
+				ZSTD_outBuffer o1 = {&one, 1, 0};
+
+				r = ZSTD_decompressStream(z, &o1, &in);
+				if (!ZSTD_isError(r) && o1.pos == 0 && r != 0 && in.pos < in.size)
+					continue;
+				if (ZSTD_isError(r) || o1.pos > 0 || r != 0) {
+					rc = err_set(err, GW_EFATAL,
+						     "TRANSACTION_PAYLOAD: zstd data do not hold "
+						     "the %zu bytes its header says",
+						     usize);
+					goto out;
+				}
+				break;
+			}
+			if (want > usize)
+				want = usize;
+			if (payload_reserve(d, want, err) < 0) {
+				rc = GW_ENOMEM;
+				goto out;
+			}
+			out.dst = d->payload;
+			out.size = want;
+		}
+		r = ZSTD_decompressStream(z, &out, &in);
+		if (ZSTD_isError(r)) {
+			rc = err_set(err, GW_EFATAL, "TRANSACTION_PAYLOAD: zstd: %s",
+				     ZSTD_getErrorName(r));
+			goto out;
+		}
+		if (r != 0 && in.pos == in.size && out.pos < out.size) {
+			rc = err_set(err, GW_EFATAL, "TRANSACTION_PAYLOAD: zstd data truncated");
+			goto out;
+		}
+	}
+	if (out.pos != usize)
+		rc = err_set(err, GW_EFATAL,
+			     "TRANSACTION_PAYLOAD: %zu bytes uncompressed, header says %zu",
+			     out.pos, usize);
+out:
+	ZSTD_freeDStream(z);
+	return rc;
+}
+
 static int decode_payload(struct binlog_decoder *d, const uint8_t *b, size_t len,
 			  struct binlog_event *out, struct gw_err *err)
 {
@@ -910,28 +991,13 @@ static int decode_payload(struct binlog_decoder *d, const uint8_t *b, size_t len
 	if (usize > MAX_PAYLOAD)
 		return err_set(err, GW_EFATAL, "TRANSACTION_PAYLOAD of %llu bytes is too large",
 			       (unsigned long long)usize);
-	if (usize > d->payload_cap) {
-		uint8_t *p = realloc(d->payload, (size_t)usize);
-
-		if (!p)
-			return err_set(err, GW_ENOMEM, "out of memory for a transaction payload");
-		d->payload = p;
-		d->payload_cap = (size_t)usize;
-	}
 	if (ctype == 255) {
+		if (payload_reserve(d, n, err) < 0)
+			return GW_ENOMEM;
 		if (n)
 			memcpy(d->payload, data, n);
-	} else {
-		size_t got = ZSTD_decompress(d->payload, (size_t)usize, data, n);
-
-		if (ZSTD_isError(got))
-			return err_set(err, GW_EFATAL, "TRANSACTION_PAYLOAD: zstd: %s",
-				       ZSTD_getErrorName(got));
-		if (got != usize)
-			return err_set(
-			    err, GW_EFATAL,
-			    "TRANSACTION_PAYLOAD: %zu bytes uncompressed, header says %llu", got,
-			    (unsigned long long)usize);
+	} else if (payload_unzstd(d, data, n, (size_t)usize, err) < 0) {
+		return err->code;
 	}
 	d->payload_len = (size_t)usize;
 	d->payload_off = 0;

@@ -104,6 +104,8 @@ int bl_json_apply_diffs(struct buf *out, const char *before, size_t before_len, 
 const char *bl_type_name(uint8_t type_code);
 
 #define BL_MAX_TABLES 4096
+/* The most memory the decoded rows of one event may take. */
+#define BL_MAX_ROWS_MEMORY ((size_t)256 << 20)
 
 struct binlog_decoder {
 	bool have_fde;

@@ -781,6 +781,7 @@ int bl_decode_rows(struct binlog_decoder *d, const uint8_t *body, size_t len, ui
 	}
 	while (rd_left(&r) > 0) {
 		struct bl_row row;
+		size_t start = r.off;
 
 		memset(&row, 0, sizeof(row));
 		if (nrows == d->cap_rows) {
@@ -805,6 +806,16 @@ int bl_decode_rows(struct binlog_decoder *d, const uint8_t *body, size_t len, ui
 				goto bad;
 		}
 		d->rows[nrows++] = row;
+		if (r.off == start) {
+			err_set(err, GW_EFATAL, "row image of zero bytes");
+			goto bad;
+		}
+		/* wide tables with tiny (MINIMAL) images expand the most */
+		if (d->arena.total > BL_MAX_ROWS_MEMORY) {
+			err_set(err, GW_EFATAL, "rows event expands to more than %zu MiB decoded",
+				BL_MAX_ROWS_MEMORY >> 20);
+			goto bad;
+		}
 	}
 	out->rows = d->rows;
 	out->nrows = nrows;
