@@ -219,16 +219,16 @@ const char *bl_type_name(uint8_t t)
 	case BINLOG_TABLE_MAP_EVENT: return "table_map";
 	case BINLOG_WRITE_ROWS_EVENT_V1:
 	case BINLOG_WRITE_ROWS_EVENT:
-	case 166:
+	case BINLOG_MARIA_WRITE_ROWS_COMPRESSED_EVENT_V1:
 	case BINLOG_MARIA_WRITE_ROWS_COMPRESSED_V1: return "write_rows";
 	case BINLOG_UPDATE_ROWS_EVENT_V1:
 	case BINLOG_UPDATE_ROWS_EVENT:
 	case BINLOG_PARTIAL_UPDATE_ROWS_EVENT:
-	case 167:
+	case BINLOG_MARIA_UPDATE_ROWS_COMPRESSED_EVENT_V1:
 	case BINLOG_MARIA_UPDATE_ROWS_COMPRESSED_V1: return "update_rows";
 	case BINLOG_DELETE_ROWS_EVENT_V1:
 	case BINLOG_DELETE_ROWS_EVENT:
-	case 168:
+	case BINLOG_MARIA_DELETE_ROWS_COMPRESSED_EVENT_V1:
 	case BINLOG_MARIA_DELETE_ROWS_COMPRESSED_V1: return "delete_rows";
 	case 26: return "incident";
 	case BINLOG_HEARTBEAT_EVENT:
@@ -433,6 +433,10 @@ static int read_labels(struct bl_rd *r, struct bl_column *c)
 
 	if (rd_lenenc(r, &n) < 0 || n > rd_left(r))
 		return -1;
+	for (i = 0; i < c->nlabels; i++) /* a repeated field replaces */
+		free(c->labels[i]);
+	free(c->labels);
+	c->nlabels = 0;
 	c->labels = calloc(n ? n : 1, sizeof(char *));
 	if (!c->labels)
 		return -1;
@@ -1082,9 +1086,9 @@ static int decode_event(struct binlog_decoder *d, const uint8_t *ev, size_t len,
 	case BINLOG_UPDATE_ROWS_EVENT:
 	case BINLOG_DELETE_ROWS_EVENT:
 	case BINLOG_PARTIAL_UPDATE_ROWS_EVENT:
-	case 166:
-	case 167:
-	case 168:
+	case BINLOG_MARIA_WRITE_ROWS_COMPRESSED_EVENT_V1:
+	case BINLOG_MARIA_UPDATE_ROWS_COMPRESSED_EVENT_V1:
+	case BINLOG_MARIA_DELETE_ROWS_COMPRESSED_EVENT_V1:
 	case BINLOG_MARIA_WRITE_ROWS_COMPRESSED_V1:
 	case BINLOG_MARIA_UPDATE_ROWS_COMPRESSED_V1:
 	case BINLOG_MARIA_DELETE_ROWS_COMPRESSED_V1:

@@ -231,6 +231,10 @@ int binlog_event_json(struct buf *out, const struct binlog_event *ev, const char
 		return GW_ENOMEM;
 	if (buf_printf(out, ",\"timestamp\":%u,\"server_id\":%u", ev->timestamp, ev->server_id) < 0)
 		return GW_ENOMEM;
+	if (ev->type_code >= BINLOG_MARIA_QUERY_COMPRESSED_EVENT &&
+	    ev->type_code <= BINLOG_MARIA_DELETE_ROWS_COMPRESSED_V1 &&
+	    buf_puts(out, ",\"compressed\":true") < 0)
+		return GW_ENOMEM;
 	switch (ev->kind) {
 	case BK_FORMAT_DESCRIPTION:
 		rc = buf_puts(out, ",\"server_version\":") < 0 ||

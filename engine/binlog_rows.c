@@ -565,6 +565,17 @@ int bl_decode_value(struct bl_arena *a, struct bl_rd *r, const struct bl_column 
 
 		if (rd_uint(r, maxlen > 255 ? 2 : 1, &u) < 0 || rd_bytes(r, (size_t)u, &p) < 0)
 			SHORT("string");
+		if (col->type == MT_STRING && col->charset == 63 && u < maxlen) {
+			/* BINARY(n): the server strips the trailing zero bytes
+			 * it pads with; the value has all n */
+			char *s = bl_arena_alloc(a, maxlen + 1);
+
+			if (s)
+				memcpy(s, p, (size_t)u);
+			set_string(v, col, p, (size_t)u, s);
+			v->len = maxlen;
+			break;
+		}
 		set_string(v, col, p, (size_t)u, bl_arena_strndup(a, p, (size_t)u));
 		break;
 	}
@@ -721,16 +732,15 @@ int bl_decode_rows(struct binlog_decoder *d, const uint8_t *body, size_t len, ui
 	bool v2 = type >= BINLOG_WRITE_ROWS_EVENT && type <= BINLOG_DELETE_ROWS_EVENT;
 	bool is_update = false, is_write = false,
 	     partial = type == BINLOG_PARTIAL_UPDATE_ROWS_EVENT;
-	bool compressed = type >= 166 && type <= 171;
+	bool compressed = type >= BINLOG_MARIA_WRITE_ROWS_COMPRESSED_EVENT_V1 &&
+			  type <= BINLOG_MARIA_DELETE_ROWS_COMPRESSED_V1;
 
-	if (partial)
-		v2 = true;
-	if (type == 166 || type == 167 || type == 168)
+	if (partial || type >= BINLOG_MARIA_WRITE_ROWS_COMPRESSED_V1)
 		v2 = true;
 	switch (type) {
 	case BINLOG_WRITE_ROWS_EVENT_V1:
 	case BINLOG_WRITE_ROWS_EVENT:
-	case 166:
+	case BINLOG_MARIA_WRITE_ROWS_COMPRESSED_EVENT_V1:
 	case BINLOG_MARIA_WRITE_ROWS_COMPRESSED_V1:
 		is_write = true;
 		out->kind = BK_WRITE_ROWS;
@@ -738,7 +748,7 @@ int bl_decode_rows(struct binlog_decoder *d, const uint8_t *body, size_t len, ui
 	case BINLOG_UPDATE_ROWS_EVENT_V1:
 	case BINLOG_UPDATE_ROWS_EVENT:
 	case BINLOG_PARTIAL_UPDATE_ROWS_EVENT:
-	case 167:
+	case BINLOG_MARIA_UPDATE_ROWS_COMPRESSED_EVENT_V1:
 	case BINLOG_MARIA_UPDATE_ROWS_COMPRESSED_V1:
 		is_update = true;
 		out->kind = BK_UPDATE_ROWS;
