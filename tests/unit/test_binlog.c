@@ -551,6 +551,7 @@ static void test_maria_events(void **state)
 	struct binlog_decoder *d = binlog_decoder_new();
 	struct binlog_event ev;
 	struct gw_err err = GW_ERR_INIT;
+	struct buf out = BUF_INIT;
 	struct evbuf e;
 	(void)state;
 
@@ -603,6 +604,20 @@ static void test_maria_events(void **state)
 	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
 	assert_int_equal(ev.kind, BK_ROTATE);
 	assert_string_equal(ev.rotate_file, "bin.000002");
+	/* XA_PREPARE: XID 'ab','c',1 */
+	ev_start(&e, BINLOG_XA_PREPARE_LOG_EVENT);
+	ev_u(&e, 0, 1), ev_u(&e, 1, 4), ev_u(&e, 2, 4), ev_u(&e, 1, 4);
+	ev_add(&e, "abc", 3);
+	ev_end(&e, false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_int_equal(ev.kind, BK_XA_PREPARE);
+	assert_int_equal(ev.xa_gtrid_len, 2);
+	assert_int_equal(binlog_event_json(&out, &ev, NULL, 4), 0);
+	assert_non_null(strstr(buf_cstr(&out), "\"xid\":\"X'6162',X'63',1\",\"one_phase\":false"));
+	/* gtrid longer than the event */
+	e.b[19 + 5] = 60;
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), GW_EFATAL);
+	buf_release(&out);
 	binlog_decoder_free(d);
 }
 
