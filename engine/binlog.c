@@ -1072,6 +1072,10 @@ static int decode_event(struct binlog_decoder *d, const uint8_t *ev, size_t len,
 			       out->size, len);
 	if (out->type_code == BINLOG_FORMAT_DESCRIPTION_EVENT)
 		return decode_fde(d, ev, len, out, err);
+	if (out->type_code == 1)
+		return err_set(err, GW_EFATAL,
+			       "a START_EVENT_V3: binlog versions 1-3 (MySQL before 5.0) are "
+			       "not supported");
 	b = ev + HEADER_LEN;
 	blen = len - HEADER_LEN;
 	if (!inner && d->checksum_alg == 1) {
