@@ -805,6 +805,8 @@ static int decode_gtid_tagged(struct binlog_decoder *d, const uint8_t *b, size_t
 	/* format version, message size, last non-ignorable field id */
 	if (ser_uint(&r, &v) < 0 || ser_uint(&r, &msglen) < 0 || ser_uint(&r, &v) < 0)
 		return err_set(err, GW_EFATAL, "GTID_TAGGED truncated");
+	if (msglen < r.off)
+		goto bad;
 	if (msglen < len)
 		r.len = (size_t)msglen;
 	while (rd_left(&r) > 0) {
@@ -862,6 +864,42 @@ static int decode_gtid_tagged(struct binlog_decoder *d, const uint8_t *b, size_t
 	return 0;
 bad:
 	return err_set(err, GW_EFATAL, "GTID_TAGGED malformed at byte %zu", r.off);
+}
+
+/* HEARTBEAT_V2 (MySQL 8.0.26+): field 0 the file name, field 1 the
+ * position, in mysql::serialization. */
+static int decode_heartbeat_v2(struct binlog_decoder *d, const uint8_t *b, size_t len,
+			       struct binlog_event *out, struct gw_err *err)
+{
+	struct bl_rd r = {b, len, 0};
+	uint64_t v, msglen, field, n;
+	const uint8_t *name;
+
+	if (ser_uint(&r, &v) < 0 || ser_uint(&r, &msglen) < 0 || ser_uint(&r, &v) < 0)
+		return err_set(err, GW_EFATAL, "HEARTBEAT_V2 truncated");
+	if (msglen < r.off)
+		goto bad;
+	if (msglen < len)
+		r.len = (size_t)msglen;
+	while (rd_left(&r) > 0) {
+		if (ser_uint(&r, &field) < 0)
+			goto bad;
+		if (field == 0) {
+			if (ser_uint(&r, &n) < 0 || rd_bytes(&r, (size_t)n, &name) < 0)
+				goto bad;
+			out->rotate_file = bl_arena_strndup(&d->arena, name, (size_t)n);
+			if (!out->rotate_file)
+				return err_set(err, GW_ENOMEM, "out of memory");
+		} else if (field == 1) {
+			if (ser_uint(&r, &out->rotate_pos) < 0)
+				goto bad;
+		} else {
+			break;
+		}
+	}
+	return 0;
+bad:
+	return err_set(err, GW_EFATAL, "HEARTBEAT_V2 malformed at byte %zu", r.off);
 }
 
 static int payload_reserve(struct binlog_decoder *d, size_t n, struct gw_err *err)
@@ -1034,6 +1072,10 @@ static int decode_event(struct binlog_decoder *d, const uint8_t *ev, size_t len,
 			       out->size, len);
 	if (out->type_code == BINLOG_FORMAT_DESCRIPTION_EVENT)
 		return decode_fde(d, ev, len, out, err);
+	if (out->type_code == 1)
+		return err_set(err, GW_EFATAL,
+			       "a START_EVENT_V3: binlog versions 1-3 (MySQL before 5.0) are "
+			       "not supported");
 	b = ev + HEADER_LEN;
 	blen = len - HEADER_LEN;
 	if (!inner && d->checksum_alg == 1) {
@@ -1094,14 +1136,13 @@ static int decode_event(struct binlog_decoder *d, const uint8_t *ev, size_t len,
 	case BINLOG_MARIA_DELETE_ROWS_COMPRESSED_V1:
 		return bl_decode_rows(d, b, blen, out->type_code, out, err);
 	case BINLOG_HEARTBEAT_EVENT:
+		out->kind = BK_HEARTBEAT;
+		out->rotate_pos = out->next_pos;
+		out->rotate_file = bl_arena_strndup(&d->arena, b, blen);
+		return out->rotate_file ? 0 : err_set(err, GW_ENOMEM, "out of memory");
 	case BINLOG_HEARTBEAT_LOG_EVENT_V2:
 		out->kind = BK_HEARTBEAT;
-		if (out->type_code == BINLOG_HEARTBEAT_EVENT) {
-			out->rotate_file = bl_arena_strndup(&d->arena, b, blen);
-			if (!out->rotate_file)
-				return err_set(err, GW_ENOMEM, "out of memory");
-		}
-		return 0;
+		return decode_heartbeat_v2(d, b, blen, out, err);
 	case BINLOG_ROWS_QUERY_EVENT:
 		if (blen < 1)
 			return err_set(err, GW_EFATAL, "ROWS_QUERY truncated");
@@ -1158,7 +1199,6 @@ static int decode_event(struct binlog_decoder *d, const uint8_t *ev, size_t len,
 		return decode_payload(d, b, blen, out, err);
 	case BINLOG_XA_PREPARE_LOG_EVENT: {
 		uint64_t gl, bq;
-		struct buf *o = &d->scratch;
 
 		if (blen < 13)
 			return err_set(err, GW_EFATAL, "XA_PREPARE truncated");
@@ -1167,13 +1207,12 @@ static int decode_event(struct binlog_decoder *d, const uint8_t *ev, size_t len,
 		if (gl > 64 || bq > 64 || blen < 13 + gl + bq)
 			return err_set(err, GW_EFATAL, "XA_PREPARE malformed");
 		out->kind = BK_XA_PREPARE;
-		buf_reset(o);
-		if (buf_add(o, b + 13, (size_t)(gl + bq)) < 0)
-			return err_set(err, GW_ENOMEM, "out of memory");
-		out->sql = bl_arena_strndup(&d->arena, o->ptr ? o->ptr : "", o->len);
-		out->sql_len = o->len;
-		out->xid = bl_le(b + 1, 4);
-		return out->sql ? 0 : err_set(err, GW_ENOMEM, "out of memory");
+		out->xa_one_phase = b[0] != 0;
+		out->xa_format_id = (uint32_t)bl_le(b + 1, 4);
+		out->xa_gtrid_len = (size_t)gl;
+		out->xa_bqual_len = (size_t)bq;
+		out->xa_data = bl_arena_strndup(&d->arena, b + 13, (size_t)(gl + bq));
+		return out->xa_data ? 0 : err_set(err, GW_ENOMEM, "out of memory");
 	}
 	default: out->kind = BK_OTHER; return 0;
 	}

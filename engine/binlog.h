@@ -180,6 +180,13 @@ struct binlog_event {
 	/* BK_FORMAT_DESCRIPTION */
 	const char *server_version;
 	uint8_t checksum_alg; /* 0 none, 1 CRC32 */
+	/* BK_HEARTBEAT: the source's current file and position, when sent
+	 * (rotate_file, rotate_pos) */
+	/* BK_XA_PREPARE: the XID of the prepared transaction */
+	uint32_t xa_format_id;
+	const char *xa_data; /* gtrid bytes then bqual bytes */
+	size_t xa_gtrid_len, xa_bqual_len;
+	bool xa_one_phase;
 };
 
 struct binlog_decoder;

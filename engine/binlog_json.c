@@ -212,6 +212,25 @@ static int put_table_map(struct buf *out, const struct bl_table *t)
 	return buf_putc(out, ']');
 }
 
+/* As XA RECOVER ... FORMAT='SQL' shows it: X'gtrid',X'bqual',format_id */
+static int put_xid(struct buf *out, const struct binlog_event *ev)
+{
+	size_t i;
+
+	if (buf_puts(out, ",\"xid\":\"X'") < 0)
+		return GW_ENOMEM;
+	for (i = 0; i < ev->xa_gtrid_len + ev->xa_bqual_len; i++) {
+		if (i == ev->xa_gtrid_len && buf_puts(out, "',X'") < 0)
+			return GW_ENOMEM;
+		if (buf_printf(out, "%02x", (unsigned char)ev->xa_data[i]) < 0)
+			return GW_ENOMEM;
+	}
+	if (ev->xa_bqual_len == 0 && buf_puts(out, "',X'") < 0)
+		return GW_ENOMEM;
+	return buf_printf(out, "',%u\",\"one_phase\":%s", ev->xa_format_id,
+			  ev->xa_one_phase ? "true" : "false");
+}
+
 int binlog_event_json(struct buf *out, const struct binlog_event *ev, const char *file,
 		      uint64_t pos)
 {
@@ -288,14 +307,12 @@ int binlog_event_json(struct buf *out, const struct binlog_event *ev, const char
 			return GW_ENOMEM;
 		rc = put_rows(out, ev);
 		break;
-	case BK_XA_PREPARE:
-		rc = buf_printf(out, ",\"format_id\":%llu,\"xid\":", (unsigned long long)ev->xid) <
-				 0 ||
-			     json_strn(out, ev->sql, ev->sql_len) < 0
-			 ? GW_ENOMEM
-			 : 0;
-		break;
+	case BK_XA_PREPARE: rc = put_xid(out, ev); break;
 	case BK_HEARTBEAT:
+		if (ev->rotate_pos &&
+		    buf_printf(out, ",\"log_pos\":%llu", (unsigned long long)ev->rotate_pos) < 0)
+			return GW_ENOMEM;
+		/* fall through */
 	case BK_OTHER:
 		if (ev->rotate_file)
 			rc = buf_puts(out, ",\"log_file\":") < 0 ||

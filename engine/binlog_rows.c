@@ -170,9 +170,6 @@ int bl_decimal_format(struct buf *out, const uint8_t *p, size_t len, unsigned pr
 	for (i = start; i < nd; i++)
 		if (digits[i] != '0')
 			zero = false;
-	if (!zero || scale == 0) {
-		/* sign decided below, once the fraction is known */
-	}
 	{
 		char fracd[80];
 		size_t nf = 0;

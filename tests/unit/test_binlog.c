@@ -551,6 +551,7 @@ static void test_maria_events(void **state)
 	struct binlog_decoder *d = binlog_decoder_new();
 	struct binlog_event ev;
 	struct gw_err err = GW_ERR_INIT;
+	struct buf out = BUF_INIT;
 	struct evbuf e;
 	(void)state;
 
@@ -603,6 +604,63 @@ static void test_maria_events(void **state)
 	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
 	assert_int_equal(ev.kind, BK_ROTATE);
 	assert_string_equal(ev.rotate_file, "bin.000002");
+	/* XA_PREPARE: XID 'ab','c',1 */
+	ev_start(&e, BINLOG_XA_PREPARE_LOG_EVENT);
+	ev_u(&e, 0, 1), ev_u(&e, 1, 4), ev_u(&e, 2, 4), ev_u(&e, 1, 4);
+	ev_add(&e, "abc", 3);
+	ev_end(&e, false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_int_equal(ev.kind, BK_XA_PREPARE);
+	assert_int_equal(ev.xa_gtrid_len, 2);
+	assert_int_equal(binlog_event_json(&out, &ev, NULL, 4), 0);
+	assert_non_null(strstr(buf_cstr(&out), "\"xid\":\"X'6162',X'63',1\",\"one_phase\":false"));
+	/* gtrid longer than the event */
+	e.b[19 + 5] = 60;
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), GW_EFATAL);
+	buf_release(&out);
+	binlog_decoder_free(d);
+}
+
+/* A MINIMAL map (no optional metadata) completed from the schema. */
+static void test_describe_table(void **state)
+{
+	struct binlog_decoder *d = binlog_decoder_new();
+	struct binlog_event ev;
+	struct gw_err err = GW_ERR_INIT;
+	struct evbuf e, w;
+	char *names[] = {"big"};
+	bool uns[] = {true};
+	(void)state;
+
+	build_fde(&e, "8.0.40", false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	ev_start(&e, BINLOG_TABLE_MAP_EVENT);
+	ev_u(&e, 9, 6), ev_u(&e, 1, 2);
+	ev_u(&e, 1, 1), ev_add(&e, "d", 2), ev_u(&e, 2, 1), ev_add(&e, "t2", 3);
+	ev_u(&e, 1, 1), ev_u(&e, MT_LONG, 1), ev_u(&e, 0, 1), ev_u(&e, 0, 1);
+	ev_end(&e, false);
+	ev_start(&w, BINLOG_WRITE_ROWS_EVENT);
+	ev_u(&w, 9, 6), ev_u(&w, 1, 2), ev_u(&w, 2, 2), ev_u(&w, 1, 1), ev_u(&w, 1, 1);
+	ev_u(&w, 0, 1), ev_u(&w, 0xffffffff, 4);
+	ev_end(&w, false);
+
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_null(ev.table->cols[0].name);
+	assert_false(ev.table->has_names);
+	assert_int_equal(binlog_decode(d, w.b, w.n, &ev, &err), 0);
+	assert_int_equal(ev.rows[0].after[0].kind, BL_INT);
+	assert_int_equal(ev.rows[0].after[0].i, -1);
+
+	assert_int_equal(binlog_decoder_describe_table(d, "d", "t2", names, uns, 2, &err),
+			 GW_EFATAL);
+	assert_int_equal(binlog_decoder_describe_table(d, "d", "nope", names, uns, 1, &err),
+			 GW_ENOTFOUND);
+	assert_int_equal(binlog_decoder_describe_table(d, "d", "t2", names, uns, 1, &err), 0);
+	assert_int_equal(binlog_decode(d, w.b, w.n, &ev, &err), 0);
+	assert_int_equal(ev.rows[0].after[0].kind, BL_UINT);
+	assert_true(ev.rows[0].after[0].u == 0xffffffffu);
+	assert_string_equal(ev.table->cols[0].name, "big");
+	assert_true(ev.table->has_names);
 	binlog_decoder_free(d);
 }
 
@@ -655,7 +713,7 @@ int main(void)
 	    cmocka_unit_test(test_jsonb),	    cmocka_unit_test(test_jsonb_large),
 	    cmocka_unit_test(test_jsonb_malformed), cmocka_unit_test(test_json_diffs),
 	    cmocka_unit_test(test_events),	    cmocka_unit_test(test_maria_events),
-	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_describe_table),  cmocka_unit_test(test_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
