@@ -91,6 +91,7 @@ struct task_record {
 	int64_t next_attempt_ms; /* nothing starts before this wall time */
 	uint64_t retries_total;
 	int64_t last_success_ms; /* wall time of the last successful action */
+	int64_t created_ms;	 /* wall time the controller first saw the task */
 	char message[1024];	 /* last human-readable message or error */
 	char warning[512];	 /* last warning of an action */
 };

@@ -303,10 +303,11 @@ int task_save_record(struct task *t)
 	    buf_printf(&b,
 		       "whitelist_added=%d\nverified=%d\nincremental_done=%d\nincomplete=%d\n"
 		       "retries=%d\nretry_since_ms=%lld\nnext_attempt_ms=%lld\n"
-		       "retries_total=%llu\nlast_success_ms=%lld\n",
+		       "retries_total=%llu\nlast_success_ms=%lld\ncreated_ms=%lld\n",
 		       r->whitelist_added, r->verified, r->incremental_done, r->incomplete,
 		       r->retries, (long long)r->retry_since_ms, (long long)r->next_attempt_ms,
-		       (unsigned long long)r->retries_total, (long long)r->last_success_ms) < 0 ||
+		       (unsigned long long)r->retries_total, (long long)r->last_success_ms,
+		       (long long)r->created_ms) < 0 ||
 	    put_line(&b, "message", r->message) < 0 || put_line(&b, "warning", r->warning) < 0)
 		goto out;
 	if (task_dir(path, sizeof(path), t, "record") < 0)
@@ -322,16 +323,19 @@ static void copy_field(char *dst, size_t dstsz, const char *v)
 	snprintf(dst, dstsz, "%s", v);
 }
 
-static void load_record(struct task *t)
+int task_record_load(struct task_record *r, const char *state_dir, const char *name)
 {
-	struct task_record *r = &t->rec;
 	struct buf b = BUF_INIT;
 	char path[4096], *line, *next, *eq;
 	int64_t n;
+	int rc = GW_ENOTFOUND, len;
 
-	if (!t->env->state_dir || task_dir(path, sizeof(path), t, "record") < 0 ||
-	    util_read_file(&b, path) < 0 || !b.len)
+	task_record_init(r);
+	len = snprintf(path, sizeof(path), "%s/tasks/%s/record", state_dir ? state_dir : "", name);
+	if (!state_dir || len < 0 || (size_t)len >= sizeof(path) || util_read_file(&b, path) < 0 ||
+	    !b.len)
 		goto out;
+	rc = 0;
 	for (line = b.ptr; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
@@ -366,6 +370,8 @@ static void load_record(struct task *t)
 			r->retries_total = (uint64_t)n;
 		else if (!strcmp(line, "last_success_ms"))
 			r->last_success_ms = n;
+		else if (!strcmp(line, "created_ms"))
+			r->created_ms = n;
 		else if (!strcmp(line, "message"))
 			copy_field(r->message, sizeof(r->message), eq);
 		else if (!strcmp(line, "warning"))
@@ -378,6 +384,7 @@ static void load_record(struct task *t)
 		r->blocked_hash[0] = 0;
 out:
 	buf_release(&b);
+	return rc;
 }
 
 static void save_spec(struct task *t)
@@ -448,7 +455,9 @@ int task_new(struct task **out, const char *name, const struct task_env *env, in
 	progress_init(&t->progress);
 	for (i = 0; i < TASK_NCOND; i++)
 		t->conds[i].type = cond_types[i];
-	load_record(t);
+	(void)task_record_load(&t->rec, env->state_dir, t->name);
+	if (!t->rec.created_ms)
+		t->rec.created_ms = now_ms;
 	*out = t;
 	return 0;
 }

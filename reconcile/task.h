@@ -143,6 +143,10 @@ bool task_busy(const struct task *t);
 void task_cancel(struct task *t);
 /* Cancels, waits for the worker, releases the lock, frees everything. */
 void task_free(struct task *t);
+/* Reads STATE_DIR/tasks/NAME/record into *r (task_record_init first);
+ * active phases come back as Pending (re-derived from the destination).
+ * GW_ENOTFOUND when there is none. */
+int task_record_load(struct task_record *r, const char *state_dir, const char *name);
 /* Persists rec into STATE_DIR/tasks/NAME/record (atomically). */
 int task_save_record(struct task *t);
 void spec_rev_release(struct spec_rev *r);
