@@ -177,7 +177,13 @@ struct binlog_decoder *binlog_decoder_new(void)
 	if (!d)
 		return NULL;
 	buf_init(&d->scratch, 0);
+	d->checksum_forced = -1;
 	return d;
+}
+
+void binlog_decoder_set_checksum(struct binlog_decoder *d, int alg)
+{
+	d->checksum_forced = alg == 0 || alg == 1 ? alg : -1;
 }
 
 void binlog_decoder_free(struct binlog_decoder *d)
@@ -339,7 +345,7 @@ static int decode_fde(struct binlog_decoder *d, const uint8_t *ev, size_t size,
 		if (d->checksum_alg > 1)
 			return err_set(err, GW_EFATAL, "unknown checksum algorithm %u",
 				       d->checksum_alg);
-		if (d->checksum_alg == 1) {
+		if ((d->checksum_forced >= 0 ? d->checksum_forced : d->checksum_alg) == 1) {
 			uint32_t want = (uint32_t)bl_le(ev + size - 4, 4);
 			uint32_t got = (uint32_t)crc32(0L, ev, (uInt)(size - 4));
 
@@ -1078,7 +1084,7 @@ static int decode_event(struct binlog_decoder *d, const uint8_t *ev, size_t len,
 			       "not supported");
 	b = ev + HEADER_LEN;
 	blen = len - HEADER_LEN;
-	if (!inner && d->checksum_alg == 1) {
+	if (!inner && (d->checksum_forced >= 0 ? d->checksum_forced : d->checksum_alg) == 1) {
 		uint32_t want, got;
 
 		if (blen < 4)

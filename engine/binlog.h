@@ -214,6 +214,14 @@ int binlog_decoder_describe_table(struct binlog_decoder *d, const char *db, cons
 				  char *const *names, const bool *is_unsigned, size_t ncols,
 				  struct gw_err *err);
 
+/*
+ * Overrides the checksum algorithm the format description announces, for
+ * streams whose server strips checksums (a replica that did not set
+ * @master_binlog_checksum): 0 none, 1 CRC32, -1 follow the format
+ * description again (the default).
+ */
+void binlog_decoder_set_checksum(struct binlog_decoder *d, int alg);
+
 /* Appends the event as one JSON object (PRODUCT.md section 3, `binlog`). */
 int binlog_event_json(struct buf *out, const struct binlog_event *ev, const char *file,
 		      uint64_t pos) WARN_UNUSED;

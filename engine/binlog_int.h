@@ -109,7 +109,8 @@ const char *bl_type_name(uint8_t type_code);
 
 struct binlog_decoder {
 	bool have_fde;
-	uint8_t checksum_alg;
+	uint8_t checksum_alg; /* what the format description says */
+	int checksum_forced;  /* binlog_decoder_set_checksum(), -1 if not */
 	uint16_t binlog_version;
 	bool mariadb;
 	char server_version[64];

@@ -817,8 +817,9 @@ int bl_decode_rows(struct binlog_decoder *d, const uint8_t *body, size_t len, ui
 			err_set(err, GW_EFATAL, "row image of zero bytes");
 			goto bad;
 		}
-		/* wide tables with tiny (MINIMAL) images expand the most */
-		if (d->arena.total > BL_MAX_ROWS_MEMORY) {
+		/* wide tables with tiny (MINIMAL) images expand the most;
+		 * big values only take about their own size */
+		if (d->arena.total > BL_MAX_ROWS_MEMORY + 4 * (len + r.len)) {
 			err_set(err, GW_EFATAL, "rows event expands to more than %zu MiB decoded",
 				BL_MAX_ROWS_MEMORY >> 20);
 			goto bad;

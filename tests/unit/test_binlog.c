@@ -524,6 +524,17 @@ static void test_events(void **state)
 	e.b[30] ^= 1;
 	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), GW_EFATAL);
 	assert_non_null(strstr(err.msg, "checksum mismatch"));
+	e.b[30] ^= 1;
+
+	/* a stream without checksums although the format description has
+	 * them: the caller says so */
+	binlog_decoder_set_checksum(d, 0);
+	e.n -= 4;
+	e.b[9] = (uint8_t)e.n, e.b[10] = (uint8_t)(e.n >> 8);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_int_equal(ev.nrows, 2);
+	binlog_decoder_set_checksum(d, -1);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), GW_EFATAL);
 
 	/* a row cut short (with a valid checksum): a clear error, no crash */
 	build_write_rows(&e);
