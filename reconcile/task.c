@@ -571,6 +571,7 @@ bool task_busy(const struct task *t)
 void task_cancel(struct task *t)
 {
 	t->cancel = 1;
+	t->draining = true;
 }
 
 bool task_owned(const struct task *t)
@@ -729,7 +730,10 @@ static void collect(struct task *t, struct machine_in *in)
 		if (t->env->audit)
 			t->env->audit(t->env->ctx, t, a, "end", t->job_result,
 				      t->job_result < 0 ? t->io.err.msg : NULL);
-		if (t->job_result < 0 && t->job_result != GW_ECANCEL)
+		if (t->job_result == GW_ENOTFOUND &&
+		    (a == MA_WHITELIST_ADD || a == MA_WHITELIST_REMOVE))
+			log_debug(t->name, "%s: not applicable", mact_name(a));
+		else if (t->job_result < 0 && t->job_result != GW_ECANCEL)
 			log_warn(t->name, "%s: %s", mact_name(a), t->io.err.msg);
 		else
 			log_info(t->name, "%s: %s", mact_name(a),
@@ -876,7 +880,7 @@ void task_tick(struct task *t, int64_t now_ms)
 		t->cancel = 1;
 	if (out.stop_request && t->worker_live)
 		t->stop_requested = 1;
-	if (out.action != MA_NONE && !t->worker_live && t->spec)
+	if (out.action != MA_NONE && !t->worker_live && t->spec && !t->draining)
 		start_job(t, out.action, out.stop_request, now_ms);
 	if (out.finished)
 		t->finished = true;

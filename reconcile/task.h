@@ -122,6 +122,7 @@ struct task {
 
 	struct condition conds[TASK_NCOND];
 	bool finished;
+	bool draining; /* shutting down: start nothing new */
 };
 
 int task_new(struct task **out, const char *name, const struct task_env *env, int64_t now_ms);
@@ -139,7 +140,8 @@ bool task_owned(const struct task *t);
 bool task_steady(const struct task *t);
 /* Whether an action runs now. */
 bool task_busy(const struct task *t);
-/* Asks the worker to stop at a checkpoint (SIGTERM). */
+/* Shutdown (SIGTERM): asks the worker to stop at a checkpoint, and
+ * task_tick() starts nothing new afterwards. */
 void task_cancel(struct task *t);
 /* Cancels, waits for the worker, releases the lock, frees everything. */
 void task_free(struct task *t);
