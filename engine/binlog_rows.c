@@ -718,6 +718,17 @@ static int decode_image(struct binlog_decoder *d, struct bl_rd *r, const struct 
 	return 0;
 }
 
+static bool has_old_temporal(const struct bl_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->ncols; i++)
+		if (t->cols[i].type == MT_TIME || t->cols[i].type == MT_DATETIME ||
+		    t->cols[i].type == MT_TIMESTAMP)
+			return true;
+	return false;
+}
+
 int bl_decode_rows(struct binlog_decoder *d, const uint8_t *body, size_t len, uint8_t type,
 		   struct binlog_event *out, struct gw_err *err)
 {
@@ -830,5 +841,13 @@ int bl_decode_rows(struct binlog_decoder *d, const uint8_t *body, size_t len, ui
 	return 0;
 bad:
 	err_prefix(err, "%s.%s row %zu", t->db, t->table, nrows + 1);
+	if (d->mariadb && has_old_temporal(t)) {
+		size_t n = strlen(err->msg);
+
+		snprintf(err->msg + n, sizeof(err->msg) - n,
+			 " (the table has old-format TIME/DATETIME/TIMESTAMP columns: with "
+			 "fractional seconds, from mysql56_temporal_format=OFF, their size is "
+			 "not in the binlog; ALTER TABLE ... FORCE converts them)");
+	}
 	return err->code ? err->code : GW_EFATAL;
 }
