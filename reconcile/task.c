@@ -26,16 +26,56 @@ struct keeper {
 	atomic_int state; /* enum lock_state */
 	pthread_mutex_t mu;
 	char msg[512];
-	struct spec *spec; /* owned */
+	struct endpoint ep; /* a deep copy of the destination, owned */
 	char name[64];
 	int64_t retry_ms;
 };
+
+static void endpoint_release(struct endpoint *e)
+{
+	free(e->host);
+	free(e->user);
+	free(e->password.name);
+	free(e->tls_ca);
+	free(e->rds.region);
+	free(e->rds.instance_id);
+	free(e->rds.account_id);
+	free(e->rds.role_name);
+	free(e->meta_database);
+	memset(e, 0, sizeof(*e));
+}
+
+static bool dup_str(char **out, const char *s)
+{
+	*out = s ? strdup(s) : NULL;
+	return !s || *out;
+}
+
+/* The lock thread outlives specs: it keeps its own copy of the endpoint. */
+static int endpoint_dup(struct endpoint *out, const struct endpoint *e)
+{
+	*out = *e;
+	out->host = out->user = out->password.name = out->tls_ca = NULL;
+	out->rds.region = out->rds.instance_id = out->rds.account_id = NULL;
+	out->rds.role_name = out->meta_database = NULL;
+	if (!dup_str(&out->host, e->host) || !dup_str(&out->user, e->user) ||
+	    !dup_str(&out->password.name, e->password.name) || !dup_str(&out->tls_ca, e->tls_ca) ||
+	    !dup_str(&out->rds.region, e->rds.region) ||
+	    !dup_str(&out->rds.instance_id, e->rds.instance_id) ||
+	    !dup_str(&out->rds.account_id, e->rds.account_id) ||
+	    !dup_str(&out->rds.role_name, e->rds.role_name) ||
+	    !dup_str(&out->meta_database, e->meta_database)) {
+		endpoint_release(out);
+		return GW_ENOMEM;
+	}
+	return 0;
+}
 
 static void keeper_unref(struct keeper *k)
 {
 	if (atomic_fetch_sub(&k->refs, 1) == 1) {
 		pthread_mutex_destroy(&k->mu);
-		spec_free(k->spec);
+		endpoint_release(&k->ep);
 		free(k);
 	}
 }
@@ -81,8 +121,8 @@ static void *keeper_main(void *arg)
 	snprintf(lock, sizeof(lock), "godwit:%s", k->name);
 	while (!k->quit) {
 		if (!m) {
-			if (conn_open(&m, &k->spec->destination, "destination", CONN_NO_SESSION,
-				      k->name, &err) < 0) {
+			if (conn_open(&m, &k->ep, "destination", CONN_NO_SESSION, k->name, &err) <
+			    0) {
 				m = NULL;
 				keeper_set(k, LOCK_ERROR, err.msg);
 				util_sleep_ms(k->retry_ms, &k->quit);
@@ -100,6 +140,9 @@ static void *keeper_main(void *arg)
 				keeper_set(k, LOCK_HELD, "");
 				continue;
 			} else {
+				if (atomic_load(&k->state) != LOCK_OTHER)
+					log_info(k->name,
+						 "another controller holds lock %s; waiting", lock);
 				keeper_set(k, LOCK_OTHER,
 					   "another controller drives this migration (lock "
 					   "godwit:NAME on the destination); waiting");
@@ -146,17 +189,14 @@ static void keeper_drop(struct task *t, bool wait)
 
 static void keeper_start(struct task *t)
 {
-	struct diag_list d = DIAG_LIST_INIT;
 	struct keeper *k = calloc(1, sizeof(*k));
 
 	if (!k)
 		return;
-	if (spec_load_buffer(&k->spec, t->spec->file, t->spec_bytes, t->spec_len, &d) < 0) {
-		diag_list_release(&d);
+	if (endpoint_dup(&k->ep, &t->spec->destination) < 0) {
 		free(k);
 		return;
 	}
-	diag_list_release(&d);
 	atomic_init(&k->refs, 2);
 	atomic_init(&k->state, LOCK_UNKNOWN);
 	pthread_mutex_init(&k->mu, NULL);
@@ -165,7 +205,7 @@ static void keeper_start(struct task *t)
 	if (pthread_create(&k->th, NULL, keeper_main, k) != 0) {
 		log_error(t->name, "cannot start the lock thread");
 		pthread_mutex_destroy(&k->mu);
-		spec_free(k->spec);
+		endpoint_release(&k->ep);
 		free(k);
 		return;
 	}
