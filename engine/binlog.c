@@ -1283,19 +1283,47 @@ int binlog_decode_inner(struct binlog_decoder *d, struct binlog_event *out, bool
 	return 0;
 }
 
+static struct bl_table *latest_map(struct binlog_decoder *d, const char *db, const char *table)
+{
+	size_t i = d->ntables;
+
+	while (i-- > 0)
+		if (strcmp(d->tables[i]->db, db) == 0 && strcmp(d->tables[i]->table, table) == 0)
+			return d->tables[i];
+	return NULL;
+}
+
+int binlog_decoder_describe_temporal(struct binlog_decoder *d, const char *db, const char *table,
+				     const uint8_t *fsp, size_t ncols, struct gw_err *err)
+{
+	struct bl_table *t = latest_map(d, db, table);
+	size_t i;
+
+	if (!t)
+		return err_set(err, GW_ENOTFOUND, "%s.%s: no table map seen", db, table);
+	if (t->ncols != ncols)
+		return err_set(err, GW_EFATAL,
+			       "%s.%s: the binlog's table map has %zu columns, the schema %zu", db,
+			       table, t->ncols, ncols);
+	for (i = 0; i < ncols; i++) {
+		uint8_t ty = t->cols[i].type;
+
+		if (fsp[i] > 6)
+			return err_set(err, GW_EFATAL, "%s.%s column %zu: %u fractional digits", db,
+				       table, i + 1, fsp[i]);
+		if (ty == MT_TIME || ty == MT_DATETIME || ty == MT_TIMESTAMP)
+			t->cols[i].meta = fsp[i];
+	}
+	return 0;
+}
+
 int binlog_decoder_describe_table(struct binlog_decoder *d, const char *db, const char *table,
 				  char *const *names, const bool *is_unsigned, size_t ncols,
 				  struct gw_err *err)
 {
-	struct bl_table *t = NULL;
-	size_t i = d->ntables;
+	struct bl_table *t = latest_map(d, db, table);
+	size_t i;
 
-	while (i-- > 0) {
-		if (strcmp(d->tables[i]->db, db) == 0 && strcmp(d->tables[i]->table, table) == 0) {
-			t = d->tables[i];
-			break;
-		}
-	}
 	if (!t)
 		return err_set(err, GW_ENOTFOUND, "%s.%s: no table map seen", db, table);
 	if (t->ncols != ncols)

@@ -215,6 +215,17 @@ int binlog_decoder_describe_table(struct binlog_decoder *d, const char *db, cons
 				  struct gw_err *err);
 
 /*
+ * MariaDB tables whose TIME/DATETIME/TIMESTAMP columns have fractional
+ * seconds in the pre-10.1 format (created with mysql56_temporal_format=OFF)
+ * have a size the table map does not carry: gives the fractional digits of
+ * each column (0 for the others, from information_schema.COLUMNS
+ * DATETIME_PRECISION) for the latest map of db.table; those columns then
+ * get meta = fsp. Without it such rows fail to decode.
+ */
+int binlog_decoder_describe_temporal(struct binlog_decoder *d, const char *db, const char *table,
+				     const uint8_t *fsp, size_t ncols, struct gw_err *err);
+
+/*
  * Overrides the checksum algorithm the format description announces, for
  * streams whose server strips checksums (a replica that did not set
  * @master_binlog_checksum): 0 none, 1 CRC32, -1 follow the format

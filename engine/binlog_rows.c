@@ -355,6 +355,71 @@ static const char *labels_of_set(struct bl_arena *a, const struct bl_column *col
 	return s;
 }
 
+/*
+ * MariaDB 5.3-10.0 TIME/DATETIME/TIMESTAMP with fractional seconds (fsp
+ * from binlog_decoder_describe_temporal()): big-endian, the value in units
+ * of 10^-fsp seconds; TIMESTAMP as seconds then the fraction.
+ */
+static int maria_hires(struct bl_arena *a, struct bl_rd *r, const struct bl_column *col,
+		       struct bl_value *v, struct gw_err *err)
+{
+	static const uint8_t time_bytes[7] = {3, 4, 4, 5, 5, 5, 6};
+	static const uint8_t datetime_bytes[7] = {5, 6, 6, 7, 7, 7, 8};
+	static const uint8_t frac_bytes[7] = {0, 1, 1, 2, 2, 3, 3};
+	static const uint32_t scale[7] = {1000000, 100000, 10000, 1000, 100, 10, 1};
+	unsigned fsp = col->meta & 0xff;
+	const uint8_t *p;
+	uint64_t x;
+
+	if (fsp < 1 || fsp > 6) {
+		err_set(err, GW_EFATAL, "old-format temporal with %u fractional digits", fsp);
+		return -1;
+	}
+	v->kind = BL_TEMPORAL;
+	if (col->type == MT_TIMESTAMP) {
+		if (rd_bytes(r, 4 + frac_bytes[fsp], &p) < 0)
+			goto short_;
+		v->s = fmt_timestamp(a, bl_be(p, 4),
+				     (uint32_t)(bl_be(p + 4, frac_bytes[fsp]) * scale[fsp]), fsp);
+	} else if (col->type == MT_DATETIME) {
+		uint64_t us, s, mi, h, dd, mo;
+
+		if (rd_bytes(r, datetime_bytes[fsp], &p) < 0)
+			goto short_;
+		x = bl_be(p, datetime_bytes[fsp]) * scale[fsp];
+		us = x % 1000000, x /= 1000000;
+		s = x % 60, x /= 60;
+		mi = x % 60, x /= 60;
+		h = x % 24, x /= 24;
+		dd = x % 32, x /= 32;
+		mo = x % 13, x /= 13;
+		v->s = fmt_datetime(a, (unsigned)x, (unsigned)mo, (unsigned)dd, (unsigned)h,
+				    (unsigned)mi, (unsigned)s, (uint32_t)us, fsp);
+	} else {
+		int64_t t, zero = (int64_t)3020400 * 1000000 / scale[fsp];
+		bool neg;
+		uint64_t secs;
+
+		if (rd_bytes(r, time_bytes[fsp], &p) < 0)
+			goto short_;
+		t = ((int64_t)bl_be(p, time_bytes[fsp]) - zero) * scale[fsp];
+		neg = t < 0;
+		x = neg ? (uint64_t)(-t) : (uint64_t)t;
+		secs = x / 1000000;
+		v->s = fmt_time(a, neg, secs / 3600, (unsigned)(secs / 60 % 60),
+				(unsigned)(secs % 60), (uint32_t)(x % 1000000), fsp);
+	}
+	if (!v->s) {
+		err_set(err, GW_ENOMEM, "out of memory decoding a row");
+		return -1;
+	}
+	v->len = strlen(v->s);
+	return 0;
+short_:
+	err_set(err, GW_EFATAL, "old-format temporal value truncated (type %u)", col->type);
+	return -1;
+}
+
 #define SHORT(what)                                                                       \
 	do {                                                                              \
 		err_set(err, GW_EFATAL, "%s value truncated (type %u)", what, col->type); \
@@ -499,6 +564,8 @@ int bl_decode_value(struct bl_arena *a, struct bl_rd *r, const struct bl_column 
 		uint64_t x;
 		bool neg;
 
+		if (fsp > 0)
+			return maria_hires(a, r, col, v, err);
 		if (rd_uint(r, 3, &u) < 0)
 			SHORT("TIME");
 		t = (u & 0x800000) ? (int64_t)(u | ~(uint64_t)0xffffff) : (int64_t)u;
@@ -510,6 +577,8 @@ int bl_decode_value(struct bl_arena *a, struct bl_rd *r, const struct bl_column 
 		break;
 	}
 	case MT_DATETIME:
+		if (fsp > 0)
+			return maria_hires(a, r, col, v, err);
 		if (rd_uint(r, 8, &u) < 0)
 			SHORT("DATETIME");
 		v->kind = BL_TEMPORAL;
@@ -519,6 +588,8 @@ int bl_decode_value(struct bl_arena *a, struct bl_rd *r, const struct bl_column 
 				 (unsigned)(u / 100 % 100), (unsigned)(u % 100), 0, 0);
 		break;
 	case MT_TIMESTAMP:
+		if (fsp > 0)
+			return maria_hires(a, r, col, v, err);
 		if (rd_uint(r, 4, &u) < 0)
 			SHORT("TIMESTAMP");
 		v->kind = BL_TEMPORAL;

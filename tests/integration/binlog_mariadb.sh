@@ -4,7 +4,8 @@
 # deletes and a multi-statement transaction; replaying the decoded row
 # events by primary key must give exactly what SELECT returns. Twice: with
 # binlog_row_metadata=FULL, and with MINIMAL plus compressed binlog events
-# (log_bin_compress), where names, signedness and labels are unknown.
+# (log_bin_compress), and with NO_LOG (MariaDB's default), where names,
+# signedness and labels are unknown.
 . "$(dirname "$0")/../lib/harness.sh"
 
 run_case() { # NAME MODE [server options...]
@@ -94,7 +95,7 @@ mode = sys.argv[3]
 ROWS = ("write_rows", "update_rows", "delete_rows")
 rows_t = [e for e in events if e["type"] in ROWS and e["table"] == "t"]
 assert rows_t, "no row events for d.t"
-if mode == "minimal":
+if mode == "minimal":  # run with log_bin_compress
     assert all(e.get("compressed") for e in rows_t), "log_bin_compress: rows events not compressed"
     assert any(e["type"] == "query" and e.get("compressed") for e in events), "no compressed query"
 maps = [e for e in events if e["type"] == "table_map" and e["table"] == "t"]
@@ -163,6 +164,11 @@ for line in lines:
             assert abs(float(w) - o) <= tol, "id %s col %d: server %s, binlog %r" % (sel[0], col, w, o)
             continue
         c = canon(o, col)
+        if col == 25 and mode == "nolog" and c is not None:
+            # BINARY(4): the server strips the zero bytes it pads with; without
+            # charset metadata the decoder cannot know to put them back (an
+            # insert pads them again)
+            c = c.ljust(8, "0")
         assert c == w, "id %s col %d (%s): server %r, binlog %r" % (sel[0], col, names[col], w, c)
 print("ok: %d rows replayed from %d row events equal the server's" % (len(lines), len(rows_t)))
 PY
@@ -182,3 +188,4 @@ print(sum(len(e["rows"]) for e in map(json.loads, open(sys.argv[1]))
 
 run_case full full --binlog-row-metadata=FULL
 run_case minimal minimal --binlog-row-metadata=MINIMAL --log-bin-compress=ON --log-bin-compress-min-len=10
+run_case nolog nolog --binlog-row-metadata=NO_LOG

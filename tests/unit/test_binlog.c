@@ -675,6 +675,56 @@ static void test_describe_table(void **state)
 	binlog_decoder_free(d);
 }
 
+/* Bytes a MariaDB 10.11 server wrote for a table made with
+ * mysql56_temporal_format=OFF: (id INT, tm TIME(3), t0 TIME, dt
+ * DATETIME(6), d0 DATETIME, ts TIMESTAMP(2), t00 TIMESTAMP). */
+static void test_maria_old_temporal(void **state)
+{
+	static const uint8_t types[] = {MT_LONG,     MT_TIME,	   MT_TIME,	MT_DATETIME,
+					MT_DATETIME, MT_TIMESTAMP, MT_TIMESTAMP};
+	static const uint8_t row[] = {0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x07, 0x7f,
+				      0x80, 0x01, 0x00, 0x00, 0x00, 0x00, 0xb1, 0x54, 0x78, 0xeb,
+				      0x59, 0x0a, 0x80, 0x01, 0x02, 0x7a, 0xbd, 0xdb, 0xbb, 0x6b,
+				      0xd0, 0xa5, 0xe0, 0xaa, 0x8b, 0x68, 0x12, 0x00, 0x00, 0x65,
+				      0x92, 0x00, 0x80, 0x0c, 0x81, 0x00, 0x92, 0x65};
+	static const uint8_t fsp[] = {0, 3, 0, 6, 0, 2, 0};
+	static const char *want[] = {"-12:34:56.789",
+				     "-838:59:59",
+				     "2024-02-29 13:04:05.250000",
+				     "2024-02-29 13:04:05",
+				     "2024-01-01 00:00:00.12",
+				     "2024-01-01 00:00:01"};
+	struct binlog_decoder *d = binlog_decoder_new();
+	struct binlog_event ev;
+	struct gw_err err = GW_ERR_INIT;
+	struct evbuf e, w;
+	size_t i;
+	(void)state;
+
+	build_fde(&e, "10.11.6-MariaDB", false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	ev_start(&e, BINLOG_TABLE_MAP_EVENT);
+	ev_u(&e, 0x12, 6), ev_u(&e, 1, 2);
+	ev_u(&e, 1, 1), ev_add(&e, "d", 2), ev_u(&e, 1, 1), ev_add(&e, "o", 2);
+	ev_u(&e, 7, 1), ev_add(&e, types, sizeof(types)), ev_u(&e, 0, 1), ev_u(&e, 0x7e, 1);
+	ev_end(&e, false);
+	ev_start(&w, BINLOG_WRITE_ROWS_EVENT_V1);
+	ev_add(&w, row, sizeof(row));
+	ev_end(&w, false);
+
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	/* without the schema: the sizes are unknown, the row fails */
+	assert_int_equal(binlog_decode(d, w.b, w.n, &ev, &err), GW_EFATAL);
+	assert_non_null(strstr(err.msg, "old-format TIME/DATETIME/TIMESTAMP"));
+	assert_int_equal(binlog_decoder_describe_temporal(d, "d", "o", fsp, 7, &err), 0);
+	assert_int_equal(binlog_decode(d, w.b, w.n, &ev, &err), 0);
+	assert_int_equal(ev.nrows, 1);
+	assert_int_equal(ev.rows[0].after[0].i, 1);
+	for (i = 0; i < 6; i++)
+		assert_string_equal(ev.rows[0].after[i + 1].s, want[i]);
+	binlog_decoder_free(d);
+}
+
 static void test_garbage(void **state)
 {
 	struct binlog_decoder *d = binlog_decoder_new();
@@ -724,7 +774,8 @@ int main(void)
 	    cmocka_unit_test(test_jsonb),	    cmocka_unit_test(test_jsonb_large),
 	    cmocka_unit_test(test_jsonb_malformed), cmocka_unit_test(test_json_diffs),
 	    cmocka_unit_test(test_events),	    cmocka_unit_test(test_maria_events),
-	    cmocka_unit_test(test_describe_table),  cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_describe_table),  cmocka_unit_test(test_maria_old_temporal),
+	    cmocka_unit_test(test_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
