@@ -279,11 +279,42 @@ static void unquote(char *out, size_t outsz, const char *q)
 	out[i] = 0;
 }
 
+/* The value of "key":"..." in one audit line, unquoted. */
+static void json_field(char *out, size_t outsz, const char *line, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	out[0] = 0;
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if ((p = strstr(line, pat)))
+		unquote(out, outsz, p + strlen(pat));
+}
+
+/* "TIME  ACTION EVENT RESULT  commit AUTHOR  error" from one audit line. */
+static int audit_line(struct buf *out, const char *line)
+{
+	char time[40], action[40], event[16], result[32], error[512], commit[48], author[256];
+
+	json_field(time, sizeof(time), line, "time");
+	json_field(action, sizeof(action), line, "action");
+	json_field(event, sizeof(event), line, "event");
+	json_field(result, sizeof(result), line, "result");
+	json_field(error, sizeof(error), line, "error");
+	json_field(commit, sizeof(commit), line, "commit");
+	json_field(author, sizeof(author), line, "author");
+	if (!strncmp(author, "null", 4))
+		author[0] = 0;
+	return buf_printf(out, "  %s  %-18s %-5s %-14s%s%.12s%s%s%s%s\n", time, action, event,
+			  result, commit[0] ? " " : "", commit, author[0] ? " " : "", author,
+			  error[0] ? "  " : "", error);
+}
+
 static int print_one(const char *state_dir, const char *name, bool json)
 {
 	struct buf st = BUF_INIT, pc = BUF_INIT, au = BUF_INIT, out = BUF_INIT;
 	struct cond_row conds[16];
-	char dir[4096], path[4200], pos[4096], u1[128], u2[600];
+	char dir[4096], path[4200], pos[4096], u1[128], u2[600], u3[40];
 	const char *lines[10];
 	size_t nc, i, nl = 0;
 	struct row r;
@@ -363,9 +394,10 @@ static int print_one(const char *state_dir, const char *name, bool json)
 		for (i = 0; i < nc; i++) {
 			unquote(u1, sizeof(u1), conds[i].reason);
 			unquote(u2, sizeof(u2), conds[i].message);
+			unquote(u3, sizeof(u3), conds[i].time);
 			e |= buf_printf(&out, "  %-22s %-6s %-20s %-21s %s\n", conds[i].type,
 					!strcmp(conds[i].status, "\"True\"") ? "True" : "False", u1,
-					conds[i].time, u2);
+					u3, u2);
 		}
 		e |= buf_puts(&out, "\nPrecheck:\n");
 		if (pc.len) {
@@ -381,7 +413,7 @@ static int print_one(const char *state_dir, const char *name, bool json)
 		}
 		e |= buf_puts(&out, "\nRecent actions:\n");
 		for (i = 0; i < nl; i++)
-			e |= buf_printf(&out, "  %s\n", lines[i]);
+			e |= audit_line(&out, lines[i]);
 		if (!nl)
 			e |= buf_puts(&out, "  (none)\n");
 	}

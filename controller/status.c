@@ -280,7 +280,7 @@ int status_audit(const char *state_dir, const struct task *t, enum mact a, const
 	e |= json_str(&b, t->name);
 	e |= buf_printf(&b, ",\"action\":\"%s\",\"event\":\"%s\",\"result\":\"%s\"", mact_name(a),
 			event, !strcmp(event, "start") ? "started" : status_result_name(result));
-	if (error && error[0]) {
+	if (error && error[0] && result != GW_ENOTFOUND) {
 		e |= buf_puts(&b, ",\"error\":");
 		e |= json_str(&b, error);
 	}

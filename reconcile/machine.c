@@ -515,6 +515,7 @@ size_t machine_plan(enum mact *out, size_t max, const struct task_record *rec_in
 	struct machine_out mo;
 	size_t n = 0;
 	int guard;
+	bool rds = s->source.is_rds || s->destination.is_rds;
 
 	memset(&in, 0, sizeof(in));
 	in.spec = s;
@@ -525,12 +526,14 @@ size_t machine_plan(enum mact *out, size_t max, const struct task_record *rec_in
 		machine_step(&mo, &rec, &in);
 		if (mo.action == MA_NONE)
 			break;
-		out[n++] = mo.action;
+		/* without rds endpoints the whitelist action does nothing */
+		if (rds || (mo.action != MA_WHITELIST_ADD && mo.action != MA_WHITELIST_REMOVE))
+			out[n++] = mo.action;
 		/* Incremental never ends by itself unless asked to stop. */
 		if (mo.action == MA_INCREMENTAL && !mo.stop_request)
 			break;
 		in.done = mo.action;
-		in.result = 0;
+		in.result = !rds && mo.action == MA_WHITELIST_ADD ? GW_ENOTFOUND : 0;
 		in.precheck_failed = 0;
 		if (mact_stage(mo.action, s) > in.stage)
 			in.stage = mact_stage(mo.action, s);

@@ -148,7 +148,8 @@ bool machine_spec_immutable(enum meta_stage stage, const char *meta_immutable_ha
 /*
  * The ordered actions the machine would take from here if every one
  * succeeded (for `godwit plan`), at most max of them, into out. Returns
- * the count. The stage is simulated with mact_stage().
+ * the count. The stage is simulated with mact_stage(); whitelist actions
+ * are left out when no endpoint is rds (they would do nothing).
  */
 size_t machine_plan(enum mact *out, size_t max, const struct task_record *rec, const struct spec *s,
 		    enum meta_stage stage);

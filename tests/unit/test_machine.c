@@ -612,10 +612,14 @@ static void test_plan(void **state)
 	(void)state;
 	world_init(&w, MT_SCHEMA | MT_FULL | MT_INCREMENTAL);
 	n = machine_plan(plan, 32, &w.rec, &w.spec, META_NONE);
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 5); /* no rds: no whitelist step */
 	assert_int_equal(plan[0], MA_PRECHECK);
-	assert_int_equal(plan[3], MA_FULL);
-	assert_int_equal(plan[5], MA_INCREMENTAL);
+	assert_int_equal(plan[2], MA_FULL);
+	assert_int_equal(plan[4], MA_INCREMENTAL);
+	w.spec.destination.is_rds = true;
+	n = machine_plan(plan, 32, &w.rec, &w.spec, META_NONE);
+	assert_int_equal(n, 6);
+	assert_int_equal(plan[1], MA_WHITELIST_ADD);
 	/* from a state: full done, stop requested with freeze */
 	w.spec.state = STATE_STOPPED;
 	w.spec.stop_freeze_source = true;
