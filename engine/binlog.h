@@ -233,6 +233,17 @@ int binlog_decoder_describe_temporal(struct binlog_decoder *d, const char *db, c
  */
 void binlog_decoder_set_checksum(struct binlog_decoder *d, int alg);
 
+/*
+ * Appends a decoded value as an SQL literal for a connection with
+ * character set binary and time_zone '+00:00' (what conn_open() sets): NULL,
+ * numbers, exact DECIMAL digits, quoted temporal strings, X'..' for text
+ * and binary (the bytes land unchanged whatever the column's charset),
+ * JSON as CONVERT(X'..' USING utf8mb4) (MySQL JSON columns refuse binary
+ * strings), ENUM/SET by label when known, else by number.
+ */
+int binlog_value_sql(struct buf *out, const struct bl_value *v,
+		     const struct bl_column *col) WARN_UNUSED;
+
 /* Appends the event as one JSON object (PRODUCT.md section 3, `binlog`). */
 int binlog_event_json(struct buf *out, const struct binlog_event *ev, const char *file,
 		      uint64_t pos) WARN_UNUSED;

@@ -346,6 +346,51 @@ static void test_json_diffs(void **state)
 	buf_release(&b);
 }
 
+static void expect_sql(const struct bl_value *v, uint8_t type, const char *want)
+{
+	struct bl_column col;
+	struct buf b = BUF_INIT;
+
+	memset(&col, 0, sizeof(col));
+	col.type = type;
+	assert_int_equal(binlog_value_sql(&b, v, &col), 0);
+	assert_string_equal(buf_cstr(&b), want);
+	buf_release(&b);
+}
+
+static void test_value_sql(void **state)
+{
+	struct bl_value v;
+	(void)state;
+
+	memset(&v, 0, sizeof(v));
+	expect_sql(&v, MT_LONG, "NULL");
+	v.kind = BL_INT, v.i = INT64_MIN;
+	expect_sql(&v, MT_LONGLONG, "-9223372036854775808");
+	v.kind = BL_UINT, v.u = UINT64_MAX;
+	expect_sql(&v, MT_LONGLONG, "18446744073709551615");
+	v.kind = BL_DOUBLE, v.d = 0.1;
+	expect_sql(&v, MT_DOUBLE, "0.10000000000000001");
+	v.d = (float)0.1;
+	expect_sql(&v, MT_FLOAT, "0.100000001");
+	v.kind = BL_DECIMAL, v.s = "-12.3400", v.len = 8;
+	expect_sql(&v, MT_NEWDECIMAL, "-12.3400");
+	v.kind = BL_TEMPORAL, v.s = "-507:48:27", v.len = 10;
+	expect_sql(&v, MT_TIME2, "'-507:48:27'");
+	v.kind = BL_TEXT, v.s = "a'\\\x00", v.len = 4;
+	expect_sql(&v, MT_VARCHAR, "X'61275C00'");
+	v.kind = BL_BINARY, v.s = "", v.len = 0;
+	expect_sql(&v, MT_BLOB, "X''");
+	v.kind = BL_JSON, v.s = "[1]", v.len = 3;
+	expect_sql(&v, MT_JSON, "CONVERT(X'5B315D' USING utf8mb4)");
+	v.kind = BL_ENUM, v.u = 2, v.s = "b", v.len = 1;
+	expect_sql(&v, MT_ENUM, "X'62'");
+	v.s = NULL;
+	expect_sql(&v, MT_ENUM, "2");
+	v.kind = BL_SET, v.u = 0, v.s = "", v.len = 0;
+	expect_sql(&v, MT_SET, "0");
+}
+
 /* ---- whole events ---- */
 
 struct evbuf {
@@ -767,14 +812,23 @@ static void test_garbage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_decimal),	    cmocka_unit_test(test_decimal_bad),
-	    cmocka_unit_test(test_time2),	    cmocka_unit_test(test_datetime2_timestamp2),
-	    cmocka_unit_test(test_old_temporal),    cmocka_unit_test(test_integers),
-	    cmocka_unit_test(test_strings),	    cmocka_unit_test(test_enum_set_labels),
-	    cmocka_unit_test(test_jsonb),	    cmocka_unit_test(test_jsonb_large),
-	    cmocka_unit_test(test_jsonb_malformed), cmocka_unit_test(test_json_diffs),
-	    cmocka_unit_test(test_events),	    cmocka_unit_test(test_maria_events),
-	    cmocka_unit_test(test_describe_table),  cmocka_unit_test(test_maria_old_temporal),
+	    cmocka_unit_test(test_decimal),
+	    cmocka_unit_test(test_decimal_bad),
+	    cmocka_unit_test(test_time2),
+	    cmocka_unit_test(test_datetime2_timestamp2),
+	    cmocka_unit_test(test_old_temporal),
+	    cmocka_unit_test(test_integers),
+	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_enum_set_labels),
+	    cmocka_unit_test(test_jsonb),
+	    cmocka_unit_test(test_jsonb_large),
+	    cmocka_unit_test(test_jsonb_malformed),
+	    cmocka_unit_test(test_json_diffs),
+	    cmocka_unit_test(test_value_sql),
+	    cmocka_unit_test(test_events),
+	    cmocka_unit_test(test_maria_events),
+	    cmocka_unit_test(test_describe_table),
+	    cmocka_unit_test(test_maria_old_temporal),
 	    cmocka_unit_test(test_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
