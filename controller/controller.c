@@ -257,6 +257,7 @@ static void hook_phase(void *ctx, struct task *t, enum phase from, enum phase to
 {
 	struct ctl *c = ctx;
 	struct buf b = BUF_INIT;
+	const struct spec_rev *rev;
 	char ts[32];
 	int e = 0;
 
@@ -270,9 +271,10 @@ static void hook_phase(void *ctx, struct task *t, enum phase from, enum phase to
 	e |= json_str(&b, t->invalid ? t->invalid_msg : t->rec.message);
 	e |= buf_printf(
 	    &b, ",\"specHash\":\"%s\",\"revision\":{\"file\":", t->spec ? t->spec->hash : "");
-	e |= json_str(&b, t->rev.file ? t->rev.file : "");
-	e |= buf_printf(&b, ",\"commit\":\"%s\",\"author\":", t->rev.commit);
-	e |= json_str(&b, t->rev.author ? t->rev.author : "");
+	rev = t->rev.file ? &t->rev : &t->attempted;
+	e |= json_str(&b, rev->file ? rev->file : "");
+	e |= buf_printf(&b, ",\"commit\":\"%s\",\"author\":", rev->commit);
+	e |= json_str(&b, rev->author ? rev->author : "");
 	e |= buf_puts(&b, "}}");
 	if (!e)
 		notifier_post(c->notifier, buf_cstr(&b));
@@ -287,7 +289,7 @@ static void drop_finished(struct ctl *c)
 		struct task *t = c->tasks[i];
 
 		if (t->finished && !task_busy(t)) {
-			if (c->o->state_dir && task_owned(t))
+			if (c->o->state_dir && task_reports(t))
 				(void)status_write_task(c->o->state_dir, t, util_now_ms());
 			log_info(t->name, "migration forgotten (spec deleted)");
 			task_free(t);
@@ -315,7 +317,7 @@ static int once_exit_code(struct ctl *c)
 	size_t i;
 
 	for (i = 0; i < c->ntasks; i++)
-		if (task_owned(c->tasks[i]) && phase_is_error(c->tasks[i]->rec.phase))
+		if (task_reports(c->tasks[i]) && phase_is_error(c->tasks[i]->rec.phase))
 			return 1;
 	return 0;
 }
@@ -327,7 +329,7 @@ static void write_all(struct ctl *c, int64_t now)
 	if (!c->o->state_dir)
 		return;
 	for (i = 0; i < c->ntasks; i++)
-		if (task_owned(c->tasks[i]))
+		if (task_reports(c->tasks[i]))
 			(void)status_write_task(c->o->state_dir, c->tasks[i], now);
 	(void)status_write_metrics(c->o->state_dir, c->tasks, c->ntasks);
 }
@@ -356,7 +358,7 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 	int sfd = -1, tfd = -1, rc = 2;
 	struct itimerspec its;
 	int64_t tick = o->tick_ms > 0 ? o->tick_ms : 500, stop_deadline = 0, now;
-	bool stopping = false, first = true;
+	bool stopping = false, first = true, leak = false;
 	size_t i;
 
 	memset(&c, 0, sizeof(c));
@@ -371,6 +373,16 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 	c.env.phase_changed = hook_phase;
 	c.env.ctx = &c;
 
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	/* Blocked before any thread starts, so that every thread inherits it
+	 * and only the signalfd sees them. */
+	if (pthread_sigmask(SIG_BLOCK, &mask, &old) != 0) {
+		err_set(err, GW_EFATAL, "cannot block signals");
+		return 2;
+	}
 	if (mysql_library_init(0, NULL, NULL) != 0) {
 		err_set(err, GW_EFATAL, "cannot initialise the MySQL client library");
 		return 2;
@@ -386,16 +398,6 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 	if (o->notify_url && notifier_start(&c.notifier, o->notify_url, err) < 0)
 		goto out;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	/* Blocked before any thread starts, so that every thread inherits it
-	 * and only the signalfd sees them. */
-	if (pthread_sigmask(SIG_BLOCK, &mask, &old) != 0) {
-		err_set(err, GW_EFATAL, "cannot block signals");
-		goto out;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		err_set(err, GW_EFATAL, "signalfd: %s", strerror(errno));
@@ -497,8 +499,21 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		}
 	}
 out:
-	for (i = 0; i < c.ntasks; i++)
+	for (i = 0; i < c.ntasks; i++) {
+		if (!task_can_free(c.tasks[i])) {
+			/* a worker stuck on a hung server past the grace time:
+			 * the process is ending, leave it */
+			log_warn(c.tasks[i]->name, "worker still busy at exit");
+			leak = true;
+			continue;
+		}
 		task_free(c.tasks[i]);
+	}
+	if (leak) {
+		if (c.notifier)
+			notifier_free(c.notifier, 1000);
+		return rc;
+	}
 	free(c.tasks);
 	for (i = 0; i < c.npaths; i++)
 		free(c.paths[i].path);

@@ -292,6 +292,13 @@ static void start(struct machine_out *out, enum mact a, enum phase p)
 	out->phase = p;
 }
 
+/* start() from decide(), which also says what runs in the message. */
+static void start_msg(struct machine_out *out, struct task_record *rec, enum mact a, enum phase p)
+{
+	start(out, a, p);
+	snprintf(rec->message, sizeof(rec->message), "%s: running", mact_name(a));
+}
+
 static void decide_deleted(struct machine_out *out, struct task_record *rec,
 			   const struct machine_in *in)
 {
@@ -387,7 +394,7 @@ static void decide(struct machine_out *out, struct task_record *rec, const struc
 
 	if (all_done) {
 		if (rec->whitelist_added) {
-			start(out, MA_WHITELIST_REMOVE, PH_STOPPING);
+			start_msg(out, rec, MA_WHITELIST_REMOVE, PH_STOPPING);
 			return;
 		}
 		rec->incomplete = false;
@@ -415,7 +422,7 @@ static void decide(struct machine_out *out, struct task_record *rec, const struc
 	if (stopping && st == META_NONE) {
 		/* nothing was written: nothing to drain */
 		if (rec->whitelist_added) {
-			start(out, MA_WHITELIST_REMOVE, PH_STOPPING);
+			start_msg(out, rec, MA_WHITELIST_REMOVE, PH_STOPPING);
 			return;
 		}
 		out->phase = PH_STOPPED;
@@ -423,37 +430,37 @@ static void decide(struct machine_out *out, struct task_record *rec, const struc
 		return;
 	}
 	if (!stopping && strcmp(rec->precheck_hash, s->hash) != 0) {
-		start(out, MA_PRECHECK, PH_PRECHECKING);
+		start_msg(out, rec, MA_PRECHECK, PH_PRECHECKING);
 		return;
 	}
 	if (strcmp(rec->whitelist_hash, s->hash) != 0) {
-		start(out, MA_WHITELIST_ADD, PH_WHITELISTING);
+		start_msg(out, rec, MA_WHITELIST_ADD, PH_WHITELISTING);
 		return;
 	}
 	if (!schema_done) {
-		start(out, MA_SCHEMA_CREATE, PH_MIGRATING_SCHEMA);
+		start_msg(out, rec, MA_SCHEMA_CREATE, PH_MIGRATING_SCHEMA);
 		return;
 	}
 	if (!full_done) {
-		start(out, MA_FULL, PH_MIGRATING_FULL);
+		start_msg(out, rec, MA_FULL, PH_MIGRATING_FULL);
 		return;
 	}
 	if (!verify_done) {
-		start(out, MA_VERIFY, PH_MIGRATING_FULL);
+		start_msg(out, rec, MA_VERIFY, PH_MIGRATING_FULL);
 		return;
 	}
 	if (!post_done) {
-		start(out, MA_SCHEMA_AFTER_FULL, PH_MIGRATING_SCHEMA);
+		start_msg(out, rec, MA_SCHEMA_AFTER_FULL, PH_MIGRATING_SCHEMA);
 		return;
 	}
 	/* incremental, not cut over yet */
 	if (!stopping)
 		rec->incremental_done = false;
 	if (rec->incremental_done && has(s, MT_SCHEMA)) {
-		start(out, MA_SCHEMA_CUTOVER, PH_STOPPING);
+		start_msg(out, rec, MA_SCHEMA_CUTOVER, PH_STOPPING);
 		return;
 	}
-	start(out, MA_INCREMENTAL, stopping ? PH_STOPPING : PH_INCREMENTAL);
+	start_msg(out, rec, MA_INCREMENTAL, stopping ? PH_STOPPING : PH_INCREMENTAL);
 	out->stop_request = stopping;
 }
 

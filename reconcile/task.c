@@ -621,12 +621,24 @@ bool task_owned(const struct task *t)
 	return lock_state(t, NULL, 0) == LOCK_HELD;
 }
 
+bool task_reports(const struct task *t)
+{
+	enum lock_state ls;
+
+	if (!t->env->use_lock || !t->spec)
+		return true;
+	ls = lock_state(t, NULL, 0);
+	return ls == LOCK_HELD || ls == LOCK_ERROR;
+}
+
 bool task_steady(const struct task *t)
 {
 	if (t->worker_live && t->running != MA_INCREMENTAL)
 		return false;
-	if (!task_owned(t))
+	if (t->env->use_lock && t->spec && lock_state(t, NULL, 0) == LOCK_OTHER)
 		return true; /* another controller drives it */
+	if (!task_reports(t))
+		return false; /* taking the lock */
 	if (t->rec.phase == PH_INCREMENTAL)
 		return t->running == MA_INCREMENTAL && atomic_load(&t->progress.caught_up) &&
 		       atomic_load(&t->progress.delay_seconds) <= 0;
@@ -859,6 +871,37 @@ static void resolve_immutable(struct task *t)
 	log_warn(t->name, "%s", t->immutable_msg);
 }
 
+/* The destination cannot be reached to take the lock: a lost connection
+ * like any other, Retrying within retryWindow, then Failed. */
+static void lock_unreachable(struct task *t, int64_t now_ms)
+{
+	struct task_record before = t->rec;
+	char msg[512];
+
+	if (t->rec.blocked_hash[0] && !strcmp(t->rec.blocked_hash, t->spec->hash))
+		return;
+	(void)lock_state(t, msg, sizeof(msg));
+	if (!t->rec.retry_since_ms)
+		t->rec.retry_since_ms = now_ms;
+	if (now_ms - t->rec.retry_since_ms > t->spec->retry_window_ms) {
+		t->rec.phase = PH_FAILED;
+		snprintf(t->rec.blocked_hash, sizeof(t->rec.blocked_hash), "%s", t->spec->hash);
+		snprintf(t->rec.message, sizeof(t->rec.message),
+			 "destination unreachable for longer than retryWindow: %s", msg);
+	} else {
+		t->rec.phase = PH_RETRYING;
+		snprintf(t->rec.message, sizeof(t->rec.message), "taking the lock: %s", msg);
+	}
+	if (before.phase != t->rec.phase) {
+		log_info(t->name, "phase %s -> %s: %s", phase_name(before.phase),
+			 phase_name(t->rec.phase), t->rec.message);
+		if (t->env->phase_changed)
+			t->env->phase_changed(t->env->ctx, t, before.phase, t->rec.phase);
+	}
+	if (memcmp(&before, &t->rec, sizeof(before)) != 0)
+		(void)task_save_record(t);
+}
+
 void task_tick(struct task *t, int64_t now_ms)
 {
 	struct machine_in in;
@@ -882,6 +925,8 @@ void task_tick(struct task *t, int64_t now_ms)
 			/* not ours (or not yet, or lost): nothing runs */
 			if (t->worker_live)
 				t->cancel = 1;
+			if (ls == LOCK_ERROR && !t->deleted && !t->invalid)
+				lock_unreachable(t, now_ms);
 			if (t->deleted && !t->worker_live)
 				t->finished = true;
 			if (collected)
@@ -935,6 +980,11 @@ void task_tick(struct task *t, int64_t now_ms)
 	update_conditions(t, now_ms);
 }
 
+bool task_can_free(const struct task *t)
+{
+	return !t->worker_live || atomic_load(&t->worker_done);
+}
+
 void task_free(struct task *t)
 {
 	if (!t)
@@ -943,7 +993,9 @@ void task_free(struct task *t)
 	if (t->worker_live)
 		(void)pthread_join(t->worker, NULL);
 	t->worker_live = false;
-	keeper_drop(t, true);
+	/* The lock thread may sit in a connect to a hung server: it winds
+	 * down by itself (and a dead process releases the lock anyway). */
+	keeper_drop(t, false);
 	free_retired(t);
 	buf_release(&t->io.report);
 	buf_release(&t->precheck_report);

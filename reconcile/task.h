@@ -136,6 +136,9 @@ void task_set_deleted(struct task *t);
 void task_tick(struct task *t, int64_t now_ms);
 /* Whether this controller drives the task (holds its lock). */
 bool task_owned(const struct task *t);
+/* Whether this controller writes the task's status: it holds the lock,
+ * or cannot reach the destination to take it (Retrying/Failed). */
+bool task_reports(const struct task *t);
 /* Whether the task is steady for `--once`. */
 bool task_steady(const struct task *t);
 /* Whether an action runs now. */
@@ -143,7 +146,9 @@ bool task_busy(const struct task *t);
 /* Shutdown (SIGTERM): asks the worker to stop at a checkpoint, and
  * task_tick() starts nothing new afterwards. */
 void task_cancel(struct task *t);
-/* Cancels, waits for the worker, releases the lock, frees everything. */
+/* Whether task_free() would not wait on a worker. */
+bool task_can_free(const struct task *t);
+/* Cancels, waits for the worker, lets the lock go, frees everything. */
 void task_free(struct task *t);
 /* Reads STATE_DIR/tasks/NAME/record into *r (task_record_init first);
  * active phases come back as Pending (re-derived from the destination).
