@@ -572,6 +572,54 @@ static int table_optional_meta(struct bl_table *t, struct bl_rd *r, bool mariadb
 	return 0;
 }
 
+static bool old_temporal(uint8_t ty)
+{
+	return ty == MT_TIME || ty == MT_DATETIME || ty == MT_TIMESTAMP;
+}
+
+/* What binlog_decoder_describe_*() added to the previous map of the same
+ * table carries over to a new map with the same column types (every
+ * transaction maps its tables again). */
+static int carry_description(struct binlog_decoder *d, struct bl_table *t)
+{
+	struct bl_table *o = NULL;
+	size_t i = d->ntables;
+
+	while (i-- > 0) {
+		if (strcmp(d->tables[i]->db, t->db) == 0 &&
+		    strcmp(d->tables[i]->table, t->table) == 0) {
+			o = d->tables[i];
+			break;
+		}
+	}
+	if (!o || o->ncols != t->ncols)
+		return 0;
+	for (i = 0; i < t->ncols; i++) {
+		const struct bl_column *a = &o->cols[i], *b = &t->cols[i];
+
+		if (a->type != b->type || (a->meta != b->meta && !old_temporal(b->type)))
+			return 0;
+	}
+	for (i = 0; i < t->ncols; i++) {
+		const struct bl_column *a = &o->cols[i];
+		struct bl_column *b = &t->cols[i];
+
+		if (!b->name && a->name && !(b->name = strdup(a->name)))
+			return -1;
+		if (!b->signedness_known && a->signedness_known) {
+			b->is_unsigned = a->is_unsigned;
+			b->signedness_known = true;
+		}
+		if (old_temporal(b->type) && b->meta == 0)
+			b->meta = a->meta;
+	}
+	t->has_names = t->ncols > 0;
+	for (i = 0; i < t->ncols; i++)
+		if (!t->cols[i].name)
+			t->has_names = false;
+	return 0;
+}
+
 static int decode_table_map(struct binlog_decoder *d, const uint8_t *b, size_t len,
 			    struct binlog_event *out, struct gw_err *err)
 {
@@ -655,6 +703,8 @@ static int decode_table_map(struct binlog_decoder *d, const uint8_t *b, size_t l
 	}
 	if (table_optional_meta(t, &r, d->mariadb, err) < 0)
 		goto fail;
+	if (carry_description(d, t) < 0)
+		goto oom;
 	if (tables_put(d, t) < 0)
 		goto oom;
 	out->kind = BK_TABLE_MAP;

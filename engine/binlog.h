@@ -208,7 +208,10 @@ int binlog_decode_inner(struct binlog_decoder *d, struct binlog_event *out, bool
 /*
  * Supplies what a MINIMAL table map lacks (names, signedness, labels) from
  * the applier's schema history, for the table id of the latest map of
- * db.table. Columns are in table order; NULL arrays mean unknown.
+ * db.table. Columns are in table order; NULL arrays mean unknown. A
+ * description (also binlog_decoder_describe_temporal()'s) carries over to
+ * later maps of db.table with the same column types and metadata; after
+ * DDL on the table, describe it again.
  */
 int binlog_decoder_describe_table(struct binlog_decoder *d, const char *db, const char *table,
 				  char *const *names, const bool *is_unsigned, size_t ncols,

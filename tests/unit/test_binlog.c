@@ -717,6 +717,16 @@ static void test_describe_table(void **state)
 	assert_true(ev.rows[0].after[0].u == 0xffffffffu);
 	assert_string_equal(ev.table->cols[0].name, "big");
 	assert_true(ev.table->has_names);
+	/* the next transaction maps the table again: the description stays */
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_string_equal(ev.table->cols[0].name, "big");
+	assert_int_equal(binlog_decode(d, w.b, w.n, &ev, &err), 0);
+	assert_int_equal(ev.rows[0].after[0].kind, BL_UINT);
+	/* a map with other types (after an ALTER) does not inherit it */
+	e.b[19 + 8 + 3 + 4 + 1] = MT_LONGLONG; /* the column type */
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_null(ev.table->cols[0].name);
+	assert_false(ev.table->cols[0].signedness_known);
 	binlog_decoder_free(d);
 }
 
@@ -767,6 +777,10 @@ static void test_maria_old_temporal(void **state)
 	assert_int_equal(ev.rows[0].after[0].i, 1);
 	for (i = 0; i < 6; i++)
 		assert_string_equal(ev.rows[0].after[i + 1].s, want[i]);
+	/* mapped again by the next transaction: still described */
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_int_equal(binlog_decode(d, w.b, w.n, &ev, &err), 0);
+	assert_string_equal(ev.rows[0].after[1].s, want[0]);
 	binlog_decoder_free(d);
 }
 
