@@ -676,6 +676,11 @@ bool task_steady(const struct task *t)
 		return true; /* another controller drives it */
 	if (!task_reports(t))
 		return false; /* taking the lock */
+	/* A phase from the record is not trusted before the destination was
+	 * read in this process (Failed and PrecheckFailed wait for an edit). */
+	if (t->spec && !t->invalid && !t->deleted && !t->stage_known &&
+	    !phase_is_error(t->rec.phase))
+		return false;
 	if (t->rec.phase == PH_INCREMENTAL)
 		return t->running == MA_INCREMENTAL && atomic_load(&t->progress.caught_up) &&
 		       atomic_load(&t->progress.delay_seconds) <= 0;
