@@ -676,6 +676,9 @@ bool task_steady(const struct task *t)
 		return true; /* another controller drives it */
 	if (!task_reports(t))
 		return false; /* taking the lock */
+	/* held: SpecImmutable without the previous spec; a person must act */
+	if (t->spec_immutable && !t->pending && !t->worker_live)
+		return true;
 	/* A phase from the record is not trusted before the destination was
 	 * read in this process (Failed and PrecheckFailed wait for an edit). */
 	if (t->spec && !t->invalid && !t->deleted && !t->stage_known &&
