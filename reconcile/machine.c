@@ -48,7 +48,8 @@
  *  2. Nothing is written before a precheck passed for the spec hash being
  *     run (state: running). A spec edit asks for a new precheck.
  *  3. A task blocked (Failed/PrecheckFailed) stays so until the spec hash
- *     changes; the edit clears the block.
+ *     changes; the edit clears the block. PrecheckFailed also runs the
+ *     precheck again every MACHINE_RECHECK_MS (the servers may be fixed).
  *  4. Deleting a spec, pausing or stopping never drops destination data:
  *     the only actions then are cancel, the gated stop, the schema
  *     cutover and the whitelist removal.
@@ -230,6 +231,7 @@ static void take_result(struct task_record *rec, const struct machine_in *in)
 		case MA_PRECHECK:
 			if (in->precheck_failed > 0) {
 				block(rec, s, PH_PRECHECK_FAILED);
+				rec->next_attempt_ms = in->now_ms + MACHINE_RECHECK_MS;
 				snprintf(rec->message, sizeof(rec->message),
 					 "precheck: %d item(s) failed; see precheck.yaml",
 					 in->precheck_failed);
@@ -282,6 +284,8 @@ static void take_result(struct task_record *rec, const struct machine_in *in)
 		return;
 	}
 	block(rec, s, in->done == MA_PRECHECK ? PH_PRECHECK_FAILED : PH_FAILED);
+	if (in->done == MA_PRECHECK)
+		rec->next_attempt_ms = in->now_ms + MACHINE_RECHECK_MS;
 	snprintf(rec->message, sizeof(rec->message), "%s: %s", mact_name(in->done),
 		 in->error ? in->error : err_code_name(r));
 }
@@ -484,7 +488,12 @@ void machine_step(struct machine_out *out, struct task_record *rec, const struct
 		goto out;
 	}
 	if (rec->blocked_hash[0]) {
-		if (!strcmp(rec->blocked_hash, in->spec->hash)) {
+		/* the servers may have been fixed: PrecheckFailed runs the
+		 * precheck again now and then */
+		bool recheck = rec->phase == PH_PRECHECK_FAILED && rec->next_attempt_ms &&
+			       in->now_ms >= rec->next_attempt_ms;
+
+		if (!strcmp(rec->blocked_hash, in->spec->hash) && !recheck) {
 			out->cancel = in->running != MA_NONE;
 			goto out;
 		}

@@ -311,6 +311,12 @@ static void test_precheck_failed(void **state)
 	out = run(&w, 5);
 	assert_int_equal(out.phase, PH_PRECHECK_FAILED);
 	assert_int_equal(w.nlog, 2);
+	/* later, the servers fixed: the precheck runs again by itself */
+	w.now += MACHINE_RECHECK_MS;
+	w.precheck_failed = 0;
+	out = run(&w, 50);
+	assert_int_equal(out.phase, PH_COMPLETED);
+	assert_int_equal(w.log[2], MA_PRECHECK);
 	/* a precheck that cannot run at all is PrecheckFailed too */
 	world_init(&w, MT_FULL);
 	script(&w, MA_PRECHECK, GW_EFATAL);
