@@ -441,7 +441,8 @@ static void save_spec(struct task *t)
 }
 
 /* The spec this controller last acted on, for SpecImmutable after a
- * restart; NULL when none matches hash. */
+ * restart; NULL when there is none or it does not match immutable_hash
+ * (NULL: any). */
 static struct spec *load_saved_spec(struct task *t, const char *immutable_hash, char **bytes_out,
 				    size_t *len_out)
 {
@@ -458,7 +459,7 @@ static struct spec *load_saved_spec(struct task *t, const char *immutable_hash, 
 		s = NULL;
 		goto out;
 	}
-	if (strcmp(s->immutable_hash, immutable_hash) != 0) {
+	if (immutable_hash && strcmp(s->immutable_hash, immutable_hash) != 0) {
 		spec_free(s);
 		s = NULL;
 		goto out;
@@ -546,15 +547,53 @@ static void set_bytes(struct task *t, const char *bytes, size_t len)
 	t->spec_saved = false;
 }
 
+static void set_pending(struct task *t, struct spec *s, const char *bytes, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	spec_free(t->pending);
+	free(t->pending_bytes);
+	t->pending = s;
+	t->pending_bytes = copy;
+	t->pending_len = copy ? len : 0;
+	if (copy) {
+		memcpy(copy, bytes, len);
+		copy[len] = 0;
+	}
+}
+
 void task_set_spec(struct task *t, struct spec *s, const char *bytes, size_t len,
 		   const struct spec_rev *rev)
 {
 	bool dest_changed;
+	struct spec *saved;
+	char *saved_bytes = NULL;
+	size_t saved_len = 0;
 
 	spec_rev_copy(&t->attempted, rev);
 	t->invalid = false;
 	t->invalid_msg[0] = 0;
 	t->deleted = false;
+	if (t->probing) {
+		set_pending(t, s, bytes, len);
+		return;
+	}
+	if (!t->spec && (saved = load_saved_spec(t, NULL, &saved_bytes, &saved_len)) != NULL) {
+		if (strcmp(saved->immutable_hash, s->immutable_hash) != 0) {
+			/* Changed while no controller watched: look at the
+			 * destination the task used before deciding. */
+			t->spec = saved;
+			t->spec_bytes = saved_bytes;
+			t->spec_len = saved_len;
+			t->spec_saved = true;
+			t->probing = true;
+			set_pending(t, s, bytes, len);
+			spec_rev_copy(&t->rev, rev);
+			return;
+		}
+		spec_free(saved);
+		free(saved_bytes);
+	}
 	if (t->spec && !strcmp(t->spec->hash, s->hash)) {
 		spec_free(s);
 		spec_free(t->pending);
@@ -565,8 +604,7 @@ void task_set_spec(struct task *t, struct spec *s, const char *bytes, size_t len
 	}
 	if (t->stage_known && machine_spec_immutable(t->stage, t->meta_hash, s) && t->spec &&
 	    !machine_spec_immutable(t->stage, t->meta_hash, t->spec)) {
-		spec_free(t->pending);
-		t->pending = s;
+		set_pending(t, s, bytes, len);
 		t->spec_immutable = true;
 		snprintf(t->immutable_msg, sizeof(t->immutable_msg),
 			 "source, destination, objects and migrationTypes cannot change after "
@@ -576,8 +614,7 @@ void task_set_spec(struct task *t, struct spec *s, const char *bytes, size_t len
 		return;
 	}
 	dest_changed = !t->spec || strcmp(t->spec->immutable_hash, s->immutable_hash) != 0;
-	spec_free(t->pending);
-	t->pending = NULL;
+	set_pending(t, NULL, "", 0);
 	t->spec_immutable = false;
 	retire(t, t->spec);
 	t->spec = s;
@@ -639,6 +676,14 @@ bool task_steady(const struct task *t)
 		return true; /* another controller drives it */
 	if (!task_reports(t))
 		return false; /* taking the lock */
+	/* held: SpecImmutable without the previous spec; a person must act */
+	if (t->spec_immutable && !t->pending && !t->worker_live)
+		return true;
+	/* A phase from the record is not trusted before the destination was
+	 * read in this process (Failed and PrecheckFailed wait for an edit). */
+	if (t->spec && !t->invalid && !t->deleted && !t->stage_known &&
+	    !phase_is_error(t->rec.phase))
+		return false;
 	if (t->rec.phase == PH_INCREMENTAL)
 		return t->running == MA_INCREMENTAL && atomic_load(&t->progress.caught_up) &&
 		       atomic_load(&t->progress.delay_seconds) <= 0;
@@ -847,6 +892,34 @@ static void resolve_immutable(struct task *t)
 	char *bytes = NULL;
 	size_t len = 0;
 
+	if (t->probing && t->stage_known && !t->worker_live) {
+		t->probing = false;
+		if (t->stage == META_NONE) {
+			/* nothing moved there: the new spec is free to apply */
+			retire(t, t->spec);
+			t->spec = t->pending;
+			free(t->spec_bytes);
+			t->spec_bytes = t->pending_bytes;
+			t->spec_len = t->pending_len;
+			t->pending = NULL;
+			t->pending_bytes = NULL;
+			t->pending_len = 0;
+			t->spec_saved = false;
+			t->stage_known = false;
+			keeper_drop(t, false);
+			return;
+		}
+		t->spec_immutable = true;
+		snprintf(t->immutable_msg, sizeof(t->immutable_msg),
+			 "source, destination, objects and migrationTypes cannot change after "
+			 "data moved; going on with the previous spec (restore it, or delete "
+			 "the migration and create it under another name)");
+		log_warn(t->name, "%s", t->immutable_msg);
+		return;
+	}
+	if (t->probing)
+		return;
+
 	if (!t->spec || !t->stage_known || !machine_spec_immutable(t->stage, t->meta_hash, t->spec))
 		return;
 	/* After a restart: the spec on disk changed while this controller was
@@ -861,8 +934,8 @@ static void resolve_immutable(struct task *t)
 		     : "the previous spec is not known here: restore it");
 	if (!old)
 		return;
-	spec_free(t->pending);
-	t->pending = t->spec;
+	set_pending(t, t->spec, t->spec_bytes ? t->spec_bytes : "",
+		    t->spec_bytes ? t->spec_len : 0);
 	t->spec = old;
 	free(t->spec_bytes);
 	t->spec_bytes = bytes;
@@ -1003,6 +1076,7 @@ void task_free(struct task *t)
 	progress_release(&t->progress);
 	spec_free(t->spec);
 	spec_free(t->pending);
+	free(t->pending_bytes);
 	free(t->spec_bytes);
 	spec_rev_release(&t->rev);
 	spec_rev_release(&t->attempted);

@@ -74,7 +74,10 @@ struct task {
 	struct spec *spec; /* the spec acted on (owned) */
 	char *spec_bytes;  /* its file bytes, persisted as spec.yaml */
 	size_t spec_len;
-	struct spec *pending;	   /* a newer spec refused as SpecImmutable (owned) */
+	struct spec *pending; /* a newer spec refused as SpecImmutable (owned) */
+	char *pending_bytes;
+	size_t pending_len;
+	bool probing;		   /* pending waits for the stage of the previous spec */
 	struct spec_rev rev;	   /* revision of the spec acted on */
 	struct spec_rev attempted; /* revision of the newest spec seen */
 	bool invalid;
