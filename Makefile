@@ -81,7 +81,7 @@ fuzz: $(FUZZ:tests/fuzz/%.c=build-fuzz/%)
 build-fuzz/%: tests/fuzz/%.c $(SRCS)
 	@mkdir -p $(@D)
 	@echo "  FUZZ    $@"
-	@clang $(WARN) -D_GNU_SOURCE -I. $(EXT_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
+	@clang $(WARN) -Wno-unknown-warning-option -D_GNU_SOURCE -I. $(EXT_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(SRCS) $(EXT_LIBS)
 
 demo: deps all

@@ -1,14 +1,459 @@
-/* NEEDSWORK: placeholder; the real command replaces this file. */
+/*
+ * `godwit status [NAME] [--state-dir DIR] [--json]`: reads the files the
+ * controller leaves in the state directory (never a server). Without NAME,
+ * a table of every migration; with NAME, its conditions, precheck results
+ * and recent audit entries.
+ */
 #include "lib/common.h"
 #include "controller/commands.h"
+#include "lib/buf.h"
+#include "lib/json.h"
+#include "lib/util.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "lib/banned.h"
 
+struct row {
+	char name[64];
+	char phase[32];
+	char progress[256];
+	char delay[32];
+	char message[512];
+	int64_t created;
+};
+
+static void read_line(char *out, size_t outsz, const char *dir, const char *file)
+{
+	struct buf b = BUF_INIT;
+	char path[4096];
+	char *nl;
+
+	out[0] = 0;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path))
+		return;
+	if (util_read_file(&b, path) == 0 && b.len) {
+		snprintf(out, outsz, "%s", buf_cstr(&b));
+		if ((nl = strchr(out, '\n')))
+			*nl = 0;
+	}
+	buf_release(&b);
+}
+
+/* The value of a top-level "key: value" line of status.yaml. */
+static void yaml_top(char *out, size_t outsz, const char *yaml, const char *key)
+{
+	size_t kl = strlen(key);
+	const char *p = yaml, *e;
+
+	out[0] = 0;
+	while (p && *p) {
+		if (!strncmp(p, key, kl) && p[kl] == ':' && p[kl + 1] == ' ') {
+			p += kl + 2;
+			e = strchr(p, '\n');
+			snprintf(out, outsz, "%.*s", (int)(e ? e - p : (ptrdiff_t)strlen(p)), p);
+			return;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+}
+
+static int load_row(struct row *r, const char *state_dir, const char *name)
+{
+	char dir[4096], created[32];
+	struct buf st = BUF_INIT;
+	char path[4200];
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/tasks/%s", state_dir, name) >= sizeof(dir))
+		return -1;
+	read_line(r->phase, sizeof(r->phase), dir, "phase");
+	if (!r->phase[0])
+		return -1;
+	read_line(r->progress, sizeof(r->progress), dir, "progress");
+	read_line(r->delay, sizeof(r->delay), dir, "delay_seconds");
+	read_line(r->message, sizeof(r->message), dir, "message");
+	snprintf(path, sizeof(path), "%s/status.yaml", dir);
+	if (util_read_file(&st, path) == 0) {
+		yaml_top(created, sizeof(created), buf_cstr(&st), "createdUnix");
+		r->created = strtoll(created, NULL, 10);
+	}
+	buf_release(&st);
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The task names in the state dir, sorted; the caller frees each and the
+ * array. */
+static int list_tasks(char ***out, size_t *n_out, const char *state_dir)
+{
+	char dir[4096], **names = NULL, **nn;
+	size_t n = 0;
+	struct dirent *de;
+	DIR *d;
+
+	*out = NULL;
+	*n_out = 0;
+	snprintf(dir, sizeof(dir), "%s/tasks", state_dir);
+	if (!(d = opendir(dir)))
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		nn = realloc(names, (n + 1) * sizeof(*names));
+		if (!nn)
+			break;
+		names = nn;
+		if (!(names[n] = strdup(de->d_name)))
+			break;
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
+	*out = names;
+	*n_out = n;
+	return 0;
+}
+
+static void format_age(char *out, size_t outsz, int64_t created)
+{
+	int64_t s = util_now_ms() / 1000 - created;
+
+	if (!created || s < 0)
+		snprintf(out, outsz, "-");
+	else if (s < 120)
+		snprintf(out, outsz, "%llds", (long long)s);
+	else if (s < 7200)
+		snprintf(out, outsz, "%lldm", (long long)(s / 60));
+	else if (s < 172800)
+		snprintf(out, outsz, "%lldh", (long long)(s / 3600));
+	else
+		snprintf(out, outsz, "%lldd", (long long)(s / 86400));
+}
+
+/* "[######----] full 12/20 rows 60.0%" when the line has a percentage. */
+static void format_progress(char *out, size_t outsz, const char *progress)
+{
+	const char *pct = strrchr(progress, '%');
+	const char *start = pct;
+	char bar[11];
+	double v;
+	int i, fill;
+
+	if (!pct) {
+		snprintf(out, outsz, "%s", progress);
+		return;
+	}
+	while (start > progress && start[-1] != ' ')
+		start--;
+	v = strtod(start, NULL);
+	fill = (int)(v / 10.0 + 0.5);
+	for (i = 0; i < 10; i++)
+		bar[i] = i < fill ? '#' : '-';
+	bar[10] = 0;
+	snprintf(out, outsz, "[%s] %s", bar, progress);
+}
+
+static int print_table(const char *state_dir, bool json)
+{
+	char **names = NULL, age[32], prog[300], msg[64];
+	size_t n = 0, i;
+	struct row r;
+	struct buf b = BUF_INIT;
+	int e = 0, first = 1;
+
+	if (list_tasks(&names, &n, state_dir) < 0) {
+		fprintf(stderr, "godwit status: cannot read %s/tasks: %s\n", state_dir,
+			strerror(errno));
+		return 1;
+	}
+	if (json)
+		e |= buf_puts(&b, "[");
+	else
+		e |= buf_printf(&b, "%-24s %-16s %-48s %-6s %-5s %s\n", "NAME", "PHASE", "PROGRESS",
+				"DELAY", "AGE", "MESSAGE");
+	for (i = 0; i < n; i++) {
+		if (load_row(&r, state_dir, names[i]) < 0)
+			continue;
+		format_age(age, sizeof(age), r.created);
+		if (json) {
+			e |= buf_puts(&b, first ? "\n  {\"name\": " : ",\n  {\"name\": ");
+			e |= json_str(&b, r.name);
+			e |= buf_printf(&b, ", \"phase\": \"%s\", \"progress\": ", r.phase);
+			e |= json_str(&b, r.progress);
+			e |=
+			    buf_printf(&b, ", \"delaySeconds\": %s, \"age\": \"%s\", \"message\": ",
+				       r.delay[0] ? r.delay : "null", age);
+			e |= json_str(&b, r.message);
+			e |= buf_puts(&b, "}");
+			first = 0;
+		} else {
+			format_progress(prog, sizeof(prog), r.progress);
+			snprintf(msg, sizeof(msg), "%s", r.message);
+			e |= buf_printf(&b, "%-24s %-16s %-48s %-6s %-5s %s\n", r.name, r.phase,
+					prog, r.delay[0] ? r.delay : "-", age, msg);
+		}
+	}
+	if (json)
+		e |= buf_puts(&b, first ? "]\n" : "\n]\n");
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (e) {
+		buf_release(&b);
+		fprintf(stderr, "godwit status: out of memory\n");
+		return 1;
+	}
+	fputs(buf_cstr(&b), stdout);
+	buf_release(&b);
+	return 0;
+}
+
+/* The conditions block of status.yaml: values are JSON strings already. */
+struct cond_row {
+	char type[64], status[16], reason[128], message[600], time[40];
+};
+
+static size_t parse_conditions(struct cond_row *out, size_t max, const char *yaml)
+{
+	const char *p = strstr(yaml, "\nconditions:\n"), *e;
+	size_t n = 0;
+	char key[32], val[700];
+
+	if (!p)
+		return 0;
+	p += strlen("\nconditions:\n");
+	while (*p == ' ') {
+		e = strchr(p, '\n');
+		if (!e)
+			break;
+		if (sscanf(p, " - type: %63s", out[n < max ? n : max - 1].type) == 1) {
+			if (n >= max)
+				break;
+			n++;
+		} else if (n && sscanf(p, " %31[a-zA-Z]: %699[^\n]", key, val) == 2) {
+			struct cond_row *c = &out[n - 1];
+
+			if (!strcmp(key, "status"))
+				snprintf(c->status, sizeof(c->status), "%s", val);
+			else if (!strcmp(key, "reason"))
+				snprintf(c->reason, sizeof(c->reason), "%s", val);
+			else if (!strcmp(key, "message"))
+				snprintf(c->message, sizeof(c->message), "%s", val);
+			else if (!strcmp(key, "lastTransitionTime"))
+				snprintf(c->time, sizeof(c->time), "%s", val);
+		}
+		p = e + 1;
+	}
+	return n;
+}
+
+/* A JSON string literal without its quotes and escapes (for the table). */
+static void unquote(char *out, size_t outsz, const char *q)
+{
+	size_t i = 0;
+
+	if (*q == '"')
+		q++;
+	while (*q && *q != '"' && i + 1 < outsz) {
+		if (*q == '\\' && q[1]) {
+			q++;
+			out[i++] = *q == 'n' ? ' ' : *q;
+		} else {
+			out[i++] = *q;
+		}
+		q++;
+	}
+	out[i] = 0;
+}
+
+/* The value of "key":"..." in one audit line, unquoted. */
+static void json_field(char *out, size_t outsz, const char *line, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	out[0] = 0;
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if ((p = strstr(line, pat)))
+		unquote(out, outsz, p + strlen(pat));
+}
+
+/* "TIME  ACTION EVENT RESULT  commit AUTHOR  error" from one audit line. */
+static int audit_line(struct buf *out, const char *line)
+{
+	char time[40], action[40], event[16], result[32], error[512], commit[48], author[256];
+
+	json_field(time, sizeof(time), line, "time");
+	json_field(action, sizeof(action), line, "action");
+	json_field(event, sizeof(event), line, "event");
+	json_field(result, sizeof(result), line, "result");
+	json_field(error, sizeof(error), line, "error");
+	json_field(commit, sizeof(commit), line, "commit");
+	json_field(author, sizeof(author), line, "author");
+	if (!strncmp(author, "null", 4))
+		author[0] = 0;
+	return buf_printf(out, "  %s  %-18s %-5s %-14s%s%.12s%s%s%s%s\n", time, action, event,
+			  result, commit[0] ? " " : "", commit, author[0] ? " " : "", author,
+			  error[0] ? "  " : "", error);
+}
+
+static int print_one(const char *state_dir, const char *name, bool json)
+{
+	struct buf st = BUF_INIT, pc = BUF_INIT, au = BUF_INIT, out = BUF_INIT;
+	struct cond_row conds[16];
+	char dir[4096], path[4200], pos[4096], u1[128], u2[600], u3[40];
+	const char *lines[10];
+	size_t nc, i, nl = 0;
+	struct row r;
+	char *p, *nlp;
+	int e = 0, rc = 0;
+
+	if (load_row(&r, state_dir, name) < 0) {
+		fprintf(stderr, "godwit status: no migration named '%s' in %s\n", name, state_dir);
+		return 1;
+	}
+	snprintf(dir, sizeof(dir), "%s/tasks/%s", state_dir, name);
+	snprintf(path, sizeof(path), "%s/status.yaml", dir);
+	(void)util_read_file(&st, path);
+	snprintf(path, sizeof(path), "%s/precheck.yaml", dir);
+	(void)util_read_file(&pc, path);
+	snprintf(path, sizeof(path), "%s/audit.jsonl", state_dir);
+	(void)util_read_file(&au, path);
+	read_line(pos, sizeof(pos), dir, "position");
+	memset(conds, 0, sizeof(conds));
+	nc = parse_conditions(conds, 16, buf_cstr(&st));
+
+	/* the last 10 audit lines of this task */
+	{
+		struct buf needle = BUF_INIT;
+
+		e |= buf_puts(&needle, "\"task\":");
+		e |= json_str(&needle, name);
+		e |= buf_putc(&needle, ',');
+		for (p = au.len ? au.ptr : NULL; p && *p; p = nlp) {
+			nlp = strchr(p, '\n');
+			if (nlp)
+				*nlp++ = 0;
+			if (needle.len && strstr(p, buf_cstr(&needle))) {
+				if (nl == 10) {
+					memmove(lines, lines + 1, 9 * sizeof(*lines));
+					nl = 9;
+				}
+				lines[nl++] = p;
+			}
+		}
+		buf_release(&needle);
+	}
+
+	if (json) {
+		e |= buf_puts(&out, "{\"name\": ");
+		e |= json_str(&out, r.name);
+		e |= buf_printf(&out, ", \"phase\": \"%s\", \"progress\": ", r.phase);
+		e |= json_str(&out, r.progress);
+		e |= buf_printf(
+		    &out, ", \"delaySeconds\": %s, \"position\": ", r.delay[0] ? r.delay : "null");
+		e |= json_str(&out, pos);
+		e |= buf_puts(&out, ", \"message\": ");
+		e |= json_str(&out, r.message);
+		e |= buf_puts(&out, ",\n \"conditions\": [");
+		for (i = 0; i < nc; i++)
+			e |= buf_printf(&out,
+					"%s\n  {\"type\": \"%s\", \"status\": %s, \"reason\": %s, "
+					"\"message\": %s, \"lastTransitionTime\": %s}",
+					i ? "," : "", conds[i].type, conds[i].status,
+					conds[i].reason, conds[i].message, conds[i].time);
+		e |= buf_puts(&out, "],\n \"precheck\": ");
+		e |= json_str(&out, buf_cstr(&pc));
+		e |= buf_puts(&out, ",\n \"status\": ");
+		e |= json_str(&out, buf_cstr(&st));
+		e |= buf_puts(&out, ",\n \"audit\": [");
+		for (i = 0; i < nl; i++)
+			e |= buf_printf(&out, "%s\n  %s", i ? "," : "", lines[i]);
+		e |= buf_puts(&out, "]}\n");
+	} else {
+		e |=
+		    buf_printf(&out, "Name:      %s\nPhase:     %s\nProgress:  %s\nDelay:     %s\n",
+			       r.name, r.phase, r.progress, r.delay[0] ? r.delay : "-");
+		e |= buf_printf(&out, "Position:  %s\nMessage:   %s\n", pos[0] ? pos : "-",
+				r.message);
+		e |= buf_printf(&out, "\nConditions:\n  %-22s %-6s %-20s %-21s %s\n", "TYPE",
+				"STATUS", "REASON", "SINCE", "MESSAGE");
+		for (i = 0; i < nc; i++) {
+			unquote(u1, sizeof(u1), conds[i].reason);
+			unquote(u2, sizeof(u2), conds[i].message);
+			unquote(u3, sizeof(u3), conds[i].time);
+			e |= buf_printf(&out, "  %-22s %-6s %-20s %-21s %s\n", conds[i].type,
+					!strcmp(conds[i].status, "\"True\"") ? "True" : "False", u1,
+					u3, u2);
+		}
+		e |= buf_puts(&out, "\nPrecheck:\n");
+		if (pc.len) {
+			for (p = pc.ptr; p && *p; p = nlp) {
+				nlp = strchr(p, '\n');
+				e |= buf_printf(&out, "  %.*s\n",
+						(int)(nlp ? nlp - p : (ptrdiff_t)strlen(p)), p);
+				if (nlp)
+					nlp++;
+			}
+		} else {
+			e |= buf_puts(&out, "  (not run yet)\n");
+		}
+		e |= buf_puts(&out, "\nRecent actions:\n");
+		for (i = 0; i < nl; i++)
+			e |= audit_line(&out, lines[i]);
+		if (!nl)
+			e |= buf_puts(&out, "  (none)\n");
+	}
+	if (e) {
+		fprintf(stderr, "godwit status: out of memory\n");
+		rc = 1;
+	} else {
+		fputs(buf_cstr(&out), stdout);
+	}
+	buf_release(&st);
+	buf_release(&pc);
+	buf_release(&au);
+	buf_release(&out);
+	return rc;
+}
+
 int cmd_status(int argc, char **argv)
 {
-	(void)argc, (void)argv;
-	fprintf(stderr, "godwit status: not implemented yet\n");
-	return 2;
+	const char *state_dir = NULL;
+	bool json = false, help = false;
+	const struct cli_opt opts[] = {
+	    {"state-dir", &state_dir, NULL},
+	    {"json", NULL, &json},
+	    {"help", NULL, &help},
+	};
+	char **pos = NULL;
+	size_t npos = 0;
+	int rc;
+
+	if ((rc = cli_parse("status", argc, argv, opts, ARRAY_SIZE(opts), &pos, &npos)) != 0)
+		return rc;
+	if (help || npos > 1) {
+		fprintf(help ? stdout : stderr,
+			"usage: godwit status [NAME] [--state-dir DIR] [--json]\n");
+		free(pos);
+		return help ? 0 : 2;
+	}
+	if (!state_dir)
+		state_dir = cli_default_state_dir();
+	rc = npos ? print_one(state_dir, pos[0], json) : print_table(state_dir, json);
+	free(pos);
+	return rc;
 }

@@ -48,6 +48,13 @@ enum {
 	BINLOG_MARIA_GTID_LIST_EVENT = 163,
 	BINLOG_MARIA_START_ENCRYPTION_EVENT = 164,
 	BINLOG_MARIA_QUERY_COMPRESSED_EVENT = 165,
+	/* MariaDB's compressed rows events: 166-168 have the v1 layout
+	 * (what MariaDB writes with log_bin_compress), 169-171 the v2 one.
+	 * The three *_COMPRESSED_V1 names below are kept for compatibility
+	 * but are the v2 codes (MariaDB's *_ROWS_COMPRESSED_EVENT). */
+	BINLOG_MARIA_WRITE_ROWS_COMPRESSED_EVENT_V1 = 166,
+	BINLOG_MARIA_UPDATE_ROWS_COMPRESSED_EVENT_V1 = 167,
+	BINLOG_MARIA_DELETE_ROWS_COMPRESSED_EVENT_V1 = 168,
 	BINLOG_MARIA_WRITE_ROWS_COMPRESSED_V1 = 169,
 	BINLOG_MARIA_UPDATE_ROWS_COMPRESSED_V1 = 170,
 	BINLOG_MARIA_DELETE_ROWS_COMPRESSED_V1 = 171,
@@ -102,7 +109,12 @@ struct bl_value {
 
 struct bl_column {
 	uint8_t type;  /* MYSQL_TYPE_* as in the table map (real type) */
-	uint16_t meta; /* type metadata from the table map */
+	uint16_t meta; /* type metadata from the table map: 1-byte metadata as is
+			  (FLOAT/DOUBLE pack length, BLOB/JSON/GEOMETRY length
+			  bytes, TIME2/DATETIME2/TIMESTAMP2 fsp); VARCHAR max
+			  length and BIT (bytes << 8 | bits) little-endian;
+			  STRING/ENUM/SET (real type << 8 | length) and
+			  NEWDECIMAL (precision << 8 | scale) big-endian */
 	bool nullable;
 	bool is_unsigned; /* from optional metadata; false when unknown */
 	bool signedness_known;
@@ -168,6 +180,13 @@ struct binlog_event {
 	/* BK_FORMAT_DESCRIPTION */
 	const char *server_version;
 	uint8_t checksum_alg; /* 0 none, 1 CRC32 */
+	/* BK_HEARTBEAT: the source's current file and position, when sent
+	 * (rotate_file, rotate_pos) */
+	/* BK_XA_PREPARE: the XID of the prepared transaction */
+	uint32_t xa_format_id;
+	const char *xa_data; /* gtrid bytes then bqual bytes */
+	size_t xa_gtrid_len, xa_bqual_len;
+	bool xa_one_phase;
 };
 
 struct binlog_decoder;
@@ -189,11 +208,44 @@ int binlog_decode_inner(struct binlog_decoder *d, struct binlog_event *out, bool
 /*
  * Supplies what a MINIMAL table map lacks (names, signedness, labels) from
  * the applier's schema history, for the table id of the latest map of
- * db.table. Columns are in table order; NULL arrays mean unknown.
+ * db.table. Columns are in table order; NULL arrays mean unknown. A
+ * description (also binlog_decoder_describe_temporal()'s) carries over to
+ * later maps of db.table with the same column types and metadata; after
+ * DDL on the table, describe it again.
  */
 int binlog_decoder_describe_table(struct binlog_decoder *d, const char *db, const char *table,
 				  char *const *names, const bool *is_unsigned, size_t ncols,
 				  struct gw_err *err);
+
+/*
+ * MariaDB tables whose TIME/DATETIME/TIMESTAMP columns have fractional
+ * seconds in the pre-10.1 format (created with mysql56_temporal_format=OFF)
+ * have a size the table map does not carry: gives the fractional digits of
+ * each column (0 for the others, from information_schema.COLUMNS
+ * DATETIME_PRECISION) for the latest map of db.table; those columns then
+ * get meta = fsp. Without it such rows fail to decode.
+ */
+int binlog_decoder_describe_temporal(struct binlog_decoder *d, const char *db, const char *table,
+				     const uint8_t *fsp, size_t ncols, struct gw_err *err);
+
+/*
+ * Overrides the checksum algorithm the format description announces, for
+ * streams whose server strips checksums (a replica that did not set
+ * @master_binlog_checksum): 0 none, 1 CRC32, -1 follow the format
+ * description again (the default).
+ */
+void binlog_decoder_set_checksum(struct binlog_decoder *d, int alg);
+
+/*
+ * Appends a decoded value as an SQL literal for a connection with
+ * character set binary and time_zone '+00:00' (what conn_open() sets): NULL,
+ * numbers, exact DECIMAL digits, quoted temporal strings, X'..' for text
+ * and binary (the bytes land unchanged whatever the column's charset),
+ * JSON as CONVERT(X'..' USING utf8mb4) (MySQL JSON columns refuse binary
+ * strings), ENUM/SET by label when known, else by number.
+ */
+int binlog_value_sql(struct buf *out, const struct bl_value *v,
+		     const struct bl_column *col) WARN_UNUSED;
 
 /* Appends the event as one JSON object (PRODUCT.md section 3, `binlog`). */
 int binlog_event_json(struct buf *out, const struct binlog_event *ev, const char *file,

@@ -1,0 +1,359 @@
+#include "lib/common.h"
+#include "controller/status.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/banned.h"
+
+/* spec_state_name() of spec/, kept local so that this builds alone. */
+static const char *state_word(enum desired_state st)
+{
+	return st == STATE_PAUSED ? "paused" : st == STATE_STOPPED ? "stopped" : "running";
+}
+
+const char *status_result_name(int result)
+{
+	switch (result) {
+	case 0: return "ok";
+	case GW_ERETRY: return "retry";
+	case GW_ECANCEL: return "cancelled";
+	case GW_ENOTFOUND: return "not-applicable";
+	case GW_ENOMEM: return "out-of-memory";
+	default: return "fatal";
+	}
+}
+
+/* Replaces path with data unless it already holds exactly that. */
+static int write_if_changed(const char *dir, const char *file, const struct buf *data)
+{
+	struct buf cur = BUF_INIT;
+	char path[4096];
+	int n, r = 0;
+
+	n = snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return GW_EFATAL;
+	if (util_read_file(&cur, path) == 0 && cur.len == data->len &&
+	    (!cur.len || !memcmp(cur.ptr, data->ptr, cur.len)))
+		goto out;
+	if (util_write_file_atomic(path, data->ptr ? data->ptr : "", data->len) < 0) {
+		log_warn(NULL, "cannot write %s", path);
+		r = GW_EFATAL;
+	}
+out:
+	buf_release(&cur);
+	return r;
+}
+
+static bool running_copy(const struct task *t)
+{
+	return t->worker_live && (t->running == MA_FULL || t->running == MA_VERIFY);
+}
+
+void status_progress_line(char *out, size_t outsz, struct task *t)
+{
+	struct progress *p = &t->progress;
+	uint64_t done = atomic_load(&p->rows_done), total = atomic_load(&p->rows_total);
+	double pct = total ? 100.0 * (double)(done > total ? total : done) / (double)total : 0.0;
+
+	if (running_copy(t)) {
+		snprintf(out, outsz, "%s %llu/%llu rows %.1f%%",
+			 t->running == MA_FULL ? "full" : "verify", (unsigned long long)done,
+			 (unsigned long long)total, pct);
+	} else if (t->worker_live && t->running == MA_INCREMENTAL) {
+		snprintf(out, outsz, "incremental %llu events applied",
+			 (unsigned long long)atomic_load(&p->events_applied));
+	} else if (t->worker_live && t->running != MA_OBSERVE) {
+		snprintf(out, outsz, "%s", mact_name(t->running));
+	} else {
+		snprintf(out, outsz, "%s", phase_name(t->rec.phase));
+	}
+}
+
+static int cond_yaml(struct buf *b, const struct condition *c)
+{
+	char ts[32];
+	int e = 0;
+
+	util_format_time(ts, c->last_transition);
+	e |= buf_printf(b, "  - type: %s\n    status: \"%s\"\n    reason: ", c->type,
+			c->status ? "True" : "False");
+	e |= yaml_str(b, c->reason);
+	e |= buf_puts(b, "\n    message: ");
+	e |= yaml_str(b, c->message);
+	e |= buf_printf(b, "\n    lastTransitionTime: \"%s\"\n", ts);
+	return e;
+}
+
+static int rev_yaml(struct buf *b, const char *key, const struct spec_rev *r)
+{
+	int e = 0;
+
+	e |= buf_printf(b, "%s:\n  file: ", key);
+	e |= yaml_str(b, r->file ? r->file : "");
+	e |=
+	    buf_printf(b, "\n  sha256: \"%s\"\n  commit: \"%s\"\n  author: ", r->sha256, r->commit);
+	e |= yaml_str(b, r->author ? r->author : "");
+	e |= buf_putc(b, '\n');
+	return e;
+}
+
+static const char *rev_id(const struct spec_rev *r)
+{
+	return r->commit[0] ? r->commit : r->sha256;
+}
+
+static int status_yaml(struct buf *b, struct task *t, int64_t now_ms, const char *progress_line,
+		       const char *position)
+{
+	struct progress *p = &t->progress;
+	uint64_t done = atomic_load(&p->rows_done), total = atomic_load(&p->rows_total);
+	int64_t delay = atomic_load(&p->delay_seconds);
+	char ts[32], detail[512];
+	int e = 0;
+	size_t i;
+
+	e |= buf_puts(b, "apiVersion: godwit/v1\nkind: MigrationStatus\nname: ");
+	e |= yaml_str(b, t->name);
+	e |= buf_printf(b, "\nphase: %s\n", phase_name(t->rec.phase));
+	util_format_time(ts, t->rec.created_ms / 1000);
+	e |= buf_printf(b, "createdAt: \"%s\"\ncreatedUnix: %lld\n", ts,
+			(long long)(t->rec.created_ms / 1000));
+	e |= buf_printf(b, "observedGeneration: \"%s\"\n", t->spec ? t->spec->hash : "");
+	e |= buf_printf(b, "lastAppliedRevision: \"%s\"\n", rev_id(&t->rev));
+	e |= buf_printf(b, "lastAttemptedRevision: \"%s\"\n", rev_id(&t->attempted));
+	e |= rev_yaml(b, "specRevision", &t->rev);
+	if (t->spec)
+		e |= buf_printf(b, "desiredState: %s\n", state_word(t->spec->state));
+	e |= buf_printf(b, "stage: %s\n", t->stage_known ? meta_stage_name(t->stage) : "unknown");
+	e |= buf_printf(b, "action: %s\n", t->worker_live ? mact_name(t->running) : "none");
+	e |= buf_puts(b, "message: ");
+	e |= yaml_str(b, t->invalid ? t->invalid_msg : t->rec.message);
+	e |= buf_putc(b, '\n');
+	if (t->rec.warning[0]) {
+		e |= buf_puts(b, "warning: ");
+		e |= yaml_str(b, t->rec.warning);
+		e |= buf_putc(b, '\n');
+	}
+	e |= buf_printf(b, "destinationIncomplete: %s\n", t->rec.incomplete ? "true" : "false");
+	e |= buf_puts(b, "conditions:\n");
+	for (i = 0; i < TASK_NCOND; i++)
+		e |= cond_yaml(b, &t->conds[i]);
+	e |= buf_puts(b, "progress:\n  summary: ");
+	e |= yaml_str(b, progress_line);
+	e |= buf_putc(b, '\n');
+	if (running_copy(t)) {
+		int64_t el = util_now_mono_ms() - atomic_load(&p->started_mono_ms);
+		double rate = el > 0 ? (double)done * 1000.0 / (double)el : 0.0;
+		double pct =
+		    total ? 100.0 * (double)(done > total ? total : done) / (double)total : 0.0;
+
+		e |= buf_printf(
+		    b,
+		    "  action: %s\n  rowsDone: %llu\n  rowsTotal: %llu\n  percent: %.1f\n"
+		    "  rowsPerSecond: %.0f\n",
+		    mact_name(t->running), (unsigned long long)done, (unsigned long long)total, pct,
+		    rate);
+		if (rate > 0 && total > done)
+			e |= buf_printf(b, "  etaSeconds: %.0f\n", (double)(total - done) / rate);
+		e |= buf_printf(b, "  tablesDone: %llu\n  tablesTotal: %llu\n  bytesDone: %llu\n",
+				(unsigned long long)atomic_load(&p->tables_done),
+				(unsigned long long)atomic_load(&p->tables_total),
+				(unsigned long long)atomic_load(&p->bytes_done));
+	}
+	e |= buf_printf(b, "  eventsApplied: %llu\n  transactionsApplied: %llu\n",
+			(unsigned long long)atomic_load(&p->events_applied),
+			(unsigned long long)atomic_load(&p->txns_applied));
+	progress_get_detail(p, detail, sizeof(detail));
+	if (detail[0]) {
+		e |= buf_puts(b, "  detail: ");
+		e |= yaml_str(b, detail);
+		e |= buf_putc(b, '\n');
+	}
+	if (delay >= 0)
+		e |= buf_printf(b, "delaySeconds: %lld\n", (long long)delay);
+	if (position[0]) {
+		e |= buf_puts(b, "position: ");
+		e |= yaml_str(b, position);
+		e |= buf_putc(b, '\n');
+	}
+	if (t->precheck_time) {
+		util_format_time(ts, t->precheck_time);
+		e |= buf_printf(b,
+				"precheck:\n  time: \"%s\"\n  passed: %d\n  warned: %d\n"
+				"  failed: %d\n  failedItems: ",
+				ts, t->last_ps.passed, t->last_ps.warned, t->last_ps.failed);
+		e |= yaml_str(b, t->last_ps.failed_ids);
+		e |= buf_putc(b, '\n');
+	}
+	e |= buf_printf(b, "retries: %d\nretriesTotal: %llu\n", t->rec.retries,
+			(unsigned long long)t->rec.retries_total);
+	if (t->rec.next_attempt_ms > now_ms) {
+		util_format_time(ts, t->rec.next_attempt_ms / 1000);
+		e |= buf_printf(b, "nextAttemptTime: \"%s\"\n", ts);
+	}
+	if (t->rec.last_success_ms) {
+		util_format_time(ts, t->rec.last_success_ms / 1000);
+		e |= buf_printf(b, "lastSuccessTime: \"%s\"\n", ts);
+	}
+	if (t->last_report.len) {
+		e |= buf_puts(b, "report:\n");
+		e |= buf_add(b, t->last_report.ptr, t->last_report.len);
+		if (t->last_report.ptr[t->last_report.len - 1] != '\n')
+			e |= buf_putc(b, '\n');
+	}
+	return e;
+}
+
+int status_write_task(const char *state_dir, struct task *t, int64_t now_ms)
+{
+	struct buf b = BUF_INIT;
+	char dir[4096], line[256], position[4096], ts[32];
+	int64_t delay = atomic_load(&t->progress.delay_seconds);
+	int n, r = 0, e = 0;
+
+	n = snprintf(dir, sizeof(dir), "%s/tasks/%s", state_dir, t->name);
+	if (n < 0 || (size_t)n >= sizeof(dir) || util_mkdir_p(dir, 0755) < 0)
+		return GW_EFATAL;
+	status_progress_line(line, sizeof(line), t);
+	progress_get_position(&t->progress, position, sizeof(position));
+
+	if (status_yaml(&b, t, now_ms, line, position) || write_if_changed(dir, "status.yaml", &b))
+		r = GW_EFATAL;
+	buf_reset(&b);
+	if (buf_printf(&b, "%s\n", phase_name(t->rec.phase)) || write_if_changed(dir, "phase", &b))
+		r = GW_EFATAL;
+	buf_reset(&b);
+	if (buf_printf(&b, "%s\n", line) || write_if_changed(dir, "progress", &b))
+		r = GW_EFATAL;
+	buf_reset(&b);
+	if (buf_printf(&b, "%s\n", t->invalid ? t->invalid_msg : t->rec.message) ||
+	    write_if_changed(dir, "message", &b))
+		r = GW_EFATAL;
+	if (delay >= 0) {
+		buf_reset(&b);
+		if (buf_printf(&b, "%lld\n", (long long)delay) ||
+		    write_if_changed(dir, "delay_seconds", &b))
+			r = GW_EFATAL;
+	}
+	if (position[0]) {
+		buf_reset(&b);
+		if (buf_printf(&b, "%s\n", position) || write_if_changed(dir, "position", &b))
+			r = GW_EFATAL;
+	}
+	if (t->precheck_time) {
+		buf_reset(&b);
+		util_format_time(ts, t->precheck_time);
+		e |= buf_printf(&b,
+				"task: %s\ntime: \"%s\"\nspecHash: \"%s\"\npassed: %d\nwarned: %d\n"
+				"failed: %d\nfailedItems: ",
+				t->name, ts, t->spec ? t->spec->hash : "", t->last_ps.passed,
+				t->last_ps.warned, t->last_ps.failed);
+		e |= yaml_str(&b, t->last_ps.failed_ids);
+		e |= buf_puts(&b, "\nitems:\n");
+		if (t->precheck_report.len)
+			e |= buf_add(&b, t->precheck_report.ptr, t->precheck_report.len);
+		if (e || write_if_changed(dir, "precheck.yaml", &b))
+			r = GW_EFATAL;
+	}
+	buf_release(&b);
+	return r;
+}
+
+int status_audit(const char *state_dir, const struct task *t, enum mact a, const char *event,
+		 int result, const char *error)
+{
+	struct buf b = BUF_INIT;
+	char path[4096], ts[32];
+	int64_t now = util_now_ms();
+	int e = 0, n;
+
+	n = snprintf(path, sizeof(path), "%s/audit.jsonl", state_dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return GW_EFATAL;
+	util_format_time(ts, now / 1000);
+	e |= buf_printf(&b, "{\"time\":\"%s\",\"task\":", ts);
+	e |= json_str(&b, t->name);
+	e |= buf_printf(&b, ",\"action\":\"%s\",\"event\":\"%s\",\"result\":\"%s\"", mact_name(a),
+			event, !strcmp(event, "start") ? "started" : status_result_name(result));
+	if (error && error[0] && result != GW_ENOTFOUND) {
+		e |= buf_puts(&b, ",\"error\":");
+		e |= json_str(&b, error);
+	}
+	e |= buf_printf(&b, ",\"phase\":\"%s\",\"specHash\":\"%s\",\"revision\":{\"file\":",
+			phase_name(t->rec.phase), t->spec ? t->spec->hash : "");
+	e |= json_str(&b, t->rev.file ? t->rev.file : "");
+	e |= buf_printf(&b, ",\"sha256\":\"%s\",\"commit\":\"%s\",\"author\":", t->rev.sha256,
+			t->rev.commit);
+	if (t->rev.author)
+		e |= json_str(&b, t->rev.author);
+	else
+		e |= buf_puts(&b, "null");
+	e |= buf_puts(&b, "}}\n");
+	if (e || util_append_fsync(path, b.ptr, b.len) < 0) {
+		log_warn(t->name, "cannot append to %s", path);
+		buf_release(&b);
+		return GW_EFATAL;
+	}
+	buf_release(&b);
+	return 0;
+}
+
+static int label(struct buf *b, const char *metric, const char *name)
+{
+	int e = buf_printf(b, "%s{migration=", metric);
+
+	e |= json_str(b, name);
+	e |= buf_puts(b, "}");
+	return e;
+}
+
+int status_write_metrics(const char *state_dir, struct task *const *tasks, size_t n)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+	int p, e = 0, r;
+
+	e |= buf_puts(&b, "# HELP godwit_phase Current phase of each migration (1 = current).\n"
+			  "# TYPE godwit_phase gauge\n");
+	for (i = 0; i < n; i++)
+		for (p = 0; p < PH__COUNT; p++) {
+			e |= buf_puts(&b, "godwit_phase{migration=");
+			e |= json_str(&b, tasks[i]->name);
+			e |= buf_printf(&b, ",phase=\"%s\"} %d\n", phase_name((enum phase)p),
+					tasks[i]->rec.phase == (enum phase)p);
+		}
+#define METRIC(mname, help, type, expr)                                                        \
+	do {                                                                                   \
+		e |= buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", mname, help, mname, type); \
+		for (i = 0; i < n; i++) {                                                      \
+			struct task *t = tasks[i];                                             \
+			e |= label(&b, mname, t->name);                                        \
+			e |= buf_printf(&b, " %lld\n", (long long)(expr));                     \
+		}                                                                              \
+	} while (0)
+	METRIC("godwit_rows_copied", "Rows copied by the current or last full copy.", "gauge",
+	       atomic_load(&t->progress.rows_done));
+	METRIC("godwit_rows_total", "Estimated rows of the current or last full copy.", "gauge",
+	       atomic_load(&t->progress.rows_total));
+	METRIC("godwit_events_applied", "Row changes applied by incremental since it started.",
+	       "gauge", atomic_load(&t->progress.events_applied));
+	METRIC("godwit_delay_seconds", "Incremental delay behind the source (-1: unknown).",
+	       "gauge", atomic_load(&t->progress.delay_seconds));
+	METRIC("godwit_retries_total", "Transient failures retried.", "counter",
+	       t->rec.retries_total);
+	METRIC("godwit_last_success_timestamp_seconds", "Unix time of the last successful action.",
+	       "gauge", t->rec.last_success_ms / 1000);
+#undef METRIC
+	if (e) {
+		buf_release(&b);
+		return GW_ENOMEM;
+	}
+	r = write_if_changed(state_dir, "metrics.prom", &b);
+	buf_release(&b);
+	return r;
+}

@@ -1,0 +1,1084 @@
+#include "lib/common.h"
+#include "reconcile/task.h"
+#include "engine/conn.h"
+#include "engine/meta.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/banned.h"
+
+/*
+ * The lock keeper: a thread with a dedicated destination connection that
+ * holds GET_LOCK('godwit:NAME', 0) for as long as this controller drives
+ * the task, and checks every second that it still does. Shared between the
+ * task and the thread by a reference count, so that a task whose
+ * destination changed can let an old keeper wind down without waiting.
+ */
+struct keeper {
+	pthread_t th;
+	volatile int quit;
+	atomic_int refs;
+	atomic_int state; /* enum lock_state */
+	pthread_mutex_t mu;
+	char msg[512];
+	struct endpoint ep; /* a deep copy of the destination, owned */
+	char name[64];
+	int64_t retry_ms;
+};
+
+static void endpoint_release(struct endpoint *e)
+{
+	free(e->host);
+	free(e->user);
+	free(e->password.name);
+	free(e->tls_ca);
+	free(e->rds.region);
+	free(e->rds.instance_id);
+	free(e->rds.account_id);
+	free(e->rds.role_name);
+	free(e->meta_database);
+	memset(e, 0, sizeof(*e));
+}
+
+static bool dup_str(char **out, const char *s)
+{
+	*out = s ? strdup(s) : NULL;
+	return !s || *out;
+}
+
+/* The lock thread outlives specs: it keeps its own copy of the endpoint. */
+static int endpoint_dup(struct endpoint *out, const struct endpoint *e)
+{
+	*out = *e;
+	out->host = out->user = out->password.name = out->tls_ca = NULL;
+	out->rds.region = out->rds.instance_id = out->rds.account_id = NULL;
+	out->rds.role_name = out->meta_database = NULL;
+	if (!dup_str(&out->host, e->host) || !dup_str(&out->user, e->user) ||
+	    !dup_str(&out->password.name, e->password.name) || !dup_str(&out->tls_ca, e->tls_ca) ||
+	    !dup_str(&out->rds.region, e->rds.region) ||
+	    !dup_str(&out->rds.instance_id, e->rds.instance_id) ||
+	    !dup_str(&out->rds.account_id, e->rds.account_id) ||
+	    !dup_str(&out->rds.role_name, e->rds.role_name) ||
+	    !dup_str(&out->meta_database, e->meta_database)) {
+		endpoint_release(out);
+		return GW_ENOMEM;
+	}
+	return 0;
+}
+
+static void keeper_unref(struct keeper *k)
+{
+	if (atomic_fetch_sub(&k->refs, 1) == 1) {
+		pthread_mutex_destroy(&k->mu);
+		endpoint_release(&k->ep);
+		free(k);
+	}
+}
+
+static void keeper_set(struct keeper *k, enum lock_state st, const char *msg)
+{
+	pthread_mutex_lock(&k->mu);
+	snprintf(k->msg, sizeof(k->msg), "%s", msg ? msg : "");
+	pthread_mutex_unlock(&k->mu);
+	atomic_store(&k->state, st);
+}
+
+static int keeper_query(char *out, size_t outsz, MYSQL *m, const char *fn, const char *lock,
+			struct gw_err *err)
+{
+	struct buf q = BUF_INIT, v = BUF_INIT;
+	bool found = false;
+	int r;
+
+	if (buf_printf(&q, "SELECT %s(", fn) < 0 ||
+	    conn_quote_string(&q, m, lock, strlen(lock)) < 0 ||
+	    buf_puts(&q, !strcmp(fn, "GET_LOCK") ? ", 0)" : ")") < 0 ||
+	    (!strcmp(fn, "IS_USED_LOCK") && buf_puts(&q, " = CONNECTION_ID()") < 0)) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	r = conn_query_value(&v, &found, m, buf_cstr(&q), err);
+	snprintf(out, outsz, "%s", found && v.len ? buf_cstr(&v) : "NULL");
+out:
+	buf_release(&q);
+	buf_release(&v);
+	return r;
+}
+
+static void *keeper_main(void *arg)
+{
+	struct keeper *k = arg;
+	struct gw_err err = GW_ERR_INIT;
+	char lock[80], val[32];
+	MYSQL *m = NULL;
+	bool held = false;
+
+	snprintf(lock, sizeof(lock), "godwit:%s", k->name);
+	while (!k->quit) {
+		if (!m) {
+			if (conn_open(&m, &k->ep, "destination", CONN_NO_SESSION, k->name, &err) <
+			    0) {
+				m = NULL;
+				keeper_set(k, LOCK_ERROR, err.msg);
+				util_sleep_ms(k->retry_ms, &k->quit);
+				continue;
+			}
+		}
+		if (!held) {
+			if (keeper_query(val, sizeof(val), m, "GET_LOCK", lock, &err) < 0) {
+				keeper_set(k, LOCK_ERROR, err.msg);
+				mysql_close(m);
+				m = NULL;
+			} else if (!strcmp(val, "1")) {
+				held = true;
+				log_info(k->name, "lock %s acquired on the destination", lock);
+				keeper_set(k, LOCK_HELD, "");
+				continue;
+			} else {
+				if (atomic_load(&k->state) != LOCK_OTHER)
+					log_info(k->name,
+						 "another controller holds lock %s; waiting", lock);
+				keeper_set(k, LOCK_OTHER,
+					   "another controller drives this migration (lock "
+					   "godwit:NAME on the destination); waiting");
+			}
+			util_sleep_ms(k->retry_ms, &k->quit);
+			continue;
+		}
+		util_sleep_ms(1000, &k->quit);
+		if (k->quit)
+			break;
+		if (keeper_query(val, sizeof(val), m, "IS_USED_LOCK", lock, &err) < 0 ||
+		    strcmp(val, "1") != 0) {
+			log_warn(k->name, "lost the lock on the destination: %s",
+				 err.msg[0] ? err.msg : "not held");
+			held = false;
+			keeper_set(k, LOCK_ERROR, "lost the lock on the destination");
+			mysql_close(m);
+			m = NULL;
+		}
+	}
+	if (m) {
+		if (held && keeper_query(val, sizeof(val), m, "RELEASE_LOCK", lock, &err) < 0)
+			log_warn(k->name, "releasing the lock: %s", err.msg);
+		mysql_close(m);
+	}
+	keeper_unref(k);
+	return NULL;
+}
+
+static void keeper_drop(struct task *t, bool wait)
+{
+	struct keeper *k = t->keeper;
+
+	if (!k)
+		return;
+	t->keeper = NULL;
+	k->quit = 1;
+	if (wait)
+		(void)pthread_join(k->th, NULL);
+	else
+		(void)pthread_detach(k->th);
+	keeper_unref(k);
+}
+
+static void keeper_start(struct task *t)
+{
+	struct keeper *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return;
+	if (endpoint_dup(&k->ep, &t->spec->destination) < 0) {
+		free(k);
+		return;
+	}
+	atomic_init(&k->refs, 2);
+	atomic_init(&k->state, LOCK_UNKNOWN);
+	pthread_mutex_init(&k->mu, NULL);
+	snprintf(k->name, sizeof(k->name), "%s", t->name);
+	k->retry_ms = t->env->lock_retry_ms > 0 ? t->env->lock_retry_ms : 3000;
+	if (pthread_create(&k->th, NULL, keeper_main, k) != 0) {
+		log_error(t->name, "cannot start the lock thread");
+		pthread_mutex_destroy(&k->mu);
+		endpoint_release(&k->ep);
+		free(k);
+		return;
+	}
+	t->keeper = k;
+}
+
+static enum lock_state lock_state(const struct task *t, char *msg, size_t msgsz)
+{
+	struct keeper *k = t->keeper;
+	enum lock_state st;
+
+	if (msg && msgsz)
+		msg[0] = 0;
+	if (!k)
+		return LOCK_UNKNOWN;
+	st = (enum lock_state)atomic_load(&k->state);
+	if (msg) {
+		pthread_mutex_lock(&k->mu);
+		snprintf(msg, msgsz, "%s", k->msg);
+		pthread_mutex_unlock(&k->mu);
+	}
+	return st;
+}
+
+/* --- the destination, for real --- */
+
+int task_observe_destination(enum meta_stage *stage_out, char hash_out[65], const struct spec *s,
+			     struct gw_err *err)
+{
+	const char *db =
+	    s->destination.meta_database ? s->destination.meta_database : META_DEFAULT_DB;
+	struct buf q = BUF_INIT, v = BUF_INIT;
+	MYSQL *m = NULL;
+	bool found = false;
+	int r;
+
+	*stage_out = META_NONE;
+	hash_out[0] = 0;
+	if ((r = conn_open(&m, &s->destination, "destination", CONN_DEFAULT, s->name, err)) < 0) {
+		m = NULL;
+		goto out;
+	}
+	/* Reads only: the meta database may not exist yet (nothing written). */
+	if (buf_puts(&q, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ") <
+		0 ||
+	    conn_quote_string(&q, m, db, strlen(db)) < 0 ||
+	    buf_puts(&q, " AND TABLE_NAME = 'task_stage'") < 0) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = conn_query_value(&v, &found, m, buf_cstr(&q), err)) < 0)
+		goto out;
+	if (!found || strcmp(buf_cstr(&v), "1") != 0)
+		goto out;
+	r = meta_stage_get(stage_out, hash_out, m, db, s->name, err);
+out:
+	if (m)
+		mysql_close(m);
+	buf_release(&q);
+	buf_release(&v);
+	return r;
+}
+
+int task_record_destination(const struct spec *s, enum meta_stage st, struct gw_err *err)
+{
+	const char *db =
+	    s->destination.meta_database ? s->destination.meta_database : META_DEFAULT_DB;
+	MYSQL *m = NULL;
+	int r;
+
+	if ((r = conn_open(&m, &s->destination, "destination", CONN_DEFAULT, s->name, err)) < 0)
+		return r;
+	if ((r = meta_ensure(m, db, err)) == 0)
+		r = meta_stage_set(m, db, s->name, st, s->immutable_hash, err);
+	mysql_close(m);
+	return r;
+}
+
+/* --- revisions --- */
+
+void spec_rev_release(struct spec_rev *r)
+{
+	free(r->file);
+	free(r->author);
+	memset(r, 0, sizeof(*r));
+}
+
+void spec_rev_copy(struct spec_rev *dst, const struct spec_rev *src)
+{
+	spec_rev_release(dst);
+	if (!src)
+		return;
+	dst->file = src->file ? strdup(src->file) : NULL;
+	dst->author = src->author ? strdup(src->author) : NULL;
+	memcpy(dst->sha256, src->sha256, sizeof(dst->sha256));
+	memcpy(dst->commit, src->commit, sizeof(dst->commit));
+}
+
+/* --- the record, persisted --- */
+
+static int task_dir(char *out, size_t outsz, const struct task *t, const char *file)
+{
+	int n = snprintf(out, outsz, "%s/tasks/%s/%s", t->env->state_dir, t->name, file);
+
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+static int put_line(struct buf *b, const char *key, const char *val)
+{
+	const char *p;
+
+	if (buf_puts(b, key) < 0 || buf_putc(b, '=') < 0)
+		return GW_ENOMEM;
+	for (p = val; *p; p++)
+		if (buf_putc(b, *p == '\n' || *p == '\r' ? ' ' : *p) < 0)
+			return GW_ENOMEM;
+	return buf_putc(b, '\n');
+}
+
+int task_save_record(struct task *t)
+{
+	const struct task_record *r = &t->rec;
+	struct buf b = BUF_INIT;
+	char path[4096];
+	int rc = GW_ENOMEM;
+
+	if (!t->env->state_dir)
+		return 0;
+	if (task_dir(path, sizeof(path), t, "") < 0 || util_mkdir_p(path, 0755) < 0)
+		return GW_EFATAL;
+	if (put_line(&b, "phase", phase_name(r->phase)) < 0 ||
+	    put_line(&b, "precheck_hash", r->precheck_hash) < 0 ||
+	    put_line(&b, "whitelist_hash", r->whitelist_hash) < 0 ||
+	    put_line(&b, "blocked_hash", r->blocked_hash) < 0 ||
+	    buf_printf(&b,
+		       "whitelist_added=%d\nverified=%d\nincremental_done=%d\nincomplete=%d\n"
+		       "retries=%d\nretry_since_ms=%lld\nnext_attempt_ms=%lld\n"
+		       "retries_total=%llu\nlast_success_ms=%lld\ncreated_ms=%lld\n",
+		       r->whitelist_added, r->verified, r->incremental_done, r->incomplete,
+		       r->retries, (long long)r->retry_since_ms, (long long)r->next_attempt_ms,
+		       (unsigned long long)r->retries_total, (long long)r->last_success_ms,
+		       (long long)r->created_ms) < 0 ||
+	    put_line(&b, "message", r->message) < 0 || put_line(&b, "warning", r->warning) < 0)
+		goto out;
+	if (task_dir(path, sizeof(path), t, "record") < 0)
+		goto out;
+	rc = util_write_file_atomic(path, b.ptr, b.len) < 0 ? GW_EFATAL : 0;
+out:
+	buf_release(&b);
+	return rc;
+}
+
+static void copy_field(char *dst, size_t dstsz, const char *v)
+{
+	snprintf(dst, dstsz, "%s", v);
+}
+
+int task_record_load(struct task_record *r, const char *state_dir, const char *name)
+{
+	struct buf b = BUF_INIT;
+	char path[4096], *line, *next, *eq;
+	int64_t n;
+	int rc = GW_ENOTFOUND, len;
+
+	task_record_init(r);
+	len = snprintf(path, sizeof(path), "%s/tasks/%s/record", state_dir ? state_dir : "", name);
+	if (!state_dir || len < 0 || (size_t)len >= sizeof(path) || util_read_file(&b, path) < 0 ||
+	    !b.len)
+		goto out;
+	rc = 0;
+	for (line = b.ptr; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (!(eq = strchr(line, '=')))
+			continue;
+		*eq++ = 0;
+		n = strtoll(eq, NULL, 10);
+		if (!strcmp(line, "phase") && phase_parse(eq) >= 0)
+			r->phase = (enum phase)phase_parse(eq);
+		else if (!strcmp(line, "precheck_hash"))
+			copy_field(r->precheck_hash, sizeof(r->precheck_hash), eq);
+		else if (!strcmp(line, "whitelist_hash"))
+			copy_field(r->whitelist_hash, sizeof(r->whitelist_hash), eq);
+		else if (!strcmp(line, "blocked_hash"))
+			copy_field(r->blocked_hash, sizeof(r->blocked_hash), eq);
+		else if (!strcmp(line, "whitelist_added"))
+			r->whitelist_added = n != 0;
+		else if (!strcmp(line, "verified"))
+			r->verified = n != 0;
+		else if (!strcmp(line, "incremental_done"))
+			r->incremental_done = n != 0;
+		else if (!strcmp(line, "incomplete"))
+			r->incomplete = n != 0;
+		else if (!strcmp(line, "retries"))
+			r->retries = (int)n;
+		else if (!strcmp(line, "retry_since_ms"))
+			r->retry_since_ms = n;
+		else if (!strcmp(line, "next_attempt_ms"))
+			r->next_attempt_ms = n;
+		else if (!strcmp(line, "retries_total"))
+			r->retries_total = (uint64_t)n;
+		else if (!strcmp(line, "last_success_ms"))
+			r->last_success_ms = n;
+		else if (!strcmp(line, "created_ms"))
+			r->created_ms = n;
+		else if (!strcmp(line, "message"))
+			copy_field(r->message, sizeof(r->message), eq);
+		else if (!strcmp(line, "warning"))
+			copy_field(r->warning, sizeof(r->warning), eq);
+	}
+	/* Active phases are re-derived from the destination. */
+	if (!phase_steady(r->phase) || r->phase == PH_INCREMENTAL)
+		r->phase = PH_PENDING;
+	if (r->blocked_hash[0] && r->phase != PH_FAILED && r->phase != PH_PRECHECK_FAILED)
+		r->blocked_hash[0] = 0;
+out:
+	buf_release(&b);
+	return rc;
+}
+
+static void save_spec(struct task *t)
+{
+	char path[4096];
+
+	if (t->spec_saved || !t->env->state_dir || !t->spec_bytes)
+		return;
+	if (task_dir(path, sizeof(path), t, "") < 0 || util_mkdir_p(path, 0755) < 0 ||
+	    task_dir(path, sizeof(path), t, "spec.yaml") < 0)
+		return;
+	if (util_write_file_atomic(path, t->spec_bytes, t->spec_len) == 0)
+		t->spec_saved = true;
+}
+
+/* The spec this controller last acted on, for SpecImmutable after a
+ * restart; NULL when there is none or it does not match immutable_hash
+ * (NULL: any). */
+static struct spec *load_saved_spec(struct task *t, const char *immutable_hash, char **bytes_out,
+				    size_t *len_out)
+{
+	struct diag_list d = DIAG_LIST_INIT;
+	struct buf b = BUF_INIT;
+	struct spec *s = NULL;
+	char path[4096];
+
+	*bytes_out = NULL;
+	if (!t->env->state_dir || task_dir(path, sizeof(path), t, "spec.yaml") < 0 ||
+	    util_read_file(&b, path) < 0 || !b.len)
+		goto out;
+	if (spec_load_buffer(&s, path, b.ptr, b.len, &d) < 0) {
+		s = NULL;
+		goto out;
+	}
+	if (immutable_hash && strcmp(s->immutable_hash, immutable_hash) != 0) {
+		spec_free(s);
+		s = NULL;
+		goto out;
+	}
+	*bytes_out = buf_detach(&b, len_out);
+out:
+	diag_list_release(&d);
+	buf_release(&b);
+	return s;
+}
+
+/* --- lifecycle --- */
+
+static const char *const cond_types[TASK_NCOND] = {
+    "Ready", "Reconciling", "Stalled", "SpecImmutable", "DestinationIncomplete", "Locked",
+};
+
+int task_new(struct task **out, const char *name, const struct task_env *env, int64_t now_ms)
+{
+	struct task *t = calloc(1, sizeof(*t));
+	size_t i;
+
+	*out = NULL;
+	if (!t)
+		return GW_ENOMEM;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->env = env;
+	t->created_ms = now_ms;
+	t->rng = (uint32_t)now_ms ^ 0x9e3779b9u;
+	for (i = 0; name[i]; i++)
+		t->rng = t->rng * 31 + (unsigned char)name[i];
+	task_record_init(&t->rec);
+	atomic_init(&t->worker_done, 0);
+	progress_init(&t->progress);
+	for (i = 0; i < TASK_NCOND; i++)
+		t->conds[i].type = cond_types[i];
+	(void)task_record_load(&t->rec, env->state_dir, t->name);
+	if (!t->rec.created_ms)
+		t->rec.created_ms = now_ms;
+	*out = t;
+	return 0;
+}
+
+static void retire(struct task *t, struct spec *s)
+{
+	struct spec **n;
+
+	if (!s)
+		return;
+	if (!t->worker_live || t->job_spec != s) {
+		spec_free(s);
+		return;
+	}
+	n = realloc(t->retired, (t->nretired + 1) * sizeof(*n));
+	if (!n) {
+		/* leak rather than free under a running worker */
+		return;
+	}
+	t->retired = n;
+	t->retired[t->nretired++] = s;
+}
+
+static void free_retired(struct task *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nretired; i++)
+		spec_free(t->retired[i]);
+	free(t->retired);
+	t->retired = NULL;
+	t->nretired = 0;
+}
+
+static void set_bytes(struct task *t, const char *bytes, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	if (!copy)
+		return;
+	memcpy(copy, bytes, len);
+	copy[len] = 0;
+	free(t->spec_bytes);
+	t->spec_bytes = copy;
+	t->spec_len = len;
+	t->spec_saved = false;
+}
+
+static void set_pending(struct task *t, struct spec *s, const char *bytes, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	spec_free(t->pending);
+	free(t->pending_bytes);
+	t->pending = s;
+	t->pending_bytes = copy;
+	t->pending_len = copy ? len : 0;
+	if (copy) {
+		memcpy(copy, bytes, len);
+		copy[len] = 0;
+	}
+}
+
+void task_set_spec(struct task *t, struct spec *s, const char *bytes, size_t len,
+		   const struct spec_rev *rev)
+{
+	bool dest_changed;
+	struct spec *saved;
+	char *saved_bytes = NULL;
+	size_t saved_len = 0;
+
+	spec_rev_copy(&t->attempted, rev);
+	t->invalid = false;
+	t->invalid_msg[0] = 0;
+	t->deleted = false;
+	if (t->probing) {
+		set_pending(t, s, bytes, len);
+		return;
+	}
+	if (!t->spec && (saved = load_saved_spec(t, NULL, &saved_bytes, &saved_len)) != NULL) {
+		if (strcmp(saved->immutable_hash, s->immutable_hash) != 0) {
+			/* Changed while no controller watched: look at the
+			 * destination the task used before deciding. */
+			t->spec = saved;
+			t->spec_bytes = saved_bytes;
+			t->spec_len = saved_len;
+			t->spec_saved = true;
+			t->probing = true;
+			set_pending(t, s, bytes, len);
+			spec_rev_copy(&t->rev, rev);
+			return;
+		}
+		spec_free(saved);
+		free(saved_bytes);
+	}
+	if (t->spec && !strcmp(t->spec->hash, s->hash)) {
+		spec_free(s);
+		spec_free(t->pending);
+		t->pending = NULL;
+		t->spec_immutable = false;
+		spec_rev_copy(&t->rev, rev);
+		return;
+	}
+	if (t->stage_known && machine_spec_immutable(t->stage, t->meta_hash, s) && t->spec &&
+	    !machine_spec_immutable(t->stage, t->meta_hash, t->spec)) {
+		set_pending(t, s, bytes, len);
+		t->spec_immutable = true;
+		snprintf(t->immutable_msg, sizeof(t->immutable_msg),
+			 "source, destination, objects and migrationTypes cannot change after "
+			 "data moved; going on with the previous spec (restore it, or delete "
+			 "the migration and create it under another name)");
+		log_warn(t->name, "%s", t->immutable_msg);
+		return;
+	}
+	dest_changed = !t->spec || strcmp(t->spec->immutable_hash, s->immutable_hash) != 0;
+	set_pending(t, NULL, "", 0);
+	t->spec_immutable = false;
+	retire(t, t->spec);
+	t->spec = s;
+	set_bytes(t, bytes, len);
+	spec_rev_copy(&t->rev, rev);
+	if (dest_changed) {
+		/* another destination: the stage must be read there */
+		t->stage_known = false;
+		keeper_drop(t, false);
+	}
+}
+
+void task_set_invalid(struct task *t, const char *msg, const struct spec_rev *rev)
+{
+	spec_rev_copy(&t->attempted, rev);
+	t->invalid = true;
+	t->deleted = false;
+	snprintf(t->invalid_msg, sizeof(t->invalid_msg), "%s", msg);
+}
+
+void task_set_deleted(struct task *t)
+{
+	t->deleted = true;
+}
+
+bool task_busy(const struct task *t)
+{
+	return t->worker_live;
+}
+
+void task_cancel(struct task *t)
+{
+	t->cancel = 1;
+	t->draining = true;
+}
+
+bool task_owned(const struct task *t)
+{
+	if (!t->env->use_lock || !t->spec)
+		return true;
+	return lock_state(t, NULL, 0) == LOCK_HELD;
+}
+
+bool task_reports(const struct task *t)
+{
+	enum lock_state ls;
+
+	if (!t->env->use_lock || !t->spec)
+		return true;
+	ls = lock_state(t, NULL, 0);
+	return ls == LOCK_HELD || ls == LOCK_ERROR;
+}
+
+bool task_steady(const struct task *t)
+{
+	if (t->worker_live && t->running != MA_INCREMENTAL)
+		return false;
+	if (t->env->use_lock && t->spec && lock_state(t, NULL, 0) == LOCK_OTHER)
+		return true; /* another controller drives it */
+	if (!task_reports(t))
+		return false; /* taking the lock */
+	/* held: SpecImmutable without the previous spec; a person must act */
+	if (t->spec_immutable && !t->pending && !t->worker_live)
+		return true;
+	/* A phase from the record is not trusted before the destination was
+	 * read in this process (Failed and PrecheckFailed wait for an edit). */
+	if (t->spec && !t->invalid && !t->deleted && !t->stage_known &&
+	    !phase_is_error(t->rec.phase))
+		return false;
+	if (t->rec.phase == PH_INCREMENTAL)
+		return t->running == MA_INCREMENTAL && atomic_load(&t->progress.caught_up) &&
+		       atomic_load(&t->progress.delay_seconds) <= 0;
+	return phase_steady(t->rec.phase);
+}
+
+/* --- the worker --- */
+
+static void *worker_main(void *arg)
+{
+	struct task *t = arg;
+	const struct task_env *env = t->env;
+	const struct actions *acts = env->actions;
+	struct spec *s = t->job_spec;
+	struct action_io *io = &t->io;
+	enum meta_stage st = META_NONE, target;
+	char hash[65] = "";
+	int r;
+
+	r = env->observe(&st, hash, s, &io->err);
+	if (r == 0) {
+		t->job_stage_known = true;
+		t->job_stage = st;
+		memcpy(t->job_meta_hash, hash, sizeof(hash));
+	}
+	if (r < 0 || t->running == MA_OBSERVE)
+		goto out;
+	if (t->cancel) {
+		r = GW_ECANCEL;
+		goto out;
+	}
+	switch (t->running) {
+	case MA_PRECHECK: r = acts->precheck(io, &t->ps); break;
+	case MA_WHITELIST_ADD: r = acts->whitelist(io, 1); break;
+	case MA_WHITELIST_REMOVE: r = acts->whitelist(io, 0); break;
+	case MA_SCHEMA_CREATE: r = acts->schema(io, SCHEMA_CREATE); break;
+	case MA_SCHEMA_AFTER_FULL: r = acts->schema(io, SCHEMA_AFTER_FULL); break;
+	case MA_SCHEMA_CUTOVER: r = acts->schema(io, SCHEMA_CUTOVER); break;
+	case MA_FULL: r = acts->full(io); break;
+	case MA_INCREMENTAL: r = acts->incremental(io); break;
+	case MA_VERIFY: r = acts->verify(io); break;
+	default: r = err_set(&io->err, GW_EFATAL, "unknown action"); break;
+	}
+	if (r == 0 && (target = mact_stage(t->running, s)) != META_NONE && target > st) {
+		if ((r = env->record_stage(s, target, &io->err)) == 0) {
+			t->job_stage_known = true;
+			t->job_stage = target;
+			snprintf(t->job_meta_hash, sizeof(t->job_meta_hash), "%s",
+				 s->immutable_hash);
+		} else {
+			err_prefix(&io->err, "recording stage %s", meta_stage_name(target));
+		}
+	}
+out:
+	if (r < 0 && !io->err.msg[0])
+		err_set(&io->err, r, "%s", err_code_name(r));
+	t->job_result = r;
+	atomic_store(&t->worker_done, 1);
+	return NULL;
+}
+
+static uint64_t progress_mark(struct progress *p)
+{
+	return atomic_load(&p->rows_done) + atomic_load(&p->events_applied) +
+	       atomic_load(&p->txns_applied);
+}
+
+static void start_job(struct task *t, enum mact a, bool stop, int64_t now_ms)
+{
+	struct action_io *io = &t->io;
+
+	t->cancel = 0;
+	t->stop_requested = stop;
+	t->running = a;
+	snprintf(t->running_hash, sizeof(t->running_hash), "%s", t->spec->hash);
+	t->job_spec = t->spec;
+	t->job_stage_known = false;
+	t->job_result = 0;
+	memset(&t->ps, 0, sizeof(t->ps));
+	buf_release(&io->report);
+	memset(io, 0, sizeof(*io));
+	io->spec = t->spec;
+	io->task = t->name;
+	io->state_dir = t->env->state_dir;
+	io->cancel = &t->cancel;
+	io->stop_requested = &t->stop_requested;
+	io->progress = &t->progress;
+	if (a == MA_FULL || a == MA_INCREMENTAL || a == MA_VERIFY)
+		progress_reset(&t->progress);
+	atomic_store(&t->progress.started_mono_ms, util_now_mono_ms());
+	atomic_store(&t->worker_done, 0);
+	t->running_since_ms = now_ms;
+	t->running_mark = progress_mark(&t->progress);
+	if (a != MA_OBSERVE && t->env->audit)
+		t->env->audit(t->env->ctx, t, a, "start", 0, NULL);
+	if (a != MA_OBSERVE)
+		log_info(t->name, "%s: start", mact_name(a));
+	if (pthread_create(&t->worker, NULL, worker_main, t) != 0) {
+		err_set(&io->err, GW_ERETRY, "cannot start a worker thread: %s", strerror(errno));
+		t->job_result = GW_ERETRY;
+		atomic_store(&t->worker_done, 1);
+		t->worker_live = false;
+		return;
+	}
+	t->worker_live = true;
+}
+
+static void collect(struct task *t, struct machine_in *in)
+{
+	enum mact a = t->running;
+
+	if (t->worker_live)
+		(void)pthread_join(t->worker, NULL);
+	t->worker_live = false;
+	free_retired(t);
+	if (t->job_stage_known) {
+		t->stage_known = true;
+		t->stage = t->job_stage;
+		memcpy(t->meta_hash, t->job_meta_hash, sizeof(t->meta_hash));
+	} else if (t->job_result < 0 && t->job_result != GW_ECANCEL) {
+		t->stage_known = false;
+	}
+	in->done = a;
+	in->result = t->job_result;
+	in->error = t->io.err.msg;
+	in->warning = t->io.warning;
+	in->precheck_failed = t->ps.failed;
+	if (a == MA_PRECHECK && (t->job_result == 0 || t->io.report.len)) {
+		buf_reset(&t->precheck_report);
+		if (buf_add(&t->precheck_report, t->io.report.ptr ? t->io.report.ptr : "",
+			    t->io.report.len) < 0)
+			buf_reset(&t->precheck_report);
+		t->last_ps = t->ps;
+		t->precheck_time = util_now_ms() / 1000;
+	} else if (a != MA_OBSERVE && t->io.report.len) {
+		buf_reset(&t->last_report);
+		if (buf_add(&t->last_report, t->io.report.ptr, t->io.report.len) < 0)
+			buf_reset(&t->last_report);
+	}
+	if (a != MA_OBSERVE) {
+		if (t->env->audit)
+			t->env->audit(t->env->ctx, t, a, "end", t->job_result,
+				      t->job_result < 0 ? t->io.err.msg : NULL);
+		if (t->job_result == GW_ENOTFOUND &&
+		    (a == MA_WHITELIST_ADD || a == MA_WHITELIST_REMOVE))
+			log_debug(t->name, "%s: not applicable", mact_name(a));
+		else if (t->job_result < 0 && t->job_result != GW_ECANCEL)
+			log_warn(t->name, "%s: %s", mact_name(a), t->io.err.msg);
+		else
+			log_info(t->name, "%s: %s", mact_name(a),
+				 t->job_result == 0 ? "done" : "cancelled");
+	} else if (t->job_result < 0) {
+		log_warn(t->name, "reading the destination: %s", t->io.err.msg);
+	}
+	t->running = MA_NONE;
+}
+
+static void cond_set(struct task *t, int i, bool status, const char *reason, const char *msg,
+		     int64_t now_s)
+{
+	struct condition *c = &t->conds[i];
+
+	if (c->status != status || !c->last_transition)
+		c->last_transition = now_s;
+	c->status = status;
+	snprintf(c->reason, sizeof(c->reason), "%s", reason);
+	snprintf(c->message, sizeof(c->message), "%s", msg ? msg : "");
+}
+
+static void update_conditions(struct task *t, int64_t now_ms)
+{
+	enum phase p = t->rec.phase;
+	int64_t now_s = now_ms / 1000;
+	char lmsg[512];
+	enum lock_state ls;
+
+	cond_set(t, 0, p == PH_COMPLETED || p == PH_STOPPED || p == PH_INCREMENTAL, phase_name(p),
+		 t->rec.message, now_s);
+	cond_set(t, 1, !phase_steady(p) || t->worker_live,
+		 t->worker_live ? "ActionRunning" : "Idle",
+		 t->worker_live ? mact_name(t->running) : NULL, now_s);
+	cond_set(t, 2, phase_is_error(p), phase_is_error(p) ? phase_name(p) : "None",
+		 phase_is_error(p) ? t->rec.message : NULL, now_s);
+	cond_set(t, 3, t->spec_immutable, t->spec_immutable ? "SpecImmutable" : "None",
+		 t->spec_immutable ? t->immutable_msg : NULL, now_s);
+	cond_set(t, 4, t->rec.incomplete, t->rec.incomplete ? "StoppedDuringCopy" : "None",
+		 t->rec.incomplete ? "the full copy did not finish: the destination is incomplete"
+				   : NULL,
+		 now_s);
+	if (t->env->use_lock && t->spec) {
+		ls = lock_state(t, lmsg, sizeof(lmsg));
+		cond_set(t, 5, ls == LOCK_HELD,
+			 ls == LOCK_HELD    ? "LockHeld"
+			 : ls == LOCK_OTHER ? "HeldByAnother"
+			 : ls == LOCK_ERROR ? "LockError"
+					    : "Acquiring",
+			 lmsg, now_s);
+	} else {
+		cond_set(t, 5, true, "NoLock", NULL, now_s);
+	}
+}
+
+static void resolve_immutable(struct task *t)
+{
+	struct spec *old;
+	char *bytes = NULL;
+	size_t len = 0;
+
+	if (t->probing && t->stage_known && !t->worker_live) {
+		t->probing = false;
+		if (t->stage == META_NONE) {
+			/* nothing moved there: the new spec is free to apply */
+			retire(t, t->spec);
+			t->spec = t->pending;
+			free(t->spec_bytes);
+			t->spec_bytes = t->pending_bytes;
+			t->spec_len = t->pending_len;
+			t->pending = NULL;
+			t->pending_bytes = NULL;
+			t->pending_len = 0;
+			t->spec_saved = false;
+			t->stage_known = false;
+			keeper_drop(t, false);
+			return;
+		}
+		t->spec_immutable = true;
+		snprintf(t->immutable_msg, sizeof(t->immutable_msg),
+			 "source, destination, objects and migrationTypes cannot change after "
+			 "data moved; going on with the previous spec (restore it, or delete "
+			 "the migration and create it under another name)");
+		log_warn(t->name, "%s", t->immutable_msg);
+		return;
+	}
+	if (t->probing)
+		return;
+
+	if (!t->spec || !t->stage_known || !machine_spec_immutable(t->stage, t->meta_hash, t->spec))
+		return;
+	/* After a restart: the spec on disk changed while this controller was
+	 * away. Go on with the one it acted on, if it kept it. */
+	old = load_saved_spec(t, t->meta_hash, &bytes, &len);
+	t->spec_immutable = true;
+	snprintf(t->immutable_msg, sizeof(t->immutable_msg),
+		 "source, destination, objects and migrationTypes cannot change after data "
+		 "moved; %s",
+		 old ? "going on with the previous spec (restore it, or delete the migration "
+		       "and create it under another name)"
+		     : "the previous spec is not known here: restore it");
+	if (!old)
+		return;
+	set_pending(t, t->spec, t->spec_bytes ? t->spec_bytes : "",
+		    t->spec_bytes ? t->spec_len : 0);
+	t->spec = old;
+	free(t->spec_bytes);
+	t->spec_bytes = bytes;
+	t->spec_len = len;
+	t->spec_saved = true;
+	log_warn(t->name, "%s", t->immutable_msg);
+}
+
+/* The destination cannot be reached to take the lock: a lost connection
+ * like any other, Retrying within retryWindow, then Failed. */
+static void lock_unreachable(struct task *t, int64_t now_ms)
+{
+	struct task_record before = t->rec;
+	char msg[512];
+
+	if (t->rec.blocked_hash[0] && !strcmp(t->rec.blocked_hash, t->spec->hash))
+		return;
+	(void)lock_state(t, msg, sizeof(msg));
+	if (!t->rec.retry_since_ms)
+		t->rec.retry_since_ms = now_ms;
+	if (now_ms - t->rec.retry_since_ms > t->spec->retry_window_ms) {
+		t->rec.phase = PH_FAILED;
+		snprintf(t->rec.blocked_hash, sizeof(t->rec.blocked_hash), "%s", t->spec->hash);
+		snprintf(t->rec.message, sizeof(t->rec.message),
+			 "destination unreachable for longer than retryWindow: %s", msg);
+	} else {
+		t->rec.phase = PH_RETRYING;
+		snprintf(t->rec.message, sizeof(t->rec.message), "taking the lock: %s", msg);
+	}
+	if (before.phase != t->rec.phase) {
+		log_info(t->name, "phase %s -> %s: %s", phase_name(before.phase),
+			 phase_name(t->rec.phase), t->rec.message);
+		if (t->env->phase_changed)
+			t->env->phase_changed(t->env->ctx, t, before.phase, t->rec.phase);
+	}
+	if (memcmp(&before, &t->rec, sizeof(before)) != 0)
+		(void)task_save_record(t);
+}
+
+void task_tick(struct task *t, int64_t now_ms)
+{
+	struct machine_in in;
+	struct machine_out out;
+	struct task_record before = t->rec;
+	enum lock_state ls = LOCK_HELD;
+	bool collected = false;
+
+	if (t->finished)
+		return;
+	memset(&in, 0, sizeof(in));
+	if (t->worker_live && atomic_load(&t->worker_done)) {
+		collect(t, &in);
+		collected = true;
+	}
+	if (t->env->use_lock && t->spec) {
+		if (!t->keeper)
+			keeper_start(t);
+		ls = lock_state(t, NULL, 0);
+		if (ls != LOCK_HELD) {
+			/* not ours (or not yet, or lost): nothing runs */
+			if (t->worker_live)
+				t->cancel = 1;
+			if (ls == LOCK_ERROR && !t->deleted && !t->invalid)
+				lock_unreachable(t, now_ms);
+			if (t->deleted && !t->worker_live)
+				t->finished = true;
+			if (collected)
+				(void)task_save_record(t);
+			update_conditions(t, now_ms);
+			return;
+		}
+	}
+	resolve_immutable(t);
+	if (t->spec_immutable && t->pending == NULL && t->spec &&
+	    machine_spec_immutable(t->stage, t->meta_hash, t->spec)) {
+		/* no spec to go on with: hold */
+		if (t->worker_live)
+			t->cancel = 1;
+		update_conditions(t, now_ms);
+		return;
+	}
+	if (t->spec && !t->spec_immutable && t->stage_known)
+		save_spec(t);
+
+	in.spec = t->spec;
+	in.invalid = t->invalid || !t->spec;
+	in.invalid_msg = t->invalid_msg[0] ? t->invalid_msg : NULL;
+	in.deleted = t->deleted;
+	in.stage_known = t->stage_known;
+	in.stage = t->stage;
+	in.running = t->worker_live ? t->running : MA_NONE;
+	in.running_hash = t->running_hash;
+	in.running_healthy = t->worker_live && (progress_mark(&t->progress) > t->running_mark ||
+						atomic_load(&t->progress.caught_up));
+	in.now_ms = now_ms;
+	t->rng = t->rng * 1103515245u + 12345u;
+	in.jitter = t->rng >> 8;
+	machine_step(&out, &t->rec, &in);
+	if (out.cancel && t->worker_live)
+		t->cancel = 1;
+	if (out.stop_request && t->worker_live)
+		t->stop_requested = 1;
+	if (out.action != MA_NONE && !t->worker_live && t->spec && !t->draining)
+		start_job(t, out.action, out.stop_request, now_ms);
+	if (out.finished)
+		t->finished = true;
+	if (before.phase != t->rec.phase) {
+		log_info(t->name, "phase %s -> %s%s%s", phase_name(before.phase),
+			 phase_name(t->rec.phase), t->rec.message[0] ? ": " : "", t->rec.message);
+		if (t->env->phase_changed)
+			t->env->phase_changed(t->env->ctx, t, before.phase, t->rec.phase);
+	}
+	if (memcmp(&before, &t->rec, sizeof(before)) != 0)
+		(void)task_save_record(t);
+	update_conditions(t, now_ms);
+}
+
+bool task_can_free(const struct task *t)
+{
+	return !t->worker_live || atomic_load(&t->worker_done);
+}
+
+void task_free(struct task *t)
+{
+	if (!t)
+		return;
+	t->cancel = 1;
+	if (t->worker_live)
+		(void)pthread_join(t->worker, NULL);
+	t->worker_live = false;
+	/* The lock thread may sit in a connect to a hung server: it winds
+	 * down by itself (and a dead process releases the lock anyway). */
+	keeper_drop(t, false);
+	free_retired(t);
+	buf_release(&t->io.report);
+	buf_release(&t->precheck_report);
+	buf_release(&t->last_report);
+	progress_release(&t->progress);
+	spec_free(t->spec);
+	spec_free(t->pending);
+	free(t->pending_bytes);
+	free(t->spec_bytes);
+	spec_rev_release(&t->rev);
+	spec_rev_release(&t->attempted);
+	free(t);
+}
