@@ -48,7 +48,8 @@
  *  2. Nothing is written before a precheck passed for the spec hash being
  *     run (state: running). A spec edit asks for a new precheck.
  *  3. A task blocked (Failed/PrecheckFailed) stays so until the spec hash
- *     changes; the edit clears the block.
+ *     changes; the edit clears the block. PrecheckFailed also runs the
+ *     precheck again every MACHINE_RECHECK_MS (the servers may be fixed).
  *  4. Deleting a spec, pausing or stopping never drops destination data:
  *     the only actions then are cancel, the gated stop, the schema
  *     cutover and the whitelist removal.
@@ -230,6 +231,7 @@ static void take_result(struct task_record *rec, const struct machine_in *in)
 		case MA_PRECHECK:
 			if (in->precheck_failed > 0) {
 				block(rec, s, PH_PRECHECK_FAILED);
+				rec->next_attempt_ms = in->now_ms + MACHINE_RECHECK_MS;
 				snprintf(rec->message, sizeof(rec->message),
 					 "precheck: %d item(s) failed; see precheck.yaml",
 					 in->precheck_failed);
@@ -282,6 +284,8 @@ static void take_result(struct task_record *rec, const struct machine_in *in)
 		return;
 	}
 	block(rec, s, in->done == MA_PRECHECK ? PH_PRECHECK_FAILED : PH_FAILED);
+	if (in->done == MA_PRECHECK)
+		rec->next_attempt_ms = in->now_ms + MACHINE_RECHECK_MS;
 	snprintf(rec->message, sizeof(rec->message), "%s: %s", mact_name(in->done),
 		 in->error ? in->error : err_code_name(r));
 }
@@ -292,11 +296,30 @@ static void start(struct machine_out *out, enum mact a, enum phase p)
 	out->phase = p;
 }
 
-/* start() from decide(), which also says what runs in the message. */
+/* start() from decide(), which also says what runs in the message. While
+ * transient failures repeat, the phase stays Retrying. */
 static void start_msg(struct machine_out *out, struct task_record *rec, enum mact a, enum phase p)
 {
-	start(out, a, p);
-	snprintf(rec->message, sizeof(rec->message), "%s: running", mact_name(a));
+	start(out, a, rec->retries ? PH_RETRYING : p);
+	if (!rec->retries)
+		snprintf(rec->message, sizeof(rec->message), "%s: running", mact_name(a));
+}
+
+/* The phase of a task while action a runs. */
+static enum phase phase_of(enum mact a, const struct spec *s, enum phase cur)
+{
+	switch (a) {
+	case MA_PRECHECK: return PH_PRECHECKING;
+	case MA_WHITELIST_ADD: return PH_WHITELISTING;
+	case MA_SCHEMA_CREATE:
+	case MA_SCHEMA_AFTER_FULL: return PH_MIGRATING_SCHEMA;
+	case MA_FULL:
+	case MA_VERIFY: return PH_MIGRATING_FULL;
+	case MA_INCREMENTAL: return s->state == STATE_STOPPED ? PH_STOPPING : PH_INCREMENTAL;
+	case MA_SCHEMA_CUTOVER:
+	case MA_WHITELIST_REMOVE: return PH_STOPPING;
+	default: return cur;
+	}
 }
 
 static void decide_deleted(struct machine_out *out, struct task_record *rec,
@@ -351,7 +374,7 @@ static void decide_running(struct machine_out *out, struct task_record *rec,
 		rec->retries = 0;
 		rec->retry_since_ms = 0;
 	}
-	out->phase = rec->retries ? PH_RETRYING : rec->phase;
+	out->phase = rec->retries ? PH_RETRYING : phase_of(a, s, rec->phase);
 	if (s->state == STATE_PAUSED) {
 		out->cancel = true;
 		out->phase = PH_PAUSED;
@@ -484,7 +507,12 @@ void machine_step(struct machine_out *out, struct task_record *rec, const struct
 		goto out;
 	}
 	if (rec->blocked_hash[0]) {
-		if (!strcmp(rec->blocked_hash, in->spec->hash)) {
+		/* the servers may have been fixed: PrecheckFailed runs the
+		 * precheck again now and then */
+		bool recheck = rec->phase == PH_PRECHECK_FAILED && rec->next_attempt_ms &&
+			       in->now_ms >= rec->next_attempt_ms;
+
+		if (!strcmp(rec->blocked_hash, in->spec->hash) && !recheck) {
 			out->cancel = in->running != MA_NONE;
 			goto out;
 		}

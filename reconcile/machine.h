@@ -130,6 +130,9 @@ struct machine_out {
 	int64_t wait_until_ms; /* Retrying: the next attempt, else 0 */
 };
 
+/* How often a PrecheckFailed task runs the precheck again by itself. */
+#define MACHINE_RECHECK_MS (5 * 60 * 1000)
+
 /* Backoff before retry number n (1-based): 1 s doubling up to 5 min, half
  * of it random (jitter). */
 int64_t machine_backoff_ms(int n, uint32_t jitter);

@@ -676,6 +676,9 @@ bool task_steady(const struct task *t)
 		return true; /* another controller drives it */
 	if (!task_reports(t))
 		return false; /* taking the lock */
+	/* held: SpecImmutable without the previous spec; a person must act */
+	if (t->spec_immutable && !t->pending && !t->worker_live)
+		return true;
 	/* A phase from the record is not trusted before the destination was
 	 * read in this process (Failed and PrecheckFailed wait for an edit). */
 	if (t->spec && !t->invalid && !t->deleted && !t->stage_known &&
@@ -914,7 +917,7 @@ static void resolve_immutable(struct task *t)
 		log_warn(t->name, "%s", t->immutable_msg);
 		return;
 	}
-	if (t->probing)
+	if (t->probing || t->worker_live)
 		return;
 
 	if (!t->spec || !t->stage_known || !machine_spec_immutable(t->stage, t->meta_hash, t->spec))

@@ -45,6 +45,26 @@ static size_t fde(uint8_t *b)
 	return n;
 }
 
+/* Every value of a rows event through binlog_value_sql() too. */
+static void values_sql(struct buf *out, const struct binlog_event *ev)
+{
+	size_t r, i;
+
+	if (ev->kind != BK_WRITE_ROWS && ev->kind != BK_UPDATE_ROWS && ev->kind != BK_DELETE_ROWS)
+		return;
+	for (r = 0; r < ev->nrows; r++) {
+		for (i = 0; i < ev->table->ncols; i++) {
+			if (ev->rows[r].before &&
+			    binlog_value_sql(out, &ev->rows[r].before[i], &ev->table->cols[i]) < 0)
+				abort();
+			if (ev->rows[r].after &&
+			    binlog_value_sql(out, &ev->rows[r].after[i], &ev->table->cols[i]) < 0)
+				abort();
+		}
+		buf_reset(out);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct binlog_decoder *d = binlog_decoder_new();
@@ -75,6 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			buf_reset(&out);
 			if (binlog_event_json(&out, &ev, "fuzz", off) < 0)
 				abort();
+			values_sql(&out, &ev);
 			while (ev.kind == BK_PAYLOAD || have) {
 				have = false;
 				if (binlog_decode_inner(d, &ev, &have, &err) < 0 || !have)
@@ -82,6 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				buf_reset(&out);
 				if (binlog_event_json(&out, &ev, "fuzz", off) < 0)
 					abort();
+				values_sql(&out, &ev);
 			}
 		}
 		free(copy);

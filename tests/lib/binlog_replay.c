@@ -18,7 +18,8 @@ static int image(struct buf *sql, const struct bl_table *t, const struct bl_valu
 	size_t i;
 
 	for (i = 0; i < t->ncols; i++)
-		if ((i && buf_putc(sql, ',') < 0) || binlog_value_sql(sql, &vals[i], &t->cols[i]) < 0)
+		if ((i && buf_putc(sql, ',') < 0) ||
+		    binlog_value_sql(sql, &vals[i], &t->cols[i]) < 0)
 			return -1;
 	return 0;
 }

@@ -311,6 +311,12 @@ static void test_precheck_failed(void **state)
 	out = run(&w, 5);
 	assert_int_equal(out.phase, PH_PRECHECK_FAILED);
 	assert_int_equal(w.nlog, 2);
+	/* later, the servers fixed: the precheck runs again by itself */
+	w.now += MACHINE_RECHECK_MS;
+	w.precheck_failed = 0;
+	out = run(&w, 50);
+	assert_int_equal(out.phase, PH_COMPLETED);
+	assert_int_equal(w.log[2], MA_PRECHECK);
 	/* a precheck that cannot run at all is PrecheckFailed too */
 	world_init(&w, MT_FULL);
 	script(&w, MA_PRECHECK, GW_EFATAL);
@@ -380,6 +386,37 @@ static void test_retry_backoff_then_fail(void **state)
 		assert_int_equal(out.action, MA_NONE);
 		assert_true(out.wait_until_ms > w.now);
 	}
+}
+
+static void test_retrying_until_healthy(void **state)
+{
+	struct world w;
+	struct machine_out out;
+	struct machine_in in;
+
+	(void)state;
+	world_init(&w, MT_FULL);
+	script(&w, MA_FULL, GW_ERETRY);
+	script(&w, MA_FULL, 99); /* then it keeps running */
+	out = run(&w, 50);
+	assert_int_equal(out.phase, PH_RETRYING);
+	w.now = out.wait_until_ms;
+	out = run(&w, 50);
+	assert_int_equal(w.running, MA_FULL);
+	assert_int_equal(out.phase, PH_RETRYING); /* not yet proven to work */
+	memset(&in, 0, sizeof(in));
+	in.spec = &w.spec;
+	in.stage_known = true;
+	in.stage = META_FULL_STARTED;
+	in.running = MA_FULL;
+	in.running_hash = w.spec.hash;
+	in.now_ms = w.now;
+	machine_step(&out, &w.rec, &in);
+	assert_int_equal(out.phase, PH_RETRYING);
+	in.running_healthy = true; /* rows are moving again */
+	machine_step(&out, &w.rec, &in);
+	assert_int_equal(out.phase, PH_MIGRATING_FULL);
+	assert_int_equal(w.rec.retries, 0);
 }
 
 static void test_backoff(void **state)
@@ -646,6 +683,7 @@ int main(void)
 	    cmocka_unit_test(test_verify_mismatch_fails_and_edit_clears),
 	    cmocka_unit_test(test_precheck_failed),
 	    cmocka_unit_test(test_retry_backoff_then_fail),
+	    cmocka_unit_test(test_retrying_until_healthy),
 	    cmocka_unit_test(test_backoff),
 	    cmocka_unit_test(test_pause_and_resume),
 	    cmocka_unit_test(test_stop_during_copy_lets_it_finish),
