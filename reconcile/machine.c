@@ -296,11 +296,30 @@ static void start(struct machine_out *out, enum mact a, enum phase p)
 	out->phase = p;
 }
 
-/* start() from decide(), which also says what runs in the message. */
+/* start() from decide(), which also says what runs in the message. While
+ * transient failures repeat, the phase stays Retrying. */
 static void start_msg(struct machine_out *out, struct task_record *rec, enum mact a, enum phase p)
 {
-	start(out, a, p);
-	snprintf(rec->message, sizeof(rec->message), "%s: running", mact_name(a));
+	start(out, a, rec->retries ? PH_RETRYING : p);
+	if (!rec->retries)
+		snprintf(rec->message, sizeof(rec->message), "%s: running", mact_name(a));
+}
+
+/* The phase of a task while action a runs. */
+static enum phase phase_of(enum mact a, const struct spec *s, enum phase cur)
+{
+	switch (a) {
+	case MA_PRECHECK: return PH_PRECHECKING;
+	case MA_WHITELIST_ADD: return PH_WHITELISTING;
+	case MA_SCHEMA_CREATE:
+	case MA_SCHEMA_AFTER_FULL: return PH_MIGRATING_SCHEMA;
+	case MA_FULL:
+	case MA_VERIFY: return PH_MIGRATING_FULL;
+	case MA_INCREMENTAL: return s->state == STATE_STOPPED ? PH_STOPPING : PH_INCREMENTAL;
+	case MA_SCHEMA_CUTOVER:
+	case MA_WHITELIST_REMOVE: return PH_STOPPING;
+	default: return cur;
+	}
 }
 
 static void decide_deleted(struct machine_out *out, struct task_record *rec,
@@ -355,7 +374,7 @@ static void decide_running(struct machine_out *out, struct task_record *rec,
 		rec->retries = 0;
 		rec->retry_since_ms = 0;
 	}
-	out->phase = rec->retries ? PH_RETRYING : rec->phase;
+	out->phase = rec->retries ? PH_RETRYING : phase_of(a, s, rec->phase);
 	if (s->state == STATE_PAUSED) {
 		out->cancel = true;
 		out->phase = PH_PAUSED;

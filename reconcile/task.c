@@ -917,7 +917,7 @@ static void resolve_immutable(struct task *t)
 		log_warn(t->name, "%s", t->immutable_msg);
 		return;
 	}
-	if (t->probing)
+	if (t->probing || t->worker_live)
 		return;
 
 	if (!t->spec || !t->stage_known || !machine_spec_immutable(t->stage, t->meta_hash, t->spec))

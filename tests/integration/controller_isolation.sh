@@ -68,6 +68,18 @@ assert good and all({"from", "phase", "time", "specHash"} <= set(d) for d in goo
 assert any(d["migration"] == "down" and d["phase"] == "Failed" for d in seen), seen
 PY
 
+# A receiver that never answers does not hold up the work or the exit.
+mkdir -p "$GW_TMP/specs2"
+cp "$D/good.yaml" "$GW_TMP/specs2/"
+start=$(date +%s)
+set +e
+timeout 60 "$GODWIT" controller --dir "$GW_TMP/specs2" --state-dir "$GW_TMP/state2" --once \
+	--notify-url "http://127.0.0.1:$hung_PORT/hook" >"$GW_TMP/controller-N.log" 2>&1
+rc=$?
+set -e
+case $rc in 0 | 1) ;; *) fail "--once with a hung notify receiver: exit $rc" ;; esac
+[ $(($(date +%s) - start)) -le 25 ] || fail "a hung notify receiver delayed --once"
+
 start=$(date +%s)
 kill -TERM "$C"
 wait "$C" || fail "controller exit status $? on SIGTERM"

@@ -677,6 +677,57 @@ static void test_maria_events(void **state)
 	binlog_decoder_free(d);
 }
 
+/* MySQL 8 heartbeats (mysql::serialization) and an uncompressed payload. */
+static void test_mysql8_events(void **state)
+{
+	struct binlog_decoder *d = binlog_decoder_new();
+	struct binlog_event ev;
+	struct gw_err err = GW_ERR_INIT;
+	struct evbuf e, x;
+	bool have;
+	(void)state;
+
+	build_fde(&e, "8.0.40", false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	/* version 1, size 18, last non-ignorable 0; field 0 "bin.000001",
+	 * field 1 = 1234 (two bytes: 0x49 0x13) */
+	ev_start(&e, BINLOG_HEARTBEAT_LOG_EVENT_V2);
+	ev_u(&e, 1 << 1, 1), ev_u(&e, 18 << 1, 1), ev_u(&e, 0, 1);
+	ev_u(&e, 0, 1), ev_u(&e, 10 << 1, 1), ev_add(&e, "bin.000001", 10);
+	ev_u(&e, 1 << 1, 1), ev_u(&e, 0x49, 1), ev_u(&e, 0x13, 1);
+	ev_end(&e, false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_int_equal(ev.kind, BK_HEARTBEAT);
+	assert_string_equal(ev.rotate_file, "bin.000001");
+	assert_int_equal(ev.rotate_pos, 1234);
+
+	/* TRANSACTION_PAYLOAD, compression NONE (255), holding one XID */
+	ev_start(&x, BINLOG_XID_EVENT);
+	ev_u(&x, 77, 8);
+	ev_end(&x, false);
+	ev_start(&e, BINLOG_TRANSACTION_PAYLOAD_EVENT);
+	ev_u(&e, 1, 1), ev_u(&e, 1, 1), ev_u(&e, x.n, 1);		     /* size */
+	ev_u(&e, 2, 1), ev_u(&e, 3, 1), ev_u(&e, 0xfc, 1), ev_u(&e, 255, 2); /* type NONE */
+	ev_u(&e, 3, 1), ev_u(&e, 1, 1), ev_u(&e, x.n, 1);		     /* uncompressed size */
+	ev_u(&e, 0, 1);
+	ev_add(&e, x.b, x.n);
+	ev_end(&e, false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_int_equal(ev.kind, BK_PAYLOAD);
+	assert_int_equal(binlog_decode_inner(d, &ev, &have, &err), 0);
+	assert_true(have);
+	assert_int_equal(ev.kind, BK_XID);
+	assert_int_equal(ev.xid, 77);
+	assert_int_equal(ev.next_pos, 0);
+	assert_int_equal(binlog_decode_inner(d, &ev, &have, &err), 0);
+	assert_false(have);
+	/* a zstd payload that is not zstd */
+	e.b[19 + 6] = 0;
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), GW_EFATAL);
+	assert_non_null(strstr(err.msg, "TRANSACTION_PAYLOAD"));
+	binlog_decoder_free(d);
+}
+
 /* A MINIMAL map (no optional metadata) completed from the schema. */
 static void test_describe_table(void **state)
 {
@@ -826,23 +877,15 @@ static void test_garbage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_decimal),
-	    cmocka_unit_test(test_decimal_bad),
-	    cmocka_unit_test(test_time2),
-	    cmocka_unit_test(test_datetime2_timestamp2),
-	    cmocka_unit_test(test_old_temporal),
-	    cmocka_unit_test(test_integers),
-	    cmocka_unit_test(test_strings),
-	    cmocka_unit_test(test_enum_set_labels),
-	    cmocka_unit_test(test_jsonb),
-	    cmocka_unit_test(test_jsonb_large),
-	    cmocka_unit_test(test_jsonb_malformed),
-	    cmocka_unit_test(test_json_diffs),
-	    cmocka_unit_test(test_value_sql),
-	    cmocka_unit_test(test_events),
-	    cmocka_unit_test(test_maria_events),
-	    cmocka_unit_test(test_describe_table),
-	    cmocka_unit_test(test_maria_old_temporal),
+	    cmocka_unit_test(test_decimal),	    cmocka_unit_test(test_decimal_bad),
+	    cmocka_unit_test(test_time2),	    cmocka_unit_test(test_datetime2_timestamp2),
+	    cmocka_unit_test(test_old_temporal),    cmocka_unit_test(test_integers),
+	    cmocka_unit_test(test_strings),	    cmocka_unit_test(test_enum_set_labels),
+	    cmocka_unit_test(test_jsonb),	    cmocka_unit_test(test_jsonb_large),
+	    cmocka_unit_test(test_jsonb_malformed), cmocka_unit_test(test_json_diffs),
+	    cmocka_unit_test(test_value_sql),	    cmocka_unit_test(test_events),
+	    cmocka_unit_test(test_maria_events),    cmocka_unit_test(test_mysql8_events),
+	    cmocka_unit_test(test_describe_table),  cmocka_unit_test(test_maria_old_temporal),
 	    cmocka_unit_test(test_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -388,6 +388,37 @@ static void test_retry_backoff_then_fail(void **state)
 	}
 }
 
+static void test_retrying_until_healthy(void **state)
+{
+	struct world w;
+	struct machine_out out;
+	struct machine_in in;
+
+	(void)state;
+	world_init(&w, MT_FULL);
+	script(&w, MA_FULL, GW_ERETRY);
+	script(&w, MA_FULL, 99); /* then it keeps running */
+	out = run(&w, 50);
+	assert_int_equal(out.phase, PH_RETRYING);
+	w.now = out.wait_until_ms;
+	out = run(&w, 50);
+	assert_int_equal(w.running, MA_FULL);
+	assert_int_equal(out.phase, PH_RETRYING); /* not yet proven to work */
+	memset(&in, 0, sizeof(in));
+	in.spec = &w.spec;
+	in.stage_known = true;
+	in.stage = META_FULL_STARTED;
+	in.running = MA_FULL;
+	in.running_hash = w.spec.hash;
+	in.now_ms = w.now;
+	machine_step(&out, &w.rec, &in);
+	assert_int_equal(out.phase, PH_RETRYING);
+	in.running_healthy = true; /* rows are moving again */
+	machine_step(&out, &w.rec, &in);
+	assert_int_equal(out.phase, PH_MIGRATING_FULL);
+	assert_int_equal(w.rec.retries, 0);
+}
+
 static void test_backoff(void **state)
 {
 	int n;
@@ -652,6 +683,7 @@ int main(void)
 	    cmocka_unit_test(test_verify_mismatch_fails_and_edit_clears),
 	    cmocka_unit_test(test_precheck_failed),
 	    cmocka_unit_test(test_retry_backoff_then_fail),
+	    cmocka_unit_test(test_retrying_until_healthy),
 	    cmocka_unit_test(test_backoff),
 	    cmocka_unit_test(test_pause_and_resume),
 	    cmocka_unit_test(test_stop_during_copy_lets_it_finish),

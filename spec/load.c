@@ -1,0 +1,900 @@
+/*
+ * The spec loader: YAML (libyaml's document API, which keeps every node's
+ * line and column) walked with the key tables of spec/keys.c into a struct
+ * spec. Every problem becomes a diagnostic; the walk goes on after one, so
+ * a file's errors are all reported at once, sorted by position.
+ */
+#include "lib/common.h"
+#include "spec/spec.h"
+#include "spec/keys.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/banned.h"
+
+#define SPEC_MAX_FILE (4u << 20)
+#define SPEC_MAX_DIAGS 200
+/* Aliases may share a node many times over; bound the work. */
+#define SPEC_MAX_VISITS 200000
+
+struct load_ctx {
+	const char *file;
+	struct diag_list *diags;
+	yaml_document_t *doc;
+	struct spec *s;
+	size_t visits;
+	bool too_big;
+	bool oom;
+};
+
+/* --- diagnostics --- */
+
+void diag_list_release(struct diag_list *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		free(d->items[i].file);
+		free(d->items[i].msg);
+	}
+	free(d->items);
+	d->items = NULL;
+	d->n = d->cap = 0;
+}
+
+int diag_list_format(struct buf *out, const struct diag_list *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (buf_printf(out, "%s:%d:%d: %s\n", d->items[i].file, d->items[i].line,
+			       d->items[i].col, d->items[i].msg) < 0)
+			return GW_ENOMEM;
+	return 0;
+}
+
+static void diag_vadd(struct load_ctx *c, int line, int col, const char *fmt, va_list ap)
+{
+	struct diag_list *d = c->diags;
+	struct buf msg = BUF_INIT;
+	struct diag *it;
+	size_t pos;
+
+	if (d->n >= SPEC_MAX_DIAGS)
+		return;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 8;
+		struct diag *items = realloc(d->items, cap * sizeof(*items));
+
+		if (!items) {
+			c->oom = true;
+			return;
+		}
+		d->items = items;
+		d->cap = cap;
+	}
+	if (d->n + 1 == SPEC_MAX_DIAGS) {
+		buf_release(&msg);
+		if (buf_puts(&msg, "too many errors; giving up") < 0) {
+			c->oom = true;
+			return;
+		}
+	} else if (buf_vprintf(&msg, fmt, ap) < 0) {
+		c->oom = true;
+		return;
+	}
+	/* Keep the list sorted by position, stable for equal positions. */
+	pos = d->n;
+	while (pos > 0 && (d->items[pos - 1].line > line ||
+			   (d->items[pos - 1].line == line && d->items[pos - 1].col > col)))
+		pos--;
+	memmove(d->items + pos + 1, d->items + pos, (d->n - pos) * sizeof(*d->items));
+	it = &d->items[pos];
+	it->file = strdup(c->file);
+	it->line = line;
+	it->col = col;
+	it->msg = buf_detach(&msg, NULL);
+	d->n++;
+	if (!it->file)
+		c->oom = true;
+}
+
+static void diag_at(struct load_ctx *c, int line, int col, const char *fmt, ...) PRINTF_LIKE(4, 5);
+static void diag_at(struct load_ctx *c, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_vadd(c, line, col, fmt, ap);
+	va_end(ap);
+}
+
+void ld_diag(struct load_ctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int line = n ? (int)n->start_mark.line + 1 : 1;
+	int col = n ? (int)n->start_mark.column + 1 : 1;
+
+	va_start(ap, fmt);
+	diag_vadd(c, line, col, fmt, ap);
+	va_end(ap);
+}
+
+void ld_oom(struct load_ctx *c)
+{
+	c->oom = true;
+}
+
+struct spec *ld_spec(struct load_ctx *c)
+{
+	return c->s;
+}
+
+/* --- nodes --- */
+
+static yaml_node_t *node_get(struct load_ctx *c, int idx)
+{
+	return yaml_document_get_node(c->doc, idx);
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+bool ld_is_null(const yaml_node_t *n)
+{
+	const char *v = scalar(n);
+
+	if (!v || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+	       !strcmp(v, "NULL");
+}
+
+static bool is_plain(const yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+yaml_node_t *ld_map_key(struct load_ctx *c, yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t *p;
+
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node_get(c, p->key);
+		const char *ks = scalar(k);
+
+		if (ks && !strcmp(ks, key))
+			return k;
+	}
+	return NULL;
+}
+
+yaml_node_t *ld_map_value(struct load_ctx *c, yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t *p;
+
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		const char *ks = scalar(node_get(c, p->key));
+
+		if (ks && !strcmp(ks, key))
+			return node_get(c, p->value);
+	}
+	return NULL;
+}
+
+bool ld_map_pair(struct load_ctx *c, yaml_node_t *map, size_t i, yaml_node_t **key_out,
+		 yaml_node_t **value_out)
+{
+	yaml_node_pair_t *p;
+
+	if (!map || map->type != YAML_MAPPING_NODE ||
+	    i >= (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start))
+		return false;
+	p = &map->data.mapping.pairs.start[i];
+	*key_out = node_get(c, p->key);
+	*value_out = node_get(c, p->value);
+	return *key_out && *value_out;
+}
+
+yaml_node_t *ld_seq_item(struct load_ctx *c, yaml_node_t *seq, size_t i)
+{
+	if (!seq || seq->type != YAML_SEQUENCE_NODE ||
+	    i >= (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start))
+		return NULL;
+	return node_get(c, seq->data.sequence.items.start[i]);
+}
+
+static bool visit(struct load_ctx *c)
+{
+	if (c->too_big)
+		return false;
+	if (++c->visits > SPEC_MAX_VISITS) {
+		c->too_big = true;
+		diag_at(c, 1, 1, "spec too large (more than %d values, counting aliases)",
+			SPEC_MAX_VISITS);
+		return false;
+	}
+	return true;
+}
+
+/* --- did you mean --- */
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t row[64];
+
+	if (la >= ARRAY_SIZE(row) || lb >= ARRAY_SIZE(row))
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j], best;
+			char ca = a[i - 1], cb = b[j - 1];
+
+			if (ca >= 'A' && ca <= 'Z')
+				ca = (char)(ca - 'A' + 'a');
+			if (cb >= 'A' && cb <= 'Z')
+				cb = (char)(cb - 'A' + 'a');
+			best = diag + (ca != cb);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+const char *ld_suggest(const char *word, const char *const *names, size_t n)
+{
+	size_t i, best = SIZE_MAX, len = strlen(word);
+	size_t limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+	const char *pick = NULL;
+
+	for (i = 0; i < n; i++) {
+		size_t d = edit_distance(word, names[i]);
+
+		if (d < best) {
+			best = d;
+			pick = names[i];
+		}
+	}
+	return best <= limit ? pick : NULL;
+}
+
+/* --- values --- */
+
+#define FIELD_AT(base, off) ((void *)((char *)(base) + (off)))
+
+static void store_int(void *field, size_t fsize, int64_t v)
+{
+	if (fsize == sizeof(int32_t)) {
+		int32_t x = (int32_t)v;
+		memcpy(field, &x, sizeof(x));
+	} else {
+		memcpy(field, &v, sizeof(v));
+	}
+}
+
+static char *dup_scalar(struct load_ctx *c, const yaml_node_t *n)
+{
+	char *s = strndup((const char *)n->data.scalar.value, n->data.scalar.length);
+
+	if (!s)
+		ld_oom(c);
+	return s;
+}
+
+/* A scalar's text, or a diagnostic "NAME must be WHAT" and NULL. */
+static const char *want_scalar(struct load_ctx *c, const struct key *k, yaml_node_t *n,
+			       const char *what)
+{
+	const char *v = scalar(n);
+
+	if (!v) {
+		ld_diag(c, n, "%s must be %s", k->name, what);
+		return NULL;
+	}
+	if (strlen(v) != n->data.scalar.length) {
+		ld_diag(c, n, "%s must not contain NUL characters", k->name);
+		return NULL;
+	}
+	return v;
+}
+
+static void enum_list(struct buf *b, const char *const *names)
+{
+	size_t i;
+
+	for (i = 0; names[i]; i++)
+		if (buf_printf(b, "%s%s", i ? ", " : "", names[i]) < 0)
+			return;
+}
+
+/* Parses a scalar value text (from YAML or a default) into the field. */
+static bool parse_scalar(struct load_ctx *c, const struct key *k, yaml_node_t *n, const char *v,
+			 bool plain, void *field)
+{
+	int64_t i64;
+	uint64_t u64;
+	size_t i;
+
+	switch (k->type) {
+	case KT_STR:
+		if (!*v) {
+			ld_diag(c, n, "%s must not be empty", k->name);
+			return false;
+		}
+		if (field) {
+			char *s = strdup(v);
+
+			if (!s) {
+				ld_oom(c);
+				return false;
+			}
+			free(*(char **)field);
+			*(char **)field = s;
+		}
+		return true;
+	case KT_INT:
+		if (!plain || util_parse_int64(&i64, v, INT64_MIN, INT64_MAX) < 0) {
+			ld_diag(c, n, "%s must be an integer (got '%s')", k->name, v);
+			return false;
+		}
+		if (i64 < k->min || i64 > k->max) {
+			ld_diag(c, n, "%s must be between %lld and %lld (got %lld)", k->name,
+				(long long)k->min, (long long)k->max, (long long)i64);
+			return false;
+		}
+		store_int(field, k->fsize, i64);
+		return true;
+	case KT_BOOL:
+		if (plain && (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "TRUE"))) {
+			*(bool *)field = true;
+			return true;
+		}
+		if (plain && (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "FALSE"))) {
+			*(bool *)field = false;
+			return true;
+		}
+		ld_diag(c, n, "%s must be true or false (got '%s')", k->name, v);
+		return false;
+	case KT_DURATION:
+		if (util_parse_duration(&i64, v) < 0) {
+			ld_diag(c, n,
+				"%s must be a duration like 500ms, 30s, 5m, 12h or 1d (got '%s')",
+				k->name, v);
+			return false;
+		}
+		*(int64_t *)field = i64;
+		return true;
+	case KT_SIZE:
+		if (util_parse_size(&u64, v) < 0) {
+			ld_diag(c, n, "%s must be a size like 1048576, 50MiB or 1GiB (got '%s')",
+				k->name, v);
+			return false;
+		}
+		*(uint64_t *)field = u64;
+		return true;
+	case KT_ENUM:
+		for (i = 0; k->names[i]; i++) {
+			if (!strcmp(v, k->names[i])) {
+				store_int(field, k->fsize, (int64_t)i);
+				return true;
+			}
+		}
+		{
+			struct buf b = BUF_INIT;
+
+			enum_list(&b, k->names);
+			ld_diag(c, n, "%s must be one of %s (got '%s')", k->name, buf_cstr(&b), v);
+			buf_release(&b);
+		}
+		return false;
+	default: return false;
+	}
+}
+
+static void walk_strlist(struct load_ctx *c, const struct key *k, yaml_node_t *n, void *base)
+{
+	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start), i;
+	char **items = cnt ? calloc(cnt, sizeof(*items)) : NULL;
+	size_t got = 0;
+
+	if (cnt && !items) {
+		ld_oom(c);
+		return;
+	}
+	for (i = 0; i < cnt; i++) {
+		yaml_node_t *it = ld_seq_item(c, n, i);
+		const char *v;
+
+		if (!visit(c))
+			break;
+		if (!(v = scalar(it)) || ld_is_null(it)) {
+			ld_diag(c, it, "items of %s must be strings", k->name);
+			continue;
+		}
+		if (!*v || strlen(v) != it->data.scalar.length) {
+			ld_diag(c, it, "items of %s must not be empty", k->name);
+			continue;
+		}
+		if (!(items[got] = dup_scalar(c, it)))
+			break;
+		got++;
+	}
+	*(char ***)FIELD_AT(base, k->off) = items;
+	*(size_t *)FIELD_AT(base, k->count_off) = got;
+}
+
+/* The pairs of a KT_STRMAP share struct label's layout. */
+static void walk_strmap(struct load_ctx *c, const struct key *k, yaml_node_t *n, void *base)
+{
+	size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start), i, j;
+	struct label *items = cnt ? calloc(cnt, sizeof(*items)) : NULL;
+	size_t got = 0;
+
+	if (cnt && !items) {
+		ld_oom(c);
+		return;
+	}
+	for (i = 0; i < cnt; i++) {
+		yaml_node_pair_t *p = &n->data.mapping.pairs.start[i];
+		yaml_node_t *kn = node_get(c, p->key), *vn = node_get(c, p->value);
+		const char *ks = scalar(kn), *vs = scalar(vn);
+		bool dup = false;
+
+		if (!visit(c))
+			break;
+		if (!ks || ld_is_null(kn) || !*ks || strlen(ks) != kn->data.scalar.length) {
+			ld_diag(c, kn, "keys of %s must be non-empty strings", k->name);
+			continue;
+		}
+		if (!vs || ld_is_null(vn) || !*vs || strlen(vs) != vn->data.scalar.length) {
+			ld_diag(c, vn, "values of %s must be non-empty strings", k->name);
+			continue;
+		}
+		for (j = 0; j < got; j++)
+			dup = dup || !strcmp(items[j].key, ks);
+		if (dup) {
+			ld_diag(c, kn, "duplicate key '%s'", ks);
+			continue;
+		}
+		items[got].key = dup_scalar(c, kn);
+		items[got].value = dup_scalar(c, vn);
+		if (!items[got].key || !items[got].value) {
+			free(items[got].key);
+			free(items[got].value);
+			break;
+		}
+		got++;
+	}
+	*(struct label **)FIELD_AT(base, k->off) = items;
+	*(size_t *)FIELD_AT(base, k->count_off) = got;
+}
+
+static void walk_maplist(struct load_ctx *c, const struct key *k, yaml_node_t *n, void *base)
+{
+	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start), i;
+	char *items = cnt ? calloc(cnt, k->elem_size) : NULL;
+
+	if (cnt && !items) {
+		ld_oom(c);
+		return;
+	}
+	/* Stored first: the count covers zeroed elements, so spec_free frees
+	 * whatever a failed element holds. */
+	*(void **)FIELD_AT(base, k->off) = items;
+	*(size_t *)FIELD_AT(base, k->count_off) = cnt;
+	for (i = 0; i < cnt; i++) {
+		yaml_node_t *it = ld_seq_item(c, n, i);
+
+		if (!visit(c))
+			break;
+		if (it->type != YAML_MAPPING_NODE) {
+			ld_diag(c, it, "items of %s must be mappings", k->name);
+			continue;
+		}
+		ld_walk_map(c, k->sub, it, items + i * k->elem_size);
+	}
+}
+
+static void apply_default(struct load_ctx *c, const struct key *k, void *base)
+{
+	if (k->type == KT_MAP) {
+		ld_walk_map(c, k->sub, NULL, FIELD_AT(base, k->off));
+		return;
+	}
+	if (k->def && k->off != KEY_NO_FIELD)
+		(void)parse_scalar(c, k, NULL, k->def, true, FIELD_AT(base, k->off));
+}
+
+static void walk_value(struct load_ctx *c, const struct key *k, yaml_node_t *n, void *base)
+{
+	void *field = k->off == KEY_NO_FIELD ? NULL : FIELD_AT(base, k->off);
+	const char *v;
+	char *tmp = NULL;
+	bool ok = true;
+
+	switch (k->type) {
+	case KT_STR:
+		if (!(v = want_scalar(c, k, n, "a string")))
+			return;
+		if (!field) /* checked only: parse into a temporary */
+			field = &tmp;
+		ok = parse_scalar(c, k, n, v, is_plain(n), field);
+		break;
+	case KT_INT:
+	case KT_BOOL:
+	case KT_DURATION:
+	case KT_SIZE:
+	case KT_ENUM:
+		if (!(v = want_scalar(c, k, n,
+				      k->type == KT_INT	   ? "an integer"
+				      : k->type == KT_BOOL ? "true or false"
+							   : "a string")))
+			return;
+		ok = parse_scalar(c, k, n, v, is_plain(n), field);
+		break;
+	case KT_MAP:
+		if (n->type != YAML_MAPPING_NODE) {
+			ld_diag(c, n, "%s must be a mapping", k->name);
+			ld_walk_map(c, k->sub, NULL, field);
+			return;
+		}
+		ld_walk_map(c, k->sub, n, field);
+		break;
+	case KT_STRLIST:
+	case KT_MAPLIST:
+		if (n->type != YAML_SEQUENCE_NODE) {
+			ld_diag(c, n, "%s must be a list", k->name);
+			return;
+		}
+		if (k->type == KT_STRLIST)
+			walk_strlist(c, k, n, base);
+		else
+			walk_maplist(c, k, n, base);
+		break;
+	case KT_STRMAP:
+		if (n->type != YAML_MAPPING_NODE) {
+			ld_diag(c, n, "%s must be a mapping", k->name);
+			return;
+		}
+		walk_strmap(c, k, n, base);
+		break;
+	case KT_CUSTOM: k->parse(c, k, n, base); return;
+	}
+	if (ok && k->check)
+		k->check(c, k, n, base);
+	free(tmp);
+}
+
+void ld_walk_map(struct load_ctx *c, const struct keytab *tab, yaml_node_t *map, void *base)
+{
+	const char *names[32];
+	size_t i;
+
+	for (i = 0; i < tab->n && i < ARRAY_SIZE(names); i++)
+		names[i] = tab->keys[i].name;
+	if (map) {
+		yaml_node_pair_t *p, *q;
+
+		for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+			yaml_node_t *kn = node_get(c, p->key);
+			const char *ks = scalar(kn), *hint;
+
+			if (!visit(c))
+				return;
+			if (!ks) {
+				ld_diag(c, kn, "keys must be strings");
+				continue;
+			}
+			for (q = map->data.mapping.pairs.start; q < p; q++) {
+				const char *qs = scalar(node_get(c, q->key));
+				if (qs && !strcmp(qs, ks))
+					break;
+			}
+			if (q < p) {
+				yaml_node_t *first = node_get(c, q->key);
+				ld_diag(c, kn, "duplicate key '%s' (first at line %d)", ks,
+					(int)first->start_mark.line + 1);
+				continue;
+			}
+			for (i = 0; i < tab->n; i++)
+				if (!strcmp(tab->keys[i].name, ks))
+					break;
+			if (i < tab->n)
+				continue;
+			hint = ld_suggest(ks, names,
+					  tab->n < ARRAY_SIZE(names) ? tab->n : ARRAY_SIZE(names));
+			if (hint)
+				ld_diag(c, kn, "unknown key '%s' (did you mean '%s'?)", ks, hint);
+			else
+				ld_diag(c, kn, "unknown key '%s'", ks);
+		}
+	}
+	for (i = 0; i < tab->n; i++) {
+		const struct key *k = &tab->keys[i];
+		yaml_node_t *v = ld_map_value(c, map, k->name);
+
+		if (c->too_big)
+			return;
+		if (v && ld_is_null(v) && k->type != KT_CUSTOM) {
+			if (k->required)
+				ld_diag(c, v, "%s must have a value", k->name);
+			v = NULL;
+		} else if (!v && map && k->required) {
+			ld_diag(c, map, "missing required key '%s'", k->name);
+		}
+		if (v)
+			walk_value(c, k, v, base);
+		else
+			apply_default(c, k, base);
+	}
+	if (tab->check)
+		tab->check(c, map, base);
+}
+
+/* --- whole files --- */
+
+static void free_strs(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void endpoint_release(struct endpoint *e)
+{
+	free(e->host);
+	free(e->user);
+	free(e->password.name);
+	free(e->tls_ca);
+	free(e->rds.region);
+	free(e->rds.instance_id);
+	free(e->rds.account_id);
+	free(e->rds.role_name);
+	free(e->meta_database);
+}
+
+void spec_free(struct spec *s)
+{
+	size_t i, j;
+
+	if (!s)
+		return;
+	free(s->file);
+	free(s->name);
+	for (i = 0; i < s->nlabels; i++) {
+		free(s->labels[i].key);
+		free(s->labels[i].value);
+	}
+	free(s->labels);
+	endpoint_release(&s->source);
+	endpoint_release(&s->destination);
+	for (i = 0; i < s->nobjects; i++) {
+		struct object_sel *o = &s->objects[i];
+
+		free(o->database);
+		free(o->rename_to);
+		free_strs(o->exclude_tables, o->nexclude);
+		for (j = 0; j < o->ntables; j++) {
+			struct table_sel *t = &o->tables[j];
+			size_t r;
+
+			free(t->name);
+			free(t->rename_to);
+			free_strs(t->columns, t->ncolumns);
+			for (r = 0; r < t->nrenames; r++) {
+				free(t->renames[r].from);
+				free(t->renames[r].to);
+			}
+			free(t->renames);
+			free(t->where);
+		}
+		free(o->tables);
+	}
+	free(s->objects);
+	free_strs(s->whitelist_cidrs, s->nwhitelist);
+	free(s);
+}
+
+/* Length-prefixed, so no two different specs serialise alike. */
+static int canon_str(struct buf *b, const char *tag, const char *v)
+{
+	if (!v)
+		return buf_printf(b, "%s=-\n", tag);
+	return buf_printf(b, "%s=%zu:%s\n", tag, strlen(v), v);
+}
+
+static int canon_endpoint(struct buf *b, const char *tag, const struct endpoint *e)
+{
+	if (buf_printf(b, "%s.rds=%d\n%s.port=%u\n", tag, e->is_rds, tag, e->port) < 0 ||
+	    canon_str(b, "host", e->host) < 0 || canon_str(b, "region", e->rds.region) < 0 ||
+	    canon_str(b, "instance", e->rds.instance_id) < 0 ||
+	    canon_str(b, "account", e->rds.account_id) < 0 ||
+	    canon_str(b, "meta", e->meta_database) < 0)
+		return GW_ENOMEM;
+	return 0;
+}
+
+static int canon_spec(struct buf *b, const struct spec *s)
+{
+	size_t i, j, r;
+
+	if (canon_endpoint(b, "source", &s->source) < 0 ||
+	    canon_endpoint(b, "destination", &s->destination) < 0 ||
+	    buf_printf(b, "types=%u\nobjects=%zu\n", s->migration_types, s->nobjects) < 0)
+		return GW_ENOMEM;
+	for (i = 0; i < s->nobjects; i++) {
+		const struct object_sel *o = &s->objects[i];
+
+		if (canon_str(b, "database", o->database) < 0 ||
+		    canon_str(b, "renameTo", o->rename_to) < 0 ||
+		    buf_printf(b, "exclude=%zu\n", o->nexclude) < 0)
+			return GW_ENOMEM;
+		for (j = 0; j < o->nexclude; j++)
+			if (canon_str(b, "x", o->exclude_tables[j]) < 0)
+				return GW_ENOMEM;
+		if (buf_printf(b, "tables=%zu\n", o->ntables) < 0)
+			return GW_ENOMEM;
+		for (j = 0; j < o->ntables; j++) {
+			const struct table_sel *t = &o->tables[j];
+
+			if (canon_str(b, "table", t->name) < 0 ||
+			    canon_str(b, "renameTo", t->rename_to) < 0 ||
+			    canon_str(b, "where", t->where) < 0 ||
+			    buf_printf(b, "columns=%zu\n", t->ncolumns) < 0)
+				return GW_ENOMEM;
+			for (r = 0; r < t->ncolumns; r++)
+				if (canon_str(b, "c", t->columns[r]) < 0)
+					return GW_ENOMEM;
+			if (buf_printf(b, "renames=%zu\n", t->nrenames) < 0)
+				return GW_ENOMEM;
+			for (r = 0; r < t->nrenames; r++)
+				if (canon_str(b, "from", t->renames[r].from) < 0 ||
+				    canon_str(b, "to", t->renames[r].to) < 0)
+					return GW_ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static void yaml_problem(struct load_ctx *c, const yaml_parser_t *p)
+{
+	const char *problem = p->problem ? p->problem : "unknown error";
+	yaml_mark_t m = p->problem_mark;
+
+	if (p->error == YAML_READER_ERROR) {
+		diag_at(c, 1, 1, "invalid YAML: %s at byte %zu", problem, p->problem_offset);
+		return;
+	}
+	if (p->context)
+		diag_at(c, (int)m.line + 1, (int)m.column + 1, "invalid YAML: %s %s at line %d",
+			problem, p->context, (int)p->context_mark.line + 1);
+	else
+		diag_at(c, (int)m.line + 1, (int)m.column + 1, "invalid YAML: %s", problem);
+}
+
+int spec_load_buffer(struct spec **out, const char *path, const char *data, size_t len,
+		     struct diag_list *diags)
+{
+	struct load_ctx c;
+	yaml_parser_t parser;
+	yaml_document_t doc, extra;
+	yaml_node_t *root;
+	struct spec *s = NULL;
+	struct buf canon = BUF_INIT;
+	size_t before = diags->n;
+	bool have_doc = false, parser_ok = false;
+
+	*out = NULL;
+	memset(&c, 0, sizeof(c));
+	c.file = path;
+	c.diags = diags;
+	c.doc = &doc;
+	if (!(s = calloc(1, sizeof(*s))) || !(s->file = strdup(path))) {
+		c.oom = true;
+		goto out;
+	}
+	c.s = s;
+	if (!yaml_parser_initialize(&parser)) {
+		c.oom = true;
+		goto out;
+	}
+	parser_ok = true;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		yaml_problem(&c, &parser);
+		goto out;
+	}
+	have_doc = true;
+	root = yaml_document_get_root_node(&doc);
+	if (!root) {
+		diag_at(&c, 1, 1, "empty spec: expected apiVersion, kind, metadata and spec");
+		goto out;
+	}
+	if (!yaml_parser_load(&parser, &extra)) {
+		yaml_problem(&c, &parser);
+	} else {
+		yaml_node_t *r2 = yaml_document_get_root_node(&extra);
+
+		if (r2)
+			ld_diag(&c, r2, "one spec per file: a second YAML document starts here");
+		yaml_document_delete(&extra);
+	}
+	if (root->type != YAML_MAPPING_NODE) {
+		ld_diag(&c, root,
+			"a spec must be a mapping with apiVersion, kind, metadata and spec");
+		goto out;
+	}
+	ld_walk_map(&c, &spec_root_keys, root, s);
+	util_sha256_hex(s->hash, data, len);
+	if (!c.oom && diags->n == before) {
+		if (canon_spec(&canon, s) < 0)
+			c.oom = true;
+		else
+			util_sha256_hex(s->immutable_hash, canon.ptr, canon.len);
+	}
+out:
+	if (c.oom)
+		diag_at(&c, 1, 1, "out of memory while loading the spec");
+	if (have_doc)
+		yaml_document_delete(&doc);
+	if (parser_ok)
+		yaml_parser_delete(&parser);
+	buf_release(&canon);
+	if (c.oom || diags->n != before) {
+		spec_free(s);
+		return GW_EFATAL;
+	}
+	*out = s;
+	return 0;
+}
+
+int spec_load_file(struct spec **out, const char *path, struct diag_list *diags)
+{
+	struct buf data = BUF_INIT;
+	struct load_ctx c;
+	int r;
+
+	*out = NULL;
+	memset(&c, 0, sizeof(c));
+	c.file = path;
+	c.diags = diags;
+	buf_init(&data, SPEC_MAX_FILE);
+	r = util_read_file(&data, path);
+	if (r == -ENOMEM) {
+		diag_at(&c, 1, 1, "file is larger than %u MiB", SPEC_MAX_FILE >> 20);
+		buf_release(&data);
+		return GW_EFATAL;
+	}
+	if (r < 0) {
+		diag_at(&c, 1, 1, "cannot read: %s", strerror(-r));
+		buf_release(&data);
+		return GW_EFATAL;
+	}
+	r = spec_load_buffer(out, path, data.ptr ? data.ptr : "", data.len, diags);
+	buf_release(&data);
+	return r;
+}
