@@ -1,0 +1,182 @@
+/*
+ * A directory of specs, followed with inotify on the directory itself (not
+ * on the files): editors that save by rename (IN_MOVED_TO), plain writes
+ * (IN_CLOSE_WRITE), deletes, and Kubernetes ConfigMap mounts, where every
+ * file is a symlink through `..data` and an update swaps that one symlink
+ * by rename. Any event means "rescan the whole directory"; a burst of
+ * events is debounced into one rescan once the directory has been quiet
+ * for DEBOUNCE_MS, and a periodic full rescan catches anything missed,
+ * including a queue overflow (IN_Q_OVERFLOW).
+ *
+ * Only the directory's own *.yaml and *.yml entries are specs (symlinks
+ * followed); subdirectories and hidden names are not read.
+ */
+#include "lib/common.h"
+#include "controller/source_int.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/banned.h"
+
+#define DEBOUNCE_MS 200
+#define RESCAN_MS 60000
+
+struct dir_source {
+	struct source base;
+	char *dir;
+	int ifd;
+	bool pending;	       /* events seen, rescan not yet reported */
+	int64_t last_event_ms; /* monotonic */
+	int64_t next_rescan_ms;
+};
+
+static int dir_fd(struct source *s)
+{
+	return ((struct dir_source *)s)->ifd;
+}
+
+static void drain(struct dir_source *d)
+{
+	char ev[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	for (;;) {
+		ssize_t n = read(d->ifd, ev, sizeof(ev));
+		if (n <= 0)
+			break;
+		d->pending = true;
+		d->last_event_ms = util_now_mono_ms();
+	}
+}
+
+static bool dir_changed(struct source *s)
+{
+	struct dir_source *d = (struct dir_source *)s;
+	int64_t now;
+
+	drain(d);
+	now = util_now_mono_ms();
+	if (d->pending && now - d->last_event_ms >= DEBOUNCE_MS) {
+		d->pending = false;
+		d->next_rescan_ms = now + RESCAN_MS;
+		return true;
+	}
+	if (now >= d->next_rescan_ms) {
+		d->next_rescan_ms = now + RESCAN_MS;
+		return true;
+	}
+	return false;
+}
+
+static void dir_refresh(struct source *s)
+{
+	((struct dir_source *)s)->next_rescan_ms = 0;
+}
+
+static int dir_snapshot(struct source *s, struct source_snapshot *out, struct gw_err *err)
+{
+	struct dir_source *d = (struct dir_source *)s;
+	struct buf content = BUF_INIT;
+	struct dirent *de;
+	DIR *dh;
+	int r = 0;
+
+	if (!(dh = opendir(d->dir)))
+		return err_set(err, GW_ERETRY, "spec directory %s: %s", d->dir, strerror(errno));
+	while ((de = readdir(dh)) != NULL) {
+		char path[PATH_MAX];
+		struct stat st;
+		int rr;
+
+		if (!source_is_spec_name(de->d_name))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", d->dir, de->d_name) >= (int)sizeof(path))
+			continue;
+		if (stat(path, &st) < 0) {
+			if (errno != ENOENT) { /* ENOENT: a dangling symlink mid-swap */
+				log_warn(NULL, "spec %s: %s", path, strerror(errno));
+				out->complete = false;
+			}
+			continue;
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		buf_reset(&content);
+		if ((rr = util_read_file(&content, path)) < 0) {
+			if (rr != -ENOENT) {
+				log_warn(NULL, "spec %s: %s", path, strerror(-rr));
+				out->complete = false;
+			}
+			continue;
+		}
+		if (source_snapshot_add(out, de->d_name, buf_cstr(&content), content.len) < 0) {
+			r = err_set(err, GW_ENOMEM, "spec directory %s: out of memory", d->dir);
+			break;
+		}
+	}
+	closedir(dh);
+	buf_release(&content);
+	return r;
+}
+
+static void dir_free(struct source *s)
+{
+	struct dir_source *d = (struct dir_source *)s;
+
+	if (d->ifd >= 0)
+		close(d->ifd);
+	free(d->dir);
+	free(d);
+}
+
+static const struct source_ops dir_ops = {
+    .fd = dir_fd,
+    .changed = dir_changed,
+    .snapshot = dir_snapshot,
+    .refresh = dir_refresh,
+    .free = dir_free,
+};
+
+int source_dir_open(struct source **out, const char *dir, struct gw_err *err)
+{
+	struct dir_source *d;
+	struct stat st;
+
+	*out = NULL;
+	if (stat(dir, &st) < 0)
+		return err_set(err, GW_EFATAL, "spec directory %s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return err_set(err, GW_EFATAL, "spec directory %s: not a directory", dir);
+	if (!(d = calloc(1, sizeof(*d))))
+		return err_set(err, GW_ENOMEM, "out of memory");
+	d->base.ops = &dir_ops;
+	d->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (d->ifd < 0 || !(d->dir = strdup(dir))) {
+		err_set(err, GW_EFATAL, "spec directory %s: inotify: %s", dir, strerror(errno));
+		dir_free(&d->base);
+		return GW_EFATAL;
+	}
+	if (inotify_add_watch(d->ifd, dir,
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |
+				  IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR) < 0) {
+		err_set(err, GW_EFATAL, "spec directory %s: inotify: %s", dir, strerror(errno));
+		dir_free(&d->base);
+		return GW_EFATAL;
+	}
+	/* The first call of source_changed() reports the initial scan. */
+	d->pending = true;
+	d->last_event_ms = util_now_mono_ms() - DEBOUNCE_MS;
+	d->next_rescan_ms = util_now_mono_ms() + RESCAN_MS;
+	*out = &d->base;
+	return 0;
+}
