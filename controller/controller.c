@@ -22,16 +22,9 @@
 
 #include "lib/banned.h"
 
-/* NEEDSWORK: weak until controller/source_dir.c and source_git.c are on
- * main; then these pragmas and the check in controller_run() go. */
-#pragma weak source_dir_open
+/* NEEDSWORK: weak until controller/source_git.c is on main; then this
+ * pragma and the check in controller_run() go. */
 #pragma weak source_git_open
-#pragma weak source_fd
-#pragma weak source_changed
-#pragma weak source_snapshot
-#pragma weak source_snapshot_release
-#pragma weak source_refresh
-#pragma weak source_free
 
 /* A spec file path and the migration it last named (so that a file that
  * turns invalid marks the right migration Invalid). */
@@ -415,8 +408,8 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		err_set(err, GW_EFATAL, "timerfd_settime: %s", strerror(errno));
 		goto out;
 	}
-	if (!source_dir_open || !source_git_open || !source_fd) {
-		err_set(err, GW_EFATAL, "spec sources are not built into this binary yet");
+	if (!o->dir && !source_git_open) {
+		err_set(err, GW_EFATAL, "the git source is not built into this binary yet");
 		goto out;
 	}
 	if (o->dir) {

@@ -6,7 +6,7 @@
 
 mdb_start src
 mdb_start dst
-ctl_require
+ctl_require git
 mdb_q src "CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY); INSERT INTO shop.t VALUES (1)"
 R=$GW_TMP/repo
 S=$GW_TMP/state

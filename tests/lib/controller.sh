@@ -56,21 +56,26 @@ ctl_cleanup() {
 }
 trap 'ctl_cleanup && gw_cleanup || gw_cleanup' EXIT
 
-# ctl_require [engine]: skips the test (exit 0 after "SKIP: ...") while a
-# part it needs is not on main yet: the spec loader, the spec sources, and
-# with "engine" the engine's actions. Call after mdb_start src and dst.
+# ctl_require [engine|git]: skips the test (exit 0 after "SKIP: ...") while a
+# part it needs is not on main yet: the spec loader, the directory source,
+# with "engine" the engine's actions, with "git" the git source. Call after
+# mdb_start src and dst.
 ctl_require() {
 	local out
 	[ -z "${CTL_NO_SKIP:-}" ] || return 0 # a test binary with stand-ins
-	mkdir -p "$GW_TMP/req"
+	mkdir -p "$GW_TMP/req" "$GW_TMP/req-empty"
 	write_spec "$GW_TMP/req/x.yaml" req-x "schema, full"
 	if ! "$GODWIT" validate "$GW_TMP/req/x.yaml" >/dev/null 2>&1; then
 		echo "SKIP: the spec loader is not there yet"
 		exit 0
 	fi
-	out=$("$GODWIT" controller --dir "$GW_TMP/req-empty" --state-dir "$GW_TMP/req-state" --once 2>&1 || true)
+	if [ "${1:-}" = git ]; then
+		out=$("$GODWIT" controller --git "file://$GW_TMP/req-none" --state-dir "$GW_TMP/req-state" --once 2>&1 || true)
+	else
+		out=$("$GODWIT" controller --dir "$GW_TMP/req-empty" --state-dir "$GW_TMP/req-state" --once 2>&1 || true)
+	fi
 	case "$out" in *"not built into this binary"*)
-		echo "SKIP: the spec sources are not there yet"
+		echo "SKIP: the spec source is not there yet"
 		exit 0
 		;;
 	esac
@@ -82,5 +87,5 @@ ctl_require() {
 			;;
 		esac
 	fi
-	rm -rf "$GW_TMP/req" "$GW_TMP/req-state"
+	rm -rf "$GW_TMP/req" "$GW_TMP/req-empty" "$GW_TMP/req-state"
 }
