@@ -22,17 +22,6 @@
 
 #include "lib/banned.h"
 
-/* NEEDSWORK: weak until controller/source_dir.c and source_git.c are on
- * main; then these pragmas and the check in controller_run() go. */
-#pragma weak source_dir_open
-#pragma weak source_git_open
-#pragma weak source_fd
-#pragma weak source_changed
-#pragma weak source_snapshot
-#pragma weak source_snapshot_release
-#pragma weak source_refresh
-#pragma weak source_free
-
 /* A spec file path and the migration it last named (so that a file that
  * turns invalid marks the right migration Invalid). */
 struct path_name {
@@ -413,10 +402,6 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 	its.it_value = its.it_interval;
 	if (timerfd_settime(tfd, 0, &its, NULL) < 0) {
 		err_set(err, GW_EFATAL, "timerfd_settime: %s", strerror(errno));
-		goto out;
-	}
-	if (!source_dir_open || !source_git_open || !source_fd) {
-		err_set(err, GW_EFATAL, "spec sources are not built into this binary yet");
 		goto out;
 	}
 	if (o->dir) {
