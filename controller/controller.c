@@ -22,10 +22,6 @@
 
 #include "lib/banned.h"
 
-/* NEEDSWORK: weak until controller/source_git.c is on main; then this
- * pragma and the check in controller_run() go. */
-#pragma weak source_git_open
-
 /* A spec file path and the migration it last named (so that a file that
  * turns invalid marks the right migration Invalid). */
 struct path_name {
@@ -406,10 +402,6 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 	its.it_value = its.it_interval;
 	if (timerfd_settime(tfd, 0, &its, NULL) < 0) {
 		err_set(err, GW_EFATAL, "timerfd_settime: %s", strerror(errno));
-		goto out;
-	}
-	if (!o->dir && !source_git_open) {
-		err_set(err, GW_EFATAL, "the git source is not built into this binary yet");
 		goto out;
 	}
 	if (o->dir) {

@@ -37,8 +37,8 @@ PY
 grep -q "lastAppliedRevision: \"$(git -C "$R" rev-parse HEAD)\"\|lastAppliedRevision: \"$c1\"" "$S/tasks/git-a/status.yaml" ||
 	fail "lastAppliedRevision is a commit"
 
-git -C "$R" rm -q migrations/a.yaml
 write_spec "$R/migrations/keep.yaml" git-keep "schema"
+git -C "$R" rm -q migrations/a.yaml
 git -C "$R" add -A
 GIT_AUTHOR_NAME="Carol Remover" GIT_AUTHOR_EMAIL=carol@example.com GIT_COMMITTER_NAME=ci GIT_COMMITTER_EMAIL=ci@example.com \
 	git -C "$R" commit -qm "remove git-a"

@@ -1,0 +1,595 @@
+/*
+ * A branch of a git repository, followed with libgit2. A bare clone is
+ * kept under the state directory; a thread of the source's own fetches it
+ * every interval (and at once on SIGHUP), so the controller's loop never
+ * waits on the network. Specs are read from the tree of the fetched
+ * commit, never from a work tree. A force-pushed branch needs nothing
+ * special: the fetched tip is the truth.
+ *
+ * Each spec carries the last commit that changed it (the newest commit in
+ * first-parent history whose parent had another blob at that path) with
+ * its author; a spec that disappeared is attributed to the commit that
+ * removed it.
+ *
+ * Credentials: https uses $GODWIT_GIT_TOKEN (as the password of user
+ * "x-access-token"); ssh uses $GODWIT_GIT_SSH_KEY or the ssh agent, and the
+ * host key must be in ~/.ssh/known_hosts (or $GODWIT_GIT_KNOWN_HOSTS).
+ */
+#include "lib/common.h"
+#include "controller/source_int.h"
+#include "lib/buf.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <git2.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "lib/banned.h"
+
+/* How far back to look for the commit that last changed a file. */
+#define HISTORY_LIMIT 2000
+
+struct git_source {
+	struct source base;
+	char *url;
+	char *branch; /* NULL: the remote's HEAD */
+	char *path;   /* NULL: the whole tree */
+	char *repo_dir;
+	int64_t interval_ms;
+	int efd;
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t mu; /* guards everything below and the repository */
+	pthread_cond_t cv;
+	bool stop;
+	bool fetch_now;
+	git_repository *repo;
+	git_oid tip; /* the fetched commit */
+	bool have_tip;
+	bool changed;
+	char last_error[512];
+};
+
+/* --- credentials and host keys ------------------------------------- */
+
+static int cred_cb(git_credential **out, const char *url, const char *user_from_url,
+		   unsigned int allowed, void *payload)
+{
+	const char *token = getenv("GODWIT_GIT_TOKEN");
+	const char *key = getenv("GODWIT_GIT_SSH_KEY");
+	const char *user = user_from_url ? user_from_url : "git";
+
+	(void)url, (void)payload;
+	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && token && *token)
+		return git_credential_userpass_plaintext_new(out, "x-access-token", token);
+	if (allowed & GIT_CREDENTIAL_SSH_KEY) {
+		if (key && *key)
+			return git_credential_ssh_key_new(out, user, NULL, key, NULL);
+		return git_credential_ssh_key_from_agent(out, user);
+	}
+	if (allowed & GIT_CREDENTIAL_USERNAME)
+		return git_credential_username_new(out, user);
+	return GIT_PASSTHROUGH;
+}
+
+/* Whether one known_hosts host field (plain list or |1|salt|hash) names host. */
+static bool known_host_matches(const char *field, const char *host)
+{
+	if (!strncmp(field, "|1|", 3)) {
+		unsigned char salt[64], want[64], got[EVP_MAX_MD_SIZE];
+		const char *bar = strchr(field + 3, '|');
+		unsigned int gotlen = 0;
+		int sl, wl;
+
+		if (!bar)
+			return false;
+		sl =
+		    EVP_DecodeBlock(salt, (const unsigned char *)field + 3, (int)(bar - field - 3));
+		wl = EVP_DecodeBlock(want, (const unsigned char *)bar + 1, (int)strlen(bar + 1));
+		if (sl < 20 || wl < 20)
+			return false;
+		if (!HMAC(EVP_sha1(), salt, 20, (const unsigned char *)host, strlen(host), got,
+			  &gotlen))
+			return false;
+		return gotlen == 20 && !memcmp(got, want, 20);
+	}
+	for (;;) {
+		const char *comma = strchr(field, ',');
+		size_t n = comma ? (size_t)(comma - field) : strlen(field);
+		if (n == strlen(host) && !strncmp(field, host, n))
+			return true;
+		if (!comma)
+			return false;
+		field = comma + 1;
+	}
+}
+
+static int cert_cb(git_cert *cert, int valid, const char *host, void *payload)
+{
+	const char *path = getenv("GODWIT_GIT_KNOWN_HOSTS");
+	char def[1024], *line, *save = NULL;
+	struct buf kh = BUF_INIT, b64 = BUF_INIT;
+	git_cert_hostkey *hk;
+	int rc = GIT_ECERTIFICATE;
+
+	(void)payload;
+	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
+		return valid ? 0 : GIT_ECERTIFICATE; /* TLS: the library's verdict */
+	hk = (git_cert_hostkey *)cert;
+	if (!(hk->type & GIT_CERT_SSH_RAW))
+		return GIT_ECERTIFICATE;
+	if (!path) {
+		(void)snprintf(def, sizeof(def), "%s/.ssh/known_hosts",
+			       getenv("HOME") ? getenv("HOME") : "");
+		path = def;
+	}
+	if (util_read_file(&kh, path) < 0 || base64_encode(&b64, hk->hostkey, hk->hostkey_len) < 0)
+		goto out;
+	for (line = strtok_r(kh.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *hosts, *type, *key, *s2 = NULL;
+		if (line[0] == '#' || line[0] == '@')
+			continue;
+		hosts = strtok_r(line, " \t", &s2);
+		type = strtok_r(NULL, " \t", &s2);
+		key = strtok_r(NULL, " \t", &s2);
+		(void)type;
+		if (hosts && key && known_host_matches(hosts, host) &&
+		    !strcmp(key, buf_cstr(&b64))) {
+			rc = 0;
+			break;
+		}
+	}
+out:
+	if (rc)
+		log_warn(NULL, "git: host key of %s is not in %s", host, path);
+	buf_release(&kh);
+	buf_release(&b64);
+	return rc;
+}
+
+/* --- fetching ------------------------------------------------------- */
+
+static void set_error(struct git_source *g, const char *what)
+{
+	const git_error *e = git_error_last();
+
+	(void)snprintf(g->last_error, sizeof(g->last_error), "%s %s: %s", what, g->url,
+		       e && e->message ? e->message : "unknown error");
+}
+
+/* Fetches and moves g->tip; called with g->mu held. */
+static int fetch_once(struct git_source *g)
+{
+	git_fetch_options fo;
+	git_remote *remote = NULL;
+	git_reference *ref = NULL;
+	git_buf head = {NULL, 0, 0};
+	char refname[512];
+	const char *branch = g->branch;
+	git_oid oid;
+	int rc = -1;
+
+	if (git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION) < 0)
+		return -1;
+	fo.callbacks.credentials = cred_cb;
+	fo.callbacks.certificate_check = cert_cb;
+	fo.prune = GIT_FETCH_PRUNE;
+	if (git_remote_lookup(&remote, g->repo, "origin") < 0) {
+		set_error(g, "git remote");
+		goto out;
+	}
+	if (git_remote_fetch(remote, NULL, &fo, "godwit fetch") < 0) {
+		set_error(g, "git fetch");
+		goto out;
+	}
+	if (!branch) {
+		/* The remote's HEAD, as advertised during the fetch. */
+		if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &fo.callbacks, NULL, NULL) <
+			0 ||
+		    git_remote_default_branch(&head, remote) < 0) {
+			set_error(g, "git remote HEAD of");
+			(void)git_remote_disconnect(remote);
+			goto out;
+		}
+		(void)git_remote_disconnect(remote);
+		branch = head.ptr;
+		if (!strncmp(branch, "refs/heads/", 11))
+			branch += 11;
+	}
+	(void)snprintf(refname, sizeof(refname), "refs/remotes/origin/%s", branch);
+	if (git_reference_name_to_id(&oid, g->repo, refname) < 0) {
+		(void)snprintf(g->last_error, sizeof(g->last_error), "git %s: no branch %s", g->url,
+			       branch);
+		goto out;
+	}
+	if (!g->have_tip || git_oid_cmp(&oid, &g->tip)) {
+		g->tip = oid;
+		g->have_tip = true;
+		g->changed = true;
+	}
+	g->last_error[0] = '\0';
+	rc = 0;
+out:
+	git_buf_dispose(&head);
+	git_reference_free(ref);
+	git_remote_free(remote);
+	return rc;
+}
+
+static void *fetch_thread(void *arg)
+{
+	struct git_source *g = arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&g->mu);
+	while (!g->stop) {
+		struct timespec ts;
+		bool was = g->changed;
+		char prev[sizeof(g->last_error)];
+
+		memcpy(prev, g->last_error, sizeof(prev));
+		if (fetch_once(g) < 0 && strcmp(prev, g->last_error))
+			log_warn(NULL, "%s (keeping the specs of the last fetch)", g->last_error);
+		g->fetch_now = false;
+		if (g->changed && !was && write(g->efd, &one, sizeof(one)) < 0)
+			log_warn(NULL, "git source: eventfd: %s", strerror(errno));
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += g->interval_ms / 1000;
+		ts.tv_nsec += (long)(g->interval_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (!g->stop && !g->fetch_now)
+			if (pthread_cond_timedwait(&g->cv, &g->mu, &ts) == ETIMEDOUT)
+				break;
+	}
+	pthread_mutex_unlock(&g->mu);
+	return NULL;
+}
+
+/* --- the source interface ------------------------------------------ */
+
+static int git_fd(struct source *s)
+{
+	return ((struct git_source *)s)->efd;
+}
+
+static bool git_changed(struct source *s)
+{
+	struct git_source *g = (struct git_source *)s;
+	uint64_t v;
+	bool changed;
+
+	while (read(g->efd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+		;
+	pthread_mutex_lock(&g->mu);
+	changed = g->changed;
+	pthread_mutex_unlock(&g->mu);
+	return changed;
+}
+
+static void git_refresh(struct source *s)
+{
+	struct git_source *g = (struct git_source *)s;
+
+	pthread_mutex_lock(&g->mu);
+	g->fetch_now = true;
+	pthread_cond_signal(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static const char *git_last_error(struct source *s)
+{
+	struct git_source *g = (struct git_source *)s;
+
+	return g->last_error[0] ? g->last_error : NULL;
+}
+
+/* The blob id at path in commit c; false when absent. */
+static bool blob_at(git_oid *out, git_commit *c, const char *path)
+{
+	git_tree *tree = NULL;
+	git_tree_entry *e = NULL;
+	bool found = false;
+
+	if (git_commit_tree(&tree, c) == 0 && git_tree_entry_bypath(&e, tree, path) == 0 &&
+	    git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
+		*out = *git_tree_entry_id(e);
+		found = true;
+	}
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	return found;
+}
+
+/*
+ * Walks first-parent history from the tip: the newest commit at which the
+ * blob at path changed (or, for a deleted file, disappeared).
+ */
+static void last_change(struct git_source *g, const char *full_path, char commit_out[41],
+			char **author_out, int64_t *time_out)
+{
+	git_commit *c = NULL, *parent = NULL;
+	git_oid cur, prev;
+	bool has_cur, has_prev;
+	int n;
+
+	commit_out[0] = '\0';
+	*author_out = NULL;
+	*time_out = 0;
+	if (git_commit_lookup(&c, g->repo, &g->tip) < 0)
+		return;
+	has_cur = blob_at(&cur, c, full_path);
+	for (n = 0; n < HISTORY_LIMIT; n++) {
+		bool differs;
+		if (git_commit_parentcount(c) == 0) {
+			differs = true; /* the root commit introduced it */
+		} else {
+			if (git_commit_parent(&parent, c, 0) < 0)
+				break;
+			has_prev = blob_at(&prev, parent, full_path);
+			differs = has_cur != has_prev || (has_cur && git_oid_cmp(&cur, &prev));
+		}
+		if (differs) {
+			const git_signature *a = git_commit_author(c);
+			struct buf b = BUF_INIT;
+			git_oid_tostr(commit_out, 41, git_commit_id(c));
+			if (a && buf_printf(&b, "%s <%s>", a->name, a->email) == 0)
+				*author_out = buf_detach(&b, NULL);
+			buf_release(&b);
+			*time_out = a ? (int64_t)a->when.time : 0;
+			break;
+		}
+		git_commit_free(c);
+		c = parent;
+		parent = NULL;
+	}
+	git_commit_free(parent);
+	git_commit_free(c);
+}
+
+static int add_tree(struct git_source *g, struct source_snapshot *out, git_tree *tree,
+		    const char *prefix, int depth, struct gw_err *err)
+{
+	size_t i, n = git_tree_entrycount(tree);
+
+	if (depth > 16)
+		return 0;
+	for (i = 0; i < n; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		const char *name = git_tree_entry_name(e);
+		struct buf rel = BUF_INIT;
+		int r = 0;
+
+		if (buf_printf(&rel, "%s%s%s", prefix, *prefix ? "/" : "", name) < 0) {
+			buf_release(&rel);
+			return err_set(err, GW_ENOMEM, "out of memory");
+		}
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE && name[0] != '.') {
+			git_tree *sub = NULL;
+			if (git_tree_lookup(&sub, g->repo, git_tree_entry_id(e)) == 0) {
+				r = add_tree(g, out, sub, buf_cstr(&rel), depth + 1, err);
+				git_tree_free(sub);
+			}
+		} else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB && source_is_spec_name(name)) {
+			git_blob *blob = NULL;
+			if (git_blob_lookup(&blob, g->repo, git_tree_entry_id(e)) < 0) {
+				out->complete = false;
+			} else {
+				r = source_snapshot_add(out, buf_cstr(&rel),
+							git_blob_rawcontent(blob),
+							(size_t)git_blob_rawsize(blob));
+				git_blob_free(blob);
+				if (r == 0) {
+					struct spec_file *f = &out->files[out->nfiles - 1];
+					struct buf full = BUF_INIT;
+					if (buf_printf(&full, "%s%s%s", g->path ? g->path : "",
+						       g->path ? "/" : "", f->path) == 0)
+						last_change(g, buf_cstr(&full), f->commit,
+							    &f->author, &f->commit_time);
+					buf_release(&full);
+				} else {
+					err_set(err, GW_ENOMEM, "out of memory");
+				}
+			}
+		}
+		buf_release(&rel);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int git_snapshot(struct source *s, struct source_snapshot *out, struct gw_err *err)
+{
+	struct git_source *g = (struct git_source *)s;
+	git_commit *c = NULL;
+	git_tree *root = NULL, *tree = NULL;
+	git_tree_entry *sub = NULL;
+	int r = 0;
+
+	pthread_mutex_lock(&g->mu);
+	g->changed = false;
+	if (!g->have_tip) {
+		/* Nothing fetched yet: an incomplete, empty snapshot. */
+		out->complete = false;
+		goto out;
+	}
+	git_oid_tostr(out->revision, sizeof(out->revision), &g->tip);
+	if (git_commit_lookup(&c, g->repo, &g->tip) < 0 || git_commit_tree(&root, c) < 0) {
+		r = err_set(err, GW_ERETRY, "git %s: cannot read commit %s", g->url, out->revision);
+		goto out;
+	}
+	if (g->path) {
+		if (git_tree_entry_bypath(&sub, root, g->path) < 0 ||
+		    git_tree_entry_type(sub) != GIT_OBJECT_TREE ||
+		    git_tree_lookup(&tree, g->repo, git_tree_entry_id(sub)) < 0) {
+			/* The folder is gone: that is an empty set of specs only
+			 * if the commit says so, which it does. */
+			goto out;
+		}
+		r = add_tree(g, out, tree, "", 0, err);
+	} else {
+		r = add_tree(g, out, root, "", 0, err);
+	}
+out:
+	git_tree_entry_free(sub);
+	git_tree_free(tree);
+	git_tree_free(root);
+	git_commit_free(c);
+	pthread_mutex_unlock(&g->mu);
+	return r;
+}
+
+static void git_attribute_deletion(struct source *s, struct spec_deleted *d)
+{
+	struct git_source *g = (struct git_source *)s;
+	struct buf full = BUF_INIT;
+
+	pthread_mutex_lock(&g->mu);
+	if (g->have_tip &&
+	    buf_printf(&full, "%s%s%s", g->path ? g->path : "", g->path ? "/" : "", d->path) == 0)
+		last_change(g, buf_cstr(&full), d->commit, &d->author, &d->commit_time);
+	pthread_mutex_unlock(&g->mu);
+	buf_release(&full);
+}
+
+static void git_free(struct source *s)
+{
+	struct git_source *g = (struct git_source *)s;
+
+	if (g->thread_started) {
+		pthread_mutex_lock(&g->mu);
+		g->stop = true;
+		pthread_cond_signal(&g->cv);
+		pthread_mutex_unlock(&g->mu);
+		pthread_join(g->thread, NULL);
+	}
+	if (g->repo)
+		git_repository_free(g->repo);
+	if (g->efd >= 0)
+		close(g->efd);
+	pthread_mutex_destroy(&g->mu);
+	pthread_cond_destroy(&g->cv);
+	free(g->url);
+	free(g->branch);
+	free(g->path);
+	free(g->repo_dir);
+	free(g);
+	(void)git_libgit2_shutdown();
+}
+
+static const struct source_ops git_ops = {
+    .fd = git_fd,
+    .changed = git_changed,
+    .snapshot = git_snapshot,
+    .refresh = git_refresh,
+    .last_error = git_last_error,
+    .free = git_free,
+    .attribute_deletion = git_attribute_deletion,
+};
+
+static char *trim_slashes(const char *p)
+{
+	size_t n;
+	char *r;
+
+	while (*p == '/')
+		p++;
+	n = strlen(p);
+	while (n && p[n - 1] == '/')
+		n--;
+	if (!n)
+		return NULL;
+	if ((r = malloc(n + 1))) {
+		memcpy(r, p, n);
+		r[n] = '\0';
+	}
+	return r;
+}
+
+int source_git_open(struct source **out, const char *url, const char *branch, const char *path,
+		    int64_t interval_ms, const char *cache_dir, struct gw_err *err)
+{
+	struct git_source *g;
+	struct buf dir = BUF_INIT;
+	char h[65];
+	git_remote *remote = NULL;
+	int r;
+
+	*out = NULL;
+	if (git_libgit2_init() < 0)
+		return err_set(err, GW_EFATAL, "libgit2 failed to start");
+	if (!(g = calloc(1, sizeof(*g)))) {
+		(void)git_libgit2_shutdown();
+		return err_set(err, GW_ENOMEM, "out of memory");
+	}
+	g->base.ops = &git_ops;
+	g->efd = -1;
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->interval_ms = interval_ms > 0 ? interval_ms : 30000;
+	g->url = strdup(url);
+	g->branch = branch && *branch ? strdup(branch) : NULL;
+	g->path = path && *path ? trim_slashes(path) : NULL;
+	util_sha256_hex(h, url, strlen(url));
+	if (!g->url || buf_printf(&dir, "%s/git/%.16s.git", cache_dir, h) < 0) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto fail;
+	}
+	g->repo_dir = buf_detach(&dir, NULL);
+	if ((r = util_mkdir_p(g->repo_dir, 0755)) < 0) {
+		r = err_set(err, GW_EFATAL, "git cache %s: %s", g->repo_dir, strerror(-r));
+		goto fail;
+	}
+	if (git_repository_open_bare(&g->repo, g->repo_dir) < 0) {
+		if (git_repository_init(&g->repo, g->repo_dir, 1) < 0) {
+			r = err_set(err, GW_EFATAL, "git cache %s: %s", g->repo_dir,
+				    git_error_last() ? git_error_last()->message : "init failed");
+			goto fail;
+		}
+	}
+	/* The remote is (re)pointed at the URL every start. */
+	if (git_remote_lookup(&remote, g->repo, "origin") == 0) {
+		if (strcmp(git_remote_url(remote), url) &&
+		    git_remote_set_url(g->repo, "origin", url) < 0) {
+			r = err_set(err, GW_EFATAL, "git remote %s: %s", url,
+				    git_error_last() ? git_error_last()->message : "?");
+			goto fail;
+		}
+		git_remote_free(remote);
+		remote = NULL;
+	} else if (git_remote_create(&remote, g->repo, "origin", url) < 0) {
+		r = err_set(err, GW_EFATAL, "git remote %s: %s", url,
+			    git_error_last() ? git_error_last()->message : "?");
+		goto fail;
+	}
+	git_remote_free(remote);
+	remote = NULL;
+	if ((g->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		r = err_set(err, GW_EFATAL, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	if (pthread_create(&g->thread, NULL, fetch_thread, g) != 0) {
+		r = err_set(err, GW_EFATAL, "git source: cannot start its thread");
+		goto fail;
+	}
+	g->thread_started = true;
+	*out = &g->base;
+	return 0;
+fail:
+	git_remote_free(remote);
+	buf_release(&dir);
+	git_free(&g->base);
+	return r;
+}
