@@ -39,6 +39,16 @@ static bool is_yaml(const char *n)
 	return (l > 5 && !strcmp(n + l - 5, ".yaml")) || (l > 4 && !strcmp(n + l - 4, ".yml"));
 }
 
+/* The length of path without trailing slashes (but "/" stays). */
+static size_t dir_len(const char *path)
+{
+	size_t l = strlen(path);
+
+	while (l > 1 && path[l - 1] == '/')
+		l--;
+	return l;
+}
+
 /* Expands directories into their *.yaml / *.yml files, sorted. */
 static int expand(char ***files, size_t *n, const char *path)
 {
@@ -66,7 +76,7 @@ static int expand(char ***files, size_t *n, const char *path)
 
 		if (de->d_name[0] == '.' || !is_yaml(de->d_name))
 			continue;
-		if (buf_printf(&p, "%s/%s", path, de->d_name) < 0 ||
+		if (buf_printf(&p, "%.*s/%s", (int)dir_len(path), path, de->d_name) < 0 ||
 		    !(nn = realloc(found, (nf + 1) * sizeof(*found)))) {
 			buf_release(&p);
 			break;
@@ -126,9 +136,33 @@ static enum meta_stage read_stage(const char *state_dir, const char *name, bool 
 	return st;
 }
 
+/* ", throttle 20000 rows/s, 50MiB/s" or "". */
+static const char *throttle_str(char *out, size_t outsz, const struct spec *s)
+{
+	uint64_t v = s->throttle_bytes;
+	const char *unit = "B";
+	int n = 0;
+
+	out[0] = 0;
+	if (s->throttle_rows)
+		n = snprintf(out, outsz, ", throttle %llu rows/s",
+			     (unsigned long long)s->throttle_rows);
+	if (n < 0 || (size_t)n >= outsz || !v)
+		return out;
+	if (v % (1024ULL * 1024 * 1024) == 0)
+		v /= 1024ULL * 1024 * 1024, unit = "GiB";
+	else if (v % (1024ULL * 1024) == 0)
+		v /= 1024ULL * 1024, unit = "MiB";
+	else if (v % 1024 == 0)
+		v /= 1024, unit = "KiB";
+	snprintf(out + n, outsz - (size_t)n, "%s %llu%s/s", n ? "," : ", throttle",
+		 (unsigned long long)v, unit);
+	return out;
+}
+
 static int describe(struct buf *b, enum mact a, const struct spec *s)
 {
-	char d[32];
+	char d[96];
 
 	switch (a) {
 	case MA_PRECHECK:
@@ -141,18 +175,10 @@ static int describe(struct buf *b, enum mact a, const struct spec *s)
 		return buf_puts(b, "create the selected databases, tables, views, routines and "
 				   "(disabled) events on the destination");
 	case MA_FULL:
-		if (s->throttle_rows || s->throttle_bytes)
-			return buf_printf(
-			    b,
-			    "record the hand-off binlog position, copy every selected "
-			    "row in resumable chunks (parallelism %d, throttle %llu "
-			    "rows/s, %llu bytes/s)",
-			    s->parallelism, (unsigned long long)s->throttle_rows,
-			    (unsigned long long)s->throttle_bytes);
 		return buf_printf(b,
 				  "record the hand-off binlog position, copy every selected row in "
-				  "resumable chunks (parallelism %d)",
-				  s->parallelism);
+				  "resumable chunks (parallelism %d%s)",
+				  s->parallelism, throttle_str(d, sizeof(d), s));
 	case MA_VERIFY: return buf_puts(b, "compare source and destination chunk by chunk");
 	case MA_SCHEMA_AFTER_FULL:
 		return buf_puts(b,
