@@ -313,14 +313,22 @@ static int once_exit_code(struct ctl *c)
 
 static void write_all(struct ctl *c, int64_t now)
 {
-	size_t i;
+	struct task **mine = NULL;
+	size_t i, n = 0;
 
 	if (!c->o->state_dir)
 		return;
+	if (c->ntasks && !(mine = calloc(c->ntasks, sizeof(*mine))))
+		return;
 	for (i = 0; i < c->ntasks; i++)
-		if (task_reports(c->tasks[i]))
+		if (task_reports(c->tasks[i])) {
 			(void)status_write_task(c->o->state_dir, c->tasks[i], now);
-	(void)status_write_metrics(c->o->state_dir, c->tasks, c->ntasks);
+			mine[n++] = c->tasks[i];
+		}
+	/* only the migrations this controller drives: another controller
+	 * sharing the state directory reports the others */
+	(void)status_write_metrics(c->o->state_dir, mine, n);
+	free(mine);
 }
 
 static int take_snapshot(struct ctl *c, struct source *src)
