@@ -313,14 +313,22 @@ static int once_exit_code(struct ctl *c)
 
 static void write_all(struct ctl *c, int64_t now)
 {
-	size_t i;
+	struct task **mine = NULL;
+	size_t i, n = 0;
 
 	if (!c->o->state_dir)
 		return;
+	if (c->ntasks && !(mine = calloc(c->ntasks, sizeof(*mine))))
+		return;
 	for (i = 0; i < c->ntasks; i++)
-		if (task_reports(c->tasks[i]))
+		if (task_reports(c->tasks[i])) {
 			(void)status_write_task(c->o->state_dir, c->tasks[i], now);
-	(void)status_write_metrics(c->o->state_dir, c->tasks, c->ntasks);
+			mine[n++] = c->tasks[i];
+		}
+	/* only the migrations this controller drives: another controller
+	 * sharing the state directory reports the others */
+	(void)status_write_metrics(c->o->state_dir, mine, n);
+	free(mine);
 }
 
 static int take_snapshot(struct ctl *c, struct source *src)
@@ -333,9 +341,12 @@ static int take_snapshot(struct ctl *c, struct source *src)
 		log_warn(NULL, "reading the specs: %s", err.msg);
 		return -1;
 	}
-	apply_snapshot(c, &snap);
+	/* An incomplete empty snapshot: nothing fetched yet. */
+	if (snap.complete || snap.nfiles)
+		apply_snapshot(c, &snap);
+	if (snap.complete)
+		c->snapshot_taken = true;
 	source_snapshot_release(&snap);
-	c->snapshot_taken = true;
 	return 0;
 }
 
@@ -475,6 +486,13 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 			task_tick(c.tasks[i], now);
 		write_all(&c, now);
 		drop_finished(&c);
+		if (o->once && !c.snapshot_taken && source_last_error(src)) {
+			/* --once is for scripts: a source that cannot be read
+			 * is an error, not something to wait for */
+			err_set(err, GW_EFATAL, "reading the specs: %s", source_last_error(src));
+			rc = 2;
+			break;
+		}
 		if (o->once && all_steady(&c)) {
 			rc = once_exit_code(&c);
 			log_info(NULL, "--once: every migration is steady; exiting with %d", rc);

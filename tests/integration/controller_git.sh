@@ -47,4 +47,19 @@ wait_for "the deletion is seen" 60 grep -q "spec deleted" "$S/tasks/git-a/messag
 grep -q "lastAttemptedRevision: \"$c3\"" "$S/tasks/git-a/status.yaml" || fail "the deletion is attributed to its commit"
 kill -TERM "$C"
 wait "$C" || fail "controller exit status $?"
+
+# --once on git: waits for the first fetch, then acts and exits.
+set +e
+timeout 120 "$GODWIT" controller --git "file://$R" --path migrations --once --state-dir "$GW_TMP/once" \
+	>"$GW_TMP/controller-once.log" 2>&1
+rc=$?
+set -e
+case $rc in 0 | 1) ;; *) fail "--once on git: exit $rc" ;; esac
+test -f "$GW_TMP/once/tasks/git-keep/phase" || fail "--once on git acted on the specs of the fetched commit"
+set +e
+timeout 60 "$GODWIT" controller --git "file://$GW_TMP/nosuch" --once --state-dir "$GW_TMP/once2" 2>"$GW_TMP/err"
+rc=$?
+set -e
+assert_eq 2 "$rc" "--once with a repository that cannot be fetched"
+assert_contains "$(cat "$GW_TMP/err")" "nosuch" "the error names the repository"
 echo ok
