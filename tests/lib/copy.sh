@@ -13,7 +13,7 @@ copy_spec() {
 		spec_endpoint dst | sed 's/^/  /'
 		printf '  migrationTypes: [%s]\n' "$types"
 		printf '  objects:\n%s\n' "$objects"
-		[ -n "$extra" ] && printf '%s\n' "$extra"
+		if [ -n "$extra" ]; then printf "%s\n" "$extra"; fi
 	} >"$file"
 }
 
