@@ -1,11 +1,1269 @@
-/* NEEDSWORK: placeholder; the real module replaces this file. */
+/*
+ * The incremental migration: the source's binlog, read as a replica reads
+ * it, applied to the destination until the task is stopped.
+ *
+ * Position. godwit_meta.binlog_position holds the source position the
+ * destination has applied up to (the full copy records the first one before
+ * it reads a row). It is advanced in the same destination transaction as
+ * the rows it covers, so after a crash the stream resumes exactly there:
+ * nothing lost, nothing applied twice (and if anything were, applying is
+ * idempotent). MariaDB GTIDs (a domain-server-seq per domain) are the
+ * position when the source has them; file:pos otherwise.
+ *
+ * Apply. Rows of selected tables are written by key: a written row is an
+ * upsert of the full image, an updated row an upsert of the after image
+ * (a changed key deletes the old key first), a deleted row a delete by key.
+ * Consecutive source transactions are grouped into one destination
+ * transaction (up to GROUP_ROWS row changes or GROUP_MS) for speed.
+ * Filters: a row whose after image passes the table's `where` is upserted,
+ * one that does not is deleted by key (a row leaving the filter leaves the
+ * destination; a row entering it arrives); the filter is evaluated by the
+ * destination server on the image's values.
+ *
+ * Schema by position: column names come from the table map when the source
+ * logs them (binlog_row_metadata=FULL), else from the source's
+ * information_schema, loaded when a table is first seen and again after
+ * every DDL on it in the stream.
+ *
+ * DDL on selected databases is applied with the database rename; DDL on a
+ * renamed table or on a table with a column selection cannot be rewritten
+ * safely and stops the task with the reason.
+ */
 #include "lib/common.h"
+#include "engine/binlog.h"
+#include "engine/conn.h"
 #include "engine/engine.h"
+#include "engine/meta.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#include <ctype.h>
+#include <mariadb_rpl.h>
+#include <mysqld_error.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "lib/banned.h"
 
+#define GROUP_ROWS 5000
+#define GROUP_MS 200
+#define HEARTBEAT_NS "1000000000"
+
+/* A selected table as the applier knows it. */
+struct rtable {
+	char *db;
+	char *table;
+	char *dest_db;
+	char *dest_table;
+	const struct table_sel *tsel;
+	size_t ncols;
+	char **names;	   /* source column names, table order */
+	char **dest_names; /* NULL for a column not written */
+	bool *is_unsigned;
+	size_t *key; /* indexes of the key columns */
+	size_t nkey;
+	bool loaded;
+};
+
+/* MariaDB GTID state: the last seq per domain. */
+struct gtid_dom {
+	uint32_t domain;
+	uint32_t server;
+	uint64_t seq;
+};
+
+struct repl {
+	struct action_io *io;
+	const struct spec *s;
+	const char *metadb;
+	MYSQL *src; /* SQL connection to the source */
+	MYSQL *dst;
+	struct binlog_decoder *dec;
+	struct rtable *tables;
+	size_t ntables;
+	/* positions */
+	struct gtid_dom *doms;
+	size_t ndoms;
+	struct gtid_dom pending; /* GTID of the transaction being read */
+	bool have_pending;
+	char file[256];
+	uint64_t pos;
+	/* the destination transaction */
+	bool in_txn;
+	size_t txn_rows;
+	int64_t txn_started_ms;
+	int64_t last_event_ts;
+	uint64_t events_in_group;
+	uint64_t txns_in_group;
+	/* the gated stop */
+	bool stopping;
+	struct gtid_dom *final_doms;
+	size_t nfinal;
+	char final_file[256];
+	uint64_t final_pos;
+	struct buf sql;
+};
+
+static const char *metadb_of(const struct spec *s)
+{
+	return s->destination.meta_database ? s->destination.meta_database : META_DEFAULT_DB;
+}
+
+/* --- GTID state ------------------------------------------------------ */
+
+static int gtid_parse(struct gtid_dom **out, size_t *nout, const char *s)
+{
+	struct gtid_dom *d = NULL;
+	size_t n = 0;
+	const char *p = s;
+
+	*out = NULL;
+	*nout = 0;
+	while (p && *p) {
+		unsigned long dom, srv;
+		unsigned long long seq;
+		char *end;
+		struct gtid_dom *nd;
+
+		while (*p == ',' || *p == ' ' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		dom = strtoul(p, &end, 10);
+		if (*end != '-')
+			goto bad;
+		srv = strtoul(end + 1, &end, 10);
+		if (*end != '-')
+			goto bad;
+		seq = strtoull(end + 1, &end, 10);
+		if (!(nd = realloc(d, (n + 1) * sizeof(*d))))
+			goto bad;
+		d = nd;
+		d[n].domain = (uint32_t)dom;
+		d[n].server = (uint32_t)srv;
+		d[n].seq = seq;
+		n++;
+		p = end;
+	}
+	*out = d;
+	*nout = n;
+	return 0;
+bad:
+	free(d);
+	return -1;
+}
+
+static int gtid_format(struct buf *b, const struct gtid_dom *d, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (buf_printf(b, "%s%u-%u-%llu", i ? "," : "", d[i].domain, d[i].server,
+			       (unsigned long long)d[i].seq) < 0)
+			return GW_ENOMEM;
+	return 0;
+}
+
+static int gtid_set(struct repl *r, const struct gtid_dom *g)
+{
+	size_t i;
+	struct gtid_dom *nd;
+
+	for (i = 0; i < r->ndoms; i++)
+		if (r->doms[i].domain == g->domain) {
+			r->doms[i] = *g;
+			return 0;
+		}
+	if (!(nd = realloc(r->doms, (r->ndoms + 1) * sizeof(*nd))))
+		return GW_ENOMEM;
+	r->doms = nd;
+	r->doms[r->ndoms++] = *g;
+	return 0;
+}
+
+/* Whether the applied state has reached the final one. */
+static bool reached_final(const struct repl *r)
+{
+	size_t i, j;
+
+	if (r->nfinal) {
+		for (i = 0; i < r->nfinal; i++) {
+			bool ok = false;
+			for (j = 0; j < r->ndoms; j++)
+				if (r->doms[j].domain == r->final_doms[i].domain &&
+				    r->doms[j].seq >= r->final_doms[i].seq)
+					ok = true;
+			if (!ok)
+				return false;
+		}
+		return true;
+	}
+	if (r->final_file[0]) {
+		int c = strcmp(r->file, r->final_file);
+		return c > 0 || (c == 0 && r->pos >= r->final_pos);
+	}
+	return true;
+}
+
+static int position_now(struct binlog_pos *out, const struct repl *r)
+{
+	struct buf g = BUF_INIT;
+
+	memset(out, 0, sizeof(*out));
+	if (gtid_format(&g, r->doms, r->ndoms) < 0) {
+		buf_release(&g);
+		return GW_ENOMEM;
+	}
+	(void)snprintf(out->gtid, sizeof(out->gtid), "%s", buf_cstr(&g));
+	(void)snprintf(out->file, sizeof(out->file), "%s", r->file);
+	out->pos = r->pos;
+	out->source_ts = r->last_event_ts;
+	buf_release(&g);
+	return 0;
+}
+
+/* Reads the source's current position (for a start without one, and for
+ * the final position of a gated stop). */
+static int source_position(struct binlog_pos *out, MYSQL *src, struct gw_err *err)
+{
+	struct buf v = BUF_INIT;
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	bool found;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = conn_query_value(&v, &found, src, "SELECT @@GLOBAL.gtid_binlog_pos", err)) < 0) {
+		buf_release(&v);
+		return rc;
+	}
+	(void)snprintf(out->gtid, sizeof(out->gtid), "%s", buf_cstr(&v));
+	buf_release(&v);
+	if (mysql_query(src, "SHOW MASTER STATUS") || !(res = mysql_store_result(src)))
+		return conn_error(err, src, "SHOW MASTER STATUS on the source");
+	if ((row = mysql_fetch_row(res)) && row[0]) {
+		(void)snprintf(out->file, sizeof(out->file), "%s", row[0]);
+		out->pos = row[1] ? strtoull(row[1], NULL, 10) : 4;
+	}
+	mysql_free_result(res);
+	if (!out->file[0])
+		return err_set(err, GW_EFATAL, "the source has no binlog (log_bin is off)");
+	return 0;
+}
+
+/* --- tables ---------------------------------------------------------- */
+
+static void rtable_unload(struct rtable *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->ncols; i++) {
+		free(t->names[i]);
+		if (t->dest_names)
+			free(t->dest_names[i]);
+	}
+	free(t->names);
+	free(t->dest_names);
+	free(t->is_unsigned);
+	free(t->key);
+	t->names = t->dest_names = NULL;
+	t->is_unsigned = NULL;
+	t->key = NULL;
+	t->ncols = t->nkey = 0;
+	t->loaded = false;
+}
+
+static struct rtable *rtable_find(struct repl *r, const char *db, const char *table, bool add)
+{
+	const struct table_sel *tsel = NULL;
+	const struct object_sel *o;
+	struct rtable *t;
+	size_t i;
+
+	for (i = 0; i < r->ntables; i++)
+		if (!strcmp(r->tables[i].db, db) && !strcmp(r->tables[i].table, table))
+			return &r->tables[i];
+	if (!add || !spec_table_selected(r->s, db, table, &tsel))
+		return NULL;
+	o = spec_find_database(r->s, db);
+	if (!(t = realloc(r->tables, (r->ntables + 1) * sizeof(*t))))
+		return NULL;
+	r->tables = t;
+	t = &t[r->ntables];
+	memset(t, 0, sizeof(*t));
+	t->db = strdup(db);
+	t->table = strdup(table);
+	t->dest_db = strdup(spec_dest_database(o));
+	t->dest_table = strdup(spec_dest_table(tsel, table));
+	t->tsel = tsel;
+	if (!t->db || !t->table || !t->dest_db || !t->dest_table) {
+		free(t->db), free(t->table), free(t->dest_db), free(t->dest_table);
+		return NULL;
+	}
+	r->ntables++;
+	return t;
+}
+
+/*
+ * Column names, signedness, generated columns and the key of a table, for
+ * the layout of the binlog position being applied. The destination's
+ * table has had every DDL up to that position applied (DDL is replicated in
+ * stream order, its position committed after it), so for tables copied
+ * whole its columns are the source's columns at this position: that is the
+ * schema history, kept where the data is. Tables with a column selection or
+ * renames refuse DDL, so the source's current columns are theirs.
+ */
+static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
+{
+	bool from_dest = !t->tsel || (!t->tsel->ncolumns && !t->tsel->nrenames);
+	MYSQL *m = from_dest ? r->dst : r->src;
+	const char *db = from_dest ? t->dest_db : t->db;
+	const char *table = from_dest ? t->dest_table : t->table;
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	size_t n, i;
+	int rc = GW_ENOMEM;
+
+	rtable_unload(t);
+	if (buf_puts(&q, "SELECT c.COLUMN_NAME, c.COLUMN_TYPE LIKE '%unsigned%', c.IS_GENERATED,"
+			 " (SELECT MIN(IF(s.INDEX_NAME = 'PRIMARY', 0, 1) * 1000000 +"
+			 "   s.SEQ_IN_INDEX) FROM information_schema.STATISTICS s"
+			 "  WHERE s.TABLE_SCHEMA = c.TABLE_SCHEMA AND s.TABLE_NAME = c.TABLE_NAME"
+			 "  AND s.COLUMN_NAME = c.COLUMN_NAME AND s.INDEX_NAME = 'PRIMARY')"
+			 " FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = ") < 0 ||
+	    conn_quote_string(&q, m, db, strlen(db)) < 0 ||
+	    buf_puts(&q, " AND c.TABLE_NAME = ") < 0 ||
+	    conn_quote_string(&q, m, table, strlen(table)) < 0 ||
+	    buf_puts(&q, " ORDER BY c.ORDINAL_POSITION") < 0)
+		goto oom;
+	if (mysql_real_query(m, q.ptr, q.len) || !(res = mysql_store_result(m))) {
+		rc = conn_error(err, m, "reading the columns");
+		goto out;
+	}
+	n = (size_t)mysql_num_rows(res);
+	if (n == 0) {
+		rc = err_set(err, GW_EFATAL, "table %s.%s: not found on the %s (%s.%s)", t->db,
+			     t->table, from_dest ? "destination" : "source", db, table);
+		goto out;
+	}
+	t->names = calloc(n, sizeof(*t->names));
+	t->dest_names = calloc(n, sizeof(*t->dest_names));
+	t->is_unsigned = calloc(n, sizeof(*t->is_unsigned));
+	t->key = calloc(n, sizeof(*t->key));
+	if (!t->names || !t->dest_names || !t->is_unsigned || !t->key)
+		goto oom;
+	{
+		long keypos[1024];
+		for (i = 0; (row = mysql_fetch_row(res)); i++) {
+			t->names[i] = strdup(row[0]);
+			if (!t->names[i])
+				goto oom;
+			t->is_unsigned[i] = row[1] && row[1][0] == '1';
+			if ((!row[2] || !strcmp(row[2], "NEVER")) &&
+			    spec_column_selected(t->tsel, row[0]) &&
+			    !(t->dest_names[i] = strdup(spec_dest_column(t->tsel, row[0]))))
+				goto oom;
+			if (i < ARRAY_SIZE(keypos))
+				keypos[i] = row[3] ? strtol(row[3], NULL, 10) : -1;
+			t->ncols++;
+		}
+		/* key columns in key order */
+		for (long want = 1; want <= (long)t->ncols; want++)
+			for (i = 0; i < t->ncols && i < ARRAY_SIZE(keypos); i++)
+				if (keypos[i] == want)
+					t->key[t->nkey++] = i;
+	}
+	if (t->nkey == 0) {
+		rc = err_set(err, GW_EFATAL,
+			     "table %s.%s has no primary key: changes cannot be applied by key "
+			     "(precheck refuses such tables for incremental migration)",
+			     t->db, t->table);
+		goto out;
+	}
+	for (i = 0; i < t->nkey; i++)
+		if (!t->dest_names[t->key[i]]) {
+			rc = err_set(err, GW_EFATAL, "table %s.%s: key column %s is not selected",
+				     t->db, t->table, t->names[t->key[i]]);
+			goto out;
+		}
+	if ((rc = binlog_decoder_describe_table(r->dec, t->db, t->table, t->names, t->is_unsigned,
+						t->ncols, err)) < 0)
+		goto out;
+	t->loaded = true;
+	rc = 0;
+	goto out;
+oom:
+	rc = err_set(err, GW_ENOMEM, "out of memory");
+out:
+	if (res)
+		mysql_free_result(res);
+	buf_release(&q);
+	return rc;
+}
+
+/* --- applying -------------------------------------------------------- */
+
+static int dst_exec(struct repl *r, const struct buf *q, struct gw_err *err)
+{
+	if (mysql_real_query(r->dst, q->ptr, q->len))
+		return conn_error(err, r->dst, "applying a change");
+	return 0;
+}
+
+static int txn_begin(struct repl *r, struct gw_err *err)
+{
+	int rc;
+
+	if (r->in_txn)
+		return 0;
+	if ((rc = conn_exec(r->dst, "START TRANSACTION", err)) < 0)
+		return rc;
+	r->in_txn = true;
+	r->txn_rows = 0;
+	r->txn_started_ms = util_now_mono_ms();
+	r->events_in_group = 0;
+	r->txns_in_group = 0;
+	return 0;
+}
+
+/* Writes the position and commits the open destination transaction. */
+static int txn_commit(struct repl *r, struct gw_err *err)
+{
+	struct binlog_pos pos;
+	struct buf q = BUF_INIT;
+	char text[4400];
+	int rc;
+
+	if (!r->in_txn)
+		return 0;
+	if (position_now(&pos, r) < 0 ||
+	    meta_position_sql(&q, r->dst, r->metadb, r->s->name, &pos) < 0) {
+		buf_release(&q);
+		return err_set(err, GW_ENOMEM, "out of memory");
+	}
+	rc = dst_exec(r, &q, err);
+	buf_release(&q);
+	if (rc == 0)
+		rc = conn_exec(r->dst, "COMMIT", err);
+	if (rc < 0) {
+		(void)mysql_query(r->dst, "ROLLBACK");
+		r->in_txn = false;
+		return rc;
+	}
+	r->in_txn = false;
+	atomic_fetch_add(&r->io->progress->events_applied, r->events_in_group);
+	atomic_fetch_add(&r->io->progress->txns_applied, r->txns_in_group);
+	atomic_store(&r->io->progress->last_event_unix, r->last_event_ts);
+	meta_position_format(text, sizeof(text), &pos);
+	progress_set_position(r->io->progress, text);
+	return 0;
+}
+
+static int key_where(struct buf *q, const struct rtable *t, const struct bl_value *img,
+		     const struct bl_table *map)
+{
+	size_t k;
+
+	for (k = 0; k < t->nkey; k++) {
+		size_t c = t->key[k];
+		const struct bl_value *v = &img[c];
+		if ((k && buf_puts(q, " AND ") < 0) || conn_quote_ident(q, t->dest_names[c]) < 0)
+			return GW_ENOMEM;
+		if (v->kind == BL_NULL) {
+			if (buf_puts(q, " IS NULL") < 0)
+				return GW_ENOMEM;
+		} else if (buf_puts(q, " = ") < 0 || binlog_value_sql(q, v, &map->cols[c]) < 0) {
+			return GW_ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int dest_name(struct buf *q, const struct rtable *t)
+{
+	if (conn_quote_ident(q, t->dest_db) < 0 || buf_putc(q, '.') < 0 ||
+	    conn_quote_ident(q, t->dest_table) < 0)
+		return GW_ENOMEM;
+	return 0;
+}
+
+/* Whether an image passes the table's filter, asked of the destination. */
+static int filter_passes(bool *out, struct repl *r, const struct rtable *t,
+			 const struct bl_value *img, const struct bl_table *map, struct gw_err *err)
+{
+	struct buf q = BUF_INIT, v = BUF_INIT;
+	bool found;
+	size_t c;
+	int rc;
+
+	*out = true;
+	if (!t->tsel || !t->tsel->where)
+		return 0;
+	if (buf_puts(&q, "SELECT 1 FROM (SELECT ") < 0)
+		goto oom;
+	for (c = 0; c < t->ncols; c++)
+		if ((c && buf_puts(&q, ", ") < 0) ||
+		    binlog_value_sql(&q, &img[c], &map->cols[c]) < 0 || buf_puts(&q, " AS ") < 0 ||
+		    conn_quote_ident(&q, t->names[c]) < 0)
+			goto oom;
+	if (buf_printf(&q, ") AS godwit_row WHERE (%s)", t->tsel->where) < 0)
+		goto oom;
+	rc = conn_query_value(&v, &found, r->dst, buf_cstr(&q), err);
+	if (rc == 0)
+		*out = found;
+	else
+		err_prefix(err, "evaluating the filter of %s.%s", t->db, t->table);
+	buf_release(&q);
+	buf_release(&v);
+	return rc;
+oom:
+	buf_release(&q);
+	buf_release(&v);
+	return err_set(err, GW_ENOMEM, "out of memory");
+}
+
+static int upsert_head(struct buf *q, const struct rtable *t)
+{
+	size_t c;
+	bool first = true;
+
+	if (buf_puts(q, "INSERT INTO ") < 0 || dest_name(q, t) < 0 || buf_puts(q, " (") < 0)
+		return GW_ENOMEM;
+	for (c = 0; c < t->ncols; c++) {
+		if (!t->dest_names[c])
+			continue;
+		if ((!first && buf_puts(q, ", ") < 0) || conn_quote_ident(q, t->dest_names[c]) < 0)
+			return GW_ENOMEM;
+		first = false;
+	}
+	return buf_puts(q, ") VALUES ");
+}
+
+static int upsert_row(struct buf *q, const struct rtable *t, const struct bl_value *img,
+		      const struct bl_table *map, bool first_row)
+{
+	size_t c;
+	bool first = true;
+
+	if ((!first_row && buf_putc(q, ',') < 0) || buf_putc(q, '(') < 0)
+		return GW_ENOMEM;
+	for (c = 0; c < t->ncols; c++) {
+		if (!t->dest_names[c])
+			continue;
+		if ((!first && buf_putc(q, ',') < 0) ||
+		    binlog_value_sql(q, &img[c], &map->cols[c]) < 0)
+			return GW_ENOMEM;
+		first = false;
+	}
+	return buf_putc(q, ')');
+}
+
+static int upsert_tail(struct buf *q, const struct rtable *t)
+{
+	size_t c;
+	bool first = true;
+
+	if (buf_puts(q, " ON DUPLICATE KEY UPDATE ") < 0)
+		return GW_ENOMEM;
+	for (c = 0; c < t->ncols; c++) {
+		if (!t->dest_names[c])
+			continue;
+		if ((!first && buf_puts(q, ", ") < 0) ||
+		    conn_quote_ident(q, t->dest_names[c]) < 0 || buf_puts(q, " = VALUES(") < 0 ||
+		    conn_quote_ident(q, t->dest_names[c]) < 0 || buf_putc(q, ')') < 0)
+			return GW_ENOMEM;
+		first = false;
+	}
+	return 0;
+}
+
+static bool key_changed(const struct rtable *t, const struct bl_row *row)
+{
+	size_t k;
+
+	for (k = 0; k < t->nkey; k++) {
+		const struct bl_value *a = &row->before[t->key[k]], *b = &row->after[t->key[k]];
+		if (a->kind != b->kind || a->i != b->i || a->u != b->u || a->len != b->len ||
+		    (a->len && memcmp(a->s, b->s, a->len)))
+			return true;
+	}
+	return false;
+}
+
+static int apply_delete(struct repl *r, const struct rtable *t, const struct bl_value *img,
+			const struct bl_table *map, struct gw_err *err)
+{
+	struct buf *q = &r->sql;
+
+	buf_reset(q);
+	if (buf_puts(q, "DELETE FROM ") < 0 || dest_name(q, t) < 0 || buf_puts(q, " WHERE ") < 0 ||
+	    key_where(q, t, img, map) < 0)
+		return err_set(err, GW_ENOMEM, "out of memory");
+	return dst_exec(r, q, err);
+}
+
+static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_err *err)
+{
+	const struct bl_table *map = e->table;
+	struct rtable *t;
+	struct buf *q = &r->sql;
+	size_t i, nup = 0;
+	int rc;
+
+	if (!map || !(t = rtable_find(r, map->db, map->table, true)))
+		return 0; /* not selected */
+	if (!t->loaded && (rc = rtable_load(r, t, err)) < 0)
+		return rc;
+	if (map->ncols != t->ncols)
+		return err_set(err, GW_EFATAL,
+			       "table %s.%s: the binlog has %zu columns, the source's schema %zu: "
+			       "the table changed without a DDL the stream showed",
+			       t->db, t->table, map->ncols, t->ncols);
+	if ((rc = txn_begin(r, err)) < 0)
+		return rc;
+	buf_reset(q);
+	for (i = 0; i < e->nrows; i++) {
+		const struct bl_row *row = &e->rows[i];
+		bool pass = true;
+
+		if (e->kind == BK_DELETE_ROWS) {
+			if ((rc = apply_delete(r, t, row->before, map, err)) < 0)
+				return rc;
+			continue;
+		}
+		if (e->kind == BK_UPDATE_ROWS && row->before) {
+			for (size_t c = 0; c < t->ncols; c++)
+				if (!row->after_present[c])
+					return err_set(err, GW_EFATAL,
+						       "table %s.%s: partial row images "
+						       "(binlog_row_image is not FULL)",
+						       t->db, t->table);
+			if (key_changed(t, row) &&
+			    (rc = apply_delete(r, t, row->before, map, err)) < 0)
+				return rc;
+		}
+		if ((rc = filter_passes(&pass, r, t, row->after, map, err)) < 0)
+			return rc;
+		if (!pass) {
+			/* Out of the filter: not (or no longer) on the destination. */
+			if ((rc = apply_delete(r, t, row->after, map, err)) < 0)
+				return rc;
+			continue;
+		}
+		if (nup == 0) {
+			buf_reset(q);
+			if (upsert_head(q, t) < 0)
+				return err_set(err, GW_ENOMEM, "out of memory");
+		}
+		if (upsert_row(q, t, row->after, map, nup == 0) < 0)
+			return err_set(err, GW_ENOMEM, "out of memory");
+		nup++;
+		if (q->len > (4u << 20)) {
+			if (upsert_tail(q, t) < 0)
+				return err_set(err, GW_ENOMEM, "out of memory");
+			if ((rc = dst_exec(r, q, err)) < 0)
+				return rc;
+			nup = 0;
+		}
+	}
+	if (nup) {
+		if (upsert_tail(q, t) < 0)
+			return err_set(err, GW_ENOMEM, "out of memory");
+		if ((rc = dst_exec(r, q, err)) < 0)
+			return rc;
+	}
+	r->txn_rows += e->nrows;
+	r->events_in_group += e->nrows;
+	return 0;
+}
+
+/* --- DDL ------------------------------------------------------------- */
+
+static const char *skip_space_comments(const char *p)
+{
+	for (;;) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (p[0] == '/' && p[1] == '*' && p[2] != '!') {
+			const char *e = strstr(p + 2, "*/");
+			if (!e)
+				return p + strlen(p);
+			p = e + 2;
+		} else if ((p[0] == '-' && p[1] == '-') || p[0] == '#') {
+			while (*p && *p != '\n')
+				p++;
+		} else {
+			return p;
+		}
+	}
+}
+
+static bool word_is(const char **pp, const char *w)
+{
+	const char *p = skip_space_comments(*pp);
+	size_t n = strlen(w);
+
+	if (strncasecmp(p, w, n) || isalnum((unsigned char)p[n]) || p[n] == '_')
+		return false;
+	*pp = p + n;
+	return true;
+}
+
+/* Reads an identifier (`quoted` or bare) into out. */
+static bool read_ident(const char **pp, char *out, size_t outsz)
+{
+	const char *p = skip_space_comments(*pp);
+	size_t n = 0;
+
+	if (*p == '`') {
+		p++;
+		while (*p && n + 1 < outsz) {
+			if (*p == '`') {
+				if (p[1] == '`')
+					p++;
+				else
+					break;
+			}
+			out[n++] = *p++;
+		}
+		if (*p != '`')
+			return false;
+		p++;
+	} else {
+		while ((isalnum((unsigned char)*p) || *p == '_' || *p == '$' ||
+			(unsigned char)*p >= 0x80) &&
+		       n + 1 < outsz)
+			out[n++] = *p++;
+	}
+	out[n] = '\0';
+	*pp = p;
+	return n > 0;
+}
+
+/* The object a DDL statement names: (db, table) with db "" when unqualified. */
+static bool ddl_target(const char *sql, char *db, char *table, size_t sz, bool *is_db_ddl)
+{
+	const char *p = sql;
+
+	*is_db_ddl = false;
+	db[0] = table[0] = '\0';
+	if (word_is(&p, "CREATE") || word_is(&p, "ALTER") || word_is(&p, "DROP") ||
+	    word_is(&p, "RENAME") || word_is(&p, "TRUNCATE")) {
+		(void)(word_is(&p, "OR") && word_is(&p, "REPLACE"));
+		(void)word_is(&p, "TEMPORARY");
+		(void)word_is(&p, "ONLINE");
+		(void)word_is(&p, "IGNORE");
+		if (word_is(&p, "DATABASE") || word_is(&p, "SCHEMA")) {
+			*is_db_ddl = true;
+			(void)(word_is(&p, "IF") && (word_is(&p, "NOT") || 1) &&
+			       word_is(&p, "EXISTS"));
+			return read_ident(&p, db, sz);
+		}
+		/* ALGORITHM=... DEFINER=... SQL SECURITY ... before VIEW */
+		while (!word_is(&p, "TABLE") && !word_is(&p, "VIEW") && !word_is(&p, "INDEX") &&
+		       *p) {
+			if (word_is(&p, "UNIQUE") || word_is(&p, "FULLTEXT") ||
+			    word_is(&p, "SPATIAL"))
+				continue;
+			if (word_is(&p, "TRIGGER") || word_is(&p, "PROCEDURE") ||
+			    word_is(&p, "FUNCTION") || word_is(&p, "EVENT") ||
+			    word_is(&p, "USER") || word_is(&p, "ROLE") || word_is(&p, "SEQUENCE"))
+				return false;
+			p++;
+		}
+		if (!*p)
+			return false;
+		{
+			/* INDEX name ON table */
+			const char *q = p;
+			char idx[256];
+			if (read_ident(&q, idx, sizeof(idx)) && word_is(&q, "ON"))
+				p = q;
+		}
+		(void)(word_is(&p, "IF") && (word_is(&p, "NOT") || 1) && word_is(&p, "EXISTS"));
+		if (!read_ident(&p, table, sz))
+			return false;
+		if (*p == '.') {
+			p++;
+			(void)snprintf(db, sz, "%s", table);
+			if (!read_ident(&p, table, sz))
+				return false;
+		}
+		return true;
+	}
+	return false;
+}
+
+static bool ddl_errno_done(unsigned e)
+{
+	/* Already applied before a crash: the statement's effect is there. */
+	return e == ER_TABLE_EXISTS_ERROR || e == ER_BAD_TABLE_ERROR || e == ER_DUP_FIELDNAME ||
+	       e == ER_DUP_KEYNAME || e == ER_CANT_DROP_FIELD_OR_KEY || e == ER_DB_CREATE_EXISTS ||
+	       e == ER_NO_SUCH_TABLE;
+}
+
+static int apply_query(struct repl *r, const struct binlog_event *e, struct gw_err *err)
+{
+	char db[256], table[256], sql_db[256];
+	const char *p = e->sql;
+	const struct object_sel *o;
+	const struct table_sel *tsel = NULL;
+	struct rtable *t;
+	struct buf q = BUF_INIT;
+	bool is_db;
+	int rc;
+
+	if (!e->sql || !e->sql_len)
+		return 0;
+	if (word_is(&p, "BEGIN") || word_is(&p, "COMMIT") || word_is(&p, "XA") ||
+	    word_is(&p, "SAVEPOINT") || word_is(&p, "ROLLBACK"))
+		return 0;
+	if (!ddl_target(e->sql, db, table, sizeof(db), &is_db))
+		return 0;
+	(void)snprintf(sql_db, sizeof(sql_db), "%s", db[0] ? db : e->db ? e->db : "");
+	if (!(o = spec_find_database(r->s, sql_db)))
+		return 0; /* not a selected database */
+	if (is_db) {
+		p = e->sql;
+		if (word_is(&p, "DROP"))
+			return err_set(err, GW_EFATAL,
+				       "the source dropped database %s: refusing to drop it on the "
+				       "destination (stop the migration and decide)",
+				       sql_db);
+		if (word_is(&p, "CREATE"))
+			return 0; /* it exists on the destination already */
+		return err_set(err, GW_EFATAL,
+			       "DDL on database %s cannot be applied safely: %.200s", sql_db,
+			       e->sql);
+	}
+	if (!spec_table_selected(r->s, sql_db, table, &tsel))
+		return 0;
+	if (tsel && (tsel->rename_to || tsel->ncolumns || tsel->nrenames))
+		return err_set(err, GW_EFATAL,
+			       "DDL on %s.%s cannot be applied safely: the table is renamed or its "
+			       "columns selected; apply it on the destination by hand and restart "
+			       "(%.200s)",
+			       sql_db, table, e->sql);
+	/* DDL commits implicitly: close the group first. */
+	if ((rc = txn_commit(r, err)) < 0)
+		return rc;
+	if (conn_quote_ident(&q, spec_dest_database(o)) < 0) {
+		buf_release(&q);
+		return err_set(err, GW_ENOMEM, "out of memory");
+	}
+	if ((rc = conn_execf(r->dst, err, "USE %s", buf_cstr(&q))) < 0) {
+		buf_release(&q);
+		return rc;
+	}
+	buf_release(&q);
+	if (db[0] && strcmp(db, spec_dest_database(o))) {
+		/* Qualified with a renamed database: not rewritten textually. */
+		if (o->rename_to)
+			return err_set(
+			    err, GW_EFATAL,
+			    "DDL names database %s explicitly and it is renamed: cannot be "
+			    "applied safely (%.200s)",
+			    db, e->sql);
+	}
+	if (mysql_real_query(r->dst, e->sql, e->sql_len)) {
+		unsigned en = mysql_errno(r->dst);
+		if (!ddl_errno_done(en)) {
+			rc = conn_error(err, r->dst, "applying DDL");
+			err_prefix(err, "%s.%s", sql_db, table);
+			return rc;
+		}
+		log_warn(r->s->name, "DDL on %s.%s already applied (%s)", sql_db, table,
+			 mysql_error(r->dst));
+	}
+	log_info(r->s->name, "applied DDL on %s.%s", sql_db, table);
+	/* The column layout may have changed: reload it when next needed. */
+	if ((t = rtable_find(r, sql_db, table, false)))
+		rtable_unload(t);
+	/* The position after the DDL, in a transaction of its own. */
+	if ((rc = txn_begin(r, err)) < 0)
+		return rc;
+	return txn_commit(r, err);
+}
+
+/* --- the stream ------------------------------------------------------ */
+
+static int start_position(struct repl *r, struct gw_err *err)
+{
+	struct binlog_pos pos;
+	struct buf q = BUF_INIT;
+	bool found;
+	int rc;
+
+	if ((rc = meta_position_get(&pos, &found, r->dst, r->metadb, r->s->name, err)) < 0)
+		return rc;
+	if (!found) {
+		/* An incremental-only task: from now. */
+		if ((rc = source_position(&pos, r->src, err)) < 0)
+			return rc;
+		if (meta_position_sql(&q, r->dst, r->metadb, r->s->name, &pos) < 0) {
+			buf_release(&q);
+			return err_set(err, GW_ENOMEM, "out of memory");
+		}
+		rc = conn_exec(r->dst, buf_cstr(&q), err);
+		buf_release(&q);
+		if (rc < 0)
+			return rc;
+	}
+	if (gtid_parse(&r->doms, &r->ndoms, pos.gtid) < 0)
+		return err_set(err, GW_EFATAL, "recorded position '%s' is not a MariaDB GTID list",
+			       pos.gtid);
+	(void)snprintf(r->file, sizeof(r->file), "%s", pos.file);
+	r->pos = pos.pos;
+	r->last_event_ts = pos.source_ts;
+	{
+		char text[4400];
+		meta_position_format(text, sizeof(text), &pos);
+		progress_set_position(r->io->progress, text);
+	}
+	return 0;
+}
+
+static int open_stream(MARIADB_RPL **out, MYSQL **conn_out, struct repl *r, struct gw_err *err)
+{
+	MYSQL *m = NULL;
+	MARIADB_RPL *rpl = NULL;
+	struct buf q = BUF_INIT, g = BUF_INIT;
+	unsigned int sid;
+	char h[65];
+	int rc;
+
+	*out = NULL;
+	*conn_out = NULL;
+	if ((rc = conn_open(&m, &r->s->source, "source (binlog)", CONN_NO_SESSION, r->s->name,
+			    err)) < 0)
+		return rc;
+	if ((rc = conn_exec(m,
+			    "SET @mariadb_slave_capability = 4, "
+			    "@master_binlog_checksum = @@global.binlog_checksum, "
+			    "@master_heartbeat_period = " HEARTBEAT_NS,
+			    err)) < 0)
+		goto fail;
+	if (r->ndoms) {
+		if (gtid_format(&g, r->doms, r->ndoms) < 0 ||
+		    buf_puts(&q, "SET @slave_connect_state = ") < 0 ||
+		    conn_quote_string(&q, m, g.ptr, g.len) < 0 ||
+		    buf_puts(&q,
+			     ", @slave_gtid_strict_mode = 0, @slave_gtid_ignore_duplicates = 0") <
+			0) {
+			rc = err_set(err, GW_ENOMEM, "out of memory");
+			goto fail;
+		}
+		if ((rc = conn_exec(m, buf_cstr(&q), err)) < 0)
+			goto fail;
+	}
+	{
+		/* The stream's first event (a rotate) comes before the format
+		 * description that announces checksums: tell the decoder now. */
+		struct buf v = BUF_INIT;
+		bool found;
+		if ((rc = conn_query_value(&v, &found, m, "SELECT @@GLOBAL.binlog_checksum", err)) <
+		    0) {
+			buf_release(&v);
+			goto fail;
+		}
+		binlog_decoder_set_checksum(r->dec, strcasecmp(buf_cstr(&v), "CRC32") ? 0 : 1);
+		buf_release(&v);
+	}
+	if (!(rpl = mariadb_rpl_init(m))) {
+		rc = err_set(err, GW_ENOMEM, "binlog stream: out of memory");
+		goto fail;
+	}
+	/* A server id of the task's own, out of the way of real replicas. */
+	util_sha256_hex(h, r->s->name, strlen(r->s->name));
+	sid = (unsigned int)(strtoul((char[9]){h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], 0},
+				     NULL, 16) %
+			     1000000000u) +
+	      1000000000u;
+	if (mariadb_rpl_optionsv(rpl, MARIADB_RPL_SERVER_ID, sid) ||
+	    mariadb_rpl_optionsv(rpl, MARIADB_RPL_FLAGS, 0)) {
+		rc = err_set(err, GW_EFATAL, "binlog stream: cannot set options");
+		goto fail;
+	}
+	if (r->ndoms) {
+		if (mariadb_rpl_optionsv(rpl, MARIADB_RPL_FILENAME, "", (size_t)0) ||
+		    mariadb_rpl_optionsv(rpl, MARIADB_RPL_START, (unsigned long)4)) {
+			rc = err_set(err, GW_EFATAL, "binlog stream: cannot set the start");
+			goto fail;
+		}
+	} else if (mariadb_rpl_optionsv(rpl, MARIADB_RPL_FILENAME, r->file, strlen(r->file)) ||
+		   mariadb_rpl_optionsv(rpl, MARIADB_RPL_START, (unsigned long)r->pos)) {
+		rc = err_set(err, GW_EFATAL, "binlog stream: cannot set the start");
+		goto fail;
+	}
+	if (mariadb_rpl_open(rpl)) {
+		unsigned en = mysql_errno(m) ? mysql_errno(m) : mariadb_rpl_errno(rpl);
+		const char *msg = mysql_errno(m) ? mysql_error(m) : mariadb_rpl_error(rpl);
+		rc = en == 1236 ? GW_EFATAL : GW_ERETRY;
+		err_set(err, rc, "binlog stream from the source: %s (errno %u)", msg, en);
+		goto fail;
+	}
+	*out = rpl;
+	*conn_out = m;
+	buf_release(&q);
+	buf_release(&g);
+	return 0;
+fail:
+	if (rpl)
+		mariadb_rpl_close(rpl);
+	mysql_close(m);
+	buf_release(&q);
+	buf_release(&g);
+	return rc;
+}
+
+static void update_delay(struct repl *r, bool idle)
+{
+	int64_t now = util_now_ms() / 1000;
+
+	if (idle && !r->in_txn) {
+		atomic_store(&r->io->progress->delay_seconds, 0);
+		atomic_store(&r->io->progress->caught_up, 1);
+	} else if (r->last_event_ts) {
+		int64_t d = now - r->last_event_ts;
+		atomic_store(&r->io->progress->delay_seconds, d > 0 ? d : 0);
+		atomic_store(&r->io->progress->caught_up, 0);
+	}
+}
+
+/* The gated stop: once not delayed, optionally freeze, then drain. */
+static int stop_step(struct repl *r, bool idle, bool *done, struct gw_err *err)
+{
+	const struct spec *s = r->s;
+	struct binlog_pos fin;
+	int64_t delay = atomic_load(&r->io->progress->delay_seconds);
+	int rc;
+
+	*done = false;
+	if (!r->stopping) {
+		if (s->stop_force) {
+			*done = true;
+			return 0;
+		}
+		if (!(idle || (delay >= 0 && delay * 1000 <= s->stop_max_delay_ms)))
+			return 0; /* still delayed: the stop waits */
+		if (s->stop_freeze_source) {
+			if (s->source.is_rds)
+				return err_set(
+				    err, GW_EFATAL,
+				    "stop.freezeSource is not possible on an rds source: "
+				    "stop the writers yourself, then stop without freeze");
+			if ((rc = conn_exec(r->src, "SET GLOBAL read_only = ON", err)) < 0) {
+				err_prefix(err, "freezing the source");
+				return rc;
+			}
+			log_info(s->name, "source set read_only for the final drain");
+		}
+		if ((rc = source_position(&fin, r->src, err)) < 0)
+			return rc;
+		free(r->final_doms);
+		r->final_doms = NULL;
+		r->nfinal = 0;
+		if (gtid_parse(&r->final_doms, &r->nfinal, fin.gtid) < 0)
+			r->nfinal = 0;
+		(void)snprintf(r->final_file, sizeof(r->final_file), "%s", fin.file);
+		r->final_pos = fin.pos;
+		r->stopping = true;
+		log_info(s->name, "stopping: draining to the source's final position %s",
+			 fin.gtid[0] ? fin.gtid : fin.file);
+	}
+	if (reached_final(r) && !r->in_txn)
+		*done = true;
+	return 0;
+}
+
+static size_t raw_offset(const MARIADB_RPL_EVENT *ev)
+{
+	/* The packet's leading OK byte, when the buffer has it. */
+	if (ev->raw_data_size == (size_t)ev->event_length + 1 && ev->raw_data[0] == 0)
+		return 1;
+	return 0;
+}
+
+static int stream(struct repl *r, struct gw_err *err)
+{
+	MARIADB_RPL *rpl = NULL;
+	MARIADB_RPL_EVENT *ev = NULL;
+	MYSQL *m = NULL;
+	int rc;
+
+	if ((rc = open_stream(&rpl, &m, r, err)) < 0)
+		return rc;
+	log_info(r->s->name, "incremental: streaming from %s",
+		 r->ndoms ? "the recorded GTID position" : r->file);
+	for (;;) {
+		struct binlog_event e;
+		bool idle = false, done = false, have;
+		size_t off;
+
+		if (*r->io->cancel) {
+			rc = txn_commit(r, err);
+			if (rc == 0)
+				rc = err_set(err, GW_ECANCEL, "cancelled");
+			break;
+		}
+		if (!(ev = mariadb_rpl_fetch(rpl, ev))) {
+			unsigned en = mysql_errno(m) ? mysql_errno(m) : mariadb_rpl_errno(rpl);
+			const char *msg = mysql_errno(m) ? mysql_error(m) : mariadb_rpl_error(rpl);
+			(void)txn_commit(r, err);
+			if (en == 1236)
+				rc = err_set(
+				    err, GW_EFATAL,
+				    "position %s is no longer in the source's binlogs: a new "
+				    "full migration is needed (%s)",
+				    r->ndoms ? "(GTID)" : r->file, msg);
+			else
+				rc = err_set(err, GW_ERETRY,
+					     "binlog stream from the source: %s (errno %u)", msg,
+					     en);
+			break;
+		}
+		off = raw_offset(ev);
+		if ((rc = binlog_decode(r->dec, ev->raw_data + off, ev->raw_data_size - off, &e,
+					err)) < 0) {
+			err_prefix(err, "decoding the source's binlog");
+			break;
+		}
+		have = true;
+		while (have && rc == 0) {
+			if (e.timestamp && e.kind != BK_HEARTBEAT &&
+			    e.kind != BK_FORMAT_DESCRIPTION && e.kind != BK_ROTATE &&
+			    e.kind != BK_GTID_LIST)
+				r->last_event_ts = e.timestamp;
+			switch (e.kind) {
+			case BK_ROTATE:
+				(void)snprintf(r->file, sizeof(r->file), "%s", e.rotate_file);
+				r->pos = e.rotate_pos;
+				break;
+			case BK_GTID:
+				r->pending.domain = e.gtid_domain;
+				r->pending.seq = e.gtid_seq;
+				r->pending.server = e.server_id;
+				r->have_pending = true;
+				break;
+			case BK_TABLE_MAP: {
+				/* Described before its rows are decoded. */
+				struct rtable *t;
+				if (e.table &&
+				    (t = rtable_find(r, e.table->db, e.table->table, true)) &&
+				    !t->loaded)
+					rc = rtable_load(r, t, err);
+				break;
+			}
+			case BK_WRITE_ROWS:
+			case BK_UPDATE_ROWS:
+			case BK_DELETE_ROWS: rc = apply_rows(r, &e, err); break;
+			case BK_QUERY:
+				rc = apply_query(r, &e, err);
+				if (rc == 0 && r->have_pending && e.sql &&
+				    strncasecmp(e.sql, "BEGIN", 5)) {
+					/* A statement group (DDL) ends here. */
+					if ((rc = txn_begin(r, err)) == 0) {
+						rc = gtid_set(r, &r->pending);
+						r->have_pending = false;
+						r->txns_in_group++;
+					}
+				}
+				break;
+			case BK_XID:
+				if ((rc = txn_begin(r, err)) < 0)
+					break;
+				if (r->have_pending) {
+					rc = gtid_set(r, &r->pending);
+					r->have_pending = false;
+				}
+				r->txns_in_group++;
+				break;
+			case BK_HEARTBEAT: idle = true; break;
+			default: break;
+			}
+			if (rc < 0)
+				break;
+			if (e.next_pos && e.kind != BK_HEARTBEAT && e.kind != BK_ROTATE)
+				r->pos = e.next_pos;
+			if (e.kind == BK_PAYLOAD)
+				rc = binlog_decode_inner(r->dec, &e, &have, err);
+			else
+				have = false;
+		}
+		if (rc < 0)
+			break;
+		/* Commit the group at a transaction boundary when it is big,
+		 * old, or the stream is idle. */
+		if (r->in_txn && !r->have_pending &&
+		    (idle || r->txn_rows >= GROUP_ROWS ||
+		     util_now_mono_ms() - r->txn_started_ms >= GROUP_MS || r->stopping) &&
+		    (rc = txn_commit(r, err)) < 0)
+			break;
+		update_delay(r, idle);
+		if (*r->io->stop_requested) {
+			if ((rc = stop_step(r, idle, &done, err)) < 0)
+				break;
+			if (done) {
+				rc = txn_commit(r, err);
+				break;
+			}
+		}
+	}
+	if (ev)
+		mariadb_free_rpl_event(ev);
+	mariadb_rpl_close(rpl);
+	mysql_close(m);
+	return rc;
+}
+
 int engine_incremental(struct action_io *io)
 {
+	struct repl r;
+	size_t i;
+	int rc;
 
-	return err_set(&io->err, GW_EFATAL, "incremental: not implemented yet");
+	memset(&r, 0, sizeof(r));
+	r.io = io;
+	r.s = io->spec;
+	r.metadb = metadb_of(io->spec);
+	if (!(r.dec = binlog_decoder_new()))
+		return err_set(&io->err, GW_ENOMEM, "out of memory");
+	if ((rc = conn_open(&r.src, &io->spec->source, "source", CONN_DEFAULT, io->task,
+			    &io->err)) < 0 ||
+	    (rc = conn_open(&r.dst, &io->spec->destination, "destination", CONN_DEFAULT, io->task,
+			    &io->err)) < 0)
+		goto out;
+	/* Applied changes are rows only: the destination's FKs do not
+	 * cascade them again, and checks do not refuse an order the source
+	 * already accepted. */
+	if ((rc = conn_exec(r.dst, "SET SESSION foreign_key_checks = 0", &io->err)) < 0 ||
+	    (rc = meta_ensure(r.dst, r.metadb, &io->err)) < 0 ||
+	    (rc = start_position(&r, &io->err)) < 0)
+		goto out;
+	rc = stream(&r, &io->err);
+	if (rc == 0)
+		log_info(io->task, "incremental migration stopped");
+out:
+	if (r.in_txn)
+		(void)mysql_query(r.dst, "ROLLBACK");
+	for (i = 0; i < r.ntables; i++) {
+		rtable_unload(&r.tables[i]);
+		free(r.tables[i].db);
+		free(r.tables[i].table);
+		free(r.tables[i].dest_db);
+		free(r.tables[i].dest_table);
+	}
+	free(r.tables);
+	free(r.doms);
+	free(r.final_doms);
+	buf_release(&r.sql);
+	binlog_decoder_free(r.dec);
+	if (r.src)
+		mysql_close(r.src);
+	if (r.dst)
+		mysql_close(r.dst);
+	return rc;
 }

@@ -215,7 +215,7 @@ mdb() {
 	local name=$1
 	shift
 	local sock="${name}_SOCK"
-	mariadb --no-defaults -uroot -S "${!sock}" --batch --raw "$@"
+	mariadb --no-defaults --default-character-set=utf8mb4 -uroot -S "${!sock}" --batch --raw "$@"
 }
 
 mdb_q() {
