@@ -152,7 +152,6 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap)
 						f->path, t->name,
 						t->rev.file ? t->rev.file : "another spec") < 0)
 						buf_reset(&msg);
-					log_error(t->name, "%s", buf_cstr(&msg));
 				}
 			if (s) {
 				if (!(t = get_task(c, s->name))) {

@@ -205,6 +205,7 @@ static void set_msg(struct task_record *rec, const char *fmt, const char *arg)
 static void block(struct task_record *rec, const struct spec *s, enum phase p)
 {
 	rec->phase = p;
+	rec->blocked_phase = p;
 	snprintf(rec->blocked_hash, sizeof(rec->blocked_hash), "%s", s ? s->hash : "");
 	rec->retries = 0;
 	rec->retry_since_ms = 0;
@@ -509,10 +510,13 @@ void machine_step(struct machine_out *out, struct task_record *rec, const struct
 	if (rec->blocked_hash[0]) {
 		/* the servers may have been fixed: PrecheckFailed runs the
 		 * precheck again now and then */
-		bool recheck = rec->phase == PH_PRECHECK_FAILED && rec->next_attempt_ms &&
+		bool recheck = rec->blocked_phase == PH_PRECHECK_FAILED && rec->next_attempt_ms &&
 			       in->now_ms >= rec->next_attempt_ms;
 
 		if (!strcmp(rec->blocked_hash, in->spec->hash) && !recheck) {
+			/* (the phase may have been Invalid in between) */
+			out->phase = rec->blocked_phase == PH_PRECHECK_FAILED ? PH_PRECHECK_FAILED
+									      : PH_FAILED;
 			out->cancel = in->running != MA_NONE;
 			goto out;
 		}

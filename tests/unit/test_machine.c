@@ -311,6 +311,14 @@ static void test_precheck_failed(void **state)
 	out = run(&w, 5);
 	assert_int_equal(out.phase, PH_PRECHECK_FAILED);
 	assert_int_equal(w.nlog, 2);
+	/* saved broken (Invalid) and restored: PrecheckFailed again, not
+	 * Invalid forever */
+	w.invalid = true;
+	out = run(&w, 5);
+	assert_int_equal(out.phase, PH_INVALID);
+	w.invalid = false;
+	out = run(&w, 5);
+	assert_int_equal(out.phase, PH_PRECHECK_FAILED);
 	/* later, the servers fixed: the precheck runs again by itself */
 	w.now += MACHINE_RECHECK_MS;
 	w.precheck_failed = 0;
