@@ -170,12 +170,14 @@ mdb_launch() {
 		--innodb-flush-log-at-trx-commit=2 --sync-binlog=0 \
 		--local-infile=1 --max-connections=200 \
 		${GW_OPTS[$name]} >/dev/null 2>&1 &
+	local pid=$!
+	disown "$pid" # killed through its pid file; no job-control noise
 	local sock="$dir/mysqld.sock" i
 	for i in $(seq 1 300); do
 		if mariadb --no-defaults -uroot -S "$sock" -e 'select 1' >/dev/null 2>&1; then
 			return 0
 		fi
-		if ! kill -0 $! 2>/dev/null; then
+		if ! kill -0 "$pid" 2>/dev/null; then
 			cat "$dir/error.log" >&2
 			fail "server $name did not start"
 		fi
