@@ -429,11 +429,6 @@ static void decide(struct machine_out *out, struct task_record *rec, const struc
 						       : "completed: every object copied");
 		return;
 	}
-	if (rec->next_attempt_ms > in->now_ms) {
-		out->phase = PH_RETRYING;
-		out->wait_until_ms = rec->next_attempt_ms;
-		return;
-	}
 	if (s->state == STATE_PAUSED) {
 		out->phase = PH_PAUSED;
 		set_msg(rec, "paused", NULL);
@@ -441,6 +436,11 @@ static void decide(struct machine_out *out, struct task_record *rec, const struc
 	}
 	if (stopping && s->stop_force) {
 		decide_stopped_force(out, rec, in);
+		return;
+	}
+	if (rec->next_attempt_ms > in->now_ms) {
+		out->phase = PH_RETRYING;
+		out->wait_until_ms = rec->next_attempt_ms;
 		return;
 	}
 	if (stopping && st == META_NONE) {

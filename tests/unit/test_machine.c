@@ -368,6 +368,16 @@ static void test_retry_backoff_then_fail(void **state)
 	assert_int_equal(w.rec.retries, 0);
 	assert_int_equal(w.rec.retries_total, 2);
 
+	/* pausing while waiting to retry: Paused at once */
+	world_init(&w, MT_FULL);
+	script(&w, MA_FULL, GW_ERETRY);
+	out = run(&w, 50);
+	assert_int_equal(out.phase, PH_RETRYING);
+	w.spec.state = STATE_PAUSED;
+	snprintf(w.spec.hash, sizeof(w.spec.hash), "h2");
+	out = run(&w, 5);
+	assert_int_equal(out.phase, PH_PAUSED);
+
 	/* past retryWindow: Failed */
 	world_init(&w, MT_FULL);
 	script(&w, MA_FULL, GW_ERETRY);
