@@ -453,6 +453,8 @@ static void decide(struct machine_out *out, struct task_record *rec, const struc
 		set_msg(rec, "stopped before any data moved", NULL);
 		return;
 	}
+	if (!stopping)
+		rec->incomplete = false; /* resumed: the copy goes on */
 	if (!stopping && strcmp(rec->precheck_hash, s->hash) != 0) {
 		start_msg(out, rec, MA_PRECHECK, PH_PRECHECKING);
 		return;

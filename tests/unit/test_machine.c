@@ -533,6 +533,14 @@ static void test_force_stop_during_copy(void **state)
 	assert_false(w.rec.whitelist_added);
 	assert_non_null(strstr(w.rec.message, "incomplete"));
 	assert_int_equal(w.stage, META_FULL_STARTED); /* nothing dropped or faked */
+	/* running again: the copy resumes and completes the destination */
+	w.spec.state = STATE_RUNNING;
+	w.spec.stop_force = false;
+	snprintf(w.spec.hash, sizeof(w.spec.hash), "h3");
+	out = run(&w, 50);
+	assert_int_equal(out.phase, PH_INCREMENTAL);
+	assert_false(w.rec.incomplete);
+	assert_int_equal(w.stage, META_POST_FULL_DONE);
 }
 
 static void test_stop_before_anything(void **state)
