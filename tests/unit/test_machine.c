@@ -255,6 +255,37 @@ static void test_full_only_with_verify_completes(void **state)
 	assert_log(&w, want, (int)(sizeof(want) / sizeof(want[0])));
 }
 
+static void test_type_subsets(void **state)
+{
+	struct world w;
+	struct machine_out out;
+	static const enum mact schema_only[] = {MA_OBSERVE,	      MA_PRECHECK,
+						MA_WHITELIST_ADD,     MA_SCHEMA_CREATE,
+						MA_SCHEMA_AFTER_FULL, MA_WHITELIST_REMOVE};
+	static const enum mact inc_only[] = {MA_OBSERVE, MA_PRECHECK, MA_WHITELIST_ADD,
+					     MA_INCREMENTAL};
+
+	(void)state;
+	world_init(&w, MT_SCHEMA);
+	w.spec.verify = true; /* nothing to verify without full */
+	out = run(&w, 50);
+	assert_int_equal(out.phase, PH_COMPLETED);
+	assert_log(&w, schema_only, 6);
+
+	world_init(&w, MT_INCREMENTAL);
+	out = run(&w, 50);
+	assert_int_equal(out.phase, PH_INCREMENTAL);
+	assert_log(&w, inc_only, 4);
+
+	/* a failing schema step is Failed with the action named */
+	world_init(&w, MT_SCHEMA | MT_FULL);
+	script(&w, MA_SCHEMA_CREATE, GW_EFATAL);
+	out = run(&w, 50);
+	assert_int_equal(out.phase, PH_FAILED);
+	assert_non_null(strstr(w.rec.message, "schema: boom"));
+	assert_int_equal(w.stage, META_NONE);
+}
+
 static void test_whitelist_not_applicable(void **state)
 {
 	struct world w;
@@ -705,6 +736,7 @@ int main(void)
 	    cmocka_unit_test(test_full_incremental_path_and_gated_stop),
 	    cmocka_unit_test(test_stop_waits_while_streaming),
 	    cmocka_unit_test(test_full_only_with_verify_completes),
+	    cmocka_unit_test(test_type_subsets),
 	    cmocka_unit_test(test_whitelist_not_applicable),
 	    cmocka_unit_test(test_verify_mismatch_fails_and_edit_clears),
 	    cmocka_unit_test(test_precheck_failed),
