@@ -810,6 +810,10 @@ static void collect(struct task *t, struct machine_in *in)
 	} else if (t->job_result < 0 && t->job_result != GW_ECANCEL) {
 		t->stage_known = false;
 	}
+	if (a == MA_FULL) {
+		t->full_rows_done = atomic_load(&t->progress.rows_done);
+		t->full_rows_total = atomic_load(&t->progress.rows_total);
+	}
 	in->done = a;
 	in->result = t->job_result;
 	in->error = t->io.err.msg;
