@@ -326,7 +326,8 @@ static void write_all(struct ctl *c, int64_t now)
 		}
 	/* only the migrations this controller drives: another controller
 	 * sharing the state directory reports the others */
-	(void)status_write_metrics(c->o->state_dir, mine, n);
+	if (n || !c->ntasks)
+		(void)status_write_metrics(c->o->state_dir, mine, n);
 	free(mine);
 }
 
