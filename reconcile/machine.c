@@ -443,14 +443,19 @@ static void decide(struct machine_out *out, struct task_record *rec, const struc
 		out->wait_until_ms = rec->next_attempt_ms;
 		return;
 	}
-	if (stopping && st == META_NONE) {
-		/* nothing was written: nothing to drain */
+	if (stopping && (st == META_NONE || (has(s, MT_FULL) && st < META_FULL_STARTED))) {
+		/* no data moved: nothing to finish or drain, and a copy that
+		 * has not started is not started now */
 		if (rec->whitelist_added) {
 			start_msg(out, rec, MA_WHITELIST_REMOVE, PH_STOPPING);
 			return;
 		}
 		out->phase = PH_STOPPED;
-		set_msg(rec, "stopped before any data moved", NULL);
+		set_msg(rec, "%s",
+			st == META_NONE
+			    ? "stopped before any data moved"
+			    : "stopped before the full copy started: the destination has "
+			      "the schema only");
 		return;
 	}
 	if (!stopping)

@@ -585,6 +585,15 @@ static void test_stop_before_anything(void **state)
 	out = run(&w, 50);
 	assert_int_equal(out.phase, PH_STOPPED);
 	assert_int_equal(w.nlog, 1); /* observe only */
+
+	/* the schema was created, the copy not started: it is not started */
+	world_init(&w, MT_SCHEMA | MT_FULL | MT_INCREMENTAL);
+	w.stage = META_SCHEMA_DONE;
+	w.spec.state = STATE_STOPPED;
+	out = run(&w, 50);
+	assert_int_equal(out.phase, PH_STOPPED);
+	assert_int_equal(w.nlog, 1);
+	assert_non_null(strstr(w.rec.message, "schema only"));
 }
 
 static void test_deleted_while_streaming(void **state)
