@@ -312,10 +312,10 @@ static int audit_line(struct buf *out, const char *line)
 
 static int print_one(const char *state_dir, const char *name, bool json)
 {
-	struct buf st = BUF_INIT, pc = BUF_INIT, au = BUF_INIT, out = BUF_INIT;
+	struct buf st = BUF_INIT, pc = BUF_INIT, out = BUF_INIT;
 	struct cond_row conds[16];
 	char dir[4096], path[4200], pos[4096], u1[128], u2[600], u3[40];
-	const char *lines[10];
+	char *lines[10] = {NULL};
 	size_t nc, i, nl = 0;
 	struct row r;
 	char *p, *nlp;
@@ -331,30 +331,39 @@ static int print_one(const char *state_dir, const char *name, bool json)
 	snprintf(path, sizeof(path), "%s/precheck.yaml", dir);
 	(void)util_read_file(&pc, path);
 	snprintf(path, sizeof(path), "%s/audit.jsonl", state_dir);
-	(void)util_read_file(&au, path);
 	read_line(pos, sizeof(pos), dir, "position");
 	memset(conds, 0, sizeof(conds));
 	nc = parse_conditions(conds, 16, buf_cstr(&st));
 
-	/* the last 10 audit lines of this task */
+	/* the last 10 audit lines of this task, reading the log line by line
+	 * (it only grows: memory stays bounded) */
 	{
 		struct buf needle = BUF_INIT;
+		FILE *f = fopen(path, "r");
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t n;
 
 		e |= buf_puts(&needle, "\"task\":");
 		e |= json_str(&needle, name);
 		e |= buf_putc(&needle, ',');
-		for (p = au.len ? au.ptr : NULL; p && *p; p = nlp) {
-			nlp = strchr(p, '\n');
-			if (nlp)
-				*nlp++ = 0;
-			if (needle.len && strstr(p, buf_cstr(&needle))) {
-				if (nl == 10) {
-					memmove(lines, lines + 1, 9 * sizeof(*lines));
-					nl = 9;
-				}
-				lines[nl++] = p;
+		while (f && !e && (n = getline(&line, &cap, f)) > 0) {
+			if (line[n - 1] == '\n')
+				line[n - 1] = 0;
+			if (!strstr(line, buf_cstr(&needle)))
+				continue;
+			if (nl == 10) {
+				free(lines[0]);
+				memmove(lines, lines + 1, 9 * sizeof(*lines));
+				nl = 9;
 			}
+			if (!(lines[nl] = strdup(line)))
+				break;
+			nl++;
 		}
+		free(line);
+		if (f)
+			fclose(f);
 		buf_release(&needle);
 	}
 
@@ -423,9 +432,10 @@ static int print_one(const char *state_dir, const char *name, bool json)
 	} else {
 		fputs(buf_cstr(&out), stdout);
 	}
+	for (i = 0; i < nl; i++)
+		free(lines[i]);
 	buf_release(&st);
 	buf_release(&pc);
-	buf_release(&au);
 	buf_release(&out);
 	return rc;
 }

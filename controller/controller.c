@@ -152,7 +152,6 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap)
 						f->path, t->name,
 						t->rev.file ? t->rev.file : "another spec") < 0)
 						buf_reset(&msg);
-					log_error(t->name, "%s", buf_cstr(&msg));
 				}
 			if (s) {
 				if (!(t = get_task(c, s->name))) {
@@ -327,7 +326,8 @@ static void write_all(struct ctl *c, int64_t now)
 		}
 	/* only the migrations this controller drives: another controller
 	 * sharing the state directory reports the others */
-	(void)status_write_metrics(c->o->state_dir, mine, n);
+	if (n || !c->ntasks)
+		(void)status_write_metrics(c->o->state_dir, mine, n);
 	free(mine);
 }
 

@@ -69,6 +69,15 @@ void status_progress_line(char *out, size_t outsz, struct task *t)
 			 (unsigned long long)atomic_load(&p->events_applied));
 	} else if (t->worker_live && t->running != MA_OBSERVE) {
 		snprintf(out, outsz, "%s", mact_name(t->running));
+	} else if (t->full_rows_total || t->full_rows_done) {
+		/* where the last copy ended (done, paused, failed) */
+		done = t->full_rows_done;
+		total = t->full_rows_total;
+		if (t->stage_known && t->stage >= META_FULL_DONE && done > total)
+			total = done;
+		pct = total ? 100.0 * (double)(done > total ? total : done) / (double)total : 0.0;
+		snprintf(out, outsz, "full %llu/%llu rows %.1f%%", (unsigned long long)done,
+			 (unsigned long long)total, pct);
 	} else {
 		snprintf(out, outsz, "%s", phase_name(t->rec.phase));
 	}

@@ -205,6 +205,7 @@ static void set_msg(struct task_record *rec, const char *fmt, const char *arg)
 static void block(struct task_record *rec, const struct spec *s, enum phase p)
 {
 	rec->phase = p;
+	rec->blocked_phase = p;
 	snprintf(rec->blocked_hash, sizeof(rec->blocked_hash), "%s", s ? s->hash : "");
 	rec->retries = 0;
 	rec->retry_since_ms = 0;
@@ -428,11 +429,6 @@ static void decide(struct machine_out *out, struct task_record *rec, const struc
 						       : "completed: every object copied");
 		return;
 	}
-	if (rec->next_attempt_ms > in->now_ms) {
-		out->phase = PH_RETRYING;
-		out->wait_until_ms = rec->next_attempt_ms;
-		return;
-	}
 	if (s->state == STATE_PAUSED) {
 		out->phase = PH_PAUSED;
 		set_msg(rec, "paused", NULL);
@@ -442,16 +438,28 @@ static void decide(struct machine_out *out, struct task_record *rec, const struc
 		decide_stopped_force(out, rec, in);
 		return;
 	}
-	if (stopping && st == META_NONE) {
-		/* nothing was written: nothing to drain */
+	if (rec->next_attempt_ms > in->now_ms) {
+		out->phase = PH_RETRYING;
+		out->wait_until_ms = rec->next_attempt_ms;
+		return;
+	}
+	if (stopping && (st == META_NONE || (has(s, MT_FULL) && st < META_FULL_STARTED))) {
+		/* no data moved: nothing to finish or drain, and a copy that
+		 * has not started is not started now */
 		if (rec->whitelist_added) {
 			start_msg(out, rec, MA_WHITELIST_REMOVE, PH_STOPPING);
 			return;
 		}
 		out->phase = PH_STOPPED;
-		set_msg(rec, "stopped before any data moved", NULL);
+		set_msg(rec, "%s",
+			st == META_NONE
+			    ? "stopped before any data moved"
+			    : "stopped before the full copy started: the destination has "
+			      "the schema only");
 		return;
 	}
+	if (!stopping)
+		rec->incomplete = false; /* resumed: the copy goes on */
 	if (!stopping && strcmp(rec->precheck_hash, s->hash) != 0) {
 		start_msg(out, rec, MA_PRECHECK, PH_PRECHECKING);
 		return;
@@ -509,10 +517,13 @@ void machine_step(struct machine_out *out, struct task_record *rec, const struct
 	if (rec->blocked_hash[0]) {
 		/* the servers may have been fixed: PrecheckFailed runs the
 		 * precheck again now and then */
-		bool recheck = rec->phase == PH_PRECHECK_FAILED && rec->next_attempt_ms &&
+		bool recheck = rec->blocked_phase == PH_PRECHECK_FAILED && rec->next_attempt_ms &&
 			       in->now_ms >= rec->next_attempt_ms;
 
 		if (!strcmp(rec->blocked_hash, in->spec->hash) && !recheck) {
+			/* (the phase may have been Invalid in between) */
+			out->phase = rec->blocked_phase == PH_PRECHECK_FAILED ? PH_PRECHECK_FAILED
+									      : PH_FAILED;
 			out->cancel = in->running != MA_NONE;
 			goto out;
 		}

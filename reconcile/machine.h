@@ -77,18 +77,19 @@ enum meta_stage mact_stage(enum mact a, const struct spec *s);
  */
 struct task_record {
 	enum phase phase;
-	char precheck_hash[65];	 /* spec hash at which the precheck last passed */
-	char whitelist_hash[65]; /* spec hash at which the whitelist was added
-				    (or found not applicable) */
-	char blocked_hash[65];	 /* spec hash at which the task went Failed or
-				    PrecheckFailed; "" when not blocked */
-	bool whitelist_added;	 /* entries are on the cloud side */
-	bool verified;		 /* verify after full passed */
-	bool incremental_done;	 /* the gated stop of incremental completed */
-	bool incomplete;	 /* stopped by force before the copy finished */
-	int retries;		 /* consecutive transient failures */
-	int64_t retry_since_ms;	 /* wall time of the first of them; 0: none */
-	int64_t next_attempt_ms; /* nothing starts before this wall time */
+	char precheck_hash[65];	  /* spec hash at which the precheck last passed */
+	char whitelist_hash[65];  /* spec hash at which the whitelist was added
+				     (or found not applicable) */
+	char blocked_hash[65];	  /* spec hash at which the task went Failed or
+				     PrecheckFailed; "" when not blocked */
+	enum phase blocked_phase; /* which of the two */
+	bool whitelist_added;	  /* entries are on the cloud side */
+	bool verified;		  /* verify after full passed */
+	bool incremental_done;	  /* the gated stop of incremental completed */
+	bool incomplete;	  /* stopped by force before the copy finished */
+	int retries;		  /* consecutive transient failures */
+	int64_t retry_since_ms;	  /* wall time of the first of them; 0: none */
+	int64_t next_attempt_ms;  /* nothing starts before this wall time */
 	uint64_t retries_total;
 	int64_t last_success_ms; /* wall time of the last successful action */
 	int64_t created_ms;	 /* wall time the controller first saw the task */

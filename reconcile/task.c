@@ -340,6 +340,7 @@ int task_save_record(struct task *t)
 	    put_line(&b, "precheck_hash", r->precheck_hash) < 0 ||
 	    put_line(&b, "whitelist_hash", r->whitelist_hash) < 0 ||
 	    put_line(&b, "blocked_hash", r->blocked_hash) < 0 ||
+	    put_line(&b, "blocked_phase", phase_name(r->blocked_phase)) < 0 ||
 	    buf_printf(&b,
 		       "whitelist_added=%d\nverified=%d\nincremental_done=%d\nincomplete=%d\n"
 		       "retries=%d\nretry_since_ms=%lld\nnext_attempt_ms=%lld\n"
@@ -392,6 +393,8 @@ int task_record_load(struct task_record *r, const char *state_dir, const char *n
 			copy_field(r->whitelist_hash, sizeof(r->whitelist_hash), eq);
 		else if (!strcmp(line, "blocked_hash"))
 			copy_field(r->blocked_hash, sizeof(r->blocked_hash), eq);
+		else if (!strcmp(line, "blocked_phase") && phase_parse(eq) >= 0)
+			r->blocked_phase = (enum phase)phase_parse(eq);
 		else if (!strcmp(line, "whitelist_added"))
 			r->whitelist_added = n != 0;
 		else if (!strcmp(line, "verified"))
@@ -420,7 +423,8 @@ int task_record_load(struct task_record *r, const char *state_dir, const char *n
 	/* Active phases are re-derived from the destination. */
 	if (!phase_steady(r->phase) || r->phase == PH_INCREMENTAL)
 		r->phase = PH_PENDING;
-	if (r->blocked_hash[0] && r->phase != PH_FAILED && r->phase != PH_PRECHECK_FAILED)
+	if (r->blocked_hash[0] && r->blocked_phase != PH_FAILED &&
+	    r->blocked_phase != PH_PRECHECK_FAILED)
 		r->blocked_hash[0] = 0;
 out:
 	buf_release(&b);
@@ -805,6 +809,10 @@ static void collect(struct task *t, struct machine_in *in)
 		memcpy(t->meta_hash, t->job_meta_hash, sizeof(t->meta_hash));
 	} else if (t->job_result < 0 && t->job_result != GW_ECANCEL) {
 		t->stage_known = false;
+	}
+	if (a == MA_FULL) {
+		t->full_rows_done = atomic_load(&t->progress.rows_done);
+		t->full_rows_total = atomic_load(&t->progress.rows_total);
 	}
 	in->done = a;
 	in->result = t->job_result;

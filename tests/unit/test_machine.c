@@ -255,6 +255,37 @@ static void test_full_only_with_verify_completes(void **state)
 	assert_log(&w, want, (int)(sizeof(want) / sizeof(want[0])));
 }
 
+static void test_type_subsets(void **state)
+{
+	struct world w;
+	struct machine_out out;
+	static const enum mact schema_only[] = {MA_OBSERVE,	      MA_PRECHECK,
+						MA_WHITELIST_ADD,     MA_SCHEMA_CREATE,
+						MA_SCHEMA_AFTER_FULL, MA_WHITELIST_REMOVE};
+	static const enum mact inc_only[] = {MA_OBSERVE, MA_PRECHECK, MA_WHITELIST_ADD,
+					     MA_INCREMENTAL};
+
+	(void)state;
+	world_init(&w, MT_SCHEMA);
+	w.spec.verify = true; /* nothing to verify without full */
+	out = run(&w, 50);
+	assert_int_equal(out.phase, PH_COMPLETED);
+	assert_log(&w, schema_only, 6);
+
+	world_init(&w, MT_INCREMENTAL);
+	out = run(&w, 50);
+	assert_int_equal(out.phase, PH_INCREMENTAL);
+	assert_log(&w, inc_only, 4);
+
+	/* a failing schema step is Failed with the action named */
+	world_init(&w, MT_SCHEMA | MT_FULL);
+	script(&w, MA_SCHEMA_CREATE, GW_EFATAL);
+	out = run(&w, 50);
+	assert_int_equal(out.phase, PH_FAILED);
+	assert_non_null(strstr(w.rec.message, "schema: boom"));
+	assert_int_equal(w.stage, META_NONE);
+}
+
 static void test_whitelist_not_applicable(void **state)
 {
 	struct world w;
@@ -311,6 +342,14 @@ static void test_precheck_failed(void **state)
 	out = run(&w, 5);
 	assert_int_equal(out.phase, PH_PRECHECK_FAILED);
 	assert_int_equal(w.nlog, 2);
+	/* saved broken (Invalid) and restored: PrecheckFailed again, not
+	 * Invalid forever */
+	w.invalid = true;
+	out = run(&w, 5);
+	assert_int_equal(out.phase, PH_INVALID);
+	w.invalid = false;
+	out = run(&w, 5);
+	assert_int_equal(out.phase, PH_PRECHECK_FAILED);
 	/* later, the servers fixed: the precheck runs again by itself */
 	w.now += MACHINE_RECHECK_MS;
 	w.precheck_failed = 0;
@@ -359,6 +398,16 @@ static void test_retry_backoff_then_fail(void **state)
 	assert_int_equal(out.phase, PH_COMPLETED);
 	assert_int_equal(w.rec.retries, 0);
 	assert_int_equal(w.rec.retries_total, 2);
+
+	/* pausing while waiting to retry: Paused at once */
+	world_init(&w, MT_FULL);
+	script(&w, MA_FULL, GW_ERETRY);
+	out = run(&w, 50);
+	assert_int_equal(out.phase, PH_RETRYING);
+	w.spec.state = STATE_PAUSED;
+	snprintf(w.spec.hash, sizeof(w.spec.hash), "h2");
+	out = run(&w, 5);
+	assert_int_equal(out.phase, PH_PAUSED);
 
 	/* past retryWindow: Failed */
 	world_init(&w, MT_FULL);
@@ -515,6 +564,14 @@ static void test_force_stop_during_copy(void **state)
 	assert_false(w.rec.whitelist_added);
 	assert_non_null(strstr(w.rec.message, "incomplete"));
 	assert_int_equal(w.stage, META_FULL_STARTED); /* nothing dropped or faked */
+	/* running again: the copy resumes and completes the destination */
+	w.spec.state = STATE_RUNNING;
+	w.spec.stop_force = false;
+	snprintf(w.spec.hash, sizeof(w.spec.hash), "h3");
+	out = run(&w, 50);
+	assert_int_equal(out.phase, PH_INCREMENTAL);
+	assert_false(w.rec.incomplete);
+	assert_int_equal(w.stage, META_POST_FULL_DONE);
 }
 
 static void test_stop_before_anything(void **state)
@@ -528,6 +585,15 @@ static void test_stop_before_anything(void **state)
 	out = run(&w, 50);
 	assert_int_equal(out.phase, PH_STOPPED);
 	assert_int_equal(w.nlog, 1); /* observe only */
+
+	/* the schema was created, the copy not started: it is not started */
+	world_init(&w, MT_SCHEMA | MT_FULL | MT_INCREMENTAL);
+	w.stage = META_SCHEMA_DONE;
+	w.spec.state = STATE_STOPPED;
+	out = run(&w, 50);
+	assert_int_equal(out.phase, PH_STOPPED);
+	assert_int_equal(w.nlog, 1);
+	assert_non_null(strstr(w.rec.message, "schema only"));
 }
 
 static void test_deleted_while_streaming(void **state)
@@ -679,6 +745,7 @@ int main(void)
 	    cmocka_unit_test(test_full_incremental_path_and_gated_stop),
 	    cmocka_unit_test(test_stop_waits_while_streaming),
 	    cmocka_unit_test(test_full_only_with_verify_completes),
+	    cmocka_unit_test(test_type_subsets),
 	    cmocka_unit_test(test_whitelist_not_applicable),
 	    cmocka_unit_test(test_verify_mismatch_fails_and_edit_clears),
 	    cmocka_unit_test(test_precheck_failed),
