@@ -20,7 +20,7 @@ wait_for "phase Incremental" 90 phase_is "$S" e2e Incremental
 assert_eq "3" "$(mdb_q dst 'SELECT COUNT(*) FROM shop.t')" "full copy"
 wait_for "position recorded" 30 test -s "$S/tasks/e2e/position"
 mdb_q src "INSERT INTO shop.t VALUES (4, 'd')"
-wait_for "a source change arrives" 30 test "$(mdb_q dst 'SELECT v FROM shop.t WHERE id = 4')" = d
+wait_for "a source change arrives" 30 dst_is 'SELECT v FROM shop.t WHERE id = 4' d
 wait_for "delay_seconds" 30 test -s "$S/tasks/e2e/delay_seconds"
 
 # An immutable change is refused; the running task goes on.
@@ -31,7 +31,7 @@ wait_for "SpecImmutable" 30 grep -A1 -q 'type: SpecImmutable' "$S/tasks/e2e/stat
 grep -A1 'type: SpecImmutable' "$S/tasks/e2e/status.yaml" | grep -q '"True"' ||
 	wait_for "SpecImmutable True" 30 sh -c "grep -A1 'type: SpecImmutable' '$S/tasks/e2e/status.yaml' | grep -q True"
 mdb_q src "INSERT INTO shop.t VALUES (5, 'e')"
-wait_for "changes still arrive under SpecImmutable" 30 test "$(mdb_q dst 'SELECT COUNT(*) FROM shop.t')" = 5
+wait_for "changes still arrive under SpecImmutable" 30 dst_is 'SELECT COUNT(*) FROM shop.t' 5
 assert_eq "Incremental" "$(cat "$S/tasks/e2e/phase")" "the task goes on"
 cp "$GW_TMP/m.orig" "$D/m.yaml.new" && mv "$D/m.yaml.new" "$D/m.yaml"
 wait_for "SpecImmutable cleared" 30 sh -c "grep -A1 'type: SpecImmutable' '$S/tasks/e2e/status.yaml' | grep -q False"
@@ -42,7 +42,7 @@ wait_for "Paused" 30 phase_is "$S" e2e Paused
 mdb_q src "INSERT INTO shop.t VALUES (6, 'f')"
 write_spec "$D/m.yaml" e2e "schema, full, incremental"
 wait_for "Incremental again" 60 phase_is "$S" e2e Incremental
-wait_for "the change made while paused arrives" 30 test "$(mdb_q dst 'SELECT COUNT(*) FROM shop.t')" = 6
+wait_for "the change made while paused arrives" 30 dst_is 'SELECT COUNT(*) FROM shop.t' 6
 
 # The gated stop.
 write_spec "$D/m.yaml" e2e "schema, full, incremental" "  state: stopped

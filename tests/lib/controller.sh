@@ -7,6 +7,7 @@
 #                                             the log is $GW_TMP/controller-VAR.log
 #   phase_is STATE_DIR NAME PHASE             true when the phase file says so
 #   audit_count STATE_DIR NAME ACTION EVENT   audit lines of that kind
+#   dst_is SQL WANT                           the query on dst returns WANT
 
 write_spec() {
 	local file=$1 name=$2 types=$3 extra=${4:-}
@@ -32,6 +33,11 @@ ctl_start() {
 
 phase_is() {
 	[ "$(cat "$1/tasks/$2/phase" 2>/dev/null)" = "$3" ]
+}
+
+# dst_is SQL WANT: the query on server dst returns WANT (for wait_for).
+dst_is() {
+	[ "$(mdb_q dst "$1" 2>/dev/null)" = "$2" ]
 }
 
 audit_count() {
