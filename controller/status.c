@@ -60,7 +60,11 @@ void status_progress_line(char *out, size_t outsz, struct task *t)
 	uint64_t done = atomic_load(&p->rows_done), total = atomic_load(&p->rows_total);
 	double pct = total ? 100.0 * (double)(done > total ? total : done) / (double)total : 0.0;
 
-	if (running_copy(t)) {
+	if (running_copy(t) && !total) {
+		/* the total is not estimated yet */
+		snprintf(out, outsz, "%s %llu rows", t->running == MA_FULL ? "full" : "verify",
+			 (unsigned long long)done);
+	} else if (running_copy(t)) {
 		snprintf(out, outsz, "%s %llu/%llu rows %.1f%%",
 			 t->running == MA_FULL ? "full" : "verify", (unsigned long long)done,
 			 (unsigned long long)total, pct);
