@@ -145,7 +145,7 @@ mdb_start() {
 	shift
 	local dir="$GW_TMP/$name" tpl
 	tpl=$(gw_template)
-	mkdir -p "$dir"
+	mkdir -p "$dir/tmp"
 	cp -a "$tpl" "$dir/data"
 	local port
 	port=$(free_port)
@@ -164,7 +164,7 @@ mdb_launch() {
 	"$MARIADBD" --no-defaults --user="$(id -un)" --datadir="$dir/data" \
 		--socket="$dir/mysqld.sock" --pid-file="$dir/mariadbd.pid" \
 		--bind-address=127.0.0.1 --skip-name-resolve \
-		--log-error="$dir/error.log" --log-bin="$dir/data/${name}-bin" \
+		--log-error="$dir/error.log" --log-bin="$dir/data/${name}-bin" --tmpdir="$dir/tmp" \
 		--binlog-format=ROW --binlog-row-image=FULL \
 		--innodb-buffer-pool-size=64M --innodb-log-file-size=48M \
 		--innodb-flush-log-at-trx-commit=2 --sync-binlog=0 \
