@@ -94,7 +94,10 @@ static void check_env_name(struct load_ctx *c, const struct key *k, yaml_node_t 
 		ok = (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z') ||
 		     (v[i] >= '0' && v[i] <= '9') || v[i] == '_';
 	if (!ok)
-		ld_diag(c, n, "fromEnv must be an environment variable name (got '%s')", v);
+		/* Not echoed: what is written here may be the password itself. */
+		ld_diag(c, n,
+			"fromEnv must be an environment variable name (letters, digits and '_', "
+			"not starting with a digit)");
 }
 
 static bool cidr_ok(const char *v)
@@ -398,10 +401,19 @@ static void check_renames(struct load_ctx *c, const struct key *k, yaml_node_t *
 
 	for (i = 0; ld_map_pair(c, n, i, &kn, &vn); i++) {
 		const char *from = scalar_text(kn), *to = scalar_text(vn);
+		yaml_node_t *kj, *vj;
+		size_t j;
 
 		if (!*from || !*to || vn->type != YAML_SCALAR_NODE)
 			continue;
-		if (t->columns && !has_column(t, from))
+		/* Column names have no case: a and A are one column. */
+		for (j = 0; j < i && ld_map_pair(c, n, j, &kj, &vj); j++)
+			if (strcmp(scalar_text(kj), from) && !strcasecmp(scalar_text(kj), from))
+				break;
+		if (j < i)
+			ld_diag(c, kn, "column '%s' is renamed twice (column names have no case)",
+				from);
+		else if (t->columns && !has_column(t, from))
 			ld_diag(c, kn, "renameColumns names column '%s', which is not in columns",
 				from);
 		else

@@ -88,10 +88,12 @@ static void diag_vadd(struct load_ctx *c, int line, int col, const char *fmt, va
 		c->oom = true;
 		return;
 	}
-	/* Keep the list sorted by position, stable for equal positions. */
+	/* Keep the list sorted by position, stable for equal positions; the
+	 * cut-off notice goes last, after the errors it ends. */
 	pos = d->n;
-	while (pos > 0 && (d->items[pos - 1].line > line ||
-			   (d->items[pos - 1].line == line && d->items[pos - 1].col > col)))
+	while (d->n + 1 < SPEC_MAX_DIAGS && pos > 0 &&
+	       (d->items[pos - 1].line > line ||
+		(d->items[pos - 1].line == line && d->items[pos - 1].col > col)))
 		pos--;
 	memmove(d->items + pos + 1, d->items + pos, (d->n - pos) * sizeof(*d->items));
 	it = &d->items[pos];
@@ -355,7 +357,12 @@ static bool parse_scalar(struct load_ctx *c, const struct key *k, yaml_node_t *n
 		}
 		return true;
 	case KT_INT:
-		if (!plain || util_parse_int64(&i64, v, INT64_MIN, INT64_MAX) < 0) {
+		if (!plain) {
+			ld_diag(c, n, "%s must be an integer (got the quoted string '%s')", k->name,
+				v);
+			return false;
+		}
+		if (util_parse_int64(&i64, v, INT64_MIN, INT64_MAX) < 0) {
 			ld_diag(c, n, "%s must be an integer (got '%s')", k->name, v);
 			return false;
 		}
@@ -472,12 +479,17 @@ static void walk_strmap(struct load_ctx *c, const struct key *k, yaml_node_t *n,
 			ld_diag(c, vn, "values of %s must be non-empty strings", k->name);
 			continue;
 		}
-		for (j = 0; j < got; j++)
-			dup = dup || !strcmp(items[j].key, ks);
-		if (dup) {
-			ld_diag(c, kn, "duplicate key '%s'", ks);
-			continue;
+		for (j = 0; j < i && !dup; j++) {
+			yaml_node_t *prev = node_get(c, n->data.mapping.pairs.start[j].key);
+
+			if (scalar(prev) && !strcmp(scalar(prev), ks)) {
+				ld_diag(c, kn, "duplicate key '%s' (first at line %d)", ks,
+					(int)prev->start_mark.line + 1);
+				dup = true;
+			}
 		}
+		if (dup)
+			continue;
 		items[got].key = dup_scalar(c, kn);
 		items[got].value = dup_scalar(c, vn);
 		if (!items[got].key || !items[got].value) {
@@ -547,6 +559,14 @@ static void walk_value(struct load_ctx *c, const struct key *k, yaml_node_t *n, 
 	case KT_DURATION:
 	case KT_SIZE:
 	case KT_ENUM:
+		if (k->type == KT_ENUM && n->type != YAML_SCALAR_NODE) {
+			struct buf b = BUF_INIT;
+
+			enum_list(&b, k->names);
+			ld_diag(c, n, "%s must be one of %s", k->name, buf_cstr(&b));
+			buf_release(&b);
+			return;
+		}
 		if (!(v = want_scalar(c, k, n,
 				      k->type == KT_INT	   ? "an integer"
 				      : k->type == KT_BOOL ? "true or false"
@@ -840,7 +860,9 @@ int spec_load_buffer(struct spec **out, const char *path, const char *data, size
 		yaml_node_t *r2 = yaml_document_get_root_node(&extra);
 
 		if (r2)
-			ld_diag(&c, r2, "one spec per file: a second YAML document starts here");
+			diag_at(&c, (int)extra.start_mark.line + 1,
+				(int)extra.start_mark.column + 1,
+				"one spec per file: a second YAML document starts here");
 		yaml_document_delete(&extra);
 	}
 	if (root->type != YAML_MAPPING_NODE) {
