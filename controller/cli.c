@@ -24,12 +24,20 @@ int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *opts
 		const char *a = argv[i], *eq, *name;
 		size_t nlen;
 
-		if (strncmp(a, "--", 2) || !a[2]) {
-			if (!strcmp(a, "--"))
-				for (i++; i < argc; i++)
-					pos[npos++] = argv[i];
-			else
+		if (!strcmp(a, "--")) {
+			for (i++; i < argc; i++)
 				pos[npos++] = argv[i];
+			break;
+		}
+		if (a[0] == '-' && a[1] && a[1] != '-') {
+			/* No command has short flags; "-" alone is a name. */
+			fprintf(stderr, "godwit %s: unknown flag %s (see godwit %s --help)\n", cmd,
+				a, cmd);
+			free(pos);
+			return 2;
+		}
+		if (strncmp(a, "--", 2)) {
+			pos[npos++] = argv[i];
 			continue;
 		}
 		name = a + 2;

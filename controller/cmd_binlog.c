@@ -162,19 +162,25 @@ out:
 
 int cmd_binlog(int argc, char **argv)
 {
-	int i, status = 0;
+	char **pos = NULL;
+	size_t npos = 0, i;
+	int status = 0;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: godwit binlog FILE...\n");
+	if ((status = cli_parse("binlog", argc, argv, NULL, 0, &pos, &npos)) != 0)
+		return status;
+	if (npos == 0) {
+		fprintf(stderr, "godwit binlog: no FILE given (see godwit binlog --help)\n");
+		free(pos);
 		return 2;
 	}
-	for (i = 1; i < argc; i++) {
+	for (i = 0; i < npos; i++) {
 		struct gw_err err = GW_ERR_INIT;
 
-		if (decode_file(argv[i], &err) < 0) {
+		if (decode_file(pos[i], &err) < 0) {
 			fprintf(stderr, "godwit binlog: %s\n", err.msg);
 			status = 1;
 		}
 	}
+	free(pos);
 	return status;
 }

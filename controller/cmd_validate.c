@@ -57,8 +57,12 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Appends the spec files under dir, sorted, depth first. */
-static int walk_dir(struct file_list *out, const char *dir, int depth)
+/*
+ * Appends the spec files under dir, sorted, depth first. A path that
+ * cannot be read is reported and sets *bad; the walk goes on, so that
+ * one broken entry hides no other spec's errors. Returns 0 or GW_ENOMEM.
+ */
+static int walk_dir(struct file_list *out, const char *dir, int depth, int *bad)
 {
 	struct file_list names = {NULL, 0, 0};
 	struct dirent *de;
@@ -68,11 +72,13 @@ static int walk_dir(struct file_list *out, const char *dir, int depth)
 
 	if (depth > 32) {
 		fprintf(stderr, "%s: directories nested too deeply\n", dir);
-		return GW_EFATAL;
+		*bad = 1;
+		return 0;
 	}
 	if (!(d = opendir(dir))) {
 		fprintf(stderr, "%s: %s\n", dir, strerror(errno));
-		return GW_EFATAL;
+		*bad = 1;
+		return 0;
 	}
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.' && (r = list_add(&names, de->d_name)) < 0)
@@ -91,14 +97,10 @@ static int walk_dir(struct file_list *out, const char *dir, int depth)
 			/* A dangling symlink: only an error when it looks like a spec. */
 			if (is_spec_name(names.v[i])) {
 				fprintf(stderr, "%s: %s\n", buf_cstr(&path), strerror(errno));
-				r = GW_EFATAL;
+				*bad = 1;
 			}
 		} else if (S_ISDIR(st.st_mode)) {
-			int rr = walk_dir(out, buf_cstr(&path), depth + 1);
-			if (rr == GW_ENOMEM)
-				r = rr;
-			else if (rr < 0)
-				r = GW_EFATAL;
+			r = walk_dir(out, buf_cstr(&path), depth + 1, bad);
 		} else if (is_spec_name(names.v[i])) {
 			r = list_add(out, buf_cstr(&path));
 		}
@@ -132,10 +134,11 @@ int cmd_validate(int argc, char **argv)
 			fprintf(stderr, "%s: %s\n", pos[i], strerror(errno));
 			bad = 1;
 		} else if (S_ISDIR(st.st_mode)) {
-			int r = walk_dir(&files, pos[i], 0);
-			if (r == GW_ENOMEM)
+			int walk_bad = 0;
+
+			if (walk_dir(&files, pos[i], 0, &walk_bad) < 0)
 				goto oom;
-			if (r < 0)
+			if (walk_bad)
 				bad = 1;
 			else if (files.n == before) {
 				fprintf(stderr, "%s: no spec files (*.yaml, *.yml)\n", pos[i]);

@@ -57,7 +57,8 @@ static const struct command commands[] = {
      "compare source and destination data, chunk by chunk",
      "  Checksums each chunk on both servers, drills into mismatches and lists\n"
      "  the differing keys, re-checking before reporting. Exit 0 when equal,\n"
-     "  1 with a report when not.\n"},
+     "  1 with a report when not.\n"
+     "  --state-dir DIR  also keep the report as DIR/tasks/NAME/verify.yaml\n"},
     {"binlog", cmd_binlog, "godwit binlog FILE...",
      "decode binlog files offline: one JSON object per event",
      "  Reads MySQL 5.5-9.x and MariaDB binlog files (also .gz), including\n"
@@ -98,7 +99,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (strcmp(argv[1], commands[i].name))
 			continue;
-		for (j = 2; j < argc; j++) {
+		/* After "--" everything is a name, even "--help". */
+		for (j = 2; j < argc && strcmp(argv[j], "--"); j++) {
 			if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
 				printf("Usage: %s\n\n%s.\n\n%s", commands[i].usage,
 				       commands[i].summary ? commands[i].summary : "internal",
@@ -108,6 +110,9 @@ int main(int argc, char **argv)
 		}
 		return commands[i].run(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "godwit: unknown command '%s' (see godwit --help)\n", argv[1]);
+	if (argv[1][0] == '-')
+		fprintf(stderr, "godwit: unknown flag %s (see godwit --help)\n", argv[1]);
+	else
+		fprintf(stderr, "godwit: unknown command '%s' (see godwit --help)\n", argv[1]);
 	return 2;
 }
