@@ -7,6 +7,7 @@
 #include <fnmatch.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,10 +207,14 @@ static void fsync_parent(const char *path)
 
 int util_write_file_atomic(const char *path, const void *data, size_t len)
 {
+	/* A name of each call's own: two threads replacing one file must not
+	 * write into the same temporary file. */
+	static atomic_uint seq;
 	char tmp[PATH_MAX];
 	int fd, err;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%u", path, (long)getpid(),
+		     atomic_fetch_add(&seq, 1)) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)

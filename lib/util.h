@@ -19,8 +19,9 @@ int util_parse_int64(int64_t *out, const char *s, int64_t min, int64_t max);
 
 /* Reads a whole file into out (appended). Returns 0 or -errno. */
 int util_read_file(struct buf *out, const char *path);
-/* Replaces path atomically: writes path.tmp.PID, fsyncs, renames, fsyncs
- * the directory. Returns 0 or -errno. */
+/* Replaces path atomically: writes a new path.tmp.PID.N, fsyncs, renames,
+ * fsyncs the directory; a reader sees the old content or the new, whole.
+ * Safe from several threads. Returns 0 or -errno. */
 int util_write_file_atomic(const char *path, const void *data, size_t len);
 /* Appends one record and fsyncs (O_APPEND, so concurrent writers each
  * land whole lines). Returns 0 or -errno. */

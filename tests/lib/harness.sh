@@ -15,7 +15,9 @@
 #   fail MSG / assert_eq WANT GOT MSG / assert_contains HAYSTACK NEEDLE MSG
 #
 # Every server has a user godwit@'%' (password in $GW_PASSWORD) with all
-# privileges, and root via the socket. GW_TMP is the test's scratch dir.
+# privileges, and root via the socket (for an ordinary user, root over the
+# socket takes no password). GW_TMP is the test's scratch dir; everything
+# running from it, and every process the script started, is killed at exit.
 # GODWIT is the binary under test (bin/godwit unless $GODWIT_BIN is set).
 # GW_SHARED is ../shared (datasets/sakila, datasets/mysql-binlogs).
 
@@ -32,21 +34,54 @@ GW_SERVERS=()
 GW_SERVER_ID=1
 
 MARIADBD=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+# The server account of the OS user: root has it through the socket; for an
+# ordinary user mariadb-install-db makes one of the user's name.
+GW_DBA=$([ "$(id -u)" -eq 0 ] && echo root || id -un)
 GW_SHARE=/usr/share/mariadb
 
-gw_cleanup() {
-	local rc=$? name pidf pid
-	trap - EXIT INT TERM
-	for name in "${GW_SERVERS[@]+"${GW_SERVERS[@]}"}"; do
-		pidf="$GW_TMP/$name/mariadbd.pid"
-		if [ -f "$pidf" ]; then
-			pid=$(cat "$pidf" 2>/dev/null || true)
-			[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-		fi
+# gw_descendants PID: every process below PID, children first.
+gw_descendants() {
+	local child
+	for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		echo "$child"
+		gw_descendants "$child"
 	done
-	# Anything else the test started in the background.
-	jobs -p | xargs -r kill -9 2>/dev/null || true
+}
+
+# gw_alive PID: running (a zombie is dead: only its parent has to reap it).
+gw_alive() {
+	local state
+	state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# Kills every server and process of this test, however it ends: servers by
+# their pid files (also those started in a subshell), the ones still
+# starting by their launcher's pid, everything the script started, and last
+# anything still running from GW_TMP. Then waits until they are gone, so
+# that none writes into GW_TMP after it is removed.
+gw_cleanup() {
+	local rc=$? f pid pids=() deadline
+	trap - EXIT INT TERM
+	for f in "$GW_TMP"/*/mariadbd.pid "$GW_TMP"/*/launcher.pid; do
+		[ -f "$f" ] && pid=$(cat "$f" 2>/dev/null) && [ -n "$pid" ] && pids+=("$pid")
+	done
+	pids+=($(gw_descendants $$))
+	# the pattern in a file: grep's own command line must not match
+	for f in $(grep -alsF -f <(echo "$GW_TMP/") /proc/[0-9]*/cmdline); do
+		pid=${f#/proc/}
+		pids+=("${pid%/cmdline}")
+	done
+	for pid in "${pids[@]+"${pids[@]}"}"; do
+		[ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] || kill -9 "$pid" 2>/dev/null || true
+	done
 	wait 2>/dev/null || true
+	deadline=$(($(date +%s) + 30))
+	for pid in "${pids[@]+"${pids[@]}"}"; do
+		while gw_alive "$pid" && [ "$(date +%s)" -lt "$deadline" ]; do
+			sleep 0.05
+		done
+	done
 	if [ "$rc" -ne 0 ] && [ -n "${GW_KEEP_TMP:-}" ]; then
 		echo "# kept $GW_TMP" >&2
 	else
@@ -111,25 +146,41 @@ gw_template() {
 			mariadb-install-db --no-defaults --user="$(id -un)" --datadir="$tpl.tmp/data" \
 				--auth-root-authentication-method=socket --skip-test-db \
 				>"$tpl.tmp/install.log" 2>&1 || { cat "$tpl.tmp/install.log" >&2; exit 1; }
-			local sock="$tpl.tmp/s.sock"
+			local sock="$tpl.tmp/s.sock" tpid i
 			"$MARIADBD" --no-defaults --user="$(id -un)" --datadir="$tpl.tmp/data" \
 				--socket="$sock" --skip-networking --pid-file="$tpl.tmp/pid" \
 				--log-error="$tpl.tmp/err.log" &
-			local i
-			for i in $(seq 1 300); do
-				mariadb --no-defaults -uroot -S "$sock" -e 'select 1' >/dev/null 2>&1 && break
+			tpid=$!
+			# A subshell does not run the test's traps, and errexit is off
+			# in a command substitution: every step is checked here.
+			trap 'kill -9 $tpid 2>/dev/null; rm -rf "$tpl.tmp"' EXIT
+			trap 'exit 130' INT
+			trap 'exit 143' TERM
+			for i in $(seq 1 600); do
+				mariadb --no-defaults -u"$GW_DBA" -S "$sock" -e 'select 1' >/dev/null 2>&1 && break
+				gw_alive "$tpid" || break
 				sleep 0.1
 			done
-			mariadb --no-defaults -uroot -S "$sock" <<SQL
+			# An ordinary user reaches root through the socket with no
+			# password (the socket's directory is the user's own); root is
+			# what the tests' mariadb -uroot use.
+			mariadb --no-defaults -u"$GW_DBA" -S "$sock" <<SQL || { cat "$tpl.tmp/err.log" >&2; exit 1; }
 CREATE USER 'godwit'@'%' IDENTIFIED BY '$GW_PASSWORD';
 GRANT ALL PRIVILEGES ON *.* TO 'godwit'@'%' WITH GRANT OPTION;
 CREATE USER 'godwit'@'localhost' IDENTIFIED BY '$GW_PASSWORD';
 GRANT ALL PRIVILEGES ON *.* TO 'godwit'@'localhost' WITH GRANT OPTION;
+$([ "$GW_DBA" = root ] || echo "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('');")
 FLUSH PRIVILEGES;
 SQL
-			mariadb-admin --no-defaults -uroot -S "$sock" shutdown
-			wait
+			mariadb-admin --no-defaults -u"$GW_DBA" -S "$sock" shutdown || exit 1
+			for i in $(seq 1 600); do
+				gw_alive "$tpid" || break
+				sleep 0.1
+			done
+			gw_alive "$tpid" && exit 1
+			wait "$tpid" || true
 			rm -f "$tpl.tmp/data"/*-bin.* "$tpl.tmp/data"/*.index
+			trap - EXIT
 			mv "$tpl.tmp" "$tpl"
 			touch "$tpl/.ready"
 		fi
@@ -171,6 +222,8 @@ mdb_launch() {
 		--local-infile=1 --max-connections=200 \
 		${GW_OPTS[$name]} >/dev/null 2>&1 &
 	local pid=$!
+	# Until mariadbd writes its pid file, this is how cleanup finds it.
+	echo "$pid" >"$dir/launcher.pid"
 	disown "$pid" # killed through its pid file; no job-control noise
 	local sock="$dir/mysqld.sock" i
 	for i in $(seq 1 300); do
@@ -192,7 +245,7 @@ mdb_stop() {
 	pid=$(cat "$dir/mariadbd.pid" 2>/dev/null || true)
 	mariadb-admin --no-defaults -uroot -S "$dir/mysqld.sock" shutdown >/dev/null 2>&1 || true
 	if [ -n "$pid" ]; then
-		while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+		while gw_alive "$pid"; do sleep 0.1; done
 	fi
 }
 
@@ -201,7 +254,7 @@ mdb_kill() {
 	pid=$(cat "$dir/mariadbd.pid" 2>/dev/null || true)
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
 	if [ -n "$pid" ]; then
-		while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+		while gw_alive "$pid"; do sleep 0.1; done
 	fi
 	rm -f "$dir/mariadbd.pid"
 }
