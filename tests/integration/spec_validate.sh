@@ -38,6 +38,13 @@ done
 assert_eq "$(ls samples/*.yaml samples/*.yml 2>/dev/null | wc -l)" "$(lines "$OUT")" "one line per sample"
 cd "$GW_TMP"
 
+# The README's "A spec in brief" is a valid spec.
+sed -n '/^## A spec in brief/,/^## /p' "$GW_ROOT/README.md" | sed -n '/^```yaml/,/^```/p' |
+	sed '1d;$d' >"$GW_TMP/readme.yaml"
+grep -q '^kind: Migration' "$GW_TMP/readme.yaml" || fail "no spec found in the README"
+run "$GODWIT" validate "$GW_TMP/readme.yaml"
+assert_eq 0 "$RC" "the README's spec: $ERR"
+
 # --- files and directories ---
 mkdir -p tree/sub/deeper tree/.git tree/empty
 good_spec one >tree/a.yaml
