@@ -19,6 +19,8 @@
 
 #define SPEC_MAX_FILE (4u << 20)
 #define SPEC_MAX_DIAGS 200
+/* A message echoes what the file says; a huge value is cut short. */
+#define SPEC_MAX_MSG 512
 /* Aliases may share a node many times over; bound the work. */
 #define SPEC_MAX_VISITS 200000
 
@@ -58,8 +60,39 @@ int diag_list_format(struct buf *out, const struct diag_list *d)
 	return 0;
 }
 
+/*
+ * Each diagnostic is one line of text: control characters of echoed
+ * values (a quoted "a\nb", an escape sequence) are written as escapes,
+ * and a very long message is cut.
+ */
+static int msg_clean(struct buf *out, const char *msg)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)msg; *p; p++) {
+		int r;
+
+		if (out->len >= SPEC_MAX_MSG)
+			return buf_puts(out, "...");
+		if (*p == '\n')
+			r = buf_puts(out, "\\n");
+		else if (*p == '\t')
+			r = buf_puts(out, "\\t");
+		else if (*p == '\r')
+			r = buf_puts(out, "\\r");
+		else if (*p < 0x20 || *p == 0x7f)
+			r = buf_printf(out, "\\x%02x", *p);
+		else
+			r = buf_putc(out, (char)*p);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static void diag_vadd(struct load_ctx *c, int line, int col, const char *fmt, va_list ap)
 {
+	struct buf raw = BUF_INIT;
 	struct diag_list *d = c->diags;
 	struct buf msg = BUF_INIT;
 	struct diag *it;
@@ -84,10 +117,13 @@ static void diag_vadd(struct load_ctx *c, int line, int col, const char *fmt, va
 			c->oom = true;
 			return;
 		}
-	} else if (buf_vprintf(&msg, fmt, ap) < 0) {
+	} else if (buf_vprintf(&raw, fmt, ap) < 0 || msg_clean(&msg, buf_cstr(&raw)) < 0) {
+		buf_release(&raw);
+		buf_release(&msg);
 		c->oom = true;
 		return;
 	}
+	buf_release(&raw);
 	/* Keep the list sorted by position, stable for equal positions; the
 	 * cut-off notice goes last, after the errors it ends. */
 	pos = d->n;

@@ -21,6 +21,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (diag_list_format(&out, &diags) == 0 && diags.n && !strstr(buf_cstr(&out), "fuzz.yaml:"))
 		abort();
+	/* Each diagnostic: a real position, one short line of text. */
+	for (size_t i = 0; i < diags.n; i++) {
+		const struct diag *d = &diags.items[i];
+
+		if (d->line < 1 || d->col < 1 || !d->msg[0] || strlen(d->msg) > 600 ||
+		    strpbrk(d->msg, "\n\r"))
+			abort();
+		/* sorted by position, but for the cut-off notice at the end */
+		if (i && strcmp(d->msg, "too many errors; giving up") &&
+		    (d->line < d[-1].line || (d->line == d[-1].line && d->col < d[-1].col)))
+			abort();
+	}
 	if (s) {
 		const struct table_sel *t = NULL;
 		size_t i;

@@ -38,6 +38,12 @@
 /* Without objects: a case's objects: block starts at line 8. */
 #define BASE_NO_OBJ TOP META SRC DST TYPES
 
+/* 600 characters, and the 460 of them a 512-byte message keeps after
+ * "state must be one of running, paused, stopped (got '". */
+#define X50 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+#define HUGE X50 X50 X50 X50 X50 X50 X50 X50 X50 X50 X50 X50
+#define HUGE_CUT X50 X50 X50 X50 X50 X50 X50 X50 X50 "xxxxxxxxxx"
+
 struct bad_case {
 	const char *name;
 	const char *yaml;
@@ -329,6 +335,15 @@ static const struct bad_case bad_cases[] = {
      "a letter or digit\n"
      "t.yaml:9:16: retryWindow must be a duration like 500ms, 30s, 5m, 12h or 1d (got '5x')\n"
      "t.yaml:10:3: unknown key 'parallelizm' (did you mean 'parallelism'?)\n"},
+
+    /* --- one line each, whatever the file holds --- */
+    {"newline in a value", TOP "metadata: {name: \"a\\nb\\e[31m\"}\nspec:\n" SRC DST TYPES OBJ,
+     "t.yaml:3:18: name 'a\\nb\\x1b[31m' must be lowercase letters, digits and '-', starting "
+     "and ending with a letter or digit\n"},
+    {"tab in a key", BASE "  \"par\\tallelism\": 4\n",
+     "t.yaml:9:3: unknown key 'par\\tallelism' (did you mean 'parallelism'?)\n"},
+    {"huge value", TOP "metadata: {name: t}\nspec:\n" SRC DST TYPES OBJ "  state: " HUGE "\n",
+     "t.yaml:9:10: state must be one of running, paused, stopped (got '" HUGE_CUT "...\n"},
 
     /* --- documents --- */
     {"empty file", "", "t.yaml:1:1: empty spec: expected apiVersion, kind, metadata and spec\n"},
