@@ -100,7 +100,9 @@ struct spec {
 	char hash[65];		 /* sha256 of the file's bytes */
 	char immutable_hash[65]; /* sha256 over source, destination, objects and
 				    migrationTypes in canonical form: a change
-				    here after data moved is SpecImmutable */
+				    here after data moved is SpecImmutable.
+				    Where the data is, not how to log in: user,
+				    password reference and TLS may change. */
 };
 
 /* One problem found in a spec file, located at line:col (1-based). */
