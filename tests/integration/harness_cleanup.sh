@@ -62,6 +62,13 @@ echo ready >"$GW_INFO.ready"
 mdb_start a
 sleep 600'
 
+# Ctrl-C while the first server of a TMPDIR builds the shared datadir
+# template: its server is killed and the half-made template removed.
+child template '
+echo ready >"$GW_INFO.ready"
+mdb_start a
+sleep 600'
+
 # check_gone NAME INFO: nothing of the child in INFO survives.
 check_gone() {
 	local name=$1 info=$2 tmp pid
@@ -116,6 +123,11 @@ os.execvp(sys.argv[1], sys.argv[1:])' "${as[@]+"${as[@]}"}" env TMPDIR="$CHILD_T
 			kill -INT -- "-$pid"
 		fi
 		;;
+	template)
+		wait_for "$name ready" 300 test -s "$info.ready"
+		wait_for "$name template server" 300 test -e "$CHILD_TMPDIR/godwit-mariadb-template-$(id -u).tmp/err.log"
+		kill -INT -- "-$pid"
+		;;
 	starting)
 		wait_for "$name ready" 300 test -s "$info.ready"
 		tmp=$(head -1 "$info")
@@ -129,6 +141,7 @@ os.execvp(sys.argv[1], sys.argv[1:])' "${as[@]+"${as[@]}"}" env TMPDIR="$CHILD_T
 	term) assert_eq 143 "$rc" "$name: exit status after SIGTERM" ;;
 	int) assert_eq 130 "$rc" "$name: exit status after SIGINT" ;;
 	starting) [ "$rc" -ne 0 ] || fail "$name: exit 0 after SIGTERM" ;;
+	template) assert_eq 130 "$rc" "$name: exit status after SIGINT" ;;
 	esac
 	check_gone "$name${user:+ as $user}" "$info"
 	echo "# $name${user:+ as $user}: exit $rc, nothing left"
@@ -141,6 +154,14 @@ run_child subshell fail
 run_child term term
 run_child int int
 run_child starting starting
+CHILD_TMPDIR="$GW_TMP/tmp-fresh"
+mkdir -p "$CHILD_TMPDIR"
+run_child template template
+tpl="$CHILD_TMPDIR/godwit-mariadb-template-$(id -u)"
+[ ! -e "$tpl.tmp" ] || fail "template: the half-made template $tpl.tmp is left"
+[ ! -e "$tpl/.ready" ] || fail "template: finished although interrupted"
+pid=$(grep -alsF -f <(echo "$tpl") /proc/[0-9]*/cmdline | head -1 || true)
+[ -z "$pid" ] || fail "template: its server survived: $(tr '\0' ' ' <"$pid")"
 
 # As an ordinary user, with a TMPDIR of its own.
 user=""
