@@ -52,6 +52,12 @@ static int read_secret_file(char **out, const char *path, struct gw_err *err)
 		}
 	}
 	close(fd);
+	if (memchr(v, '\0', len)) {
+		/* Cut at the NUL, it would be another password: say so instead. */
+		explicit_bzero(v, len);
+		free(v);
+		return err_set(err, GW_EFATAL, "password file %s: contains a NUL byte", path);
+	}
 	if (len && v[len - 1] == '\n')
 		len--;
 	if (len && v[len - 1] == '\r')

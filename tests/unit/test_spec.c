@@ -44,6 +44,9 @@
 #define HUGE X50 X50 X50 X50 X50 X50 X50 X50 X50 X50 X50 X50
 #define HUGE_CUT X50 X50 X50 X50 X50 X50 X50 X50 X50 "xxxxxxxxxx"
 
+/* A scratch directory of the test run (setup_tmp). */
+static char tmpdir[64];
+
 struct bad_case {
 	const char *name;
 	const char *yaml;
@@ -450,6 +453,26 @@ static void test_unreadable_file(void **state)
 			    "/nonexistent/x.yaml:1:1: cannot read: No such file or directory\n");
 	diag_list_release(&diags);
 	buf_reset(&got);
+	{
+		char path[128];
+		static char chunk[1 << 20];
+		int fd, i;
+
+		(void)snprintf(path, sizeof(path), "%s/big.yaml", tmpdir);
+		assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
+		memset(chunk, '#', sizeof(chunk));
+		for (i = 0; i < 5; i++)
+			assert_int_equal(write(fd, chunk, sizeof(chunk)), (ssize_t)sizeof(chunk));
+		close(fd);
+		assert_int_not_equal(spec_load_file(&s, path, &diags), 0);
+		assert_null(s);
+		assert_int_equal(diag_list_format(&got, &diags), 0);
+		assert_non_null(
+		    strstr(buf_cstr(&got), "big.yaml:1:1: file is larger than 4 MiB\n"));
+		diag_list_release(&diags);
+		buf_reset(&got);
+		unlink(path);
+	}
 	assert_int_not_equal(spec_load_file(&s, "/", &diags), 0);
 	assert_int_equal(diag_list_format(&got, &diags), 0);
 	assert_string_equal(buf_cstr(&got), "/:1:1: cannot read: Is a directory\n");
@@ -758,8 +781,6 @@ static void test_hashes(void **state)
 
 /* --- secrets --- */
 
-static char tmpdir[64];
-
 static void write_file(const char *path, const char *data)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -851,6 +872,17 @@ static void test_secret_file(void **state)
 	assert_null(strstr(err.msg, "TOPSECRET"));
 	assert_null(strstr(err.msg, "QQQ"));
 	free(big);
+	/* A NUL would cut the password short: refused, not truncated. */
+	{
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "pw\0more\n", 8), 8);
+		close(fd);
+	}
+	assert_int_equal(spec_secret_resolve(&v, &ref, &err), GW_EFATAL);
+	assert_null(v);
+	assert_non_null(strstr(err.msg, "contains a NUL byte"));
 	unlink(path);
 }
 
