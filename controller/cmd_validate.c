@@ -116,6 +116,7 @@ int cmd_validate(int argc, char **argv)
 {
 	struct file_list files = {NULL, 0, 0};
 	char **pos = NULL, **names = NULL;
+	struct stat *ids = NULL;
 	size_t npos = 0, i, j;
 	int rc, bad = 0;
 
@@ -148,12 +149,26 @@ int cmd_validate(int argc, char **argv)
 			goto oom;
 		}
 	}
-	if (files.n && !(names = calloc(files.n, sizeof(*names))))
+	if (files.n &&
+	    (!(names = calloc(files.n, sizeof(*names))) || !(ids = calloc(files.n, sizeof(*ids)))))
 		goto oom;
 	for (i = 0; i < files.n; i++) {
 		struct diag_list diags = DIAG_LIST_INIT;
 		struct buf out = BUF_INIT;
 		struct spec *s = NULL;
+		struct stat st;
+
+		/* A file named twice (a directory and one of its files) is one
+		 * spec, not two with the same name. */
+		if (stat(files.v[i], &st) == 0) {
+			for (j = 0; j < i; j++)
+				if (ids[j].st_ino == st.st_ino && ids[j].st_dev == st.st_dev &&
+				    ids[j].st_nlink)
+					break;
+			if (j < i)
+				continue;
+			ids[i] = st;
+		}
 
 		if (spec_load_file(&s, files.v[i], &diags) < 0) {
 			bad = 1;
@@ -194,6 +209,7 @@ out:
 	}
 	free(files.v);
 	free(names);
+	free(ids);
 	free(pos);
 	fflush(stdout);
 	return rc;

@@ -92,6 +92,12 @@ run "$GODWIT" validate empty.yaml
 assert_eq "1" "$RC" "an empty file is invalid"
 assert_eq "empty.yaml:1:1: empty spec: expected apiVersion, kind, metadata and spec" "$ERR" "empty file"
 
+run "$GODWIT" validate tree/sub tree/sub/b.yml "$GW_TMP/tree/sub/../sub/b.yml"
+assert_eq 1 "$RC" "tree/sub still has its dangling link"
+assert_eq "tree/sub/b.yml: ok
+tree/sub/c.yaml: ok" "$OUT" "a file named twice is checked once"
+assert_not_contains "$ERR" "also used by" "a file named twice is not a name clash"
+
 good_spec one >same-name.yaml
 run "$GODWIT" validate tree/a.yaml same-name.yaml
 assert_eq 1 "$RC" "two specs with one name"
