@@ -5,7 +5,8 @@
 # failure, on SIGINT/SIGTERM. Works as root and as an ordinary user.
 #
 #   mdb_start NAME [mariadbd options...]   start server NAME; sets NAME_PORT,
-#                                          NAME_SOCK, NAME_DIR
+#                                          NAME_SOCK, NAME_DIR (a port taken
+#                                          meanwhile is replaced by another)
 #   mdb_stop NAME / mdb_kill NAME          clean shutdown / kill -9
 #   mdb_restart NAME                       start again with the same options
 #   mdb NAME [mariadb client args]         run the client as root (SQL on stdin
@@ -190,26 +191,43 @@ SQL
 
 declare -A GW_OPTS
 
-# mdb_start NAME [options]: a fresh server.
+# mdb_start NAME [options]: a fresh server. The port is free when chosen,
+# but the machine is shared: a server that finds it taken meanwhile gets
+# another one.
 mdb_start() {
 	local name=$1
 	shift
-	local dir="$GW_TMP/$name" tpl
+	local dir="$GW_TMP/$name" tpl port attempt
 	tpl=$(gw_template)
-	mkdir -p "$dir/tmp"
-	cp -a "$tpl" "$dir/data"
-	local port
-	port=$(free_port)
 	GW_SERVERS+=("$name")
-	GW_OPTS[$name]="--server-id=$GW_SERVER_ID --port=$port $*"
-	GW_SERVER_ID=$((GW_SERVER_ID + 1))
-	printf -v "${name}_PORT" '%s' "$port"
 	printf -v "${name}_SOCK" '%s' "$dir/mysqld.sock"
 	printf -v "${name}_DIR" '%s' "$dir"
-	mdb_launch "$name"
+	for attempt in 1 2 3 4 5; do
+		rm -rf "$dir"
+		mkdir -p "$dir/tmp"
+		cp -a "$tpl" "$dir/data"
+		port=$(free_port)
+		GW_OPTS[$name]="--server-id=$GW_SERVER_ID --port=$port $*"
+		printf -v "${name}_PORT" '%s' "$port"
+		if mdb_launch_try "$name"; then
+			GW_SERVER_ID=$((GW_SERVER_ID + 1))
+			return 0
+		fi
+		grep -qE "Address already in use|Bind on TCP/IP port" "$dir/error.log" 2>/dev/null || break
+		echo "# port $port of $name was taken meanwhile: another one" >&2
+	done
+	cat "$dir/error.log" >&2
+	fail "server $name did not start"
 }
 
+# mdb_launch NAME: starts server NAME (again) with its options.
 mdb_launch() {
+	mdb_launch_try "$1" || { cat "$GW_TMP/$1/error.log" >&2; fail "server $1 did not start"; }
+}
+
+# mdb_launch_try NAME: 0 once the server answers; 1 when it exits or does
+# not answer within 60 s (then it is killed).
+mdb_launch_try() {
 	local name=$1 dir="$GW_TMP/$1"
 	# shellcheck disable=SC2086
 	"$MARIADBD" --no-defaults --user="$(id -un)" --datadir="$dir/data" \
@@ -226,18 +244,16 @@ mdb_launch() {
 	echo "$pid" >"$dir/launcher.pid"
 	disown "$pid" # killed through its pid file; no job-control noise
 	local sock="$dir/mysqld.sock" i
-	for i in $(seq 1 300); do
+	for i in $(seq 1 600); do
 		if mariadb --no-defaults -uroot -S "$sock" -e 'select 1' >/dev/null 2>&1; then
 			return 0
 		fi
-		if ! kill -0 "$pid" 2>/dev/null; then
-			cat "$dir/error.log" >&2
-			fail "server $name did not start"
-		fi
+		gw_alive "$pid" || return 1
 		sleep 0.1
 	done
-	cat "$dir/error.log" >&2
-	fail "server $name did not start in 30s"
+	echo "# server $name did not answer in 60 s" >&2
+	kill -9 "$pid" 2>/dev/null || true
+	return 1
 }
 
 mdb_stop() {
