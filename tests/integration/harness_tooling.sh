@@ -135,4 +135,27 @@ grep -q 'tests/fuzz/corpus/' "$GW_ROOT/tests/run" || fail "tests/run feeds the c
 # CI runs exactly the README's test command.
 assert_eq "make test" "$(grep -v '^#' "$GW_ROOT/.ci/run" | grep -vE '^(set |cd )' | grep .)" ".ci/run"
 grep -q '^make test ' "$GW_ROOT/README.md" || fail "README gives make test"
+# The README's code layout names only what is in the tree: each bullet's
+# folder, and each file it names in that folder (or at the top).
+python3 - "$GW_ROOT" <<'PY' || fail "README code layout is out of date"
+import glob, os, re, sys
+root = sys.argv[1]
+text = open(os.path.join(root, "README.md")).read()
+section = text.split("## Code layout", 1)[1].split("\n## ", 1)[0]
+bad = []
+for bullet in re.split(r"\n- ", section)[1:]:
+    names = re.findall(r"`([^`]+)`", bullet)
+    folder = names[0]
+    if not os.path.isdir(os.path.join(root, folder)):
+        bad.append(folder)
+        continue
+    for n in names[1:]:
+        if not re.fullmatch(r"[\w./*-]+\.(c|h|md)|[\w.-]+/[\w./-]*", n):
+            continue  # a name of something else: `struct spec`, `make test`
+        if not (glob.glob(os.path.join(root, folder, n)) or glob.glob(os.path.join(root, n))):
+            bad.append(folder + n)
+if bad:
+    print("not in the tree:", " ".join(bad))
+    sys.exit(1)
+PY
 echo ok
