@@ -418,7 +418,11 @@ static bool parse_scalar(struct load_ctx *c, const struct key *k, yaml_node_t *n
 			*(bool *)field = false;
 			return true;
 		}
-		ld_diag(c, n, "%s must be true or false (got '%s')", k->name, v);
+		if (!plain)
+			ld_diag(c, n, "%s must be true or false (got the quoted string '%s')",
+				k->name, v);
+		else
+			ld_diag(c, n, "%s must be true or false (got '%s')", k->name, v);
 		return false;
 	case KT_DURATION:
 		if (util_parse_duration(&i64, v) < 0) {

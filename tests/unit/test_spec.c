@@ -91,6 +91,8 @@ static const struct bad_case bad_cases[] = {
     {"map for string", TOP "metadata: {name: {a: b}}\nspec:\n" SRC DST TYPES OBJ,
      "t.yaml:3:18: name must be a string\n"},
     {"bool", BASE "  verify: yes\n", "t.yaml:9:11: verify must be true or false (got 'yes')\n"},
+    {"quoted bool", BASE "  stop: {force: \"true\"}\n",
+     "t.yaml:9:17: force must be true or false (got the quoted string 'true')\n"},
     {"list of maps for list of strings",
      BASE_NO_OBJ "  objects: [{database: a, excludeTables: [{a: b}]}]\n",
      "t.yaml:8:43: items of excludeTables must be strings\n"},
