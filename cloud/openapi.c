@@ -174,7 +174,6 @@ bool openapi_code_retryable(const char *code, long http_status)
 	    "SignatureNonceUsed",
 	    "OperationDenied.DBInstanceStatus",
 	    "IncorrectDBInstanceState",
-	    "InvalidSecurityToken.Expired",
 	    "Idempotence.Processing",
 	};
 	size_t i;
@@ -237,11 +236,14 @@ static void safe_message(char *out, size_t size, const char *msg, const struct o
 
 	snprintf(out, size, "%s", msg ? msg : "");
 	for (cut = out; *cut; cut++)
-		if (!strncasecmp(cut, "string to sign", 14) ||
+		if (!strncasecmp(cut, "server string to sign", 21) ||
+		    !strncasecmp(cut, "string to sign", 14) ||
 		    !strncasecmp(cut, "stringtosign", 12)) {
 			*cut = 0;
 			break;
 		}
+	while (cut > out && (cut[-1] == ' ' || cut[-1] == ':' || cut[-1] == '.'))
+		*--cut = 0;
 	for (i = 0; i < 2; i++) {
 		size_t n = strlen(secrets[i]);
 		char *p;
@@ -250,6 +252,18 @@ static void safe_message(char *out, size_t size, const char *msg, const struct o
 		while ((p = strstr(out, secrets[i])))
 			memset(p, '*', n);
 	}
+}
+
+/* What a person does about a code that says the credentials are wrong. */
+static const char *hint(const char *code)
+{
+	if (!strcmp(code, "SignatureDoesNotMatch") || !strncmp(code, "InvalidAccessKeyId", 18))
+		return "; check ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET";
+	if (!strncmp(code, "InvalidSecurityToken", 20) || !strcmp(code, "MissingSecurityToken"))
+		return "; check ALIBABA_CLOUD_SECURITY_TOKEN (temporary credentials expire)";
+	if (!strncmp(code, "InvalidTimeStamp", 16))
+		return "; check the controller's clock";
+	return "";
 }
 
 static const char *base_url(struct buf *tmp, const char *product)
@@ -358,9 +372,9 @@ static int call_once(struct cjson **out, char *code, size_t code_size, long *sta
 	snprintf(code, code_size, "%s", cjson_text(j, "Code") ? cjson_text(j, "Code") : "");
 	safe_message(msg, sizeof(msg), cjson_text(j, "Message"), cred);
 	r = err_set(err, openapi_code_retryable(code, status) ? GW_ERETRY : GW_EFATAL,
-		    "%s: %s: %s (HTTP %ld%s%s)", action, code[0] ? code : "error", msg, status,
+		    "%s: %s: %s (HTTP %ld%s%s)%s", action, code[0] ? code : "error", msg, status,
 		    cjson_text(j, "RequestId") ? ", RequestId " : "",
-		    cjson_text(j, "RequestId") ? cjson_text(j, "RequestId") : "");
+		    cjson_text(j, "RequestId") ? cjson_text(j, "RequestId") : "", hint(code));
 out:
 	if (c)
 		curl_easy_cleanup(c);

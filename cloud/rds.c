@@ -6,6 +6,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,19 @@
 #define RDS_VERSION "2014-08-15"
 #define RDS_GROUP "godwit"
 #define RDS_MAX_PARAMS 8
+/* Every connection asks for the address; the API has a rate limit. */
+#define RDS_RESOLVE_TTL_MS 60000
+
+struct resolved {
+	char key[320]; /* instance, region, account, role: who asked matters */
+	char host[256];
+	unsigned port;
+	int64_t until_ms;
+	struct resolved *next;
+};
+
+static pthread_mutex_t resolve_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct resolved *resolve_cache;
 
 /* The instance's name in messages: id, region and, for another account, the
  * account. */
@@ -109,17 +123,64 @@ static int parse_u64(uint64_t *out, const char *s)
 	return 0;
 }
 
+static int cache_key(char *out, size_t size, const struct endpoint *ep)
+{
+	int n = snprintf(out, size, "%s|%s|%s|%s", ep->rds.instance_id, ep->rds.region,
+			 ep->rds.account_id ? ep->rds.account_id : "",
+			 ep->rds.role_name ? ep->rds.role_name : "");
+
+	return n < 0 || (size_t)n >= size ? GW_EFATAL : 0;
+}
+
+/* Best effort: a failure only means the next connection asks again. */
+static void remember(const char *key, const char *host, unsigned port)
+{
+	struct resolved *c;
+
+	if (strlen(host) >= sizeof(c->host) || !key[0])
+		return;
+	pthread_mutex_lock(&resolve_mu);
+	for (c = resolve_cache; c; c = c->next)
+		if (!strcmp(c->key, key))
+			break;
+	if (!c && (c = calloc(1, sizeof(*c)))) {
+		snprintf(c->key, sizeof(c->key), "%s", key);
+		c->next = resolve_cache;
+		resolve_cache = c;
+	}
+	if (c) {
+		snprintf(c->host, sizeof(c->host), "%s", host);
+		c->port = port;
+		c->until_ms = util_now_mono_ms() + RDS_RESOLVE_TTL_MS;
+	}
+	pthread_mutex_unlock(&resolve_mu);
+}
+
 int cloud_endpoint_resolve(char **host_out, unsigned *port_out, const struct endpoint *ep,
 			   const char *task, struct gw_err *err)
 {
 	static const char *const prefer[] = {"Public", "Private", "Inner"};
 	struct cjson *j = NULL;
 	const struct cjson *a, *it, *best = NULL;
+	struct resolved *c = NULL;
+	char key[320] = "";
 	int64_t port;
 	size_t k;
 	int r;
 
 	*host_out = NULL;
+	if (cache_key(key, sizeof(key), ep) == 0) {
+		pthread_mutex_lock(&resolve_mu);
+		for (c = resolve_cache; c; c = c->next)
+			if (!strcmp(c->key, key) && c->until_ms > util_now_mono_ms()) {
+				*host_out = strdup(c->host);
+				*port_out = c->port;
+				break;
+			}
+		pthread_mutex_unlock(&resolve_mu);
+		if (c)
+			return *host_out ? 0 : err_set(err, GW_ENOMEM, "out of memory");
+	}
 	if ((r = rds_call(&j, ep, "DescribeDBInstanceNetInfo", NULL, 0, task, err)) < 0)
 		goto out;
 	a = cjson_path(j, "DBInstanceNetInfos.DBInstanceNetInfo");
@@ -152,6 +213,7 @@ int cloud_endpoint_resolve(char **host_out, unsigned *port_out, const struct end
 	}
 	*port_out = (unsigned)port;
 	log_debug(task, "rds %s: %s:%u", ep->rds.instance_id, *host_out, *port_out);
+	remember(key, *host_out, *port_out);
 out:
 	cjson_free(j);
 	return r;

@@ -185,6 +185,9 @@ write_spec "$GW_TMP/specs/bystander.yaml" bystander "schema, full" "  state: pau
 ctl_start CTL --dir "$GW_TMP/specs" --state-dir "$S3" --log-level debug
 wait_for "inc is Incremental" 240 phase_is "$S3" inc Incremental
 emu_state 's["instances"]["rm-src"]["groups"]["godwit"]' | grep -q "198.51.100.7" || fail "source group added"
+# the assumed credentials expire under the running controller: renewed
+ar_before=$(emu_calls AssumeRole 200)
+curl -fsS -X POST "$EMU_URL/_emulator/expire" >/dev/null
 rm -f "$GW_TMP/specs/inc.yaml"
 no_group() { [ "$(emu_state "s[\"instances\"][\"$1\"][\"groups\"].get(\"godwit\")")" = null ]; }
 audited() { [ "$(audit_count "$S3" inc whitelist-remove end)" = 1 ]; }
@@ -192,6 +195,8 @@ wait_for "the source whitelist removed after deletion" 120 no_group rm-src
 wait_for "the destination whitelist removed after deletion" 60 no_group rm-dst
 wait_for "the removal audited" 60 audited
 kill -TERM "$CTL"
+[ "$(emu_calls ModifySecurityIps 400)" -eq 0 ] || fail "no ModifySecurityIps refused"
+[ "$(emu_calls AssumeRole 200)" -gt "$ar_before" ] || fail "the expired credentials were renewed"
 wait "$CTL" || true
 
 # no secret anywhere: the key's secret, and the STS secrets and tokens issued

@@ -2,7 +2,7 @@
 """A loopback stand-in for the Alibaba Cloud OpenAPI endpoints godwit calls
 (STS 2015-04-01, RDS 2014-08-15), checking what the real service checks.
 
-    aliyun_emulator.py CONFIG.json --port-file FILE [--log FILE.jsonl]
+    aliyun_emulator.py CONFIG.json --port-file FILE [--log FILE.jsonl] [--parent-pid PID]
 
 Every call, whatever product it belongs to, comes to http://127.0.0.1:PORT/
 (godwit's GODWIT_ALIYUN_ENDPOINT). What is checked, with the documented
@@ -48,6 +48,7 @@ Test-only endpoints, no signature:
   GET  /_emulator/state    {"instances": {id: {"groups": {...}}}, "calls": {action: n}}
   POST /_emulator/inject   {"action": A, "code": C, "status": S, "count": N}: the next
                            N valid calls of A fail with that code and status
+  POST /_emulator/expire   every STS credential issued so far expires now
 """
 import argparse
 import base64
@@ -351,6 +352,11 @@ class Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         n = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(n).decode() if n else ""
+        if url.path == "/_emulator/expire":
+            with self.server.emu.lock:
+                for c in self.server.emu.sts.values():
+                    c["expires"] = time.time() - 1
+            return self.reply(200, {"ok": True})
         if url.path == "/_emulator/inject":
             with self.server.emu.lock:
                 self.server.emu.inject.append(json.loads(body))
@@ -363,6 +369,7 @@ def main():
     ap.add_argument("config")
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log")
+    ap.add_argument("--parent-pid", type=int, help="exit when this process is gone")
     a = ap.parse_args()
     with open(a.config) as f:
         cfg = json.load(f)
@@ -373,6 +380,15 @@ def main():
     with open(tmp, "w") as f:
         f.write(str(srv.server_address[1]))
     os.replace(tmp, a.port_file)
+    if a.parent_pid:
+        def watch():
+            while True:
+                try:
+                    os.kill(a.parent_pid, 0)
+                except ProcessLookupError:
+                    os._exit(0)
+                time.sleep(0.5)
+        threading.Thread(target=watch, daemon=True).start()
     try:
         srv.serve_forever()
     except KeyboardInterrupt:

@@ -15,8 +15,10 @@ emu_start() {
 	local cfg=$1 pf=$GW_TMP/emu.port
 	EMU_LOG=$GW_TMP/emu-calls.jsonl
 	rm -f "$pf"
+	# it exits with the test (the harness kills jobs with -9, noisily)
 	python3 "$GW_ROOT/tests/lib/aliyun_emulator.py" "$cfg" --port-file "$pf" \
-		--log "$EMU_LOG" >>"$GW_TMP/emu.err" 2>&1 &
+		--log "$EMU_LOG" --parent-pid $$ >>"$GW_TMP/emu.err" 2>&1 &
+	disown $!
 	wait_for "the cloud emulator to listen" 60 test -s "$pf"
 	EMU_URL=http://127.0.0.1:$(cat "$pf")
 	export GODWIT_ALIYUN_ENDPOINT=$EMU_URL
