@@ -11,7 +11,8 @@ cat >"$GW_TMP/cloud.json" <<'JSON'
 {"accounts": {"111": {"keys": {"AK1": {"secret": "s1"},
                                "AKRO": {"secret": "s2", "deny": ["ModifySecurityIps"]}},
                       "roles": {"r": {"trust": ["111"]}}},
-              "222": {"keys": {"AK2": {"secret": "s3"}}}},
+              "222": {"keys": {"AK2": {"secret": "s3"}},
+                      "roles": {"ro": {"trust": ["111"], "deny": ["ModifySecurityIps"]}}}},
  "instances": {"rm-a": {"account": "111", "region": "cn-hangzhou", "host": "127.0.0.1", "port": 3306},
                "rm-b": {"account": "222", "region": "cn-hangzhou", "host": "127.0.0.1", "port": 3306}}}
 JSON
@@ -125,4 +126,23 @@ f=b.yaml
 out=$(wl ALIBABA_CLOUD_ACCESS_KEY_ID=AK1 ALIBABA_CLOUD_ACCESS_KEY_SECRET=s1)
 assert_contains "$out" "InvalidDBInstanceId.NotFound" "another account's instance is not visible"
 assert_contains "$out" "rds.accountId and rds.roleName" "the fix says how to reach it"
+
+# the destination refuses after the source took the entries: taken back
+cat >"$GW_TMP/two.yaml" <<'YAML'
+apiVersion: godwit/v1
+kind: Migration
+metadata: {name: two}
+spec:
+  source: {rds: {region: cn-hangzhou, instanceId: rm-a}, user: u, password: {fromEnv: GW_PASSWORD}}
+  destination: {rds: {region: cn-hangzhou, instanceId: rm-b, accountId: "222", roleName: ro},
+                user: u, password: {fromEnv: GW_PASSWORD}}
+  migrationTypes: [schema, full]
+  objects: [{database: shop}]
+  whitelist: {cidrs: ["198.51.100.9"]}
+YAML
+f=two.yaml
+out=$(wl ALIBABA_CLOUD_ACCESS_KEY_ID=AK1 ALIBABA_CLOUD_ACCESS_KEY_SECRET=s1)
+assert_contains "$out" "whitelist of the destination: no permissions" "the destination refused"
+assert_eq "203.0.113.0/28" "$(emu_state 's["instances"]["rm-a"]["groups"]["godwit"]')" \
+	"the source's group is back to what it was"
 echo ok
