@@ -11,7 +11,8 @@
 #  - a wrong role name fails precheck with "role does not exist", an
 #    untrusting role with "no permissions", each with the trust policy; a
 #    full destination fails the storage item;
-#  - deleting a running spec removes its whitelist entries;
+#  - deleting a running spec removes its entries (and only those), across
+#    an expiry of the assumed credentials; a stopped one removes the rest;
 #  - the key secret and the STS credentials appear in no file of the state
 #    dir and in no controller log.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -50,7 +51,8 @@ cat >"$GW_TMP/cloud.json" <<JSON
 JSON
 emu_start "$GW_TMP/cloud.json"
 
-# rds_spec FILE NAME ROLE DST_INSTANCE TYPES
+# rds_spec FILE NAME ROLE DST_INSTANCE TYPES; $CIDRS, $OBJ_EXTRA (lines under
+# the object), $SPEC_EXTRA (lines under spec:) change the rest
 rds_spec() {
 	cat >"$1.tmp" <<YAML
 apiVersion: godwit/v1
@@ -71,8 +73,10 @@ spec:
   migrationTypes: [$5]
   objects:
     - database: shop
+${OBJ_EXTRA:-}
   whitelist:
-    cidrs: ["203.0.113.0/28", "198.51.100.7"]
+    cidrs: [${CIDRS:-"203.0.113.0/28", "198.51.100.7"}]
+${SPEC_EXTRA:-}
 YAML
 	mv "$1.tmp" "$1"
 }
@@ -175,28 +179,41 @@ assert_contains "$p" "the destination has 0 MiB free" "storage from DescribeReso
 assert_eq 0 "$(grep -c '"action":"whitelist-add"' "$GW_TMP/state2/audit.jsonl" || true)" \
 	"no whitelist step after a failed precheck"
 
-# spec deleted while incremental runs: the whitelist entries are removed
+# two incremental migrations between the same instances, with their own
+# cidrs: deleting one removes its entries only (the credentials expiring
+# meanwhile), stopping the other removes the rest
 rm -f "$GW_TMP/specs/"*.yaml
 mdb_q dst "DROP DATABASE shop"
 S3=$GW_TMP/state3
 rds_spec "$GW_TMP/specs/inc.yaml" inc godwit-cross-account rm-dst "schema, full, incremental"
-# a bystander: the controller refuses to delete everything at once
-write_spec "$GW_TMP/specs/bystander.yaml" bystander "schema, full" "  state: paused"
+OBJ_EXTRA="      renameTo: shop2" CIDRS='"192.0.2.77"' \
+	rds_spec "$GW_TMP/specs/inc2.yaml" inc2 godwit-cross-account rm-dst "schema, full, incremental"
 ctl_start CTL --dir "$GW_TMP/specs" --state-dir "$S3" --log-level debug
 wait_for "inc is Incremental" 240 phase_is "$S3" inc Incremental
-emu_state 's["instances"]["rm-src"]["groups"]["godwit"]' | grep -q "198.51.100.7" || fail "source group added"
-# the assumed credentials expire under the running controller: renewed
+wait_for "inc2 is Incremental" 240 phase_is "$S3" inc2 Incremental
+group_is() { [ "$(emu_state "s[\"instances\"][\"$1\"][\"groups\"].get(\"godwit\")")" = "$2" ]; }
+for i in rm-src rm-dst; do
+	g=$(emu_state "s[\"instances\"][\"$i\"][\"groups\"][\"godwit\"]")
+	assert_eq "192.0.2.77,198.51.100.7,203.0.113.0/28" "$(echo "$g" | tr , '\n' | sort | paste -sd,)" \
+		"$i: both migrations' entries"
+done
 ar_before=$(emu_calls AssumeRole 200)
 curl -fsS -X POST "$EMU_URL/_emulator/expire" >/dev/null
 rm -f "$GW_TMP/specs/inc.yaml"
-no_group() { [ "$(emu_state "s[\"instances\"][\"$1\"][\"groups\"].get(\"godwit\")")" = null ]; }
-audited() { [ "$(audit_count "$S3" inc whitelist-remove end)" = 1 ]; }
-wait_for "the source whitelist removed after deletion" 120 no_group rm-src
-wait_for "the destination whitelist removed after deletion" 60 no_group rm-dst
-wait_for "the removal audited" 60 audited
-kill -TERM "$CTL"
-[ "$(emu_calls ModifySecurityIps 400)" -eq 0 ] || fail "no ModifySecurityIps refused"
+wait_for "inc's entries removed from the source" 120 group_is rm-src 192.0.2.77
+wait_for "inc's entries removed from the destination" 60 group_is rm-dst 192.0.2.77
+removed() { [ "$(audit_count "$S3" "$1" whitelist-remove end)" = 1 ]; }
+wait_for "the removal audited" 60 removed inc
 [ "$(emu_calls AssumeRole 200)" -gt "$ar_before" ] || fail "the expired credentials were renewed"
+SPEC_EXTRA="  state: stopped" OBJ_EXTRA="      renameTo: shop2" CIDRS='"192.0.2.77"' \
+	rds_spec "$GW_TMP/specs/inc2.yaml" inc2 godwit-cross-account rm-dst "schema, full, incremental"
+wait_for "inc2 is Stopped" 180 phase_is "$S3" inc2 Stopped
+group_is rm-src null || fail "the source group is gone once inc2 stopped"
+group_is rm-dst null || fail "the destination group is gone once inc2 stopped"
+removed inc2 || fail "inc2's removal audited"
+assert_eq "192.0.2.1" "$(emu_state 's["instances"]["rm-src"]["groups"]["ops"]')" "other group untouched"
+[ "$(emu_calls ModifySecurityIps 400)" -eq 0 ] || fail "no ModifySecurityIps refused"
+kill -TERM "$CTL"
 wait "$CTL" || true
 
 # no secret anywhere: the key's secret, and the STS secrets and tokens issued
