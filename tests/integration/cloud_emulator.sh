@@ -3,7 +3,7 @@
 # here independently, in Python), and godwit's errors against it: NoPermission
 # on RDS, an instance of another account, a bad signature (whose message
 # echoes the string to sign: godwit must not repeat the token), missing
-# credentials. No database needed.
+# credentials; the proxy variables. No database needed.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/cloud.sh"
 
@@ -129,6 +129,15 @@ assert_not_contains "$out" "string to sign" "the echoed string to sign is cut"
 out=$(wl ALIBABA_CLOUD_ACCESS_KEY_ID=AK1 ALIBABA_CLOUD_ACCESS_KEY_SECRET=s1)
 assert_contains "$out" "result: ok" "whitelist-add with the right key"
 assert_eq "203.0.113.0/28" "$(emu_state 's["instances"]["rm-a"]["groups"]["godwit"]')" "group written"
+# the proxy variables are honoured: the emulator doubles as the proxy
+out=$(wl ALIBABA_CLOUD_ACCESS_KEY_ID=AK1 ALIBABA_CLOUD_ACCESS_KEY_SECRET=s1 no_proxy= NO_PROXY= \
+	GODWIT_ALIYUN_ENDPOINT=http://rds.aliyun.invalid http_proxy="$EMU_URL")
+assert_contains "$out" "result: ok" "whitelist-add through the proxy"
+python3 - "$EMU_LOG" <<'PY' || fail "the last call came through the proxy"
+import json, sys
+last = [json.loads(l) for l in open(sys.argv[1])][-1]
+assert last["action"] == "DescribeDBInstanceIPArrayList" and last["proxied"], last
+PY
 f=b.yaml
 out=$(wl ALIBABA_CLOUD_ACCESS_KEY_ID=AK1 ALIBABA_CLOUD_ACCESS_KEY_SECRET=s1)
 assert_contains "$out" "InvalidDBInstanceId.NotFound" "another account's instance is not visible"

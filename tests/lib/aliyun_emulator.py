@@ -44,6 +44,9 @@ CONFIG:
                           "groups": {"default": "127.0.0.1"}}},
    "stsDurationMax": 3600}
 
+Requests may come through it as an HTTP proxy (an absolute URL in the
+request line); the call log then says "proxied": true.
+
 Test-only endpoints, no signature:
   GET  /_emulator/state    {"instances": {id: {"groups": {...}}}, "calls": {action: n}}
   POST /_emulator/inject   {"action": A, "code": C, "status": S, "count": N}: the next
@@ -326,11 +329,13 @@ class Handler(BaseHTTPRequestHandler):
             key, body = emu.handle(method, p)
             body["RequestId"] = rid
             emu.log({"action": p.get("Action"), "status": 200, "account": key["account"],
-                     "params": p, "method": method, "raw": raw})
+                     "params": p, "method": method, "raw": raw,
+                     "proxied": self.path.startswith("http")})
             self.reply(200, body)
         except ApiError as e:
             emu.log({"action": p.get("Action"), "status": e.status, "code": e.code,
-                     "params": p, "method": method, "raw": raw})
+                     "params": p, "method": method, "raw": raw,
+                     "proxied": self.path.startswith("http")})
             self.reply(e.status, {"RequestId": rid, "HostId": self.headers.get("Host", ""),
                                   "Code": e.code, "Message": e.message,
                                   "Recommend": "https://api.aliyun.com/troubleshoot?q=" + e.code})

@@ -22,6 +22,9 @@ emu_start() {
 	wait_for "the cloud emulator to listen" 60 test -s "$pf"
 	EMU_URL=http://127.0.0.1:$(cat "$pf")
 	export GODWIT_ALIYUN_ENDPOINT=$EMU_URL
+	# a proxy of the machine must not stand between the tests and it
+	export no_proxy=127.0.0.1,localhost${no_proxy:+,$no_proxy}
+	export NO_PROXY=$no_proxy
 }
 
 emu_state() {
