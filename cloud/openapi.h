@@ -49,7 +49,8 @@ int openapi_canonical_query(struct buf *out, const struct openapi_param *params,
 int openapi_sign(struct buf *out, const struct openapi_param *params, size_t n,
 		 const char *secret) WARN_UNUSED;
 
-/* Calls action on product ("rds", "sts": the host prefix) with Format=JSON
+/* Calls action on product (the host prefix: "sts", "rds", "rds.eu-west-1")
+ * with Format=JSON
  * and the common parameters added, and returns the parsed response in *out
  * (caller frees with cjson_free).
  *

@@ -68,6 +68,42 @@ static int explain(struct gw_err *err, int r, const char *code, const char *acti
 	return r;
 }
 
+int rds_endpoint_prefix(char *out, size_t size, const char *region)
+{
+	static const char *const central[] = {
+	    "cn-qingdao",
+	    "cn-beijing",
+	    "cn-hangzhou",
+	    "cn-shanghai",
+	    "cn-shenzhen",
+	    "cn-hongkong",
+	    "ap-southeast-1",
+	    "us-west-1",
+	    "us-east-1",
+	    "cn-shanghai-finance-1",
+	    "cn-shenzhen-finance-1",
+	    "cn-north-2-gov-1",
+	    "cn-beijing-finance-1",
+	    "cn-hangzhou-finance",
+	};
+	const char *p;
+	size_t i;
+	int n;
+
+	if (!region || !region[0] || strlen(region) > 64)
+		return GW_EFATAL;
+	for (p = region; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			return GW_EFATAL;
+	for (i = 0; i < ARRAY_SIZE(central); i++)
+		if (!strcmp(region, central[i])) {
+			n = snprintf(out, size, "rds");
+			return n < 0 || (size_t)n >= size ? GW_EFATAL : 0;
+		}
+	n = snprintf(out, size, "rds.%s", region);
+	return n < 0 || (size_t)n >= size ? GW_EFATAL : 0;
+}
+
 /* One RDS call on ep's instance; *out is the parsed answer. */
 static int rds_call(struct cjson **out, const struct endpoint *ep, const char *action,
 		    const struct openapi_param *extra, size_t nextra, const char *task,
@@ -75,13 +111,17 @@ static int rds_call(struct cjson **out, const struct endpoint *ep, const char *a
 {
 	struct openapi_param p[RDS_MAX_PARAMS];
 	struct openapi_cred cred;
-	char code[96] = "";
+	char code[96] = "", product[80];
 	size_t n = 0, i;
 	int r, round;
 
 	*out = NULL;
 	if (!ep->rds.instance_id || !ep->rds.region || nextra + 2 > RDS_MAX_PARAMS)
 		return err_set(err, GW_EFATAL, "rds endpoint without instanceId or region");
+	if (rds_endpoint_prefix(product, sizeof(product), ep->rds.region) < 0)
+		return err_set(err, GW_EFATAL,
+			       "rds.region \"%s\" is not a region id (e.g. cn-hangzhou)",
+			       ep->rds.region);
 	p[n++] = (struct openapi_param){"RegionId", ep->rds.region};
 	p[n++] = (struct openapi_param){"DBInstanceId", ep->rds.instance_id};
 	for (i = 0; i < nextra; i++)
@@ -89,7 +129,7 @@ static int rds_call(struct cjson **out, const struct endpoint *ep, const char *a
 	for (round = 0; round < 2; round++) {
 		if ((r = sts_credentials(&cred, ep, task, err)) < 0)
 			break;
-		r = openapi_call(out, code, sizeof(code), "rds", RDS_VERSION, action, p, n, &cred,
+		r = openapi_call(out, code, sizeof(code), product, RDS_VERSION, action, p, n, &cred,
 				 task, err);
 		/* assumed credentials that ran out in between: once more with
 		 * fresh ones */

@@ -22,4 +22,9 @@ enum rds_wl_op { RDS_WL_NONE, RDS_WL_COVER, RDS_WL_DELETE };
 int rds_whitelist_plan(enum rds_wl_op *op, struct buf *out, const char *current, char *const *cidrs,
 		       size_t ncidrs, int add) WARN_UNUSED;
 
+/* The host prefix of the RDS endpoint for region: "rds" (rds.aliyuncs.com)
+ * for the regions it serves, "rds.<region>" for the others, as Alibaba's
+ * SDKs resolve it. GW_EFATAL for a region that is no host name part. */
+int rds_endpoint_prefix(char *out, size_t size, const char *region) WARN_UNUSED;
+
 #endif

@@ -228,13 +228,31 @@ static void test_sts_helpers(void **state)
 	assert_true(sts_needs_refresh(1075, 1000, 1100));
 }
 
+static void test_rds_endpoint(void **state)
+{
+	char p[80];
+
+	(void)state;
+	assert_int_equal(rds_endpoint_prefix(p, sizeof(p), "cn-hangzhou"), 0);
+	assert_string_equal(p, "rds");
+	assert_int_equal(rds_endpoint_prefix(p, sizeof(p), "ap-southeast-1"), 0);
+	assert_string_equal(p, "rds");
+	assert_int_equal(rds_endpoint_prefix(p, sizeof(p), "eu-central-1"), 0);
+	assert_string_equal(p, "rds.eu-central-1");
+	assert_int_equal(rds_endpoint_prefix(p, sizeof(p), "cn-zhangjiakou"), 0);
+	assert_string_equal(p, "rds.cn-zhangjiakou");
+	assert_int_equal(rds_endpoint_prefix(p, sizeof(p), "evil.com/x"), GW_EFATAL);
+	assert_int_equal(rds_endpoint_prefix(p, sizeof(p), ""), GW_EFATAL);
+	assert_int_equal(rds_endpoint_prefix(p, sizeof(p), "CN-HANGZHOU"), GW_EFATAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sign_worked_example), cmocka_unit_test(test_sign_sdk_vectors),
 	    cmocka_unit_test(test_percent_encode),	cmocka_unit_test(test_cjson),
 	    cmocka_unit_test(test_whitelist_plan),	cmocka_unit_test(test_backoff_and_codes),
-	    cmocka_unit_test(test_sts_helpers),
+	    cmocka_unit_test(test_sts_helpers),		cmocka_unit_test(test_rds_endpoint),
 	};
 	return cmocka_run_group_tests_name("cloud", tests, NULL, NULL);
 }
