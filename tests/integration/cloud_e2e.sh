@@ -220,11 +220,13 @@ wait "$CTL" || true
 python3 - "$EMU_LOG" >"$GW_TMP/secrets" <<'PY'
 import json, sys
 for l in open(sys.argv[1]):
-    p = json.loads(l)["params"]
-    if p.get("SecurityToken"):
-        print(p["SecurityToken"])
+    d = json.loads(l)
+    if d["params"].get("SecurityToken"):
+        print(d["params"]["SecurityToken"])
+    if d.get("issuedSecret"):
+        print(d["issuedSecret"])
 PY
-[ -s "$GW_TMP/secrets" ] || fail "no STS token seen"
+[ "$(wc -l <"$GW_TMP/secrets")" -ge 4 ] || fail "STS tokens and secrets seen"
 echo "$SECRET" >>"$GW_TMP/secrets"
 for d in "$S" "$GW_TMP/state2" "$S3"; do
 	! grep -r -F -q -f "$GW_TMP/secrets" "$d" || fail "a secret in $d"

@@ -328,8 +328,9 @@ class Handler(BaseHTTPRequestHandler):
             p = self.params(raw)
             key, body = emu.handle(method, p)
             body["RequestId"] = rid
+            issued = body.get("Credentials", {}).get("AccessKeySecret")
             emu.log({"action": p.get("Action"), "status": 200, "account": key["account"],
-                     "params": p, "method": method, "raw": raw,
+                     "params": p, "method": method, "raw": raw, "issuedSecret": issued,
                      "proxied": self.path.startswith("http")})
             self.reply(200, body)
         except ApiError as e:
