@@ -27,6 +27,17 @@ int cloud_whitelist_action(struct action_io *io, int add)
 		if ((r = cloud_whitelist_apply(eps[i], s->whitelist_cidrs, s->nwhitelist, add,
 					       io->task, &io->err)) < 0) {
 			err_prefix(&io->err, "whitelist of the %s", roles[i]);
+			/* The step is recorded only when both instances took the
+			 * entries: the source's are taken back rather than left
+			 * behind by a migration that may never be removed. */
+			if (add && i == 1 && eps[0]->is_rds) {
+				struct gw_err undo = GW_ERR_INIT;
+				if (cloud_whitelist_apply(eps[0], s->whitelist_cidrs, s->nwhitelist,
+							  0, io->task, &undo) < 0)
+					log_warn(io->task,
+						 "whitelist of the source: not taken back: %s",
+						 undo.msg);
+			}
 			return r;
 		}
 		if (buf_printf(&io->report,
