@@ -83,6 +83,8 @@ struct task {
 	bool invalid;
 	char invalid_msg[1024];
 	bool deleted;
+	int64_t missing_since_ms; /* the controller's: its file gone, not yet
+				     confirmed (see controller.c) */
 	bool spec_immutable;
 	char immutable_msg[512];
 	struct task_record rec;
