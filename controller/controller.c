@@ -148,6 +148,7 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap)
 		rev.author = f->author;
 		memcpy(rev.sha256, f->sha256, sizeof(rev.sha256));
 		memcpy(rev.commit, f->commit, sizeof(rev.commit));
+		rev.time = f->commit_time;
 		if (spec_load_buffer(&s, f->path, f->content, f->len, &d) == 0) {
 			t = find_task(c, s->name);
 			for (j = 0; t && j < c->ntasks; j++)
@@ -222,6 +223,7 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap)
 			rev.file = del->path;
 			rev.author = del->author;
 			memcpy(rev.commit, del->commit, sizeof(rev.commit));
+			rev.time = del->commit_time;
 			spec_rev_copy(&t->attempted, &rev);
 		}
 	}
@@ -250,6 +252,8 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap)
 					c->recheck_ms = mono + DELETE_CONFIRM_MS;
 			} else if (mono - t->missing_since_ms >= DELETE_CONFIRM_MS) {
 				log_info(t->name, "spec deleted: stopping (data kept)");
+				if (c->o->state_dir)
+					(void)status_audit_deletion(c->o->state_dir, t);
 				task_set_deleted(t);
 			} else if (!c->recheck_ms) {
 				c->recheck_ms = t->missing_since_ms + DELETE_CONFIRM_MS;

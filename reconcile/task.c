@@ -302,6 +302,7 @@ void spec_rev_copy(struct spec_rev *dst, const struct spec_rev *src)
 	dst->author = src->author ? strdup(src->author) : NULL;
 	memcpy(dst->sha256, src->sha256, sizeof(dst->sha256));
 	memcpy(dst->commit, src->commit, sizeof(dst->commit));
+	dst->time = src->time;
 }
 
 /* --- the record, persisted --- */

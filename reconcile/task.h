@@ -31,6 +31,7 @@ struct spec_rev {
 	char sha256[65];
 	char commit[41];
 	char *author;
+	int64_t time; /* the commit's author time, unix seconds; 0 for --dir */
 };
 
 /* The outside world of a task, replaceable in tests. */
