@@ -62,6 +62,6 @@ start=$(date +%s)
 kill -TERM "$lpid"
 wait "$lpid" || fail "$L exited with $? on SIGTERM"
 [ $(($(date +%s) - start)) -le 15 ] || fail "SIGTERM took more than 15 s"
-wait_for "the lock is released" 10 \
-	test "$(mdb_q dst "SELECT IS_USED_LOCK('godwit:lock-a') IS NULL")" = 1
+released() { dst_is "SELECT IS_USED_LOCK('godwit:lock-a') IS NULL" 1; }
+wait_for "the lock is released" 10 released
 echo "ok"
