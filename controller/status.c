@@ -371,6 +371,17 @@ static int label(struct buf *b, const char *metric, const char *name)
 	return e;
 }
 
+/* The running full copy's counters, else where the last one ended (the
+ * progress counters then belong to the action running now). */
+static uint64_t copy_rows(struct task *t, bool total)
+{
+	if ((t->worker_live && t->running == MA_FULL) ||
+	    (!t->full_rows_total && !t->full_rows_done))
+		return total ? atomic_load(&t->progress.rows_total)
+			     : atomic_load(&t->progress.rows_done);
+	return total ? t->full_rows_total : t->full_rows_done;
+}
+
 int status_write_metrics(const char *state_dir, struct task *const *tasks, size_t n)
 {
 	struct buf b = BUF_INIT;
@@ -396,9 +407,9 @@ int status_write_metrics(const char *state_dir, struct task *const *tasks, size_
 		}                                                                              \
 	} while (0)
 	METRIC("godwit_rows_copied", "Rows copied by the current or last full copy.", "gauge",
-	       atomic_load(&t->progress.rows_done));
+	       copy_rows(t, false));
 	METRIC("godwit_rows_total", "Estimated rows of the current or last full copy.", "gauge",
-	       atomic_load(&t->progress.rows_total));
+	       copy_rows(t, true));
 	METRIC("godwit_events_applied", "Row changes applied by incremental since it started.",
 	       "gauge", atomic_load(&t->progress.events_applied));
 	METRIC("godwit_delay_seconds", "Incremental delay behind the source (-1: unknown).",
