@@ -882,6 +882,29 @@ static void test_crash_during_stop(void **state)
 		}
 }
 
+/* The edit to state: stopped while streaming: from then on the phase is
+ * Stopping until Stopped, never back to Whitelisting or Incremental (the
+ * stream restarts with the new spec and the whitelist is refreshed). */
+static void test_stop_edit_phases(void **state)
+{
+	struct world w;
+	struct machine_out out;
+	int i;
+
+	(void)state;
+	world_init(&w, MT_SCHEMA | MT_FULL | MT_INCREMENTAL);
+	out = run(&w, 50);
+	assert_int_equal(w.running, MA_INCREMENTAL);
+	w.spec.state = STATE_STOPPED;
+	snprintf(w.spec.hash, sizeof(w.spec.hash), "h2");
+	for (i = 0; i < 20 && out.phase != PH_STOPPED; i++) {
+		out = run(&w, 1);
+		if (out.phase != PH_STOPPING && out.phase != PH_STOPPED)
+			fail_msg("step %d after the stop edit: phase %s", i, phase_name(out.phase));
+	}
+	assert_int_equal(out.phase, PH_STOPPED);
+}
+
 static void test_plan(void **state)
 {
 	struct world w;
@@ -932,6 +955,7 @@ int main(void)
 	    cmocka_unit_test(test_pause_streaming_and_delete_copying),
 	    cmocka_unit_test(test_failure_at_every_step),
 	    cmocka_unit_test(test_crash_during_stop),
+	    cmocka_unit_test(test_stop_edit_phases),
 	    cmocka_unit_test(test_pause_and_resume),
 	    cmocka_unit_test(test_stop_during_copy_lets_it_finish),
 	    cmocka_unit_test(test_force_stop_during_copy),
