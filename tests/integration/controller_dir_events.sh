@@ -113,7 +113,17 @@ kill -CONT "$C"
 wait_for "the overflow is seen" 15 grep -q "queue overflowed" "$LOG"
 wait_for "the change lost in the overflow is read by the rescan" 15 rev_is dir-a "$D/a.yaml"
 
-# 8. a deleted spec stops like stop+force; the destination keeps its data
+# 8. SIGHUP rescans now: a spec symlinked to a file outside the directory
+# changes with no event in the directory (inotify cannot see it)
+mkdir -p "$GW_TMP/outside"
+printf 'apiVersion: godwit/v1\nkind: Migration\nmetadata: {name: dir-o}\nspec: {sorce: 1}\n' >"$GW_TMP/outside/o.yaml"
+ln -s "$GW_TMP/outside/o.yaml" "$D/o.yaml"
+wait_for "o.yaml (through a symlink) Invalid" 15 phase_is "$S" o Invalid
+printf 'apiVersion: godwit/v1\nkind: Migration\nmetadata: {name: dir-o}\nspec: {sorse: 1}\n' >"$GW_TMP/outside/o.yaml"
+kill -HUP "$C"
+wait_for "SIGHUP read the change inotify could not see" 15 grep -q sorse "$S/tasks/o/message"
+
+# 9. a deleted spec stops like stop+force; the destination keeps its data
 rm "$D/b.yaml"
 wait_for "dir-b Stopped" 15 phase_is "$S" dir-b Stopped
 assert_contains "$(cat "$S/tasks/dir-b/message")" "spec deleted" "the deletion is said"
