@@ -3,7 +3,8 @@
 # (file, sha256, last commit that changed it, author, time) in status.yaml
 # and audit.jsonl, SIGHUP fetching at once (the interval is 10 minutes),
 # a force-pushed branch, a deleted spec attributed to the deleting commit,
-# and --path (a spec outside the folder is not read).
+# --path (a spec outside the folder is not read), and a commit that
+# leaves no spec at all (refused: nothing is stopped).
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/controller.sh"
 
@@ -114,6 +115,15 @@ assert r["author"].startswith("Frank Remover") and r["file"] == "b.yaml", dels
 PY
 assert_eq 1 "$(mdb_q dst "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'gb'")" "the destination keeps git-b's table"
 phase_is "$S" git-a Completed || fail "git-a disturbed"
+
+# a commit that leaves no spec at all under --path is not believed
+git -C "$W" rm -q migrations/a.yaml
+c7=$(commit "Mallory Emptier" "remove everything")
+git -C "$W" push -q origin main
+kill -HUP "$C"
+wait_for "the empty commit is refused" 20 grep -q "lists no spec at all" "$GW_TMP/controller-C.log"
+phase_is "$S" git-a Completed || fail "git-a stopped by a commit that lists nothing"
+! grep -q '"task":"git-a","action":"delete"' "$S/audit.jsonl" || fail "git-a deleted by an empty commit"
 
 kill -TERM "$C"
 wait "$C" || fail "controller exit status $?"
