@@ -66,6 +66,26 @@ wait_for "metrics.prom shows the copy under way" 60 copying
 grep -q 'godwit_phase{migration="notified",phase="MigratingFull"} 1' "$M" || fail "phase MigratingFull in metrics: $(cat "$M")"
 [ "$(metric godwit_rows_total)" -ge 15000 ] || fail "rows total estimated: $(metric godwit_rows_total)"
 grep -q '^# TYPE godwit_retries_total counter' "$M" || fail "retries is a counter"
+# the progress file moves at least every 2 s while copying
+python3 - "$S/tasks/notified" <<'PY' || fail "progress updates while copying"
+import os, sys, time
+d = sys.argv[1]
+def read(f):
+    try:
+        return open(os.path.join(d, f)).read().strip()
+    except OSError:
+        return ""
+last, since, gaps, n = read("progress"), time.time(), [], 0
+while read("phase") == "MigratingFull" and read("progress").startswith("full"):
+    p = read("progress")
+    if p != last:
+        gaps.append(time.time() - since)
+        last, since, n = p, time.time(), n + 1
+    time.sleep(0.05)
+print("# progress changed %d times, largest gap %.1f s" % (n, max(gaps or [0])))
+assert n >= 2, n
+assert max(gaps) <= 2.5, gaps
+PY
 
 wait_for "Incremental" 90 phase_is "$S" notified Incremental
 mdb_q src "INSERT INTO shop.t SELECT seq, seq FROM shop.seq_20001_to_20010"
