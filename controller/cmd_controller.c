@@ -42,10 +42,10 @@ int cmd_controller(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
-	if (npos || (!o.dir == !o.git_url) || (o.dir && (o.branch || o.path || interval))) {
+	if (npos || (!o.dir == !o.git_url) || (o.dir && (o.branch || o.path))) {
 		fprintf(stderr,
 			"godwit controller: give exactly one of --dir or --git "
-			"(--branch, --path, --interval go with --git)\n%s",
+			"(--branch and --path go with --git)\n%s",
 			usage);
 		return 2;
 	}

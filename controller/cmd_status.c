@@ -279,6 +279,116 @@ static void unquote(char *out, size_t outsz, const char *q)
 	out[i] = 0;
 }
 
+/* One precheck item being read from precheck.yaml. */
+struct pc_item {
+	char id[64], result[16], cause[512], fix[512];
+};
+
+/* Items of one id after the first few are counted, not shown (a schema
+ * with 22 cascading foreign keys gives 22 alike warnings). */
+#define PC_SHOWN_PER_ID 2
+
+struct pc_group {
+	char id[64];
+	int n, hidden;
+};
+
+static int pc_group_end(struct buf *out, struct pc_group *g)
+{
+	int e = 0;
+
+	if (g->hidden)
+		e |= buf_printf(out, "        ... and %d more %s (precheck.yaml)\n", g->hidden,
+				g->id);
+	memset(g, 0, sizeof(*g));
+	return e;
+}
+
+static int pc_item_line(struct buf *out, const struct pc_item *it, struct pc_group *g)
+{
+	int e = 0;
+
+	if (!it->id[0] || !strcmp(it->result, "pass"))
+		return 0;
+	if (strcmp(g->id, it->id)) {
+		e |= pc_group_end(out, g);
+		snprintf(g->id, sizeof(g->id), "%s", it->id);
+	}
+	if (++g->n > PC_SHOWN_PER_ID) {
+		g->hidden++;
+		return e;
+	}
+	e |= buf_printf(out, "  %-5s %-24s %s\n", it->result, it->id, it->cause);
+	if (it->fix[0])
+		e |= buf_printf(out, "        %-24s fix: %s\n", "", it->fix);
+	return e;
+}
+
+/*
+ * The counts, then the items that did not pass with their cause and fix:
+ * what a person has to read. Every item is in precheck.yaml.
+ */
+static int precheck_summary(struct buf *out, const struct buf *pc, const char *state_dir,
+			    const char *name)
+{
+	struct pc_item it;
+	struct pc_group g;
+	char passed[16] = "0", warned[16] = "0", failed[16] = "0", when[40] = "";
+	const char *p, *nl;
+	int e = 0, shown = 0;
+	struct buf items = BUF_INIT;
+
+	memset(&it, 0, sizeof(it));
+	memset(&g, 0, sizeof(g));
+	for (p = pc->ptr; p && *p; p = nl ? nl + 1 : NULL) {
+		char line[1200];
+		size_t n;
+		const char *l;
+
+		nl = strchr(p, '\n');
+		n = nl ? (size_t)(nl - p) : strlen(p);
+		if (n >= sizeof(line))
+			n = sizeof(line) - 1;
+		memcpy(line, p, n);
+		line[n] = 0;
+		for (l = line; *l == ' '; l++)
+			;
+		if (!strncmp(l, "- id: ", 6)) {
+			e |= pc_item_line(&items, &it, &g);
+			shown += it.id[0] && strcmp(it.result, "pass");
+			memset(&it, 0, sizeof(it));
+			unquote(it.id, sizeof(it.id), l + 6);
+		} else if (!strncmp(l, "result: ", 8)) {
+			unquote(it.result, sizeof(it.result), l + 8);
+		} else if (!strncmp(l, "cause: ", 7)) {
+			unquote(it.cause, sizeof(it.cause), l + 7);
+		} else if (!strncmp(l, "fix: ", 5)) {
+			unquote(it.fix, sizeof(it.fix), l + 5);
+		} else if (l == line && !strncmp(l, "passed: ", 8)) {
+			unquote(passed, sizeof(passed), l + 8);
+		} else if (l == line && !strncmp(l, "warned: ", 8)) {
+			unquote(warned, sizeof(warned), l + 8);
+		} else if (l == line && !strncmp(l, "failed: ", 8)) {
+			unquote(failed, sizeof(failed), l + 8);
+		} else if (l == line && !strncmp(l, "time: ", 6)) {
+			unquote(when, sizeof(when), l + 6);
+		}
+	}
+	e |= pc_item_line(&items, &it, &g);
+	e |= pc_group_end(&items, &g);
+	shown += it.id[0] && strcmp(it.result, "pass");
+	e |= buf_printf(out, "  %s passed, %s warned, %s failed%s%s\n", passed, warned, failed,
+			when[0] ? " at " : "", when);
+	e |= buf_puts(out, buf_cstr(&items));
+	if (strcmp(passed, "0"))
+		e |= buf_printf(out, "  (the passed items: %s/tasks/%s/precheck.yaml)\n", state_dir,
+				name);
+	if (!shown && strcmp(warned, "0")) /* counts without items: an old file */
+		e |= buf_puts(out, "  (see precheck.yaml for the items)\n");
+	buf_release(&items);
+	return e;
+}
+
 /* The value of "key":"..." in one audit line, unquoted. */
 static void json_field(char *out, size_t outsz, const char *line, const char *key)
 {
@@ -318,7 +428,6 @@ static int print_one(const char *state_dir, const char *name, bool json)
 	char *lines[10] = {NULL};
 	size_t nc, i, nl = 0;
 	struct row r;
-	char *p, *nlp;
 	int e = 0, rc = 0;
 
 	if (load_row(&r, state_dir, name) < 0) {
@@ -409,17 +518,10 @@ static int print_one(const char *state_dir, const char *name, bool json)
 					u3, u2);
 		}
 		e |= buf_puts(&out, "\nPrecheck:\n");
-		if (pc.len) {
-			for (p = pc.ptr; p && *p; p = nlp) {
-				nlp = strchr(p, '\n');
-				e |= buf_printf(&out, "  %.*s\n",
-						(int)(nlp ? nlp - p : (ptrdiff_t)strlen(p)), p);
-				if (nlp)
-					nlp++;
-			}
-		} else {
+		if (pc.len)
+			e |= precheck_summary(&out, &pc, state_dir, name);
+		else
 			e |= buf_puts(&out, "  (not run yet)\n");
-		}
 		e |= buf_puts(&out, "\nRecent actions:\n");
 		for (i = 0; i < nl; i++)
 			e |= audit_line(&out, lines[i]);

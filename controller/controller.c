@@ -38,7 +38,16 @@ struct ctl {
 	size_t npaths;
 	struct notifier *notifier;
 	bool snapshot_taken;
+	int64_t recheck_ms; /* monotonic; 0: no deletion waits for confirmation */
 };
+
+/*
+ * A spec missing from one scan is believed deleted only when a scan at
+ * least this much later still misses it: deleting stops a migration for
+ * good, and an editor that renames the file to a backup before writing
+ * the new one, or a slow ConfigMap update, looks the same for a moment.
+ */
+#define DELETE_CONFIRM_MS 2000
 
 static struct task *find_task(struct ctl *c, const char *name)
 {
@@ -139,6 +148,7 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap)
 		rev.author = f->author;
 		memcpy(rev.sha256, f->sha256, sizeof(rev.sha256));
 		memcpy(rev.commit, f->commit, sizeof(rev.commit));
+		rev.time = f->commit_time;
 		if (spec_load_buffer(&s, f->path, f->content, f->len, &d) == 0) {
 			t = find_task(c, s->name);
 			for (j = 0; t && j < c->ntasks; j++)
@@ -163,6 +173,7 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap)
 				for (j = 0; j < c->ntasks; j++)
 					if (c->tasks[j] == t)
 						seen[j] = true;
+				t->missing_since_ms = 0;
 				goto next;
 			}
 		} else if (diag_list_format(&msg, &d) < 0) {
@@ -184,6 +195,7 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap)
 					goto next;
 				seen[j] = true;
 			}
+		t->missing_since_ms = 0;
 		{
 			size_t l = msg.len;
 
@@ -211,6 +223,7 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap)
 			rev.file = del->path;
 			rev.author = del->author;
 			memcpy(rev.commit, del->commit, sizeof(rev.commit));
+			rev.time = del->commit_time;
 			spec_rev_copy(&t->attempted, &rev);
 		}
 	}
@@ -223,11 +236,29 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap)
 			 "migration(s)",
 			 before);
 	} else {
-		for (j = 0; j < before; j++)
-			if (!seen[j] && !c->tasks[j]->deleted) {
-				log_info(c->tasks[j]->name, "spec deleted: stopping (data kept)");
-				task_set_deleted(c->tasks[j]);
+		int64_t mono = util_now_mono_ms();
+
+		for (j = 0; j < before; j++) {
+			struct task *t = c->tasks[j];
+
+			if (seen[j] || t->deleted)
+				continue;
+			if (!t->missing_since_ms) {
+				log_debug(t->name, "%s is gone: deleted if still gone in %d ms",
+					  t->rev.file ? t->rev.file : "its spec",
+					  DELETE_CONFIRM_MS);
+				t->missing_since_ms = mono;
+				if (!c->recheck_ms || c->recheck_ms > mono + DELETE_CONFIRM_MS)
+					c->recheck_ms = mono + DELETE_CONFIRM_MS;
+			} else if (mono - t->missing_since_ms >= DELETE_CONFIRM_MS) {
+				log_info(t->name, "spec deleted: stopping (data kept)");
+				if (c->o->state_dir)
+					(void)status_audit_deletion(c->o->state_dir, t);
+				task_set_deleted(t);
+			} else if (!c->recheck_ms) {
+				c->recheck_ms = t->missing_since_ms + DELETE_CONFIRM_MS;
 			}
+		}
 	}
 	free(seen);
 }
@@ -292,7 +323,7 @@ static bool all_steady(struct ctl *c)
 {
 	size_t i;
 
-	if (!c->snapshot_taken)
+	if (!c->snapshot_taken || c->recheck_ms)
 		return false;
 	for (i = 0; i < c->ntasks; i++)
 		if (!task_steady(c->tasks[i]))
@@ -416,7 +447,7 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		goto out;
 	}
 	if (o->dir) {
-		if (source_dir_open(&src, o->dir, err) < 0)
+		if (source_dir_open(&src, o->dir, o->interval_ms, err) < 0)
 			goto out;
 	} else if (source_git_open(&src, o->git_url, o->branch, o->path,
 				   o->interval_ms > 0 ? o->interval_ms : 30000,
@@ -462,6 +493,10 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 			;
 		if (source_changed(src))
 			changed = true;
+		if (c.recheck_ms && util_now_mono_ms() >= c.recheck_ms) {
+			c.recheck_ms = 0;
+			changed = true;
+		}
 		first = false;
 		if (stopping) {
 			bool busy = false;

@@ -44,7 +44,8 @@ struct source_snapshot {
 
 struct source;
 
-int source_dir_open(struct source **out, const char *dir, struct gw_err *err);
+/* rescan_ms: the periodic full rescan (<= 0: every 60 s). */
+int source_dir_open(struct source **out, const char *dir, int64_t rescan_ms, struct gw_err *err);
 /* url: file://, https:// (token from $GODWIT_GIT_TOKEN), ssh:// or
  * user@host:path (agent or $GODWIT_GIT_SSH_KEY, known_hosts checked).
  * branch NULL: the remote HEAD. path NULL: the whole tree. The bare clone

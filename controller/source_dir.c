@@ -5,8 +5,10 @@
  * file is a symlink through `..data` and an update swaps that one symlink
  * by rename. Any event means "rescan the whole directory"; a burst of
  * events is debounced into one rescan once the directory has been quiet
- * for DEBOUNCE_MS, and a periodic full rescan catches anything missed,
- * including a queue overflow (IN_Q_OVERFLOW).
+ * for DEBOUNCE_MS, and a periodic full rescan (every --interval, 60 s by
+ * default) catches anything missed. A queue overflow (IN_Q_OVERFLOW) lost
+ * events, which ones nobody knows: it is a rescan like any other event,
+ * and says so in the log.
  *
  * Only the directory's own *.yaml and *.yml entries are specs (symlinks
  * followed); subdirectories and hidden names are not read.
@@ -30,7 +32,7 @@
 #include "lib/banned.h"
 
 #define DEBOUNCE_MS 200
-#define RESCAN_MS 60000
+#define RESCAN_MS 60000 /* without --interval */
 
 struct dir_source {
 	struct source base;
@@ -39,6 +41,10 @@ struct dir_source {
 	bool pending;	       /* events seen, rescan not yet reported */
 	int64_t last_event_ms; /* monotonic */
 	int64_t next_rescan_ms;
+	int64_t rescan_ms;
+	bool overflowed;       /* an IN_Q_OVERFLOW among the pending events */
+	bool watch_lost;       /* IN_IGNORED: the directory went away */
+	unsigned long nevents; /* since the last rescan, for the log */
 };
 
 static int dir_fd(struct source *s)
@@ -51,9 +57,23 @@ static void drain(struct dir_source *d)
 	char ev[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
 
 	for (;;) {
-		ssize_t n = read(d->ifd, ev, sizeof(ev));
+		ssize_t n = read(d->ifd, ev, sizeof(ev)), off = 0;
 		if (n <= 0)
 			break;
+		while (off + (ssize_t)sizeof(struct inotify_event) <= n) {
+			const struct inotify_event *e = (const void *)(ev + off);
+			if (e->mask & IN_Q_OVERFLOW)
+				d->overflowed = true;
+			if ((e->mask & IN_IGNORED) && !d->watch_lost) {
+				d->watch_lost = true;
+				log_warn(NULL,
+					 "spec directory %s was removed or moved away: only the "
+					 "periodic rescan follows it now",
+					 d->dir);
+			}
+			d->nevents++;
+			off += (ssize_t)sizeof(*e) + e->len;
+		}
 		d->pending = true;
 		d->last_event_ms = util_now_mono_ms();
 	}
@@ -67,12 +87,23 @@ static bool dir_changed(struct source *s)
 	drain(d);
 	now = util_now_mono_ms();
 	if (d->pending && now - d->last_event_ms >= DEBOUNCE_MS) {
+		if (d->overflowed)
+			log_warn(NULL,
+				 "spec directory %s: inotify queue overflowed, events lost: "
+				 "rescanning the whole directory",
+				 d->dir);
+		else
+			log_debug(NULL, "spec directory %s: rescan after %lu file event(s)", d->dir,
+				  d->nevents);
 		d->pending = false;
-		d->next_rescan_ms = now + RESCAN_MS;
+		d->overflowed = false;
+		d->nevents = 0;
+		d->next_rescan_ms = now + d->rescan_ms;
 		return true;
 	}
 	if (now >= d->next_rescan_ms) {
-		d->next_rescan_ms = now + RESCAN_MS;
+		log_debug(NULL, "spec directory %s: periodic rescan", d->dir);
+		d->next_rescan_ms = now + d->rescan_ms;
 		return true;
 	}
 	return false;
@@ -147,7 +178,7 @@ static const struct source_ops dir_ops = {
     .free = dir_free,
 };
 
-int source_dir_open(struct source **out, const char *dir, struct gw_err *err)
+int source_dir_open(struct source **out, const char *dir, int64_t rescan_ms, struct gw_err *err)
 {
 	struct dir_source *d;
 	struct stat st;
@@ -160,6 +191,7 @@ int source_dir_open(struct source **out, const char *dir, struct gw_err *err)
 	if (!(d = calloc(1, sizeof(*d))))
 		return err_set(err, GW_ENOMEM, "out of memory");
 	d->base.ops = &dir_ops;
+	d->rescan_ms = rescan_ms > 0 ? rescan_ms : RESCAN_MS;
 	d->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (d->ifd < 0 || !(d->dir = strdup(dir))) {
 		err_set(err, GW_EFATAL, "spec directory %s: inotify: %s", dir, strerror(errno));
@@ -176,7 +208,7 @@ int source_dir_open(struct source **out, const char *dir, struct gw_err *err)
 	/* The first call of source_changed() reports the initial scan. */
 	d->pending = true;
 	d->last_event_ms = util_now_mono_ms() - DEBOUNCE_MS;
-	d->next_rescan_ms = util_now_mono_ms() + RESCAN_MS;
+	d->next_rescan_ms = util_now_mono_ms() + d->rescan_ms;
 	*out = &d->base;
 	return 0;
 }

@@ -57,32 +57,88 @@ struct git_source {
 	bool have_tip;
 	bool changed;
 	char last_error[512];
+	int auth_tries;	    /* credential rounds of the current fetch */
+	char auth_why[256]; /* why credentials or the host key were refused */
 };
 
 /* --- credentials and host keys ------------------------------------- */
 
+const char *source_git_cred_choose(enum git_cred_kind *kind, unsigned int allowed, int attempt,
+				   const char *token, const char *keyfile, char *why, size_t whysz)
+{
+	why[0] = '\0';
+	*kind = GIT_CRED_NONE;
+	if (attempt > 1) {
+		/* libgit2 asks again when the server refused what we gave:
+		 * the same answer would loop, a different one is a guess */
+		(void)snprintf(why, whysz, "%s",
+			       (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT)
+				   ? "the server refused the token in GODWIT_GIT_TOKEN"
+			       : keyfile && *keyfile
+				   ? "the server refused the key in GODWIT_GIT_SSH_KEY"
+				   : "the server refused the keys of the ssh agent "
+				     "(or set GODWIT_GIT_SSH_KEY)");
+		return why;
+	}
+	if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) {
+		if (token && *token) {
+			*kind = GIT_CRED_TOKEN;
+			return NULL;
+		}
+		(void)snprintf(why, whysz,
+			       "the server asks for credentials: put a token in GODWIT_GIT_TOKEN");
+		return why;
+	}
+	if (allowed & GIT_CREDENTIAL_SSH_KEY) {
+		if (keyfile && *keyfile) {
+			if (access(keyfile, R_OK) < 0) {
+				(void)snprintf(why, whysz, "GODWIT_GIT_SSH_KEY=%s: %s", keyfile,
+					       strerror(errno));
+				return why;
+			}
+			*kind = GIT_CRED_SSH_KEY;
+			return NULL;
+		}
+		*kind = GIT_CRED_SSH_AGENT;
+		return NULL;
+	}
+	if (allowed & GIT_CREDENTIAL_USERNAME) {
+		*kind = GIT_CRED_USERNAME;
+		return NULL;
+	}
+	(void)snprintf(why, whysz, "the server asks for a kind of credentials godwit has not");
+	return why;
+}
+
 static int cred_cb(git_credential **out, const char *url, const char *user_from_url,
 		   unsigned int allowed, void *payload)
 {
+	struct git_source *g = payload;
 	const char *token = getenv("GODWIT_GIT_TOKEN");
 	const char *key = getenv("GODWIT_GIT_SSH_KEY");
 	const char *user = user_from_url ? user_from_url : "git";
+	enum git_cred_kind kind;
 
-	(void)url, (void)payload;
-	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && token && *token)
+	(void)url;
+	/* a username-only round comes before the key round over ssh */
+	if (allowed != GIT_CREDENTIAL_USERNAME)
+		g->auth_tries++;
+	if (source_git_cred_choose(&kind, allowed, g->auth_tries, token, key, g->auth_why,
+				   sizeof(g->auth_why)))
+		return GIT_EUSER;
+	switch (kind) {
+	case GIT_CRED_TOKEN:
 		return git_credential_userpass_plaintext_new(out, "x-access-token", token);
-	if (allowed & GIT_CREDENTIAL_SSH_KEY) {
-		if (key && *key)
-			return git_credential_ssh_key_new(out, user, NULL, key, NULL);
-		return git_credential_ssh_key_from_agent(out, user);
+	case GIT_CRED_SSH_KEY: return git_credential_ssh_key_new(out, user, NULL, key, NULL);
+	case GIT_CRED_SSH_AGENT: return git_credential_ssh_key_from_agent(out, user);
+	case GIT_CRED_USERNAME: return git_credential_username_new(out, user);
+	case GIT_CRED_NONE: break;
 	}
-	if (allowed & GIT_CREDENTIAL_USERNAME)
-		return git_credential_username_new(out, user);
 	return GIT_PASSTHROUGH;
 }
 
 /* Whether one known_hosts host field (plain list or |1|salt|hash) names host. */
-static bool known_host_matches(const char *field, const char *host)
+bool source_git_known_host_matches(const char *field, const char *host)
 {
 	if (!strncmp(field, "|1|", 3)) {
 		unsigned char salt[64], want[64], got[EVP_MAX_MD_SIZE];
@@ -90,7 +146,7 @@ static bool known_host_matches(const char *field, const char *host)
 		unsigned int gotlen = 0;
 		int sl, wl;
 
-		if (!bar)
+		if (!bar || bar - field - 3 > 80 || strlen(bar + 1) > 80)
 			return false;
 		sl =
 		    EVP_DecodeBlock(salt, (const unsigned char *)field + 3, (int)(bar - field - 3));
@@ -113,47 +169,69 @@ static bool known_host_matches(const char *field, const char *host)
 	}
 }
 
+int source_git_known_host_check(const char *path, const char *host, const unsigned char *key,
+				size_t keylen, char *why, size_t whysz)
+{
+	struct buf kh = BUF_INIT, b64 = BUF_INIT;
+	char *line, *save = NULL;
+	int rc = GIT_ECERTIFICATE, r;
+
+	if ((r = util_read_file(&kh, path)) < 0) {
+		(void)snprintf(why, whysz,
+			       "known_hosts %s: %s (the host key of %s cannot be checked)", path,
+			       strerror(-r), host);
+		goto out;
+	}
+	if (base64_encode(&b64, key, keylen) < 0) {
+		(void)snprintf(why, whysz, "out of memory");
+		goto out;
+	}
+	for (line = strtok_r(kh.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *hosts, *type, *k, *s2 = NULL;
+		if (line[0] == '#' || line[0] == '@')
+			continue;
+		hosts = strtok_r(line, " \t", &s2);
+		type = strtok_r(NULL, " \t", &s2);
+		k = strtok_r(NULL, " \t", &s2);
+		(void)type;
+		if (hosts && k && source_git_known_host_matches(hosts, host) &&
+		    !strcmp(k, buf_cstr(&b64))) {
+			rc = 0;
+			break;
+		}
+	}
+	if (rc)
+		(void)snprintf(why, whysz, "the host key of %s is not in %s", host, path);
+out:
+	buf_release(&kh);
+	buf_release(&b64);
+	return rc;
+}
+
+/* NEEDSWORK: libgit2 gives the host without the port, so a server on
+ * another port must be listed under its bare name, not [host]:port. */
 static int cert_cb(git_cert *cert, int valid, const char *host, void *payload)
 {
+	struct git_source *g = payload;
 	const char *path = getenv("GODWIT_GIT_KNOWN_HOSTS");
-	char def[1024], *line, *save = NULL;
-	struct buf kh = BUF_INIT, b64 = BUF_INIT;
+	char def[1024];
 	git_cert_hostkey *hk;
-	int rc = GIT_ECERTIFICATE;
 
-	(void)payload;
 	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
 		return valid ? 0 : GIT_ECERTIFICATE; /* TLS: the library's verdict */
 	hk = (git_cert_hostkey *)cert;
-	if (!(hk->type & GIT_CERT_SSH_RAW))
+	if (!(hk->type & GIT_CERT_SSH_RAW)) {
+		(void)snprintf(g->auth_why, sizeof(g->auth_why),
+			       "the host key of %s cannot be checked (no raw key)", host);
 		return GIT_ECERTIFICATE;
+	}
 	if (!path) {
 		(void)snprintf(def, sizeof(def), "%s/.ssh/known_hosts",
 			       getenv("HOME") ? getenv("HOME") : "");
 		path = def;
 	}
-	if (util_read_file(&kh, path) < 0 || base64_encode(&b64, hk->hostkey, hk->hostkey_len) < 0)
-		goto out;
-	for (line = strtok_r(kh.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *hosts, *type, *key, *s2 = NULL;
-		if (line[0] == '#' || line[0] == '@')
-			continue;
-		hosts = strtok_r(line, " \t", &s2);
-		type = strtok_r(NULL, " \t", &s2);
-		key = strtok_r(NULL, " \t", &s2);
-		(void)type;
-		if (hosts && key && known_host_matches(hosts, host) &&
-		    !strcmp(key, buf_cstr(&b64))) {
-			rc = 0;
-			break;
-		}
-	}
-out:
-	if (rc)
-		log_warn(NULL, "git: host key of %s is not in %s", host, path);
-	buf_release(&kh);
-	buf_release(&b64);
-	return rc;
+	return source_git_known_host_check(path, host, (const unsigned char *)hk->hostkey,
+					   hk->hostkey_len, g->auth_why, sizeof(g->auth_why));
 }
 
 /* --- fetching ------------------------------------------------------- */
@@ -163,7 +241,9 @@ static void set_error(struct git_source *g, const char *what)
 	const git_error *e = git_error_last();
 
 	(void)snprintf(g->last_error, sizeof(g->last_error), "%s %s: %s", what, g->url,
-		       e && e->message ? e->message : "unknown error");
+		       g->auth_why[0]	 ? g->auth_why
+		       : e && e->message ? e->message
+					 : "unknown error");
 }
 
 /* Fetches and moves g->tip; called with g->mu held. */
@@ -182,6 +262,9 @@ static int fetch_once(struct git_source *g)
 		return -1;
 	fo.callbacks.credentials = cred_cb;
 	fo.callbacks.certificate_check = cert_cb;
+	fo.callbacks.payload = g;
+	g->auth_tries = 0;
+	g->auth_why[0] = '\0';
 	fo.prune = GIT_FETCH_PRUNE;
 	if (git_remote_lookup(&remote, g->repo, "origin") < 0) {
 		set_error(g, "git remote");
@@ -192,7 +275,9 @@ static int fetch_once(struct git_source *g)
 		goto out;
 	}
 	if (!branch) {
-		/* The remote's HEAD, as advertised during the fetch. */
+		/* The remote's HEAD, as advertised during the fetch. A new
+		 * connection: its credential rounds count from one again. */
+		g->auth_tries = 0;
 		if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &fo.callbacks, NULL, NULL) <
 			0 ||
 		    git_remote_default_branch(&head, remote) < 0) {

@@ -29,4 +29,24 @@ int source_snapshot_add(struct source_snapshot *snap, const char *path, const ch
 /* Whether a name is a spec file: *.yaml or *.yml, not hidden. */
 bool source_is_spec_name(const char *name);
 
+/* git credentials: what to answer the server's round `attempt` (1 first)
+ * given what it allows (GIT_CREDENTIAL_* bits), $GODWIT_GIT_TOKEN and
+ * $GODWIT_GIT_SSH_KEY. NULL and *kind set, or the reason none fits
+ * (written into why). */
+enum git_cred_kind {
+	GIT_CRED_NONE,
+	GIT_CRED_TOKEN,
+	GIT_CRED_SSH_KEY,
+	GIT_CRED_SSH_AGENT,
+	GIT_CRED_USERNAME
+};
+const char *source_git_cred_choose(enum git_cred_kind *kind, unsigned int allowed, int attempt,
+				   const char *token, const char *keyfile, char *why, size_t whysz);
+/* One known_hosts host field (a list, or hashed |1|salt|hash) names host. */
+bool source_git_known_host_matches(const char *field, const char *host);
+/* 0 when known_hosts at path lists host with that raw key; else the
+ * reason in why and a negative value. */
+int source_git_known_host_check(const char *path, const char *host, const unsigned char *key,
+				size_t keylen, char *why, size_t whysz);
+
 #endif

@@ -112,6 +112,12 @@ static int rev_yaml(struct buf *b, const char *key, const struct spec_rev *r)
 	    buf_printf(b, "\n  sha256: \"%s\"\n  commit: \"%s\"\n  author: ", r->sha256, r->commit);
 	e |= yaml_str(b, r->author ? r->author : "");
 	e |= buf_putc(b, '\n');
+	if (r->time) {
+		char ts[32];
+
+		util_format_time(ts, r->time);
+		e |= buf_printf(b, "  time: \"%s\"\n", ts);
+	}
 	return e;
 }
 
@@ -277,18 +283,48 @@ int status_write_task(const char *state_dir, struct task *t, int64_t now_ms)
 	return r;
 }
 
+static int audit_rev_json(struct buf *b, const struct spec_rev *r)
+{
+	int e = 0;
+
+	e |= buf_puts(b, "\"revision\":{\"file\":");
+	e |= json_str(b, r->file ? r->file : "");
+	e |=
+	    buf_printf(b, ",\"sha256\":\"%s\",\"commit\":\"%s\",\"author\":", r->sha256, r->commit);
+	if (r->author)
+		e |= json_str(b, r->author);
+	else
+		e |= buf_puts(b, "null");
+	if (r->time) {
+		char ts[32];
+
+		util_format_time(ts, r->time);
+		e |= buf_printf(b, ",\"commitTime\":\"%s\"", ts);
+	}
+	e |= buf_putc(b, '}');
+	return e;
+}
+
+static int audit_append(const char *state_dir, const struct task *t, struct buf *b)
+{
+	char path[4096];
+	int n = snprintf(path, sizeof(path), "%s/audit.jsonl", state_dir);
+
+	if (n < 0 || (size_t)n >= sizeof(path) || util_append_fsync(path, b->ptr, b->len) < 0) {
+		log_warn(t->name, "cannot append to %s/audit.jsonl", state_dir);
+		return GW_EFATAL;
+	}
+	return 0;
+}
+
 int status_audit(const char *state_dir, const struct task *t, enum mact a, const char *event,
 		 int result, const char *error)
 {
 	struct buf b = BUF_INIT;
-	char path[4096], ts[32];
-	int64_t now = util_now_ms();
-	int e = 0, n;
+	char ts[32];
+	int e = 0, r;
 
-	n = snprintf(path, sizeof(path), "%s/audit.jsonl", state_dir);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return GW_EFATAL;
-	util_format_time(ts, now / 1000);
+	util_format_time(ts, util_now_ms() / 1000);
 	e |= buf_printf(&b, "{\"time\":\"%s\",\"task\":", ts);
 	e |= json_str(&b, t->name);
 	e |= buf_printf(&b, ",\"action\":\"%s\",\"event\":\"%s\",\"result\":\"%s\"", mact_name(a),
@@ -297,23 +333,33 @@ int status_audit(const char *state_dir, const struct task *t, enum mact a, const
 		e |= buf_puts(&b, ",\"error\":");
 		e |= json_str(&b, error);
 	}
-	e |= buf_printf(&b, ",\"phase\":\"%s\",\"specHash\":\"%s\",\"revision\":{\"file\":",
-			phase_name(t->rec.phase), t->spec ? t->spec->hash : "");
-	e |= json_str(&b, t->rev.file ? t->rev.file : "");
-	e |= buf_printf(&b, ",\"sha256\":\"%s\",\"commit\":\"%s\",\"author\":", t->rev.sha256,
-			t->rev.commit);
-	if (t->rev.author)
-		e |= json_str(&b, t->rev.author);
-	else
-		e |= buf_puts(&b, "null");
-	e |= buf_puts(&b, "}}\n");
-	if (e || util_append_fsync(path, b.ptr, b.len) < 0) {
-		log_warn(t->name, "cannot append to %s", path);
-		buf_release(&b);
-		return GW_EFATAL;
-	}
+	e |= buf_printf(&b, ",\"phase\":\"%s\",\"specHash\":\"%s\",", phase_name(t->rec.phase),
+			t->spec ? t->spec->hash : "");
+	e |= audit_rev_json(&b, &t->rev);
+	e |= buf_puts(&b, "}\n");
+	r = e ? GW_ENOMEM : audit_append(state_dir, t, &b);
 	buf_release(&b);
-	return 0;
+	return r;
+}
+
+int status_audit_deletion(const char *state_dir, const struct task *t)
+{
+	struct buf b = BUF_INIT;
+	char ts[32];
+	int e = 0, r;
+
+	util_format_time(ts, util_now_ms() / 1000);
+	e |= buf_printf(&b, "{\"time\":\"%s\",\"task\":", ts);
+	e |= json_str(&b, t->name);
+	e |= buf_printf(&b,
+			",\"action\":\"delete\",\"event\":\"end\",\"result\":\"ok\","
+			"\"phase\":\"%s\",\"specHash\":\"%s\",",
+			phase_name(t->rec.phase), t->spec ? t->spec->hash : "");
+	e |= audit_rev_json(&b, t->attempted.file ? &t->attempted : &t->rev);
+	e |= buf_puts(&b, "}\n");
+	r = e ? GW_ENOMEM : audit_append(state_dir, t, &b);
+	buf_release(&b);
+	return r;
 }
 
 static int label(struct buf *b, const char *metric, const char *name)
@@ -323,6 +369,17 @@ static int label(struct buf *b, const char *metric, const char *name)
 	e |= json_str(b, name);
 	e |= buf_puts(b, "}");
 	return e;
+}
+
+/* The running full copy's counters, else where the last one ended (the
+ * progress counters then belong to the action running now). */
+static uint64_t copy_rows(struct task *t, bool total)
+{
+	if ((t->worker_live && t->running == MA_FULL) ||
+	    (!t->full_rows_total && !t->full_rows_done))
+		return total ? atomic_load(&t->progress.rows_total)
+			     : atomic_load(&t->progress.rows_done);
+	return total ? t->full_rows_total : t->full_rows_done;
 }
 
 int status_write_metrics(const char *state_dir, struct task *const *tasks, size_t n)
@@ -350,9 +407,9 @@ int status_write_metrics(const char *state_dir, struct task *const *tasks, size_
 		}                                                                              \
 	} while (0)
 	METRIC("godwit_rows_copied", "Rows copied by the current or last full copy.", "gauge",
-	       atomic_load(&t->progress.rows_done));
+	       copy_rows(t, false));
 	METRIC("godwit_rows_total", "Estimated rows of the current or last full copy.", "gauge",
-	       atomic_load(&t->progress.rows_total));
+	       copy_rows(t, true));
 	METRIC("godwit_events_applied", "Row changes applied by incremental since it started.",
 	       "gauge", atomic_load(&t->progress.events_applied));
 	METRIC("godwit_delay_seconds", "Incremental delay behind the source (-1: unknown).",

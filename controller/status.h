@@ -17,6 +17,9 @@ int status_write_task(const char *state_dir, struct task *t, int64_t now_ms);
 /* One audit line: event is "start" or "end" (result then says how). */
 int status_audit(const char *state_dir, const struct task *t, enum mact a, const char *event,
 		 int result, const char *error);
+/* The audit line of a deleted spec: action "delete", the revision that
+ * removed it (t->attempted: with --git the deleting commit and author). */
+int status_audit_deletion(const char *state_dir, const struct task *t);
 /* The Prometheus text file for every task. */
 int status_write_metrics(const char *state_dir, struct task *const *tasks, size_t n);
 /* The progress line, e.g. "full 1234567/2000000 rows 61.7%". */

@@ -56,8 +56,17 @@ void log_msg(enum log_level lvl, const char *task, const char *fmt, ...)
 	va_start(ap, fmt);
 	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);
-	if (r > 0)
+	if (r > 0) {
+		size_t start = n, i;
+
 		n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
+		/* one entry, one line (a spec's diagnostics come several) */
+		while (n > start && line[n - 1] == '\n')
+			n--;
+		for (i = start; i < n; i++)
+			if (line[i] == '\n')
+				line[i] = ' ';
+	}
 	if (n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';

@@ -311,7 +311,10 @@ static enum phase phase_of(enum mact a, const struct spec *s, enum phase cur)
 {
 	switch (a) {
 	case MA_PRECHECK: return PH_PRECHECKING;
-	case MA_WHITELIST_ADD: return PH_WHITELISTING;
+	case MA_WHITELIST_ADD:
+		/* the edit that asks for the stop also refreshes the whitelist:
+		 * the migration is stopping, not going back */
+		return s->state == STATE_STOPPED ? PH_STOPPING : PH_WHITELISTING;
 	case MA_SCHEMA_CREATE:
 	case MA_SCHEMA_AFTER_FULL: return PH_MIGRATING_SCHEMA;
 	case MA_FULL:
@@ -465,7 +468,7 @@ static void decide(struct machine_out *out, struct task_record *rec, const struc
 		return;
 	}
 	if (strcmp(rec->whitelist_hash, s->hash) != 0) {
-		start_msg(out, rec, MA_WHITELIST_ADD, PH_WHITELISTING);
+		start_msg(out, rec, MA_WHITELIST_ADD, phase_of(MA_WHITELIST_ADD, s, rec->phase));
 		return;
 	}
 	if (!schema_done) {

@@ -19,6 +19,9 @@
  * task and the thread by a reference count, so that a task whose
  * destination changed can let an old keeper wind down without waiting.
  */
+/* How long a controller that takes a lock over waits before acting. */
+#define LOCK_TAKEOVER_MS 3000
+
 struct keeper {
 	pthread_t th;
 	volatile int quit;
@@ -136,6 +139,20 @@ static void *keeper_main(void *arg)
 				m = NULL;
 			} else if (!strcmp(val, "1")) {
 				held = true;
+				if (atomic_load(&k->state) == LOCK_OTHER) {
+					/* A takeover. The previous holder may be alive
+					 * with only its lock connection gone: it sees
+					 * the loss within a second and cancels its
+					 * worker. Hold the lock that long before
+					 * acting. NEEDSWORK: a fence in the data
+					 * transactions themselves would not rely on
+					 * timing. */
+					log_info(k->name,
+						 "lock %s taken over; acting in %d ms (the "
+						 "previous holder stops its worker)",
+						 lock, LOCK_TAKEOVER_MS);
+					util_sleep_ms(LOCK_TAKEOVER_MS, &k->quit);
+				}
 				log_info(k->name, "lock %s acquired on the destination", lock);
 				keeper_set(k, LOCK_HELD, "");
 				continue;
@@ -302,6 +319,7 @@ void spec_rev_copy(struct spec_rev *dst, const struct spec_rev *src)
 	dst->author = src->author ? strdup(src->author) : NULL;
 	memcpy(dst->sha256, src->sha256, sizeof(dst->sha256));
 	memcpy(dst->commit, src->commit, sizeof(dst->commit));
+	dst->time = src->time;
 }
 
 /* --- the record, persisted --- */

@@ -31,6 +31,7 @@ struct spec_rev {
 	char sha256[65];
 	char commit[41];
 	char *author;
+	int64_t time; /* the commit's author time, unix seconds; 0 for --dir */
 };
 
 /* The outside world of a task, replaceable in tests. */
@@ -83,6 +84,8 @@ struct task {
 	bool invalid;
 	char invalid_msg[1024];
 	bool deleted;
+	int64_t missing_since_ms; /* the controller's: its file gone, not yet
+				     confirmed (see controller.c) */
 	bool spec_immutable;
 	char immutable_msg[512];
 	struct task_record rec;

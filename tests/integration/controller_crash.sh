@@ -37,6 +37,22 @@ mdb_q src "INSERT INTO shop.big VALUES (60003, 'z'); UPDATE shop.big SET v = CON
 ctl_start C --dir "$D" --state-dir "$S"
 wait_for "every change exactly once after the crash" 60 dst_is "$sum" "$(mdb_q src "$sum")"
 assert_eq 1 "$(audit_count "$S" crash full end)" "one copy completed in all"
+
+# SIGTERM while streaming under a steady flow of writes: out within
+# seconds, the stream checkpointed; the next run applies the rest once.
+(for i in $(seq 70001 70300); do mdb_q src "INSERT INTO shop.big VALUES ($i, 'w')"; done) &
+writer=$!
+streamed() { [ "$(mdb_q dst 'SELECT COUNT(*) FROM shop.big WHERE id > 70000')" -gt 20 ]; }
+wait_for "the stream follows the writes" 30 streamed
+start=$(date +%s)
 kill -TERM "$C"
-wait "$C" || fail "controller exit status $?"
+wait "$C" || fail "controller exit status $? on SIGTERM while streaming"
+[ $(($(date +%s) - start)) -le 10 ] || fail "SIGTERM took more than 10 s while streaming"
+grep -q '"action":"incremental","event":"end","result":"cancelled"' "$S/audit.jsonl" ||
+	fail "the stream's end is in the audit log"
+wait "$writer"
+ctl_start E --dir "$D" --state-dir "$S"
+wait_for "every write after SIGTERM arrives once" 60 dst_is "$sum" "$(mdb_q src "$sum")"
+kill -TERM "$E"
+wait "$E" || fail "controller exit status $?"
 echo ok

@@ -39,7 +39,14 @@ wait_for "SpecImmutable cleared" 30 sh -c "grep -A1 'type: SpecImmutable' '$S/ta
 # Pause: no more changes arrive; resume: they do.
 write_spec "$D/m.yaml" e2e "schema, full, incremental" "  state: paused"
 wait_for "Paused" 30 phase_is "$S" e2e Paused
+stream_ended() { [ "$(audit_count "$S" e2e incremental end)" -ge 1 ]; }
+wait_for "the stream checkpointed and ended" 30 stream_ended
+grep -q '"action":"incremental","event":"end","result":"cancelled"' "$S/audit.jsonl" || fail "paused: the stream was cancelled"
+pos=$(cat "$S/tasks/e2e/position")
 mdb_q src "INSERT INTO shop.t VALUES (6, 'f')"
+sleep 2 # a negative check: the stream would apply it within milliseconds
+assert_eq 5 "$(mdb_q dst 'SELECT COUNT(*) FROM shop.t')" "nothing applied while paused"
+assert_eq "$pos" "$(cat "$S/tasks/e2e/position")" "the position is kept while paused"
 write_spec "$D/m.yaml" e2e "schema, full, incremental"
 wait_for "Incremental again" 60 phase_is "$S" e2e Incremental
 wait_for "the change made while paused arrives" 30 dst_is 'SELECT COUNT(*) FROM shop.t' 6

@@ -30,6 +30,33 @@ assert_contains "$(echo "$p1" | sed -n '/migration plan-b/,$p')" "next:         
 [ ! -e "$S" ] || fail "plan wrote into the state directory"
 case "$p1" in *"$GW_PASSWORD"*) fail "a secret in the plan" ;; esac
 
+# Byte-identical whatever order the directory lists its files in (on
+# tmpfs readdir follows creation order; ext4 lists by name hash).
+E=$GW_TMP/order
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	E=$(mktemp -d /dev/shm/godwit-plan.XXXXXX)
+	trap 'rc=$?; rm -rf "$E"; (exit $rc); ctl_cleanup && gw_cleanup || gw_cleanup' EXIT
+fi
+for order in "a b c" "c b a" "b c a"; do
+	rm -rf "$E"/*.yaml
+	mkdir -p "$E"
+	for f in $order; do
+		case $f in
+		a) cp "$D/a.yaml" "$E/a.yaml" ;;
+		b) cp "$D/b.yaml" "$E/b.yaml" ;;
+		c) write_spec "$E/c.yaml" plan-c "schema" ;;
+		esac
+	done
+	echo "# listed: $(ls -U "$E" | tr '\n' ' ')"
+	"$GODWIT" plan "$E" --state-dir "$S" >"$GW_TMP/plan.$(echo "$order" | tr -d ' ')"
+	"$GODWIT" plan "$E" --state-dir "$S" --json >"$GW_TMP/plan.$(echo "$order" | tr -d ' ').json"
+done
+cmp "$GW_TMP/plan.abc" "$GW_TMP/plan.cba" || fail "plan text depends on the directory order"
+cmp "$GW_TMP/plan.abc" "$GW_TMP/plan.bca" || fail "plan text depends on the directory order"
+cmp "$GW_TMP/plan.abc.json" "$GW_TMP/plan.cba.json" || fail "plan --json depends on the directory order"
+assert_eq "plan-a plan-b plan-c" "$(grep '^migration ' "$GW_TMP/plan.cba" | cut -d' ' -f2 | tr '\n' ' ' | sed 's/ $//')" "sorted by file"
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$GW_TMP/plan.abc.json" || fail "--json is JSON"
+
 hash=$("$GODWIT" plan "$D/b.yaml" --state-dir "$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["migrations"][0]["specHash"])')
 [ ${#hash} = 64 ] || fail "spec hash in --json"
 

@@ -30,7 +30,10 @@ conditions:
 progress:
   summary: "full 1234567/2000000 rows 61.7%"
 YAML
-printf 'task: copying\npassed: 5\nwarned: 1\nfailed: 0\nitems:\n  - id: binlog_format\n    result: pass\n' >"$S/tasks/copying/precheck.yaml"
+printf 'task: copying\ntime: "2026-11-24T01:00:00Z"\npassed: 5\nwarned: 1\nfailed: 0\nitems:\n  - id: binlog_format\n    result: pass\n    cause: "binlog_format is ROW"\n    fix: ""\n  - id: storage\n    result: warn\n    cause: "about 7 MiB"\n    fix: "make room"\n' >"$S/tasks/copying/precheck.yaml"
+for fk in a b c d; do
+	printf '  - id: foreign-keys\n    result: warn\n    cause: "fk_%s cascades"\n    fix: ""\n' "$fk" >>"$S/tasks/copying/precheck.yaml"
+done
 t streaming Incremental phase
 t streaming "incremental 42 events applied" progress
 t streaming 3 delay_seconds
@@ -63,7 +66,13 @@ echo "$one"
 assert_contains "$one" "Phase:     MigratingFull" "phase"
 assert_contains "$one" "SpecImmutable          True   SpecImmutable" "conditions table"
 assert_contains "$one" 'objects and "migrationTypes" cannot change' "condition message unescaped"
-assert_contains "$one" "id: binlog_format" "precheck items"
+assert_contains "$one" "5 passed, 1 warned, 0 failed at 2026-11-24T01:00:00Z" "precheck counts"
+assert_contains "$one" "warn  storage                  about 7 MiB" "the items that did not pass"
+assert_contains "$one" "fix: make room" "with their fix"
+assert_not_contains "$one" "binlog_format is ROW" "passed items left to precheck.yaml"
+assert_contains "$one" "fk_b cascades" "the first items of an id"
+assert_not_contains "$one" "fk_c cascades" "not every alike item"
+assert_contains "$one" "... and 2 more foreign-keys (precheck.yaml)" "the others counted"
 assert_eq 10 "$(echo "$one" | grep -c '  full  *start')" "the last 10 audit entries of the task"
 assert_not_contains "$one" "connection lost" "other tasks' audit entries left out"
 assert_contains "$one" "0123456789ab Ada <ada@example.com>" "commit and author"

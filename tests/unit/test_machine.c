@@ -706,6 +706,205 @@ static void test_crash_at_every_step(void **state)
 			}
 }
 
+/* Every retry n waits between half and all of min(1 s * 2^(n-1), 5 min),
+ * whatever the jitter, and the jitter spreads over that whole range. */
+static void test_backoff_jitter_bounds(void **state)
+{
+	static const uint32_t jit[] = {0, 1, 499, 500, 501, 12345, 0x7fffffffu, 0xffffffffu};
+	int n;
+	size_t j;
+
+	(void)state;
+	for (n = 1; n <= 40; n++) {
+		int64_t d = n >= 10 ? 300000 : 1000LL << (n - 1);
+		int64_t lo = -1, hi = -1;
+
+		if (d > 300000)
+			d = 300000;
+		for (j = 0; j < sizeof(jit) / sizeof(jit[0]); j++) {
+			int64_t b = machine_backoff_ms(n, jit[j]);
+
+			if (b < d / 2 || b > d)
+				fail_msg("retry %d, jitter %u: %lld ms outside [%lld, %lld]", n,
+					 jit[j], (long long)b, (long long)(d / 2), (long long)d);
+		}
+		for (j = 0; j < 2000; j++) {
+			int64_t b = machine_backoff_ms(n, (uint32_t)(j * 2654435761u));
+
+			lo = lo < 0 || b < lo ? b : lo;
+			hi = b > hi ? b : hi;
+		}
+		/* the random half is used, not a sliver of it */
+		assert_true(hi - lo >= d / 4);
+	}
+}
+
+/* Paused while streaming: the stream is cancelled (it checkpoints), the
+ * copy is not redone on resume; deleted during a copy: cancelled like a
+ * forced stop, the destination marked incomplete, nothing dropped. */
+static void test_pause_streaming_and_delete_copying(void **state)
+{
+	struct world w;
+	struct machine_out out;
+	int i;
+
+	(void)state;
+	world_init(&w, MT_SCHEMA | MT_FULL | MT_INCREMENTAL);
+	out = run(&w, 50);
+	assert_int_equal(w.running, MA_INCREMENTAL);
+	assert_int_equal(out.phase, PH_INCREMENTAL);
+	w.spec.state = STATE_PAUSED;
+	snprintf(w.spec.hash, sizeof(w.spec.hash), "h2");
+	out = run(&w, 50);
+	assert_int_equal(w.running, MA_NONE);
+	assert_int_equal(out.phase, PH_PAUSED);
+	assert_int_equal(w.stage, META_POST_FULL_DONE); /* no cutover on pause */
+	w.nlog = 0;
+	w.spec.state = STATE_RUNNING;
+	snprintf(w.spec.hash, sizeof(w.spec.hash), "h3");
+	out = run(&w, 50);
+	assert_int_equal(out.phase, PH_INCREMENTAL);
+	assert_int_equal(w.running, MA_INCREMENTAL);
+	for (i = 0; i < w.nlog; i++)
+		if (w.log[i] == MA_FULL || w.log[i] == MA_SCHEMA_CREATE)
+			fail_msg("resume after pause ran %s again", mact_name(w.log[i]));
+
+	world_init(&w, MT_SCHEMA | MT_FULL | MT_INCREMENTAL);
+	script(&w, MA_FULL, 99); /* the copy keeps running */
+	out = run(&w, 50);
+	assert_int_equal(w.running, MA_FULL);
+	w.stage = META_FULL_STARTED;
+	w.deleted = true;
+	w.nlog = 0;
+	out = run(&w, 50);
+	assert_int_equal(w.running, MA_NONE);
+	assert_true(out.finished);
+	assert_int_equal(out.phase, PH_STOPPED);
+	assert_true(w.rec.incomplete);
+	assert_int_equal(w.stage, META_FULL_STARTED);
+	for (i = 0; i < w.nlog; i++)
+		assert_true(w.log[i] == MA_WHITELIST_REMOVE || w.log[i] == MA_OBSERVE);
+}
+
+/* A transient failure at every step of the path (observe excepted) goes to
+ * Retrying and, after the wait, back to the same step and on to the end;
+ * a permanent one at every step is Failed (PrecheckFailed for the
+ * precheck) and runs nothing more until the spec changes. */
+static void test_failure_at_every_step(void **state)
+{
+	static const enum mact steps[] = {MA_PRECHECK, MA_SCHEMA_CREATE, MA_FULL, MA_VERIFY,
+					  MA_SCHEMA_AFTER_FULL};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct world w;
+		struct machine_out out;
+		int n;
+
+		world_init(&w, MT_SCHEMA | MT_FULL);
+		w.spec.verify = true;
+		script(&w, steps[i], GW_ERETRY);
+		out = run(&w, 50);
+		assert_int_equal(out.phase, PH_RETRYING);
+		assert_int_equal(w.log[w.nlog - 1], steps[i]);
+		n = w.nlog;
+		w.now = out.wait_until_ms;
+		out = run(&w, 50);
+		assert_int_equal(out.phase, PH_COMPLETED);
+		assert_int_equal(w.log[n], steps[i]); /* the same step again */
+
+		world_init(&w, MT_SCHEMA | MT_FULL);
+		w.spec.verify = true;
+		script(&w, steps[i], GW_EFATAL);
+		out = run(&w, 50);
+		assert_int_equal(out.phase,
+				 steps[i] == MA_PRECHECK ? PH_PRECHECK_FAILED : PH_FAILED);
+		assert_non_null(strstr(w.rec.message, "boom"));
+		n = w.nlog;
+		w.now += 1000;
+		out = run(&w, 50);
+		assert_int_equal(w.nlog, n); /* blocked: nothing runs */
+		snprintf(w.spec.hash, sizeof(w.spec.hash), "edited");
+		out = run(&w, 50);
+		assert_int_equal(out.phase, PH_COMPLETED);
+		assert_int_equal(w.log[n], MA_PRECHECK); /* the edit runs the precheck */
+	}
+}
+
+/* A crash at every step of the gated stop (the stream stopped, the schema
+ * cutover, the whitelist removal): the restarted controller ends Stopped
+ * with the cutover recorded, and never repeats an action whose stage was
+ * recorded. */
+static void test_crash_during_stop(void **state)
+{
+	int k, variant;
+
+	(void)state;
+	for (k = 1; k < 6; k++)
+		for (variant = 0; variant < 2; variant++) {
+			struct world w;
+			struct machine_out out;
+			enum meta_stage st_before;
+			int i;
+
+			world_init(&w, MT_SCHEMA | MT_FULL | MT_INCREMENTAL);
+			out = run(&w, 50);
+			assert_int_equal(w.running, MA_INCREMENTAL);
+			w.spec.state = STATE_STOPPED;
+			snprintf(w.spec.hash, sizeof(w.spec.hash), "h2");
+			w.nlog = 0;
+			for (i = 0; i < k && out.phase != PH_STOPPED; i++)
+				out = run(&w, 1);
+			w.done = MA_NONE;
+			w.result = 0;
+			if (variant == 0)
+				w.stage = w.stage_at_step;
+			if (!phase_steady(w.rec.phase))
+				w.rec.phase = PH_PENDING;
+			w.stage_known = false;
+			w.running = MA_NONE;
+			w.nlog = 0;
+			st_before = w.stage;
+			out = run(&w, 60);
+			assert_int_equal(w.rec.phase, PH_STOPPED);
+			assert_int_equal(w.stage, META_CUTOVER_DONE);
+			assert_false(w.rec.whitelist_added);
+			for (i = 0; i < w.nlog; i++) {
+				enum meta_stage ms = mact_stage(w.log[i], &w.spec);
+
+				if (ms != META_NONE && ms <= st_before)
+					fail_msg("k=%d: %s repeated after its stage", k,
+						 mact_name(w.log[i]));
+				if (w.log[i] == MA_FULL || w.log[i] == MA_SCHEMA_CREATE)
+					fail_msg("k=%d: %s during a stop", k, mact_name(w.log[i]));
+			}
+		}
+}
+
+/* The edit to state: stopped while streaming: from then on the phase is
+ * Stopping until Stopped, never back to Whitelisting or Incremental (the
+ * stream restarts with the new spec and the whitelist is refreshed). */
+static void test_stop_edit_phases(void **state)
+{
+	struct world w;
+	struct machine_out out;
+	int i;
+
+	(void)state;
+	world_init(&w, MT_SCHEMA | MT_FULL | MT_INCREMENTAL);
+	out = run(&w, 50);
+	assert_int_equal(w.running, MA_INCREMENTAL);
+	w.spec.state = STATE_STOPPED;
+	snprintf(w.spec.hash, sizeof(w.spec.hash), "h2");
+	for (i = 0; i < 20 && out.phase != PH_STOPPED; i++) {
+		out = run(&w, 1);
+		if (out.phase != PH_STOPPING && out.phase != PH_STOPPED)
+			fail_msg("step %d after the stop edit: phase %s", i, phase_name(out.phase));
+	}
+	assert_int_equal(out.phase, PH_STOPPED);
+}
+
 static void test_plan(void **state)
 {
 	struct world w;
@@ -752,6 +951,11 @@ int main(void)
 	    cmocka_unit_test(test_retry_backoff_then_fail),
 	    cmocka_unit_test(test_retrying_until_healthy),
 	    cmocka_unit_test(test_backoff),
+	    cmocka_unit_test(test_backoff_jitter_bounds),
+	    cmocka_unit_test(test_pause_streaming_and_delete_copying),
+	    cmocka_unit_test(test_failure_at_every_step),
+	    cmocka_unit_test(test_crash_during_stop),
+	    cmocka_unit_test(test_stop_edit_phases),
 	    cmocka_unit_test(test_pause_and_resume),
 	    cmocka_unit_test(test_stop_during_copy_lets_it_finish),
 	    cmocka_unit_test(test_force_stop_during_copy),

@@ -219,7 +219,7 @@ static void read_file(char *out, size_t outsz, const char *file)
 static void test_full_incremental_then_stop(void **state)
 {
 	struct task *t;
-	struct spec_rev rev = {NULL, "abc", "", NULL};
+	struct spec_rev rev = {NULL, "abc", "", NULL, 0};
 	char buf[8192];
 
 	(void)state;
@@ -263,7 +263,7 @@ static void test_full_incremental_then_stop(void **state)
 static void test_pause_cancels_copy(void **state)
 {
 	struct task *t;
-	struct spec_rev rev = {NULL, "abc", "", NULL};
+	struct spec_rev rev = {NULL, "abc", "", NULL, 0};
 	char buf[4096];
 	int64_t t0;
 
@@ -294,7 +294,7 @@ static void test_pause_cancels_copy(void **state)
 static void test_retry_then_success(void **state)
 {
 	struct task *t;
-	struct spec_rev rev = {NULL, "abc", "", NULL};
+	struct spec_rev rev = {NULL, "abc", "", NULL, 0};
 	char buf[8192];
 
 	(void)state;
@@ -318,7 +318,7 @@ static void test_retry_then_success(void **state)
 static void test_restart_resumes_from_record_and_stage(void **state)
 {
 	struct task *t;
-	struct spec_rev rev = {NULL, "abc", "", NULL};
+	struct spec_rev rev = {NULL, "abc", "", NULL, 0};
 
 	(void)state;
 	full_slow = 1;
