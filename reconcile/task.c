@@ -27,6 +27,7 @@ struct keeper {
 	volatile int quit;
 	atomic_int refs;
 	atomic_int state; /* enum lock_state */
+	atomic_int fatal; /* LOCK_ERROR is permanent (e.g. access denied) */
 	pthread_mutex_t mu;
 	char msg[512];
 	struct endpoint ep; /* a deep copy of the destination, owned */
@@ -124,13 +125,17 @@ static void *keeper_main(void *arg)
 	snprintf(lock, sizeof(lock), "godwit:%s", k->name);
 	while (!k->quit) {
 		if (!m) {
-			if (conn_open(&m, &k->ep, "destination", CONN_NO_SESSION, k->name, &err) <
-			    0) {
+			int code =
+			    conn_open(&m, &k->ep, "destination", CONN_NO_SESSION, k->name, &err);
+
+			if (code < 0) {
 				m = NULL;
+				atomic_store(&k->fatal, code != GW_ERETRY);
 				keeper_set(k, LOCK_ERROR, err.msg);
 				util_sleep_ms(k->retry_ms, &k->quit);
 				continue;
 			}
+			atomic_store(&k->fatal, 0);
 		}
 		if (!held) {
 			if (keeper_query(val, sizeof(val), m, "GET_LOCK", lock, &err) < 0) {
@@ -216,6 +221,7 @@ static void keeper_start(struct task *t)
 	}
 	atomic_init(&k->refs, 2);
 	atomic_init(&k->state, LOCK_UNKNOWN);
+	atomic_init(&k->fatal, 0);
 	pthread_mutex_init(&k->mu, NULL);
 	snprintf(k->name, sizeof(k->name), "%s", t->name);
 	k->retry_ms = t->env->lock_retry_ms > 0 ? t->env->lock_retry_ms : 3000;
@@ -982,7 +988,13 @@ static void lock_unreachable(struct task *t, int64_t now_ms)
 	(void)lock_state(t, msg, sizeof(msg));
 	if (!t->rec.retry_since_ms)
 		t->rec.retry_since_ms = now_ms;
-	if (now_ms - t->rec.retry_since_ms > t->spec->retry_window_ms) {
+	if (t->keeper && atomic_load(&t->keeper->fatal)) {
+		/* Access denied and the like: waiting does not fix them. */
+		t->rec.phase = PH_FAILED;
+		snprintf(t->rec.blocked_hash, sizeof(t->rec.blocked_hash), "%s", t->spec->hash);
+		snprintf(t->rec.message, sizeof(t->rec.message),
+			 "taking the lock on the destination: %s", msg);
+	} else if (now_ms - t->rec.retry_since_ms > t->spec->retry_window_ms) {
 		t->rec.phase = PH_FAILED;
 		snprintf(t->rec.blocked_hash, sizeof(t->rec.blocked_hash), "%s", t->spec->hash);
 		snprintf(t->rec.message, sizeof(t->rec.message),

@@ -77,20 +77,18 @@ assert_contains "$(cat "$GW_TMP/err")" "password file $GW_TMP/src-pw: No such fi
 	"the file is named"
 mv "$GW_TMP/src-pw.away" "$GW_TMP/src-pw"
 
-# A controller with the wrong password: Failed or retrying, and nothing
+# A controller with the wrong password: access denied is permanent, so
+# --once ends with Failed (exit 1) at once, not after retryWindow; nothing
 # written anywhere holds the password it tried.
 mkdir "$GW_TMP/wrong"
 write_spec "$GW_TMP/wrong/w.yaml" w "schema, full"
 sed -i 's/fromEnv: GW_PASSWORD/fromEnv: WRONG_PW/' "$GW_TMP/wrong/w.yaml"
-# NEEDSWORK: access denied while taking the lock is retried (Retrying for
-# retryWindow) rather than failing at once, so --once would wait; the
-# controller runs until the refusal is recorded, then is stopped.
-WRONG_PW="wrong-XYZZY-pw" "$GODWIT" controller --dir "$GW_TMP/wrong" --state-dir "$S" \
-	--log-level debug >>"$OUT" 2>&1 &
-ctl=$!
-wait_for "the refusal recorded" 120 grep -q "Access denied" "$S/tasks/w/message"
-kill -TERM "$ctl"
-wait "$ctl" || true
+RC=0
+WRONG_PW="wrong-XYZZY-pw" timeout 120 "$GODWIT" controller --dir "$GW_TMP/wrong" --state-dir "$S" \
+	--once --log-level debug >>"$OUT" 2>&1 || RC=$?
+assert_eq 1 "$RC" "--once with a refused password"
+assert_eq Failed "$(cat "$S/tasks/w/phase")" "access denied is Failed"
+assert_contains "$(cat "$S/tasks/w/message")" "Access denied" "the refusal is the message"
 godwit status w --state-dir "$S"
 godwit status --state-dir "$S" --json
 
