@@ -17,6 +17,7 @@
 #include "engine/conn.h"
 #include "engine/engine.h"
 #include "engine/meta.h"
+#include "engine/schema.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -102,135 +103,408 @@ static int db_list(struct buf *b, MYSQL *m, const struct spec *s)
 
 /* --- connections and versions -------------------------------------- */
 
+/* MySQL 5.7 and 8.x, MariaDB 10.x and later (PRODUCT.md). */
+static bool version_supported(unsigned long v, bool mariadb)
+{
+	return mariadb ? v >= 100000 : v >= 50700;
+}
+
 static void check_versions(struct pc *pc)
 {
 	unsigned long sv, dv;
 	bool sm, dm;
+	const char *si = mysql_get_server_info(pc->src), *di = mysql_get_server_info(pc->dst);
 
 	conn_server_version(pc->src, &sv, &sm);
 	conn_server_version(pc->dst, &dv, &dm);
-	if (sm == dm && dv >= sv)
-		item(pc, "versions", PC_PASS, NULL, "%s %s to %s %s", sm ? "MariaDB" : "MySQL",
-		     mysql_get_server_info(pc->src), dm ? "MariaDB" : "MySQL",
-		     mysql_get_server_info(pc->dst));
+	if (!version_supported(sv, sm) || !version_supported(dv, dm))
+		item(pc, "versions", PC_FAIL,
+		     "use MySQL 5.7 or 8.x, or MariaDB 10.0 or later, on both sides",
+		     "%s %s %s is not supported (MySQL 5.7/8.x and MariaDB 10.x are)",
+		     version_supported(sv, sm) ? "destination" : "source",
+		     (version_supported(sv, sm) ? dm : sm) ? "MariaDB" : "MySQL",
+		     version_supported(sv, sm) ? di : si);
+	else if (sm == dm && dv >= sv)
+		item(pc, "versions", PC_PASS, NULL, "%s %s to %s %s: supported",
+		     sm ? "MariaDB" : "MySQL", si, dm ? "MariaDB" : "MySQL", di);
 	else if (sm == dm)
 		item(pc, "versions", PC_WARN,
 		     "use a destination of the same or a newer version than the source",
-		     "the destination %s is older than the source %s: newer syntax or types may "
-		     "not apply",
-		     mysql_get_server_info(pc->dst), mysql_get_server_info(pc->src));
+		     "the destination %s %s is older than the source %s: newer syntax, types or "
+		     "collations may not apply",
+		     dm ? "MariaDB" : "MySQL", di, si);
 	else
 		item(pc, "versions", PC_WARN,
 		     "check types and SQL that differ between MySQL and MariaDB (JSON, sequences, "
-		     "system versioning)",
-		     "%s %s to %s %s: a cross-engine migration", sm ? "MariaDB" : "MySQL",
-		     mysql_get_server_info(pc->src), dm ? "MariaDB" : "MySQL",
-		     mysql_get_server_info(pc->dst));
+		     "system versioning, collations)",
+		     "%s %s to %s %s: a cross-engine migration", sm ? "MariaDB" : "MySQL", si,
+		     dm ? "MariaDB" : "MySQL", di);
 }
 
 /* --- privileges ------------------------------------------------------ */
 
-/* Collects the privileges granted on *.* or on one of dbs (NULL: any). */
-static void grants_of(struct buf *privs, MYSQL *m, const char *const *dbs, size_t ndbs)
+/*
+ * The grants of the account, read from SHOW GRANTS: the privileges on *.*
+ * and those on each database pattern (`shop`.*, `sh\_op%`.*). Table and
+ * column grants are not counted: the migration works on whole databases.
+ * NEEDSWORK: privileges that come through a role are not seen.
+ */
+struct grants {
+	struct buf global; /* ",SELECT,INSERT," */
+	struct buf dbs;	   /* "pattern\tprivs\n" per database grant */
+};
+
+static void grants_release(struct grants *g)
+{
+	buf_release(&g->global);
+	buf_release(&g->dbs);
+}
+
+/* Appends ",P1,P2," from "P1, P2" (privilege names upper case, spaces kept). */
+static int privs_add(struct buf *b, const char *list, size_t n)
+{
+	size_t i = 0;
+
+	if (!b->len && buf_putc(b, ',') < 0)
+		return GW_ENOMEM;
+	while (i < n) {
+		size_t j = i;
+		while (j < n && list[j] != ',')
+			j++;
+		while (i < j && list[i] == ' ')
+			i++;
+		if (buf_add(b, list + i, j - i) < 0 || buf_putc(b, ',') < 0)
+			return GW_ENOMEM;
+		i = j + 1;
+	}
+	return 0;
+}
+
+static int grants_read(struct grants *out, MYSQL *m)
 {
 	MYSQL_RES *res = q(m, "SHOW GRANTS");
 	MYSQL_ROW row;
+	int r = 0;
 
 	if (!res)
-		return;
-	while ((row = mysql_fetch_row(res))) {
-		const char *g = row[0], *on;
-		size_t i;
-		bool applies;
+		return GW_EFATAL;
+	while ((row = mysql_fetch_row(res)) && r == 0) {
+		const char *g = row[0], *on, *target, *end;
 		if (!g || strncmp(g, "GRANT ", 6) || !(on = strstr(g, " ON ")))
 			continue;
-		applies = !strncmp(on, " ON *.* ", 8);
-		for (i = 0; !applies && i < ndbs; i++) {
-			char pat[300];
-			(void)snprintf(pat, sizeof(pat), " ON `%s`.", dbs[i]);
-			applies = !strncmp(on, pat, strlen(pat));
+		target = on + 4;
+		if (!strncmp(target, "*.* ", 4)) {
+			r = privs_add(&out->global, g + 6, (size_t)(on - g - 6));
+			continue;
 		}
-		if (applies &&
-		    (buf_putc(privs, ',') < 0 || buf_add(privs, g + 6, (size_t)(on - g - 6)) < 0 ||
-		     buf_putc(privs, ',') < 0))
-			break;
+		/* `db`.* only; `db`.`table` and PROCEDURE grants are not counted */
+		if (*target != '`' || !(end = strstr(target, "`.* ")))
+			continue;
+		if (buf_add(&out->dbs, target + 1, (size_t)(end - target - 1)) < 0 ||
+		    buf_putc(&out->dbs, '\t') < 0 || buf_putc(&out->dbs, ',') < 0 ||
+		    privs_add(&out->dbs, g + 6, (size_t)(on - g - 6)) < 0 ||
+		    buf_putc(&out->dbs, '\n') < 0)
+			r = GW_ENOMEM;
 	}
 	mysql_free_result(res);
+	return r;
 }
 
-static bool has_priv(const struct buf *privs, const char *p)
+/* A database pattern of a GRANT matched against a name: % and _ are
+ * wildcards, \ escapes them, `` is one backtick. */
+static bool db_pattern_match(const char *p, size_t pn, const char *name)
+{
+	if (!pn)
+		return !*name;
+	if (*p == '%') {
+		for (;; name++) {
+			if (db_pattern_match(p + 1, pn - 1, name))
+				return true;
+			if (!*name)
+				return false;
+		}
+	}
+	if (*p == '\\' && pn > 1)
+		return *name == p[1] && db_pattern_match(p + 2, pn - 2, name + 1);
+	if (*p == '`' && pn > 1 && p[1] == '`')
+		return *name == '`' && db_pattern_match(p + 2, pn - 2, name + 1);
+	if (!*name)
+		return false;
+	return (*p == '_' || *p == *name) && db_pattern_match(p + 1, pn - 1, name + 1);
+}
+
+static bool privs_have(const char *privs, const char *p, bool global)
 {
 	char pat[64];
 
-	if (strstr(buf_cstr(privs), "ALL PRIVILEGES"))
+	/* ALL PRIVILEGES on a database does not carry the global-only ones */
+	if (strstr(privs, ",ALL PRIVILEGES,") &&
+	    (global || (strcmp(p, "REPLICATION SLAVE") && strcmp(p, "REPLICATION CLIENT"))))
 		return true;
 	(void)snprintf(pat, sizeof(pat), ",%s,", p);
-	if (strstr(buf_cstr(privs), pat))
-		return true;
-	(void)snprintf(pat, sizeof(pat), ", %s,", p);
-	return strstr(buf_cstr(privs), pat) != NULL;
+	return strstr(privs, pat) != NULL;
 }
 
-static void add_priv(struct buf *b, const char *p)
+/* Whether the account has privilege p on database db (NULL: globally). */
+static bool grants_have(const struct grants *g, const char *db, const char *p)
 {
-	if (buf_printf(b, "%s%s", b->len ? ", " : "", p) < 0)
-		return; /* out of memory: the item says less */
+	const char *line;
+
+	if (g->global.len && privs_have(buf_cstr(&g->global), p, true))
+		return true;
+	/* MariaDB 10.5 renamed REPLICATION CLIENT to BINLOG MONITOR; SUPER
+	 * held it before */
+	if (!strcmp(p, "REPLICATION CLIENT") && g->global.len &&
+	    (privs_have(buf_cstr(&g->global), "BINLOG MONITOR", true) ||
+	     privs_have(buf_cstr(&g->global), "SUPER", true)))
+		return true;
+	for (line = g->dbs.len ? g->dbs.ptr : NULL; db && line && *line;) {
+		const char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
+		if (!tab || !nl)
+			break;
+		if (db_pattern_match(line, (size_t)(tab - line), db)) {
+			struct buf privs = BUF_INIT;
+			bool yes = buf_add(&privs, tab + 1, (size_t)(nl - tab - 1)) == 0 &&
+				   privs_have(buf_cstr(&privs), p, false);
+			buf_release(&privs);
+			if (yes)
+				return true;
+		}
+		line = nl + 1;
+	}
+	return false;
+}
+
+/* Collects what the account lacks on db (NULL: globally) into the cause and
+ * the GRANT statement that gives it into the fix. */
+static void need_privs(struct buf *cause, struct buf *fix, const struct grants *g, const char *db,
+		       const char *const *need, size_t nneed, const char *account)
+{
+	struct buf missing = BUF_INIT, on = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < nneed; i++)
+		if (!grants_have(g, db, need[i]) &&
+		    buf_printf(&missing, "%s%s", missing.len ? ", " : "", need[i]) < 0)
+			goto out;
+	if (!missing.len)
+		goto out;
+	if (db ? (conn_quote_ident(&on, db) < 0 || buf_puts(&on, ".*") < 0)
+	       : buf_puts(&on, "*.*") < 0)
+		goto out;
+	if (buf_printf(cause, "%s%s on %s", cause->len ? "; " : "", buf_cstr(&missing),
+		       buf_cstr(&on)) < 0 ||
+	    buf_printf(fix, "%sGRANT %s ON %s TO %s;", fix->len ? " " : "", buf_cstr(&missing),
+		       buf_cstr(&on), account) < 0) {
+		/* out of memory: the item says less */
+	}
+out:
+	buf_release(&missing);
+	buf_release(&on);
+}
+
+/* 'user'@'host' of the connection's account (CURRENT_USER), quoted. */
+static void account_of(struct buf *out, MYSQL *m, const char *fallback_user)
+{
+	char *cu = value(m, "SELECT CURRENT_USER()");
+	char *at = cu ? strrchr(cu, '@') : NULL;
+
+	buf_reset(out);
+	if (at) {
+		*at = '\0';
+		if (conn_quote_string(out, m, cu, strlen(cu)) < 0 || buf_putc(out, '@') < 0 ||
+		    conn_quote_string(out, m, at + 1, strlen(at + 1)) < 0)
+			buf_reset(out);
+	}
+	if (!out->len && buf_printf(out, "'%s'@'%%'", fallback_user ? fallback_user : "?") < 0)
+		buf_reset(out);
+	free(cu);
 }
 
 static void check_privileges(struct pc *pc, bool source)
 {
 	static const char *src_need[] = {"SELECT", "SHOW VIEW", "TRIGGER", "EVENT"};
 	static const char *inc_need[] = {"REPLICATION SLAVE", "REPLICATION CLIENT"};
-	static const char *dst_need[] = {"CREATE",  "ALTER",	      "INDEX", "INSERT",
-					 "UPDATE",  "DELETE",	      "DROP",  "CREATE VIEW",
-					 "TRIGGER", "CREATE ROUTINE", "EVENT"};
+	static const char *dst_need[] = {"SELECT",	"CREATE",  "ALTER",	     "INDEX",
+					 "INSERT",	"UPDATE",  "DELETE",	     "DROP",
+					 "CREATE VIEW", "TRIGGER", "CREATE ROUTINE", "EVENT"};
+	static const char *meta_need[] = {"SELECT", "CREATE", "INSERT", "UPDATE", "DELETE"};
+	const char *id = source ? "source-privileges" : "destination-privileges";
 	const struct endpoint *ep = source ? &pc->s->source : &pc->s->destination;
 	MYSQL *m = source ? pc->src : pc->dst;
-	struct buf privs = BUF_INIT, missing = BUF_INIT, fix = BUF_INIT;
-	const char *dbs[64];
-	size_t n = 0, i;
-	bool mariadb;
-	unsigned long v;
+	struct grants g = {BUF_INIT, BUF_INIT};
+	struct buf cause = BUF_INIT, fix = BUF_INIT, account = BUF_INIT;
+	size_t i, j;
 
-	for (i = 0; i < pc->s->nobjects && n < ARRAY_SIZE(dbs); i++)
-		dbs[n++] =
+	account_of(&account, m, ep->user);
+	if (grants_read(&g, m) < 0) {
+		item(pc, id, PC_FAIL, "let the account run SHOW GRANTS (it always may for itself)",
+		     "cannot read the grants of %s: %s", buf_cstr(&account), mysql_error(m));
+		goto out;
+	}
+	for (i = 0; i < pc->s->nobjects; i++) {
+		const char *db =
 		    source ? pc->s->objects[i].database : spec_dest_database(&pc->s->objects[i]);
-	grants_of(&privs, m, dbs, n);
-	conn_server_version(m, &v, &mariadb);
-	if (source) {
-		for (i = 0; i < ARRAY_SIZE(src_need); i++)
-			if (!has_priv(&privs, src_need[i]))
-				add_priv(&missing, src_need[i]);
-		for (i = 0; pc->incremental && i < ARRAY_SIZE(inc_need); i++) {
-			/* MariaDB 10.5 renamed REPLICATION CLIENT to BINLOG MONITOR */
-			if (has_priv(&privs, inc_need[i]) ||
-			    (i == 1 &&
-			     (has_priv(&privs, "BINLOG MONITOR") || has_priv(&privs, "SUPER"))))
-				continue;
-			add_priv(&missing, inc_need[i]);
-		}
-	} else {
-		for (i = 0; i < ARRAY_SIZE(dst_need); i++)
-			if (!has_priv(&privs, dst_need[i]))
-				add_priv(&missing, dst_need[i]);
+		for (j = 0; j < i; j++)
+			if (!strcmp(db, source ? pc->s->objects[j].database
+					       : spec_dest_database(&pc->s->objects[j])))
+				break;
+		if (j < i)
+			continue;
+		if (source)
+			need_privs(&cause, &fix, &g, db, src_need, ARRAY_SIZE(src_need),
+				   buf_cstr(&account));
+		else
+			need_privs(&cause, &fix, &g, db, dst_need, ARRAY_SIZE(dst_need),
+				   buf_cstr(&account));
 	}
-	if (!missing.len) {
-		item(pc, source ? "source-privileges" : "destination-privileges", PC_PASS, NULL,
-		     "account %s has what the migration needs", ep->user ? ep->user : "?");
-	} else {
-		if (buf_printf(&fix, "GRANT %s ON *.* TO '%s'@'%%';", buf_cstr(&missing),
-			       ep->user ? ep->user : "?") < 0)
-			buf_reset(&fix);
-		item(pc, source ? "source-privileges" : "destination-privileges", PC_FAIL,
-		     buf_cstr(&fix), "account %s on the %s lacks %s", ep->user ? ep->user : "?",
-		     source ? "source" : "destination", buf_cstr(&missing));
-	}
-	buf_release(&privs);
-	buf_release(&missing);
+	if (source && pc->incremental)
+		need_privs(&cause, &fix, &g, NULL, inc_need, ARRAY_SIZE(inc_need),
+			   buf_cstr(&account));
+	if (!source)
+		need_privs(&cause, &fix, &g,
+			   pc->s->destination.meta_database ? pc->s->destination.meta_database
+							    : META_DEFAULT_DB,
+			   meta_need, ARRAY_SIZE(meta_need), buf_cstr(&account));
+	if (!cause.len)
+		item(pc, id, PC_PASS, NULL, "account %s has what the migration needs",
+		     buf_cstr(&account));
+	else
+		item(pc, id, PC_FAIL, buf_cstr(&fix), "account %s on the %s lacks %s",
+		     buf_cstr(&account), source ? "source" : "destination", buf_cstr(&cause));
+out:
+	grants_release(&g);
+	buf_release(&cause);
 	buf_release(&fix);
+	buf_release(&account);
 }
 
 /* --- binlog ---------------------------------------------------------- */
+
+/* Sequence number of domain d in a MariaDB GTID list "d-s-n,..." (or the
+ * bracketed Gtid_list form); -1 when the domain is absent. */
+static long long gtid_seq_of(const char *list, unsigned long d)
+{
+	const char *p = list;
+
+	while (p && *p) {
+		char *end;
+		unsigned long dom;
+		while (*p == '[' || *p == ' ' || *p == ',')
+			p++;
+		dom = strtoul(p, &end, 10);
+		if (end == p || *end != '-')
+			return -1;
+		p = strchr(end + 1, '-');
+		if (!p)
+			return -1;
+		if (dom == d)
+			return strtoll(p + 1, NULL, 10);
+		p = strchr(p, ',');
+	}
+	return -1;
+}
+
+/* Whether position gtids have every domain of gtid_list at least as far
+ * as the list: then nothing after the position was purged. */
+static bool gtid_covers(const char *pos, const char *gtid_list)
+{
+	const char *p = gtid_list;
+
+	while (p && *p) {
+		char *end;
+		unsigned long dom;
+		long long have, purged;
+		while (*p == '[' || *p == ' ' || *p == ',')
+			p++;
+		if (!*p || *p == ']')
+			break;
+		dom = strtoul(p, &end, 10);
+		if (end == p || *end != '-')
+			break;
+		purged = gtid_seq_of(p, dom);
+		have = gtid_seq_of(pos, dom);
+		if (have < purged)
+			return false;
+		p = strchr(p, ',');
+	}
+	return true;
+}
+
+/*
+ * Whether the resumable position this task stored in the meta database is
+ * still in the source's binlogs: its file is among SHOW BINARY LOGS, or,
+ * for a GTID-only position, the GTIDs purged before the oldest binlog (its
+ * Gtid_list event on MariaDB, gtid_purged on MySQL) are within it.
+ */
+static void check_position_kept(struct pc *pc)
+{
+	struct binlog_pos pos;
+	struct gw_err e = GW_ERR_INIT;
+	bool found = false, kept = false, mariadb;
+	char *oldest = NULL, text[300];
+	unsigned long v;
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+
+	if (meta_position_get(&pos, &found, pc->dst,
+			      pc->s->destination.meta_database ? pc->s->destination.meta_database
+							       : META_DEFAULT_DB,
+			      pc->s->name, &e) < 0 ||
+	    !found)
+		return; /* nothing to resume from: retention is about the future */
+	meta_position_format(text, sizeof(text), &pos);
+	if (!(res = q(pc->src, "SHOW BINARY LOGS"))) {
+		item(pc, "binlog-retention", PC_FAIL,
+		     "grant REPLICATION CLIENT (BINLOG MONITOR) to the source account",
+		     "cannot list the source's binlogs to find the stored position %s: %s", text,
+		     mysql_error(pc->src));
+		return;
+	}
+	while ((row = mysql_fetch_row(res))) {
+		if (!oldest && row[0])
+			oldest = strdup(row[0]);
+		if (pos.file[0] && row[0] && !strcmp(row[0], pos.file))
+			kept = true;
+	}
+	mysql_free_result(res);
+	conn_server_version(pc->src, &v, &mariadb);
+	if (!pos.file[0] && pos.gtid[0] && !mariadb) {
+		struct buf b = BUF_INIT;
+		char *sub = NULL;
+		if (buf_puts(&b, "SELECT GTID_SUBSET(@@GLOBAL.gtid_purged, ") == 0 &&
+		    conn_quote_string(&b, pc->src, pos.gtid, strlen(pos.gtid)) == 0 &&
+		    buf_putc(&b, ')') == 0)
+			sub = value(pc->src, buf_cstr(&b));
+		kept = sub && !strcmp(sub, "1");
+		free(sub);
+		buf_release(&b);
+	} else if (!pos.file[0] && pos.gtid[0] && oldest) {
+		/* [d-s-n,...] at the start of the oldest binlog: what came before */
+		struct buf b = BUF_INIT;
+		if (buf_puts(&b, "SHOW BINLOG EVENTS IN ") == 0 &&
+		    conn_quote_string(&b, pc->src, oldest, strlen(oldest)) == 0 &&
+		    buf_puts(&b, " LIMIT 4") == 0 && (res = q(pc->src, buf_cstr(&b)))) {
+			kept = true;
+			while ((row = mysql_fetch_row(res)))
+				if (row[2] && !strcmp(row[2], "Gtid_list") && row[5])
+					kept = gtid_covers(pos.gtid, row[5]);
+			mysql_free_result(res);
+		}
+		buf_release(&b);
+	}
+	if (kept)
+		item(pc, "binlog-retention", PC_PASS, NULL,
+		     "the stored position %s is still in the source's binlogs", text);
+	else
+		item(pc, "binlog-retention", PC_FAIL,
+		     "start a new full migration (delete the spec's data on the destination and "
+		     "the spec, then create it anew under another name), and keep binlogs longer",
+		     "the position %s stored in godwit_meta for this migration is older than the "
+		     "oldest binlog on the source (%s): the changes since were purged",
+		     text, oldest ? oldest : "none");
+	free(oldest);
+}
 
 static void check_binlog(struct pc *pc)
 {
@@ -267,6 +541,7 @@ static void check_binlog(struct pc *pc)
 	else
 		item(pc, "server-id", PC_FAIL, "set server_id to a unique non-zero number",
 		     "server_id is 0: the source cannot serve replicas");
+	check_position_kept(pc);
 	{
 		double days = exp ? strtod(exp, NULL) : 0;
 		long long s = secs ? strtoll(secs, NULL, 10) : 0;
@@ -325,7 +600,7 @@ static bool table_exists(MYSQL *m, const char *db, const char *table)
 static void check_objects(struct pc *pc)
 {
 	size_t i, j, k;
-	int bad = 0;
+	int bad = 0, nwhere = 0;
 
 	for (i = 0; i < pc->s->nobjects; i++) {
 		const struct object_sel *o = &pc->s->objects[i];
@@ -342,8 +617,11 @@ static void check_objects(struct pc *pc)
 		v = value(pc->src, buf_cstr(&b));
 		buf_release(&b);
 		if (!v || !strcmp(v, "0")) {
-			item(pc, "objects-exist", PC_FAIL, "correct objects[].database in the spec",
-			     "database %s does not exist on the source", o->database);
+			item(pc, "objects-exist", PC_FAIL,
+			     "correct objects[].database in the spec (or let the account see it)",
+			     "database %s does not exist on the source (or the account cannot see "
+			     "it)",
+			     o->database);
 			bad++;
 			free(v);
 			continue;
@@ -388,6 +666,7 @@ static void check_objects(struct pc *pc)
 			}
 			if (t->where) {
 				struct buf w = BUF_INIT;
+				nwhere++;
 				MYSQL_RES *res;
 				if (buf_puts(&w, "SELECT 1 FROM ") < 0 ||
 				    conn_quote_ident(&w, o->database) < 0 ||
@@ -415,6 +694,40 @@ static void check_objects(struct pc *pc)
 	if (!bad)
 		item(pc, "objects-exist", PC_PASS, NULL,
 		     "every selected object exists on the source");
+	if (!nwhere)
+		item(pc, "where-filters", PC_PASS, NULL, "no table has a where filter");
+}
+
+/* An existing empty destination table: taken as is when its definition is
+ * the one the migration would create, a fail otherwise. Returns 1 on a
+ * fail. */
+static int check_same_table(struct pc *pc, const char *db, const char *table,
+			    const struct table_sel *tsel, const char *ddb, const char *dtable)
+{
+	struct buf diff = BUF_INIT;
+	struct gw_err e = GW_ERR_INIT;
+	int failed = 0;
+
+	if (schema_table_diff(&diff, pc->src, pc->dst, db, table, tsel, ddb, dtable, &e) < 0) {
+		item(pc, "name-conflicts", PC_FAIL, "check the destination account's privileges",
+		     "cannot compare destination table %s.%s with the source: %s", ddb, dtable,
+		     e.msg);
+		failed = 1;
+	} else if (diff.len) {
+		item(pc, "name-conflicts", PC_FAIL,
+		     "drop the destination table (it is empty) or map the table to another name "
+		     "with renameTo",
+		     "destination table %s.%s already exists, empty, with another definition: %s",
+		     ddb, dtable, buf_cstr(&diff));
+		failed = 1;
+	} else {
+		item(pc, "name-conflicts", PC_PASS, NULL,
+		     "destination table %s.%s already exists, empty, with the same definition: "
+		     "it is used as is",
+		     ddb, dtable);
+	}
+	buf_release(&diff);
+	return failed;
 }
 
 /* Keys, conflicts, engines, charsets: one pass over the selected tables. */
@@ -518,6 +831,10 @@ static void check_tables(struct pc *pc)
 							     "exists and "
 							     "holds rows",
 							     spec_dest_database(o), dest_table);
+						} else if (any) {
+							conflicts += check_same_table(
+							    pc, row[0], row[1], tsel,
+							    spec_dest_database(o), dest_table);
 						}
 						free(any);
 					}
@@ -628,9 +945,21 @@ static void check_charsets(struct pc *pc)
 	MYSQL_ROW row;
 	int missing = 0;
 
-	if (buf_puts(&b, "SELECT DISTINCT COLLATION_NAME FROM information_schema.COLUMNS WHERE "
-			 "COLLATION_NAME IS NOT NULL AND TABLE_SCHEMA IN (") < 0 ||
-	    db_list(&b, pc->src, pc->s) < 0 || buf_puts(&b, ") ORDER BY 1") < 0 ||
+	/* columns, tables and databases: each default is used by what is
+	 * created later */
+	if (buf_puts(&b, "SELECT c, MIN(o) FROM (SELECT COLLATION_NAME AS c,"
+			 " CONCAT('column ', TABLE_SCHEMA, '.', TABLE_NAME, '.', COLUMN_NAME) AS o"
+			 " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (") < 0 ||
+	    db_list(&b, pc->src, pc->s) < 0 ||
+	    buf_puts(&b,
+		     ") UNION ALL SELECT TABLE_COLLATION, CONCAT('table ', TABLE_SCHEMA, '.',"
+		     " TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (") < 0 ||
+	    db_list(&b, pc->src, pc->s) < 0 ||
+	    buf_puts(&b,
+		     ") UNION ALL SELECT DEFAULT_COLLATION_NAME, CONCAT('database ',"
+		     " SCHEMA_NAME) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (") < 0 ||
+	    db_list(&b, pc->src, pc->s) < 0 ||
+	    buf_puts(&b, ")) x WHERE c IS NOT NULL GROUP BY c ORDER BY 1") < 0 ||
 	    !(res = q(pc->src, buf_cstr(&b)))) {
 		buf_release(&b);
 		return;
@@ -648,10 +977,11 @@ static void check_charsets(struct pc *pc)
 		if (!v || !strcmp(v, "0")) {
 			missing++;
 			item(pc, "charsets", PC_FAIL,
-			     "use a destination version that has it, or convert the columns",
-			     "collation %s is used by the selection but does not exist on the "
-			     "destination",
-			     row[0]);
+			     "use a destination that has it (same or newer version, same "
+			     "character set files), or convert what uses it on the source",
+			     "collation %s is used by the selection (%s, ...) but does not exist "
+			     "on the destination",
+			     row[0], row[1] ? row[1] : "?");
 		}
 		free(v);
 		buf_release(&c);
@@ -722,13 +1052,23 @@ static void check_definers(struct pc *pc)
 			continue;
 		}
 		v = value(pc->dst, buf_cstr(&c));
-		if (v && !strcmp(v, "0")) {
+		if (!v) {
 			missing++;
 			item(pc, "definers", PC_WARN,
-			     "create the account on the destination first to keep it",
-			     "definer %s does not exist on the destination: its views, routines, "
-			     "triggers and events get the migration account as definer with SQL "
-			     "SECURITY INVOKER",
+			     "GRANT SELECT ON mysql.user to the destination account, or create the "
+			     "account on the destination",
+			     "cannot tell whether definer %s exists on the destination (mysql.user "
+			     "is not readable: %s): if it does not, its objects get the migration "
+			     "account as definer with SQL SECURITY INVOKER",
+			     row[0], mysql_error(pc->dst));
+		} else if (!strcmp(v, "0")) {
+			missing++;
+			item(pc, "definers", PC_WARN,
+			     "create the account on the destination before the schema migration "
+			     "to keep it",
+			     "definer %s does not exist on the destination: its views and routines "
+			     "will get the migration account as definer with SQL SECURITY INVOKER, "
+			     "its triggers and events the migration account",
 			     row[0]);
 		}
 		free(v);
@@ -767,6 +1107,26 @@ static int write_report(struct action_io *io, const struct precheck_list *l,
 		}
 	}
 	return 0;
+}
+
+/* "id: cause; id: cause" of the failed items, cut to fit. */
+static void fail_message(char *out, size_t outsz, const struct precheck_list *l)
+{
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < l->n && n + 1 < outsz; i++) {
+		int w;
+		if (l->items[i].result != PC_FAIL)
+			continue;
+		w = snprintf(out + n, outsz - n, "%s%s: %s", n ? "; " : "", l->items[i].id,
+			     l->items[i].cause);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	if (n >= outsz && outsz > 4)
+		memcpy(out + outsz - 4, "...", 4);
 }
 
 int precheck_run(struct action_io *io, struct precheck_summary *out, struct precheck_list *list)
@@ -820,8 +1180,7 @@ int precheck_run(struct action_io *io, struct precheck_summary *out, struct prec
 	}
 	r = write_report(io, &pc.list, out) < 0 ? err_set(&io->err, GW_ENOMEM, "out of memory") : 0;
 	if (r == 0 && out->failed)
-		(void)snprintf(io->err.msg, sizeof(io->err.msg), "precheck failed: %s",
-			       out->failed_ids);
+		fail_message(io->err.msg, sizeof(io->err.msg), &pc.list);
 	if (pc.src)
 		mysql_close(pc.src);
 	if (pc.dst)
