@@ -28,6 +28,7 @@
 #include "engine/meta.h"
 #include "engine/schema.h"
 #include "engine/tableinfo.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -466,6 +467,28 @@ static bool line_mentions(const char *line, size_t n, const char *qname)
 	return false;
 }
 
+/* Reports a definition left out because it uses an unselected column
+ * (not the column itself: leaving it out is what the spec asks). */
+static bool skipped_with_column(struct schema_run *run, const struct table_info *t, const char *col,
+				const char *qcol, const char *line, size_t n)
+{
+	struct buf reason = BUF_INIT;
+	bool ok = true;
+
+	while (n && *line == ' ')
+		line++, n--;
+	if (n > strlen(qcol) && !strncmp(line, qcol, strlen(qcol)) && line[strlen(qcol)] == ' ')
+		return true;
+	if (buf_printf(&reason, "left out with unselected column %s: %.*s", col, (int)n, line) <
+		0 ||
+	    note(&run->skipped, "      - {object: \"%s.%s\", reason: ", t->dest_db, t->dest_table) <
+		0 ||
+	    yaml_str(&run->skipped, buf_cstr(&reason)) < 0 || buf_puts(&run->skipped, "}\n") < 0)
+		ok = false;
+	buf_release(&reason);
+	return ok;
+}
+
 /*
  * The CREATE TABLE for the destination: named there, foreign keys left
  * out (fks_out gets them, one per line), unselected columns and the keys
@@ -527,14 +550,10 @@ static int table_ddl(struct buf *out, struct buf *fks_out, struct schema_run *ru
 							break;
 						if (line_mentions(p, m, buf_cstr(&qc))) {
 							keep = false;
-							if (note(&run->skipped,
-								 "      - {object: \"%s.%s\", "
-								 "reason: "
-								 "\"left out with column %s: "
-								 "%.*s\"}\n",
-								 t->db, t->table, crow[0], (int)m,
-								 p) < 0) {
-							}
+							if (!skipped_with_column(run, t, crow[0],
+										 buf_cstr(&qc), p,
+										 m))
+								r = oom(err);
 							break;
 						}
 					}
@@ -1098,6 +1117,39 @@ static int create_triggers(struct schema_run *run, const struct object_sel *o, s
 	return r;
 }
 
+/* "ALTER DEFINER = 'u'@'h'" with the definer event db.name has on the
+ * destination, into q (reset first). */
+static int event_definer(struct buf *q, struct schema_run *run, const char *db, const char *name,
+			 struct gw_err *err)
+{
+	struct buf sql = BUF_INIT, v = BUF_INIT;
+	const char *at;
+	int r;
+
+	buf_reset(q);
+	if (buf_puts(&sql, "SELECT DEFINER FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ") <
+		0 ||
+	    conn_quote_string(&sql, run->dst, db, strlen(db)) < 0 ||
+	    buf_puts(&sql, " AND EVENT_NAME = ") < 0 ||
+	    conn_quote_string(&sql, run->dst, name, strlen(name)) < 0) {
+		r = oom(err);
+		goto out;
+	}
+	if ((r = conn_query_value(&v, NULL, run->dst, buf_cstr(&sql), err)) < 0)
+		goto out;
+	at = strrchr(buf_cstr(&v), '@');
+	if (buf_puts(q, "ALTER") < 0 ||
+	    (at &&
+	     (buf_puts(q, " DEFINER = ") < 0 ||
+	      conn_quote_string(q, run->dst, v.ptr, (size_t)(at - v.ptr)) < 0 ||
+	      buf_putc(q, '@') < 0 || conn_quote_string(q, run->dst, at + 1, strlen(at + 1)) < 0)))
+		r = oom(err);
+out:
+	buf_release(&sql);
+	buf_release(&v);
+	return r;
+}
+
 static int create_events(struct schema_run *run, const struct object_sel *o, bool enable,
 			 struct gw_err *err)
 {
@@ -1120,15 +1172,24 @@ static int create_events(struct schema_run *run, const struct object_sel *o, boo
 				       "EVENT_NAME", err)) < 0)
 			break;
 		/* SHOW CREATE EVENT: name, sql_mode, time_zone, Create Event */
-		if (!exists && !enable &&
-		    (r = create_stored(run, "EVENT", o->database, dest, names[i], 3, 1, false,
-				       err)) < 0)
+		if (!exists && !enable) {
+			if ((r = create_stored(run, "EVENT", o->database, dest, names[i], 3, 1,
+					       false, err)) < 0 ||
+			    (r = exists_on_dst(&exists, run, "EVENTS", "EVENT_SCHEMA", dest,
+					       names[i], "EVENT_NAME", err)) < 0)
+				break;
+			if (!exists)
+				continue; /* skipped, reported */
+		}
+		/* ALTER EVENT without DEFINER makes the current account the
+		 * definer: name the one the event has. */
+		if (exists && (r = event_definer(&q, run, dest, names[i], err)) < 0)
 			break;
-		if (buf_puts(&q, "ALTER EVENT ") < 0 || conn_quote_ident(&q, dest) < 0 ||
+		if (buf_puts(&q, " EVENT ") < 0 || conn_quote_ident(&q, dest) < 0 ||
 		    buf_putc(&q, '.') < 0 || conn_quote_ident(&q, names[i]) < 0 ||
 		    buf_puts(&q, enable ? " ENABLE" : " DISABLE") < 0)
 			r = oom(err);
-		else if (exists || !enable)
+		else if (exists)
 			r = conn_exec(run->dst, buf_cstr(&q), err);
 		buf_release(&q);
 	}
