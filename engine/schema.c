@@ -706,10 +706,10 @@ static int create_fks(struct schema_run *run, struct table_info *tables, size_t 
 						 t->dest_db, t->dest_table, err->msg);
 					if (note(&run->skipped,
 						 "      - {object: \"%s.%s foreign key %s\", "
-						 "reason: "
-						 "\"%s\"}\n",
-						 t->dest_db, t->dest_table, name,
-						 "cannot be created") < 0)
+						 "reason: ",
+						 t->dest_db, t->dest_table, name) < 0 ||
+					    yaml_str(&run->skipped, err->msg) < 0 ||
+					    buf_puts(&run->skipped, "}\n") < 0)
 						r = oom(err);
 					else
 						r = 0;
