@@ -1020,24 +1020,56 @@ static void check_modes(struct pc *pc)
 	free(a), free(b), free(c), free(d);
 }
 
+/* Whether the destination account may create objects for other definers
+ * (MariaDB SET USER, MySQL SET_USER_ID / SET_ANY_DEFINER, or SUPER). */
+static bool may_set_definer(MYSQL *dst)
+{
+	struct grants g = {BUF_INIT, BUF_INIT};
+	bool yes =
+	    grants_read(&g, dst) == 0 &&
+	    (grants_have(&g, NULL, "SUPER") || grants_have(&g, NULL, "SET USER") ||
+	     grants_have(&g, NULL, "SET_USER_ID") || grants_have(&g, NULL, "SET_ANY_DEFINER"));
+
+	grants_release(&g);
+	return yes;
+}
+
 static void check_definers(struct pc *pc)
 {
-	struct buf b = BUF_INIT;
+	struct buf b = BUF_INIT, account = BUF_INIT, me = BUF_INIT;
 	MYSQL_RES *res;
 	MYSQL_ROW row;
-	int missing = 0;
+	int missing = 0, kept = 0;
+	bool any = false, can_set = may_set_definer(pc->dst), mariadb;
+	unsigned long v_;
+	char *cu = value(pc->dst, "SELECT CURRENT_USER()");
+	size_t i;
 
+	conn_server_version(pc->dst, &v_, &mariadb);
+	account_of(&account, pc->dst, pc->s->destination.user);
+	/* only whole-database selections carry views, routines, triggers, events */
 	if (buf_puts(&b,
 		     "SELECT DISTINCT DEFINER FROM (SELECT DEFINER, TABLE_SCHEMA AS s FROM "
 		     "information_schema.VIEWS UNION ALL SELECT DEFINER, ROUTINE_SCHEMA FROM "
 		     "information_schema.ROUTINES UNION ALL SELECT DEFINER, TRIGGER_SCHEMA FROM "
 		     "information_schema.TRIGGERS UNION ALL SELECT DEFINER, EVENT_SCHEMA FROM "
-		     "information_schema.EVENTS) x WHERE s IN (") < 0 ||
-	    db_list(&b, pc->src, pc->s) < 0 || buf_puts(&b, ") ORDER BY 1") < 0 ||
-	    !(res = q(pc->src, buf_cstr(&b)))) {
-		buf_release(&b);
-		return;
+		     "information_schema.EVENTS) x WHERE s IN (''") < 0)
+		goto out;
+	for (i = 0; i < pc->s->nobjects; i++)
+		if (spec_whole_database(&pc->s->objects[i])) {
+			any = true;
+			if (buf_putc(&b, ',') < 0 ||
+			    conn_quote_string(&b, pc->src, pc->s->objects[i].database,
+					      strlen(pc->s->objects[i].database)) < 0)
+				goto out;
+		}
+	if (!any) {
+		item(pc, "definers", PC_PASS, NULL,
+		     "table selections migrate tables only: no definer to keep");
+		goto out;
 	}
+	if (buf_puts(&b, ") ORDER BY 1") < 0 || !(res = q(pc->src, buf_cstr(&b))))
+		goto out;
 	while ((row = mysql_fetch_row(res))) {
 		char *at = row[0] ? strrchr(row[0], '@') : NULL;
 		struct buf c = BUF_INIT;
@@ -1070,14 +1102,32 @@ static void check_definers(struct pc *pc)
 			     "will get the migration account as definer with SQL SECURITY INVOKER, "
 			     "its triggers and events the migration account",
 			     row[0]);
+		} else if (!can_set && (!cu || strcmp(cu, row[0]))) {
+			/* kept, but creating an object for another account needs a
+			 * privilege of its own */
+			kept++;
+			buf_reset(&me);
+			if (buf_printf(&me, "GRANT %s ON *.* TO %s;",
+				       mariadb ? "SET USER" : "SET_USER_ID",
+				       buf_cstr(&account)) < 0)
+				buf_reset(&me);
+			item(pc, "definers", PC_FAIL, buf_cstr(&me),
+			     "definer %s exists on the destination and is kept, but account %s "
+			     "may not create objects for another definer (it lacks %s)",
+			     row[0], buf_cstr(&account),
+			     mariadb ? "SET USER or SUPER" : "SET_USER_ID");
 		}
 		free(v);
 		buf_release(&c);
 	}
 	mysql_free_result(res);
-	buf_release(&b);
-	if (!missing)
+	if (!missing && !kept)
 		item(pc, "definers", PC_PASS, NULL, "every definer exists on the destination");
+out:
+	free(cu);
+	buf_release(&b);
+	buf_release(&account);
+	buf_release(&me);
 }
 
 static int write_report(struct action_io *io, const struct precheck_list *l,

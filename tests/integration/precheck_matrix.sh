@@ -368,9 +368,21 @@ only_pass "$GW_TMP/good.yaml" engines
 mdb_q src "CREATE USER 'ghost'@'%'; GRANT SELECT ON shop.* TO 'ghost'@'%';
 	CREATE DEFINER='ghost'@'%' SQL SECURITY DEFINER VIEW shop.v AS SELECT id FROM shop.c"
 expect "$GW_TMP/good.yaml" definers warn "definer ghost@% does not exist on the destination: its views and routines will get the migration account as definer with SQL SECURITY INVOKER" "fix: create the account on the destination"
+# a table selection migrates no view: nothing to say
+expect "$GW_TMP/cols.yaml" definers pass "table selections migrate tables only"
 mdb_q dst "CREATE USER 'ghost'@'%'"
 only_pass "$GW_TMP/good.yaml" definers
 mdb_q src "DROP VIEW shop.v"
+# A definer that exists on the destination is kept: the destination account
+# must be able to see it, and to create objects for another account.
+mdb_q src "CREATE USER 'keeper'@'%'; CREATE DEFINER='keeper'@'%' VIEW shop.vk AS SELECT id FROM shop.c"
+mdb_q dst "CREATE USER 'keeper'@'%'"
+expect "$GW_TMP/dw.yaml" definers warn "cannot tell whether definer keeper@% exists on the destination (mysql.user is not readable" "fix: GRANT SELECT ON mysql.user"
+mdb_q dst "GRANT SELECT ON mysql.user TO 'dw'@'%'"
+expect "$GW_TMP/dw.yaml" definers fail "definer keeper@% exists on the destination and is kept, but account 'dw'@'%' may not create objects for another definer" "fix: GRANT SET USER ON *.* TO 'dw'@'%';"
+mdb_q dst "GRANT SET USER ON *.* TO 'dw'@'%'"
+only_pass "$GW_TMP/dw.yaml" definers
+mdb_q src "DROP VIEW shop.vk"
 
 # --- through the controller: PrecheckFailed, message, precheck.yaml ----------
 mkdir -p "$GW_TMP/specs" "$GW_TMP/state"
