@@ -744,9 +744,15 @@ static void check_tables(struct pc *pc)
 		" (SELECT GROUP_CONCAT(k.COLUMN_NAME ORDER BY k.ORDINAL_POSITION)"
 		"  FROM information_schema.KEY_COLUMN_USAGE k WHERE k.TABLE_SCHEMA = t.TABLE_SCHEMA"
 		"  AND k.TABLE_NAME = t.TABLE_NAME AND k.CONSTRAINT_NAME = 'PRIMARY'),"
+		/* unique keys the engines can walk: whole NOT NULL columns */
 		" (SELECT COUNT(*) FROM information_schema.STATISTICS s WHERE"
 		"  s.TABLE_SCHEMA = t.TABLE_SCHEMA AND s.TABLE_NAME = t.TABLE_NAME AND"
-		"  s.NON_UNIQUE = 0),"
+		"  s.NON_UNIQUE = 0 AND s.INDEX_NAME NOT IN (SELECT s2.INDEX_NAME"
+		"  FROM information_schema.STATISTICS s2 JOIN information_schema.COLUMNS c2"
+		"  ON c2.TABLE_SCHEMA = s2.TABLE_SCHEMA AND c2.TABLE_NAME = s2.TABLE_NAME"
+		"  AND c2.COLUMN_NAME = s2.COLUMN_NAME WHERE s2.TABLE_SCHEMA = s.TABLE_SCHEMA"
+		"  AND s2.TABLE_NAME = s.TABLE_NAME"
+		"  AND (c2.IS_NULLABLE = 'YES' OR s2.SUB_PART IS NOT NULL))),"
 		" IFNULL(t.DATA_LENGTH, 0) + IFNULL(t.INDEX_LENGTH, 0)"
 		" FROM information_schema.TABLES t WHERE t.TABLE_TYPE = 'BASE TABLE'"
 		" AND t.TABLE_SCHEMA IN (") < 0 ||
@@ -778,7 +784,9 @@ static void check_tables(struct pc *pc)
 				     "add a primary key (ALTER TABLE ... ADD PRIMARY KEY (...)), "
 				     "or leave "
 				     "the table out with excludeTables",
-				     "table %s.%s has no primary or unique key: %s", row[0], row[1],
+				     "table %s.%s has no primary key, nor a unique key on NOT NULL "
+				     "columns: %s",
+				     row[0], row[1],
 				     pc->incremental
 					 ? "changes cannot be applied by key (duplicates)"
 					 : "its copy cannot resume part-way");
