@@ -876,6 +876,7 @@ static int create_views(struct schema_run *run, const struct object_sel *o, stru
 	size_t n = 0, i, left, pass;
 	bool replaced;
 	const char *bad;
+	size_t noted;
 	int r;
 
 	if ((r = list_names(&names, &n, run->src,
@@ -931,19 +932,21 @@ static int create_views(struct schema_run *run, const struct object_sel *o, stru
 				}
 				continue;
 			}
+			noted = run->definers.len;
 			if ((r = fix_definer(&replaced, &ddl, run, buf_cstr(&what), true, err)) < 0)
 				goto out;
 			if (mysql_real_query(run->dst, ddl.ptr, ddl.len) == 0) {
 				done[i] = 1, left--;
 				run->ncreated++;
 				(void)note(&run->created, "      - %s\n", buf_cstr(&what));
-			} else if (pass == n || mysql_errno(run->dst) != 1146) {
-				/* 1146: a view it reads is not there yet */
-				if (mysql_errno(run->dst) != 1146) {
-					r = conn_error(err, run->dst, buf_cstr(&what));
-					goto out;
-				}
+				continue;
 			}
+			/* 1146: a view it reads is not there yet (a later pass) */
+			if (mysql_errno(run->dst) != 1146) {
+				r = conn_error(err, run->dst, buf_cstr(&what));
+				goto out;
+			}
+			buf_truncate(&run->definers, noted); /* noted once, when created */
 		}
 		if (left == before)
 			break;
@@ -1226,6 +1229,46 @@ out:
 	return r;
 }
 
+/* "object" names of the report lines in b, comma-separated, into out. */
+static void objects_of(struct buf *out, const struct buf *b)
+{
+	const char *p = b->len ? b->ptr : "", *e;
+
+	while ((p = strstr(p, "{object: \"")) && (e = strchr(p + 10, '"'))) {
+		if (buf_printf(out, "%s%.*s", out->len ? ", " : "", (int)(e - p - 10), p + 10) < 0)
+			return;
+		p = e;
+	}
+}
+
+/* The warning kept in the status after later actions replace the report:
+ * which objects were skipped and which got the migration account as
+ * definer (cut to fit). */
+static void schema_warning(char *out, size_t outsz, const struct schema_run *run)
+{
+	struct buf w = BUF_INIT, names = BUF_INIT;
+
+	if (!run->skipped.len && !run->definers.len)
+		return;
+	objects_of(&names, &run->skipped);
+	if (names.len &&
+	    buf_printf(&w, "some objects were not migrated (%s)", buf_cstr(&names)) < 0)
+		goto out;
+	buf_reset(&names);
+	objects_of(&names, &run->definers);
+	if (names.len && buf_printf(&w, "%sdefiner replaced by the migration account for %s",
+				    w.len ? "; " : "", buf_cstr(&names)) < 0)
+		goto out;
+	if (buf_puts(&w, ": see the schema report") < 0)
+		goto out;
+	(void)snprintf(out, outsz, "%s", buf_cstr(&w));
+	if (w.len >= outsz && outsz > 4)
+		memcpy(out + outsz - 4, "...", 4);
+out:
+	buf_release(&w);
+	buf_release(&names);
+}
+
 int engine_schema(struct action_io *io, enum schema_stage stage)
 {
 	struct schema_run run;
@@ -1302,9 +1345,7 @@ int engine_schema(struct action_io *io, enum schema_stage stage)
 		r = oom(&io->err);
 		goto out;
 	}
-	if (run.skipped.len)
-		(void)snprintf(io->warning, sizeof(io->warning),
-			       "some objects were not migrated: see the schema report");
+	schema_warning(io->warning, sizeof(io->warning), &run);
 	r = 0;
 out:
 	tableinfo_free_list(tables, n);
