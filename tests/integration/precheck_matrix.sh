@@ -122,6 +122,17 @@ for id in source-connect destination-connect versions source-privileges destinat
 done
 expect "$GW_TMP/good.yaml" storage warn "the selection holds about 1 MiB" "fix: make sure the destination has" "free space"
 assert_contains "$OUT" "0 failed" "summary line"
+# the same as JSON, for scripts
+json=$("$GODWIT" precheck --json "$GW_TMP/good.yaml") || fail "precheck --json on a good pair"
+assert_eq "21 1 0 storage:warn" "$(python3 -c 'import json, sys
+d = json.loads(sys.stdin.read())
+print(d["passed"], d["warned"], d["failed"], " ".join(i["id"] + ":" + i["result"] for i in d["items"] if i["result"] != "pass"))' <<<"$json")" "precheck --json"
+# usage and bad input: exit 2 without a FILE, 1 with the file named
+rc=0; "$GODWIT" precheck >/dev/null 2>&1 || rc=$?
+assert_eq 2 "$rc" "precheck without FILE"
+rc=0; o=$("$GODWIT" precheck "$GW_TMP/nosuch.yaml" 2>&1) || rc=$?
+assert_eq 1 "$rc" "precheck of a missing file"
+assert_contains "$o" "$GW_TMP/nosuch.yaml" "error names the file"
 
 # --- connections --------------------------------------------------------
 closed=$(free_port)
