@@ -868,6 +868,63 @@ static int exists_on_dst(long *out, struct schema_run *run, const char *table, c
 	return r;
 }
 
+/*
+ * An object that already exists on the destination is taken as is only
+ * when its definition is the source's (database renames applied): a
+ * crashed earlier run made it, or it is identical anyway. Another one of
+ * that name is an error naming it, never silently kept. kind: VIEW,
+ * PROCEDURE, FUNCTION, TRIGGER or EVENT.
+ */
+static int check_existing(struct schema_run *run, const char *kind, const char *srcdb,
+			  const char *dest, const char *name, struct gw_err *err)
+{
+	const char *tbl, *scol, *ncol, *dcol, *type = NULL;
+	struct buf q = BUF_INIT, a = BUF_INIT, b = BUF_INIT;
+	int r;
+
+	if (!strcmp(kind, "VIEW"))
+		tbl = "VIEWS", scol = "TABLE_SCHEMA", ncol = "TABLE_NAME", dcol = "VIEW_DEFINITION";
+	else if (!strcmp(kind, "TRIGGER"))
+		tbl = "TRIGGERS", scol = "TRIGGER_SCHEMA", ncol = "TRIGGER_NAME",
+		dcol = "ACTION_STATEMENT";
+	else if (!strcmp(kind, "EVENT"))
+		tbl = "EVENTS", scol = "EVENT_SCHEMA", ncol = "EVENT_NAME",
+		dcol = "EVENT_DEFINITION";
+	else
+		tbl = "ROUTINES", scol = "ROUTINE_SCHEMA", ncol = "ROUTINE_NAME",
+		dcol = "ROUTINE_DEFINITION", type = kind;
+	for (int side = 0; side < 2; side++) {
+		MYSQL *m = side ? run->dst : run->src;
+		const char *db = side ? dest : srcdb;
+		buf_reset(&q);
+		if (buf_printf(&q, "SELECT %s FROM information_schema.%s WHERE %s = ", dcol, tbl,
+			       scol) < 0 ||
+		    conn_quote_string(&q, m, db, strlen(db)) < 0 ||
+		    buf_printf(&q, " AND %s = ", ncol) < 0 ||
+		    conn_quote_string(&q, m, name, strlen(name)) < 0 ||
+		    (type && buf_printf(&q, " AND ROUTINE_TYPE = '%s'", type) < 0)) {
+			r = oom(err);
+			goto out;
+		}
+		if ((r = conn_query_value(side ? &b : &a, NULL, m, buf_cstr(&q), err)) < 0)
+			goto out;
+	}
+	if (rename_databases(&a, run->s) < 0) {
+		r = oom(err);
+		goto out;
+	}
+	if (strcmp(buf_cstr(&a), buf_cstr(&b)))
+		r = err_set(err, GW_EFATAL,
+			    "%s %s.%s already exists on the destination with another definition: "
+			    "drop it (the migration creates it) or leave the database out",
+			    kind, dest, name);
+out:
+	buf_release(&q);
+	buf_release(&a);
+	buf_release(&b);
+	return r;
+}
+
 static int create_views(struct schema_run *run, const struct object_sel *o, struct gw_err *err)
 {
 	const char *dest = spec_dest_database(o);
@@ -901,6 +958,9 @@ static int create_views(struct schema_run *run, const struct object_sel *o, stru
 					       names[i], "TABLE_NAME", err)) < 0)
 				goto out;
 			if (exists) {
+				if ((r = check_existing(run, "VIEW", o->database, dest, names[i],
+							err)) < 0)
+					goto out;
 				done[i] = 1, left--;
 				continue;
 			}
@@ -998,6 +1058,8 @@ static int create_stored(struct schema_run *run, const char *kind, const char *s
 		r = oom(err);
 		goto out;
 	}
+	if (exists && (r = check_existing(run, kind, srcdb, dest, name, err)) < 0)
+		goto out;
 	if (!exists && (bad = unrewritten_db(&ddl, run->s))) {
 		r = note(
 			&run->skipped,
@@ -1110,11 +1172,12 @@ static int create_triggers(struct schema_run *run, const struct object_sel *o, s
 	for (i = 0; r == 0 && i < n; i++) {
 		long exists = 0;
 		if ((r = exists_on_dst(&exists, run, "TRIGGERS", "TRIGGER_SCHEMA", dest, names[i],
-				       "TRIGGER_NAME", err)) == 0 &&
-		    !exists)
+				       "TRIGGER_NAME", err)) == 0)
 			/* SHOW CREATE TRIGGER: name, sql_mode, SQL Original Statement */
-			r = create_stored(run, "TRIGGER", o->database, dest, names[i], 2, 1, false,
-					  err);
+			r = exists
+				? check_existing(run, "TRIGGER", o->database, dest, names[i], err)
+				: create_stored(run, "TRIGGER", o->database, dest, names[i], 2, 1,
+						false, err);
 	}
 	free_names(names, n);
 	return r;
@@ -1184,6 +1247,9 @@ static int create_events(struct schema_run *run, const struct object_sel *o, boo
 			if (!exists)
 				continue; /* skipped, reported */
 		}
+		if (exists && !enable &&
+		    (r = check_existing(run, "EVENT", o->database, dest, names[i], err)) < 0)
+			break;
 		/* ALTER EVENT without DEFINER makes the current account the
 		 * definer: name the one the event has. */
 		if (exists && (r = event_definer(&q, run, dest, names[i], err)) < 0)

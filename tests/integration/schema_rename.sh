@@ -185,9 +185,14 @@ mdb dst <<'SQL'
 CREATE DATABASE shop3;
 USE shop3;
 CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(50));
-CREATE DEFINER='godwit'@'%' PROCEDURE p_count(OUT n INT) READS SQL DATA
+DELIMITER //
+CREATE DEFINER='godwit'@'%' PROCEDURE p_count(OUT n INT)
+  READS SQL DATA
+BEGIN
   SELECT COUNT(*) INTO n FROM `shop3`.`orders`;
-CREATE EVENT e_tick ON SCHEDULE EVERY 1 SECOND ENABLE DO INSERT INTO shop3.audit (what) VALUES ('tick');
+END//
+DELIMITER ;
+CREATE EVENT e_tick ON SCHEDULE EVERY 1 SECOND ENABLE DO INSERT INTO `shop3`.`audit` (what) VALUES ('tick');
 SQL
 act "$GW_TMP/crash.yaml" schema
 cmp_tables shop3
@@ -200,12 +205,18 @@ assert_eq "2" "$(is dst "SELECT COUNT(*) FROM information_schema.VIEWS WHERE TAB
 # touched; dropped, the run converges.
 copy_spec "$GW_TMP/other.yaml" other "schema, full" '    - database: shop
       renameTo: shop4'
-mdb_q dst "CREATE DATABASE shop4; CREATE TABLE shop4.places (id INT PRIMARY KEY)"
+mdb_q dst "CREATE DATABASE shop4; CREATE TABLE shop4.places (id INT PRIMARY KEY);
+	CREATE VIEW shop4.v_big AS SELECT 1 AS id"
 rc=0
 "$GODWIT" _action "$GW_TMP/other.yaml" schema >"$GW_TMP/other.out" 2>&1 || rc=$?
 assert_eq 1 "$rc" "schema fails on a table of another definition"
 assert_contains "$(cat "$GW_TMP/other.out")" "destination table shop4.places already exists with another definition (column \`pt\` is missing on the destination): drop it" "error names the table and the difference"
 mdb_q dst "DROP TABLE shop4.places"
+rc=0
+"$GODWIT" _action "$GW_TMP/other.yaml" schema >"$GW_TMP/other.out" 2>&1 || rc=$?
+assert_eq 1 "$rc" "schema fails on a view of another definition"
+assert_contains "$(cat "$GW_TMP/other.out")" "VIEW shop4.v_big already exists on the destination with another definition" "error names the view"
+mdb_q dst "DROP VIEW shop4.v_big"
 act "$GW_TMP/other.yaml" schema
 cmp_tables shop4
 
