@@ -698,6 +698,32 @@ static void check_objects(struct pc *pc)
 		item(pc, "where-filters", PC_PASS, NULL, "no table has a where filter");
 }
 
+/* Whether the source has object db.name in information_schema.tbl. */
+static bool object_on_source(struct pc *pc, const char *tbl, const char *scol, const char *db,
+			     const char *name, const char *type)
+{
+	struct buf b = BUF_INIT;
+	char *v = NULL;
+	bool yes;
+
+	if (buf_printf(&b, "SELECT COUNT(*) FROM information_schema.%s WHERE %s = ", tbl, scol) ==
+		0 &&
+	    conn_quote_string(&b, pc->src, db, strlen(db)) == 0 &&
+	    buf_printf(&b, " AND %s = ",
+		       !strcmp(tbl, "VIEWS")	  ? "TABLE_NAME"
+		       : !strcmp(tbl, "ROUTINES") ? "ROUTINE_NAME"
+		       : !strcmp(tbl, "TRIGGERS") ? "TRIGGER_NAME"
+						  : "EVENT_NAME") == 0 &&
+	    conn_quote_string(&b, pc->src, name, strlen(name)) == 0 &&
+	    (strcmp(tbl, "ROUTINES") || (buf_puts(&b, " AND ROUTINE_TYPE = ") == 0 &&
+					 conn_quote_string(&b, pc->src, type, strlen(type)) == 0)))
+		v = value(pc->src, buf_cstr(&b));
+	yes = v && strcmp(v, "0");
+	free(v);
+	buf_release(&b);
+	return yes;
+}
+
 /* An existing empty destination table: taken as is when its definition is
  * the one the migration would create, a fail otherwise. Returns 1 on a
  * fail. */
@@ -727,6 +753,60 @@ static int check_same_table(struct pc *pc, const char *db, const char *table,
 		     ddb, dtable);
 	}
 	buf_release(&diff);
+	return failed;
+}
+
+/* Views, routines, triggers and events of whole-database selections that
+ * already exist on the destination: kept by the schema migration only with
+ * the source's definition. Returns the number of fails. */
+static int check_object_conflicts(struct pc *pc)
+{
+	static const char *kinds[][4] = {
+	    {"VIEW", "VIEWS", "TABLE_SCHEMA", "TABLE_NAME, 'VIEW'"},
+	    {"ROUTINE", "ROUTINES", "ROUTINE_SCHEMA", "ROUTINE_NAME, ROUTINE_TYPE"},
+	    {"TRIGGER", "TRIGGERS", "TRIGGER_SCHEMA", "TRIGGER_NAME, 'TRIGGER'"},
+	    {"EVENT", "EVENTS", "EVENT_SCHEMA", "EVENT_NAME, 'EVENT'"}};
+	size_t i, k;
+	int failed = 0;
+
+	for (i = 0; i < pc->s->nobjects; i++) {
+		const struct object_sel *o = &pc->s->objects[i];
+		const char *dest = spec_dest_database(o);
+		if (!spec_whole_database(o))
+			continue;
+		for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+			struct buf b = BUF_INIT;
+			MYSQL_RES *res;
+			MYSQL_ROW row;
+			if (buf_printf(&b, "SELECT %s FROM information_schema.%s WHERE %s = ",
+				       kinds[k][3], kinds[k][1], kinds[k][2]) < 0 ||
+			    conn_quote_string(&b, pc->dst, dest, strlen(dest)) < 0 ||
+			    !(res = q(pc->dst, buf_cstr(&b)))) {
+				buf_release(&b);
+				continue;
+			}
+			while ((row = mysql_fetch_row(res))) {
+				struct gw_err e = GW_ERR_INIT;
+				bool same = true;
+				if (schema_object_same(&same, pc->src, pc->dst, pc->s, row[1],
+						       o->database, dest, row[0], &e) < 0 ||
+				    same)
+					continue;
+				/* absent on the source: not the migration's business */
+				if (!object_on_source(pc, kinds[k][1], kinds[k][2], o->database,
+						      row[0], row[1]))
+					continue;
+				failed++;
+				item(pc, "name-conflicts", PC_FAIL,
+				     "drop it (the migration creates it) or map the database to "
+				     "another name with renameTo",
+				     "destination %s %s.%s already exists with another definition",
+				     row[1], dest, row[0]);
+			}
+			mysql_free_result(res);
+			buf_release(&b);
+		}
+	}
 	return failed;
 }
 
@@ -852,6 +932,8 @@ static void check_tables(struct pc *pc)
 			}
 		}
 		mysql_free_result(res);
+		if (!pc->task_has_data)
+			conflicts += check_object_conflicts(pc);
 		if (!nokey)
 			item(pc, "primary-keys", PC_PASS, NULL,
 			     "every selected table (%d) has a primary or unique key", checked);

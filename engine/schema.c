@@ -868,33 +868,36 @@ static int exists_on_dst(long *out, struct schema_run *run, const char *table, c
 	return r;
 }
 
-/*
- * An object that already exists on the destination is taken as is only
- * when its definition is the source's (database renames applied): a
- * crashed earlier run made it, or it is identical anyway. Another one of
- * that name is an error naming it, never silently kept. kind: VIEW,
- * PROCEDURE, FUNCTION, TRIGGER or EVENT.
- */
-static int check_existing(struct schema_run *run, const char *kind, const char *srcdb,
-			  const char *dest, const char *name, struct gw_err *err)
+/* information_schema table and columns of an object kind. */
+static void kind_columns(const char *kind, const char **tbl, const char **scol, const char **ncol,
+			 const char **dcol, const char **type)
 {
-	const char *tbl, *scol, *ncol, *dcol, *type = NULL;
-	struct buf q = BUF_INIT, a = BUF_INIT, b = BUF_INIT;
-	int r;
-
+	*type = NULL;
 	if (!strcmp(kind, "VIEW"))
-		tbl = "VIEWS", scol = "TABLE_SCHEMA", ncol = "TABLE_NAME", dcol = "VIEW_DEFINITION";
+		*tbl = "VIEWS", *scol = "TABLE_SCHEMA", *ncol = "TABLE_NAME",
+		*dcol = "VIEW_DEFINITION";
 	else if (!strcmp(kind, "TRIGGER"))
-		tbl = "TRIGGERS", scol = "TRIGGER_SCHEMA", ncol = "TRIGGER_NAME",
-		dcol = "ACTION_STATEMENT";
+		*tbl = "TRIGGERS", *scol = "TRIGGER_SCHEMA", *ncol = "TRIGGER_NAME",
+		*dcol = "ACTION_STATEMENT";
 	else if (!strcmp(kind, "EVENT"))
-		tbl = "EVENTS", scol = "EVENT_SCHEMA", ncol = "EVENT_NAME",
-		dcol = "EVENT_DEFINITION";
+		*tbl = "EVENTS", *scol = "EVENT_SCHEMA", *ncol = "EVENT_NAME",
+		*dcol = "EVENT_DEFINITION";
 	else
-		tbl = "ROUTINES", scol = "ROUTINE_SCHEMA", ncol = "ROUTINE_NAME",
-		dcol = "ROUTINE_DEFINITION", type = kind;
+		*tbl = "ROUTINES", *scol = "ROUTINE_SCHEMA", *ncol = "ROUTINE_NAME",
+		*dcol = "ROUTINE_DEFINITION", *type = kind;
+}
+
+int schema_object_same(bool *out, MYSQL *src, MYSQL *dst, const struct spec *s, const char *kind,
+		       const char *srcdb, const char *dest, const char *name, struct gw_err *err)
+{
+	const char *tbl, *scol, *ncol, *dcol, *type;
+	struct buf q = BUF_INIT, a = BUF_INIT, b = BUF_INIT;
+	int r = 0;
+
+	*out = false;
+	kind_columns(kind, &tbl, &scol, &ncol, &dcol, &type);
 	for (int side = 0; side < 2; side++) {
-		MYSQL *m = side ? run->dst : run->src;
+		MYSQL *m = side ? dst : src;
 		const char *db = side ? dest : srcdb;
 		buf_reset(&q);
 		if (buf_printf(&q, "SELECT %s FROM information_schema.%s WHERE %s = ", dcol, tbl,
@@ -909,19 +912,36 @@ static int check_existing(struct schema_run *run, const char *kind, const char *
 		if ((r = conn_query_value(side ? &b : &a, NULL, m, buf_cstr(&q), err)) < 0)
 			goto out;
 	}
-	if (rename_databases(&a, run->s) < 0) {
+	if (rename_databases(&a, s) < 0) {
 		r = oom(err);
 		goto out;
 	}
-	if (strcmp(buf_cstr(&a), buf_cstr(&b)))
-		r = err_set(err, GW_EFATAL,
-			    "%s %s.%s already exists on the destination with another definition: "
-			    "drop it (the migration creates it) or leave the database out",
-			    kind, dest, name);
+	*out = !strcmp(buf_cstr(&a), buf_cstr(&b));
 out:
 	buf_release(&q);
 	buf_release(&a);
 	buf_release(&b);
+	return r;
+}
+
+/*
+ * An object that already exists on the destination is taken as is only
+ * when its definition is the source's (database renames applied): a
+ * crashed earlier run made it, or it is identical anyway. Another one of
+ * that name is an error naming it, never silently kept. kind: VIEW,
+ * PROCEDURE, FUNCTION, TRIGGER or EVENT.
+ */
+static int check_existing(struct schema_run *run, const char *kind, const char *srcdb,
+			  const char *dest, const char *name, struct gw_err *err)
+{
+	bool same;
+	int r = schema_object_same(&same, run->src, run->dst, run->s, kind, srcdb, dest, name, err);
+
+	if (r == 0 && !same)
+		r = err_set(err, GW_EFATAL,
+			    "%s %s.%s already exists on the destination with another definition: "
+			    "drop it (the migration creates it) or leave the database out",
+			    kind, dest, name);
 	return r;
 }
 

@@ -26,4 +26,14 @@ int schema_table_diff(struct buf *out, MYSQL *src, MYSQL *dst, const char *db, c
 		      const struct table_sel *tsel, const char *ddb, const char *dtable,
 		      struct gw_err *err) WARN_UNUSED;
 
+/*
+ * Whether view/routine/trigger/event `name` (kind VIEW, PROCEDURE,
+ * FUNCTION, TRIGGER, EVENT) has the same definition in source database
+ * srcdb and destination database dest, the spec's database renames
+ * applied to the source's (information_schema definition text).
+ */
+int schema_object_same(bool *out, MYSQL *src, MYSQL *dst, const struct spec *s, const char *kind,
+		       const char *srcdb, const char *dest, const char *name,
+		       struct gw_err *err) WARN_UNUSED;
+
 #endif

@@ -314,6 +314,15 @@ expect "$GW_TMP/good.yaml" name-conflicts fail "destination table shop.c already
 mdb_q dst "ALTER TABLE shop.c MODIFY name VARCHAR(20) NOT NULL DEFAULT '', DROP KEY k_name"
 expect "$GW_TMP/good.yaml" name-conflicts fail "with another definition: index \`k_name\` is missing on the destination"
 mdb_q dst "DROP DATABASE shop"
+# views (routines, triggers, events) of a whole database: same definition
+# passes, another one fails
+mdb_q src "CREATE VIEW shop.vv AS SELECT id FROM shop.c"
+mdb_q dst "CREATE DATABASE shop; CREATE VIEW shop.vv AS SELECT 1 AS id"
+expect "$GW_TMP/good.yaml" name-conflicts fail "destination VIEW shop.vv already exists with another definition" "fix: drop it (the migration creates it)"
+mdb_q dst "DROP VIEW shop.vv; USE shop; $ddl_c; CREATE VIEW shop.vv AS SELECT id FROM shop.c"
+only_pass "$GW_TMP/good.yaml" name-conflicts
+mdb_q dst "DROP DATABASE shop"
+mdb_q src "DROP VIEW shop.vv"
 # renamed, with a column subset: compared under the mapped names
 copy_spec "$GW_TMP/ren.yaml" ren "schema, full" '    - database: shop
       renameTo: store
