@@ -841,8 +841,8 @@ static void check_tables(struct pc *pc)
 		return;
 	}
 	if (!(res = q(pc->src, buf_cstr(&b)))) {
-		item(pc, "primary-keys", PC_FAIL, NULL, "cannot read the source's tables: %s",
-		     mysql_error(pc->src));
+		item(pc, "primary-keys", PC_FAIL, "grant SELECT on the selected databases",
+		     "cannot read the source's tables: %s", mysql_error(pc->src));
 		buf_release(&b);
 		return;
 	}
@@ -947,7 +947,10 @@ static void check_tables(struct pc *pc)
 			struct cloud_instance_info info;
 			struct gw_err e = GW_ERR_INIT;
 			if (cloud_instance_info(&info, &pc->s->destination, pc->s->name, &e) < 0)
-				item(pc, "storage", PC_FAIL, NULL, "%s", e.msg);
+				item(pc, "storage", PC_FAIL,
+				     "check the Alibaba Cloud credentials and the RAM role's "
+				     "rds:DescribeDBInstanceAttribute permission",
+				     "cannot read the destination instance's storage: %s", e.msg);
 			else if (info.storage_total &&
 				 info.storage_total - info.storage_used < bytes)
 				item(
@@ -989,6 +992,8 @@ static void check_foreign_keys(struct pc *pc)
 		0 ||
 	    db_list(&b, pc->src, pc->s) < 0 || buf_puts(&b, ") ORDER BY 1, 2, 3") < 0 ||
 	    !(res = q(pc->src, buf_cstr(&b)))) {
+		item(pc, "foreign-keys", PC_FAIL, "grant SELECT on the selected databases",
+		     "cannot read the source's foreign keys: %s", mysql_error(pc->src));
 		buf_release(&b);
 		return;
 	}
@@ -1051,6 +1056,8 @@ static void check_charsets(struct pc *pc)
 	    db_list(&b, pc->src, pc->s) < 0 ||
 	    buf_puts(&b, ")) x WHERE c IS NOT NULL GROUP BY c ORDER BY 1") < 0 ||
 	    !(res = q(pc->src, buf_cstr(&b)))) {
+		item(pc, "charsets", PC_FAIL, "grant SELECT on the selected databases",
+		     "cannot read the collations the selection uses: %s", mysql_error(pc->src));
 		buf_release(&b);
 		return;
 	}
@@ -1158,8 +1165,13 @@ static void check_definers(struct pc *pc)
 		     "table selections migrate tables only: no definer to keep");
 		goto out;
 	}
-	if (buf_puts(&b, ") ORDER BY 1") < 0 || !(res = q(pc->src, buf_cstr(&b))))
+	if (buf_puts(&b, ") ORDER BY 1") < 0 || !(res = q(pc->src, buf_cstr(&b)))) {
+		item(pc, "definers", PC_WARN,
+		     "grant SHOW VIEW and SELECT on the selected databases",
+		     "cannot read the definers of views, routines, triggers and events: %s",
+		     mysql_error(pc->src));
 		goto out;
+	}
 	while ((row = mysql_fetch_row(res))) {
 		char *at = row[0] ? strrchr(row[0], '@') : NULL;
 		struct buf c = BUF_INIT;

@@ -343,7 +343,10 @@ static int table_indexes(struct def_list *out, MYSQL *m, const char *db, const c
 			if (cur && !drop && buf_putc(&cur->desc, ')') < 0)
 				r = oom(err);
 			drop = false;
-			if (!(cur = def_list_add(out, row[0])) ||
+			/* an index named like a renamed column is renamed with it
+			 * (table_ddl rewrites every such identifier) */
+			if (!(cur = def_list_add(out, source ? spec_dest_column(tsel, row[0])
+							     : row[0])) ||
 			    buf_printf(&cur->desc, "%s%s (", strcmp(row[1], "0") ? "" : "UNIQUE ",
 				       row[2] ? row[2] : "") < 0) {
 				r = oom(err);
