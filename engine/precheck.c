@@ -1261,6 +1261,17 @@ static int write_report(struct action_io *io, const struct precheck_list *l,
 	return 0;
 }
 
+/* The fix for a failed connection; a certificate refused under verify-*
+ * says what the certificate must be. */
+static const char *connect_fix(const struct endpoint *ep, const struct gw_err *e)
+{
+	if (ep->tls_mode >= TLS_VERIFY_CA && strstr(e->msg, "certificate"))
+		return "check host, port, user, password, TLS settings and the network path: the "
+		       "server's certificate must be signed by tls.ca and, with this client "
+		       "library also under verify-ca, name the host the spec connects to";
+	return "check host, port, user, password, TLS settings and the network path";
+}
+
 /* "id: cause; id: cause" of the failed items, cut to fit. */
 static void fail_message(char *out, size_t outsz, const struct precheck_list *l)
 {
@@ -1293,8 +1304,7 @@ int precheck_run(struct action_io *io, struct precheck_summary *out, struct prec
 	pc.incremental = io->spec->migration_types & MT_INCREMENTAL;
 	r = conn_open(&pc.src, &io->spec->source, "source", CONN_DEFAULT, io->task, &e);
 	if (r < 0)
-		item(&pc, "source-connect", PC_FAIL,
-		     "check host, port, user, password, TLS settings and the network path", "%s",
+		item(&pc, "source-connect", PC_FAIL, connect_fix(&io->spec->source, &e), "%s",
 		     e.msg);
 	else
 		item(&pc, "source-connect", PC_PASS, NULL, "connected to the source (%s%s)",
@@ -1302,9 +1312,8 @@ int precheck_run(struct action_io *io, struct precheck_summary *out, struct prec
 	err_clear(&e);
 	r = conn_open(&pc.dst, &io->spec->destination, "destination", CONN_DEFAULT, io->task, &e);
 	if (r < 0)
-		item(&pc, "destination-connect", PC_FAIL,
-		     "check host, port, user, password, TLS settings and the network path", "%s",
-		     e.msg);
+		item(&pc, "destination-connect", PC_FAIL, connect_fix(&io->spec->destination, &e),
+		     "%s", e.msg);
 	else
 		item(&pc, "destination-connect", PC_PASS, NULL,
 		     "connected to the destination (%s%s)", mysql_get_server_info(pc.dst),

@@ -153,7 +153,7 @@ only_pass "$GW_TMP/badpw.yaml" destination-connect
 # TLS verify-ca: against a certificate of another CA it fails; with the CA
 # that signed it, it passes over TLS.
 spec_with "$GW_TMP/tls-bad.yaml" -e "$(src_line 'tls: {mode: disabled}' "tls: {mode: verify-ca, ca: $tls/other.pem}")"
-expect "$GW_TMP/tls-bad.yaml" source-connect fail "source 127.0.0.1:$src_PORT" "certificate" "fix: check host, port, user, password, TLS settings"
+expect "$GW_TMP/tls-bad.yaml" source-connect fail "source 127.0.0.1:$src_PORT" "certificate" "fix: check host, port, user, password, TLS settings" "must be signed by tls.ca"
 spec_with "$GW_TMP/tls-good.yaml" -e "$(src_line 'tls: {mode: disabled}' "tls: {mode: verify-ca, ca: $tls/ca.pem}")"
 expect "$GW_TMP/tls-good.yaml" source-connect pass "connected to the source" ", TLS)"
 # required against a server without TLS at all
