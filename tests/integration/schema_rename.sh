@@ -231,8 +231,10 @@ copy_spec "$GW_TMP/kill.yaml" kill "schema, full" '    - database: shop
 pid=$!
 wait_for "the first object of shop5" 60 \
 	count_gt 0 dst "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='shop5'"
-kill -9 "$pid" 2>/dev/null || true
-wait "$pid" 2>/dev/null || true
+{
+	kill -9 "$pid" || true
+	wait "$pid" || true
+} 2>/dev/null
 act "$GW_TMP/kill.yaml" schema
 cmp_tables shop5
 assert_eq "$(is dst "SELECT GROUP_CONCAT(ROUTINE_NAME, DEFINER, SECURITY_TYPE ORDER BY 1) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA='shop2'")" \
