@@ -430,5 +430,15 @@ assert_contains "$yaml" "id: binlog-row-image
 # nothing written on the destination
 assert_eq "" "$(mdb_q dst "SHOW DATABASES LIKE 'shop'")" "nothing created before a passing precheck"
 if grep -rq "$GW_PASSWORD" "$GW_TMP/state" "$GW_TMP/ctl.out"; then fail "password in the state dir or output"; fi
+# Put right, and the spec edited (a new precheck): it passes and the
+# migration goes on to incremental.
 mdb_q src "SET GLOBAL binlog_format = 'ROW'"
+sed -i 's/^metadata:$/metadata:\n  labels: {fixed: "yes"}/' "$GW_TMP/specs/good.yaml"
+rc=0
+timeout 300 "$GODWIT" controller --dir "$GW_TMP/specs" --state-dir "$GW_TMP/state" --once >"$GW_TMP/ctl2.out" 2>&1 || rc=$?
+assert_eq 0 "$rc" "controller --once after the fix: $(tail -5 "$GW_TMP/ctl2.out")"
+assert_eq Incremental "$(cat "$t/phase")" "phase after the fix"
+assert_contains "$(cat "$t/precheck.yaml")" "id: binlog-format
+    result: pass" "precheck.yaml after the fix"
+assert_eq 2 "$(mdb_q dst 'SELECT COUNT(*) FROM shop.c')" "the migration went on"
 echo ok
