@@ -637,7 +637,11 @@ static void check_objects(struct pc *pc)
 				bad++;
 				continue;
 			}
-			for (k = 0; k < t->ncolumns; k++) {
+			/* the column list, then the columns renameColumns names */
+			for (k = 0; k < t->ncolumns + t->nrenames; k++) {
+				bool listed = k < t->ncolumns;
+				const char *col =
+				    listed ? t->columns[k] : t->renames[k - t->ncolumns].from;
 				struct buf c = BUF_INIT;
 				char *n;
 				if (buf_puts(
@@ -648,8 +652,7 @@ static void check_objects(struct pc *pc)
 				    buf_puts(&c, " AND TABLE_NAME = ") < 0 ||
 				    conn_quote_string(&c, pc->src, t->name, strlen(t->name)) < 0 ||
 				    buf_puts(&c, " AND COLUMN_NAME = ") < 0 ||
-				    conn_quote_string(&c, pc->src, t->columns[k],
-						      strlen(t->columns[k])) < 0) {
+				    conn_quote_string(&c, pc->src, col, strlen(col)) < 0) {
 					buf_release(&c);
 					continue;
 				}
@@ -657,9 +660,11 @@ static void check_objects(struct pc *pc)
 				buf_release(&c);
 				if (!n || !strcmp(n, "0")) {
 					item(pc, "objects-exist", PC_FAIL,
-					     "correct the column list in the spec",
-					     "column %s.%s.%s does not exist on the source",
-					     o->database, t->name, t->columns[k]);
+					     listed ? "correct the column list in the spec"
+						    : "correct renameColumns in the spec",
+					     "column %s.%s.%s%s does not exist on the source",
+					     o->database, t->name, col,
+					     listed ? "" : " (in renameColumns)");
 					bad++;
 				}
 				free(n);

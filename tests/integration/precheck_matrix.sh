@@ -287,12 +287,14 @@ copy_spec "$GW_TMP/objs.yaml" objs "schema, full" '    - database: nosuch
           columns: [id, nosuchcol]
         - name: missing
         - name: o
+          renameColumns: {nosuchcol2: x}
           where: "cid ==== 3"
         - name: u
           where: "nosuchcol > 1"'
 expect "$GW_TMP/objs.yaml" objects-exist fail "database nosuch does not exist on the source" "fix: correct objects[].database"
 expect "$GW_TMP/objs.yaml" objects-exist fail "table shop.missing does not exist on the source" "fix: correct the table name"
 expect "$GW_TMP/objs.yaml" objects-exist fail "column shop.c.nosuchcol does not exist on the source" "fix: correct the column list"
+expect "$GW_TMP/objs.yaml" objects-exist fail "column shop.o.nosuchcol2 (in renameColumns) does not exist on the source" "fix: correct renameColumns"
 expect "$GW_TMP/objs.yaml" where-filters fail "where of shop.o does not parse on the source" "SQL syntax" "fix: correct the where expression"
 expect "$GW_TMP/objs.yaml" where-filters fail "where of shop.u does not parse on the source" "Unknown column 'nosuchcol'"
 copy_spec "$GW_TMP/where.yaml" where "schema, full" '    - database: shop
