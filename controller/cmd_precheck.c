@@ -1,7 +1,12 @@
-/* godwit precheck FILE: run the precheck items now and print them. */
+/*
+ * godwit precheck FILE [--json]: run the precheck items now and print them
+ * as a table (or one JSON object); exit 1 when any item fails, 2 on usage
+ * errors.
+ */
 #include "lib/common.h"
 #include "controller/commands.h"
 #include "engine/precheck.h"
+#include "lib/json.h"
 #include "lib/log.h"
 
 #include <stdio.h>
@@ -10,9 +15,41 @@
 
 #include "lib/banned.h"
 
+/* --json: {"items": [{"id", "result", "cause", "fix"}...], "passed",
+ * "warned", "failed"} on one line. */
+static int print_json(const struct precheck_list *l, const struct precheck_summary *sum)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+	int e = buf_puts(&b, "{\"items\": [");
+
+	for (i = 0; i < l->n && e == 0; i++) {
+		const struct precheck_item *it = &l->items[i];
+		e |= buf_puts(&b, i ? ", {\"id\": " : "{\"id\": ");
+		e |= json_str(&b, it->id);
+		e |= buf_printf(
+		    &b, ", \"result\": \"%s\", \"cause\": ", precheck_result_name(it->result));
+		e |= json_str(&b, it->cause);
+		e |= buf_puts(&b, ", \"fix\": ");
+		e |= json_str(&b, it->fix);
+		e |= buf_putc(&b, '}');
+	}
+	e |= buf_printf(&b, "], \"passed\": %d, \"warned\": %d, \"failed\": %d}\n", sum->passed,
+			sum->warned, sum->failed);
+	if (e) {
+		fprintf(stderr, "godwit precheck: out of memory\n");
+		buf_release(&b);
+		return 1;
+	}
+	fputs(buf_cstr(&b), stdout);
+	buf_release(&b);
+	return sum->failed ? 1 : 0;
+}
+
 int cmd_precheck(int argc, char **argv)
 {
-	struct cli_opt opts[] = {{"json", NULL, NULL}};
+	bool json = false;
+	struct cli_opt opts[] = {{"json", NULL, &json}};
 	struct diag_list diags = DIAG_LIST_INIT;
 	struct spec *spec = NULL;
 	struct precheck_summary sum;
@@ -25,7 +62,7 @@ int cmd_precheck(int argc, char **argv)
 	size_t npos = 0, i;
 	int rc = 2;
 
-	if (cli_parse("precheck", argc, argv, opts, 0, &pos, &npos))
+	if (cli_parse("precheck", argc, argv, opts, ARRAY_SIZE(opts), &pos, &npos))
 		return 2;
 	if (npos != 1) {
 		fprintf(stderr,
@@ -49,6 +86,8 @@ int cmd_precheck(int argc, char **argv)
 	if (precheck_run(&io, &sum, &list) < 0) {
 		fprintf(stderr, "godwit precheck: %s: %s\n", spec->name, io.err.msg);
 		rc = 1;
+	} else if (json) {
+		rc = print_json(&list, &sum);
 	} else {
 		printf("%-24s %-6s %s\n", "ITEM", "RESULT", "CAUSE / FIX");
 		for (i = 0; i < list.n; i++) {

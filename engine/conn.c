@@ -98,6 +98,16 @@ static int try_connect(MYSQL **out, const struct endpoint *ep, const char *host,
 		mysql_close(m);
 		return code;
 	}
+	/* The client library may fall back to plain text when the server
+	 * offers no TLS: a mode that requires it must not. */
+	if (!plain && ep->tls_mode >= TLS_REQUIRED && !mysql_get_ssl_cipher(m)) {
+		mysql_close(m);
+		return err_set(err, GW_EFATAL,
+			       "%s %s:%u (user %s): TLS mode %s but the server did not negotiate "
+			       "SSL/TLS (does it have ssl-cert and ssl-key?)",
+			       role, host, port, ep->user ? ep->user : "",
+			       spec_tls_mode_name(ep->tls_mode));
+	}
 	*out = m;
 	return 0;
 }

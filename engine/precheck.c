@@ -17,6 +17,7 @@
 #include "engine/conn.h"
 #include "engine/engine.h"
 #include "engine/meta.h"
+#include "engine/schema.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -102,135 +103,408 @@ static int db_list(struct buf *b, MYSQL *m, const struct spec *s)
 
 /* --- connections and versions -------------------------------------- */
 
+/* MySQL 5.7 and 8.x, MariaDB 10.x and later (PRODUCT.md). */
+static bool version_supported(unsigned long v, bool mariadb)
+{
+	return mariadb ? v >= 100000 : v >= 50700;
+}
+
 static void check_versions(struct pc *pc)
 {
 	unsigned long sv, dv;
 	bool sm, dm;
+	const char *si = mysql_get_server_info(pc->src), *di = mysql_get_server_info(pc->dst);
 
 	conn_server_version(pc->src, &sv, &sm);
 	conn_server_version(pc->dst, &dv, &dm);
-	if (sm == dm && dv >= sv)
-		item(pc, "versions", PC_PASS, NULL, "%s %s to %s %s", sm ? "MariaDB" : "MySQL",
-		     mysql_get_server_info(pc->src), dm ? "MariaDB" : "MySQL",
-		     mysql_get_server_info(pc->dst));
+	if (!version_supported(sv, sm) || !version_supported(dv, dm))
+		item(pc, "versions", PC_FAIL,
+		     "use MySQL 5.7 or 8.x, or MariaDB 10.0 or later, on both sides",
+		     "%s %s %s is not supported (MySQL 5.7/8.x and MariaDB 10.x are)",
+		     version_supported(sv, sm) ? "destination" : "source",
+		     (version_supported(sv, sm) ? dm : sm) ? "MariaDB" : "MySQL",
+		     version_supported(sv, sm) ? di : si);
+	else if (sm == dm && dv >= sv)
+		item(pc, "versions", PC_PASS, NULL, "%s %s to %s %s: supported",
+		     sm ? "MariaDB" : "MySQL", si, dm ? "MariaDB" : "MySQL", di);
 	else if (sm == dm)
 		item(pc, "versions", PC_WARN,
 		     "use a destination of the same or a newer version than the source",
-		     "the destination %s is older than the source %s: newer syntax or types may "
-		     "not apply",
-		     mysql_get_server_info(pc->dst), mysql_get_server_info(pc->src));
+		     "the destination %s %s is older than the source %s: newer syntax, types or "
+		     "collations may not apply",
+		     dm ? "MariaDB" : "MySQL", di, si);
 	else
 		item(pc, "versions", PC_WARN,
 		     "check types and SQL that differ between MySQL and MariaDB (JSON, sequences, "
-		     "system versioning)",
-		     "%s %s to %s %s: a cross-engine migration", sm ? "MariaDB" : "MySQL",
-		     mysql_get_server_info(pc->src), dm ? "MariaDB" : "MySQL",
-		     mysql_get_server_info(pc->dst));
+		     "system versioning, collations)",
+		     "%s %s to %s %s: a cross-engine migration", sm ? "MariaDB" : "MySQL", si,
+		     dm ? "MariaDB" : "MySQL", di);
 }
 
 /* --- privileges ------------------------------------------------------ */
 
-/* Collects the privileges granted on *.* or on one of dbs (NULL: any). */
-static void grants_of(struct buf *privs, MYSQL *m, const char *const *dbs, size_t ndbs)
+/*
+ * The grants of the account, read from SHOW GRANTS: the privileges on *.*
+ * and those on each database pattern (`shop`.*, `sh\_op%`.*). Table and
+ * column grants are not counted: the migration works on whole databases.
+ * NEEDSWORK: privileges that come through a role are not seen.
+ */
+struct grants {
+	struct buf global; /* ",SELECT,INSERT," */
+	struct buf dbs;	   /* "pattern\tprivs\n" per database grant */
+};
+
+static void grants_release(struct grants *g)
+{
+	buf_release(&g->global);
+	buf_release(&g->dbs);
+}
+
+/* Appends ",P1,P2," from "P1, P2" (privilege names upper case, spaces kept). */
+static int privs_add(struct buf *b, const char *list, size_t n)
+{
+	size_t i = 0;
+
+	if (!b->len && buf_putc(b, ',') < 0)
+		return GW_ENOMEM;
+	while (i < n) {
+		size_t j = i;
+		while (j < n && list[j] != ',')
+			j++;
+		while (i < j && list[i] == ' ')
+			i++;
+		if (buf_add(b, list + i, j - i) < 0 || buf_putc(b, ',') < 0)
+			return GW_ENOMEM;
+		i = j + 1;
+	}
+	return 0;
+}
+
+static int grants_read(struct grants *out, MYSQL *m)
 {
 	MYSQL_RES *res = q(m, "SHOW GRANTS");
 	MYSQL_ROW row;
+	int r = 0;
 
 	if (!res)
-		return;
-	while ((row = mysql_fetch_row(res))) {
-		const char *g = row[0], *on;
-		size_t i;
-		bool applies;
+		return GW_EFATAL;
+	while ((row = mysql_fetch_row(res)) && r == 0) {
+		const char *g = row[0], *on, *target, *end;
 		if (!g || strncmp(g, "GRANT ", 6) || !(on = strstr(g, " ON ")))
 			continue;
-		applies = !strncmp(on, " ON *.* ", 8);
-		for (i = 0; !applies && i < ndbs; i++) {
-			char pat[300];
-			(void)snprintf(pat, sizeof(pat), " ON `%s`.", dbs[i]);
-			applies = !strncmp(on, pat, strlen(pat));
+		target = on + 4;
+		if (!strncmp(target, "*.* ", 4)) {
+			r = privs_add(&out->global, g + 6, (size_t)(on - g - 6));
+			continue;
 		}
-		if (applies &&
-		    (buf_putc(privs, ',') < 0 || buf_add(privs, g + 6, (size_t)(on - g - 6)) < 0 ||
-		     buf_putc(privs, ',') < 0))
-			break;
+		/* `db`.* only; `db`.`table` and PROCEDURE grants are not counted */
+		if (*target != '`' || !(end = strstr(target, "`.* ")))
+			continue;
+		if (buf_add(&out->dbs, target + 1, (size_t)(end - target - 1)) < 0 ||
+		    buf_putc(&out->dbs, '\t') < 0 || buf_putc(&out->dbs, ',') < 0 ||
+		    privs_add(&out->dbs, g + 6, (size_t)(on - g - 6)) < 0 ||
+		    buf_putc(&out->dbs, '\n') < 0)
+			r = GW_ENOMEM;
 	}
 	mysql_free_result(res);
+	return r;
 }
 
-static bool has_priv(const struct buf *privs, const char *p)
+/* A database pattern of a GRANT matched against a name: % and _ are
+ * wildcards, \ escapes them, `` is one backtick. */
+static bool db_pattern_match(const char *p, size_t pn, const char *name)
+{
+	if (!pn)
+		return !*name;
+	if (*p == '%') {
+		for (;; name++) {
+			if (db_pattern_match(p + 1, pn - 1, name))
+				return true;
+			if (!*name)
+				return false;
+		}
+	}
+	if (*p == '\\' && pn > 1)
+		return *name == p[1] && db_pattern_match(p + 2, pn - 2, name + 1);
+	if (*p == '`' && pn > 1 && p[1] == '`')
+		return *name == '`' && db_pattern_match(p + 2, pn - 2, name + 1);
+	if (!*name)
+		return false;
+	return (*p == '_' || *p == *name) && db_pattern_match(p + 1, pn - 1, name + 1);
+}
+
+static bool privs_have(const char *privs, const char *p, bool global)
 {
 	char pat[64];
 
-	if (strstr(buf_cstr(privs), "ALL PRIVILEGES"))
+	/* ALL PRIVILEGES on a database does not carry the global-only ones */
+	if (strstr(privs, ",ALL PRIVILEGES,") &&
+	    (global || (strcmp(p, "REPLICATION SLAVE") && strcmp(p, "REPLICATION CLIENT"))))
 		return true;
 	(void)snprintf(pat, sizeof(pat), ",%s,", p);
-	if (strstr(buf_cstr(privs), pat))
-		return true;
-	(void)snprintf(pat, sizeof(pat), ", %s,", p);
-	return strstr(buf_cstr(privs), pat) != NULL;
+	return strstr(privs, pat) != NULL;
 }
 
-static void add_priv(struct buf *b, const char *p)
+/* Whether the account has privilege p on database db (NULL: globally). */
+static bool grants_have(const struct grants *g, const char *db, const char *p)
 {
-	if (buf_printf(b, "%s%s", b->len ? ", " : "", p) < 0)
-		return; /* out of memory: the item says less */
+	const char *line;
+
+	if (g->global.len && privs_have(buf_cstr(&g->global), p, true))
+		return true;
+	/* MariaDB 10.5 renamed REPLICATION CLIENT to BINLOG MONITOR; SUPER
+	 * held it before */
+	if (!strcmp(p, "REPLICATION CLIENT") && g->global.len &&
+	    (privs_have(buf_cstr(&g->global), "BINLOG MONITOR", true) ||
+	     privs_have(buf_cstr(&g->global), "SUPER", true)))
+		return true;
+	for (line = g->dbs.len ? g->dbs.ptr : NULL; db && line && *line;) {
+		const char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
+		if (!tab || !nl)
+			break;
+		if (db_pattern_match(line, (size_t)(tab - line), db)) {
+			struct buf privs = BUF_INIT;
+			bool yes = buf_add(&privs, tab + 1, (size_t)(nl - tab - 1)) == 0 &&
+				   privs_have(buf_cstr(&privs), p, false);
+			buf_release(&privs);
+			if (yes)
+				return true;
+		}
+		line = nl + 1;
+	}
+	return false;
+}
+
+/* Collects what the account lacks on db (NULL: globally) into the cause and
+ * the GRANT statement that gives it into the fix. */
+static void need_privs(struct buf *cause, struct buf *fix, const struct grants *g, const char *db,
+		       const char *const *need, size_t nneed, const char *account)
+{
+	struct buf missing = BUF_INIT, on = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < nneed; i++)
+		if (!grants_have(g, db, need[i]) &&
+		    buf_printf(&missing, "%s%s", missing.len ? ", " : "", need[i]) < 0)
+			goto out;
+	if (!missing.len)
+		goto out;
+	if (db ? (conn_quote_ident(&on, db) < 0 || buf_puts(&on, ".*") < 0)
+	       : buf_puts(&on, "*.*") < 0)
+		goto out;
+	if (buf_printf(cause, "%s%s on %s", cause->len ? "; " : "", buf_cstr(&missing),
+		       buf_cstr(&on)) < 0 ||
+	    buf_printf(fix, "%sGRANT %s ON %s TO %s;", fix->len ? " " : "", buf_cstr(&missing),
+		       buf_cstr(&on), account) < 0) {
+		/* out of memory: the item says less */
+	}
+out:
+	buf_release(&missing);
+	buf_release(&on);
+}
+
+/* 'user'@'host' of the connection's account (CURRENT_USER), quoted. */
+static void account_of(struct buf *out, MYSQL *m, const char *fallback_user)
+{
+	char *cu = value(m, "SELECT CURRENT_USER()");
+	char *at = cu ? strrchr(cu, '@') : NULL;
+
+	buf_reset(out);
+	if (at) {
+		*at = '\0';
+		if (conn_quote_string(out, m, cu, strlen(cu)) < 0 || buf_putc(out, '@') < 0 ||
+		    conn_quote_string(out, m, at + 1, strlen(at + 1)) < 0)
+			buf_reset(out);
+	}
+	if (!out->len && buf_printf(out, "'%s'@'%%'", fallback_user ? fallback_user : "?") < 0)
+		buf_reset(out);
+	free(cu);
 }
 
 static void check_privileges(struct pc *pc, bool source)
 {
 	static const char *src_need[] = {"SELECT", "SHOW VIEW", "TRIGGER", "EVENT"};
 	static const char *inc_need[] = {"REPLICATION SLAVE", "REPLICATION CLIENT"};
-	static const char *dst_need[] = {"CREATE",  "ALTER",	      "INDEX", "INSERT",
-					 "UPDATE",  "DELETE",	      "DROP",  "CREATE VIEW",
-					 "TRIGGER", "CREATE ROUTINE", "EVENT"};
+	static const char *dst_need[] = {"SELECT",	"CREATE",  "ALTER",	     "INDEX",
+					 "INSERT",	"UPDATE",  "DELETE",	     "DROP",
+					 "CREATE VIEW", "TRIGGER", "CREATE ROUTINE", "EVENT"};
+	static const char *meta_need[] = {"SELECT", "CREATE", "INSERT", "UPDATE", "DELETE"};
+	const char *id = source ? "source-privileges" : "destination-privileges";
 	const struct endpoint *ep = source ? &pc->s->source : &pc->s->destination;
 	MYSQL *m = source ? pc->src : pc->dst;
-	struct buf privs = BUF_INIT, missing = BUF_INIT, fix = BUF_INIT;
-	const char *dbs[64];
-	size_t n = 0, i;
-	bool mariadb;
-	unsigned long v;
+	struct grants g = {BUF_INIT, BUF_INIT};
+	struct buf cause = BUF_INIT, fix = BUF_INIT, account = BUF_INIT;
+	size_t i, j;
 
-	for (i = 0; i < pc->s->nobjects && n < ARRAY_SIZE(dbs); i++)
-		dbs[n++] =
+	account_of(&account, m, ep->user);
+	if (grants_read(&g, m) < 0) {
+		item(pc, id, PC_FAIL, "let the account run SHOW GRANTS (it always may for itself)",
+		     "cannot read the grants of %s: %s", buf_cstr(&account), mysql_error(m));
+		goto out;
+	}
+	for (i = 0; i < pc->s->nobjects; i++) {
+		const char *db =
 		    source ? pc->s->objects[i].database : spec_dest_database(&pc->s->objects[i]);
-	grants_of(&privs, m, dbs, n);
-	conn_server_version(m, &v, &mariadb);
-	if (source) {
-		for (i = 0; i < ARRAY_SIZE(src_need); i++)
-			if (!has_priv(&privs, src_need[i]))
-				add_priv(&missing, src_need[i]);
-		for (i = 0; pc->incremental && i < ARRAY_SIZE(inc_need); i++) {
-			/* MariaDB 10.5 renamed REPLICATION CLIENT to BINLOG MONITOR */
-			if (has_priv(&privs, inc_need[i]) ||
-			    (i == 1 &&
-			     (has_priv(&privs, "BINLOG MONITOR") || has_priv(&privs, "SUPER"))))
-				continue;
-			add_priv(&missing, inc_need[i]);
-		}
-	} else {
-		for (i = 0; i < ARRAY_SIZE(dst_need); i++)
-			if (!has_priv(&privs, dst_need[i]))
-				add_priv(&missing, dst_need[i]);
+		for (j = 0; j < i; j++)
+			if (!strcmp(db, source ? pc->s->objects[j].database
+					       : spec_dest_database(&pc->s->objects[j])))
+				break;
+		if (j < i)
+			continue;
+		if (source)
+			need_privs(&cause, &fix, &g, db, src_need, ARRAY_SIZE(src_need),
+				   buf_cstr(&account));
+		else
+			need_privs(&cause, &fix, &g, db, dst_need, ARRAY_SIZE(dst_need),
+				   buf_cstr(&account));
 	}
-	if (!missing.len) {
-		item(pc, source ? "source-privileges" : "destination-privileges", PC_PASS, NULL,
-		     "account %s has what the migration needs", ep->user ? ep->user : "?");
-	} else {
-		if (buf_printf(&fix, "GRANT %s ON *.* TO '%s'@'%%';", buf_cstr(&missing),
-			       ep->user ? ep->user : "?") < 0)
-			buf_reset(&fix);
-		item(pc, source ? "source-privileges" : "destination-privileges", PC_FAIL,
-		     buf_cstr(&fix), "account %s on the %s lacks %s", ep->user ? ep->user : "?",
-		     source ? "source" : "destination", buf_cstr(&missing));
-	}
-	buf_release(&privs);
-	buf_release(&missing);
+	if (source && pc->incremental)
+		need_privs(&cause, &fix, &g, NULL, inc_need, ARRAY_SIZE(inc_need),
+			   buf_cstr(&account));
+	if (!source)
+		need_privs(&cause, &fix, &g,
+			   pc->s->destination.meta_database ? pc->s->destination.meta_database
+							    : META_DEFAULT_DB,
+			   meta_need, ARRAY_SIZE(meta_need), buf_cstr(&account));
+	if (!cause.len)
+		item(pc, id, PC_PASS, NULL, "account %s has what the migration needs",
+		     buf_cstr(&account));
+	else
+		item(pc, id, PC_FAIL, buf_cstr(&fix), "account %s on the %s lacks %s",
+		     buf_cstr(&account), source ? "source" : "destination", buf_cstr(&cause));
+out:
+	grants_release(&g);
+	buf_release(&cause);
 	buf_release(&fix);
+	buf_release(&account);
 }
 
 /* --- binlog ---------------------------------------------------------- */
+
+/* Sequence number of domain d in a MariaDB GTID list "d-s-n,..." (or the
+ * bracketed Gtid_list form); -1 when the domain is absent. */
+static long long gtid_seq_of(const char *list, unsigned long d)
+{
+	const char *p = list;
+
+	while (p && *p) {
+		char *end;
+		unsigned long dom;
+		while (*p == '[' || *p == ' ' || *p == ',')
+			p++;
+		dom = strtoul(p, &end, 10);
+		if (end == p || *end != '-')
+			return -1;
+		p = strchr(end + 1, '-');
+		if (!p)
+			return -1;
+		if (dom == d)
+			return strtoll(p + 1, NULL, 10);
+		p = strchr(p, ',');
+	}
+	return -1;
+}
+
+/* Whether position gtids have every domain of gtid_list at least as far
+ * as the list: then nothing after the position was purged. */
+static bool gtid_covers(const char *pos, const char *gtid_list)
+{
+	const char *p = gtid_list;
+
+	while (p && *p) {
+		char *end;
+		unsigned long dom;
+		long long have, purged;
+		while (*p == '[' || *p == ' ' || *p == ',')
+			p++;
+		if (!*p || *p == ']')
+			break;
+		dom = strtoul(p, &end, 10);
+		if (end == p || *end != '-')
+			break;
+		purged = gtid_seq_of(p, dom);
+		have = gtid_seq_of(pos, dom);
+		if (have < purged)
+			return false;
+		p = strchr(p, ',');
+	}
+	return true;
+}
+
+/*
+ * Whether the resumable position this task stored in the meta database is
+ * still in the source's binlogs: its file is among SHOW BINARY LOGS, or,
+ * for a GTID-only position, the GTIDs purged before the oldest binlog (its
+ * Gtid_list event on MariaDB, gtid_purged on MySQL) are within it.
+ */
+static void check_position_kept(struct pc *pc)
+{
+	struct binlog_pos pos;
+	struct gw_err e = GW_ERR_INIT;
+	bool found = false, kept = false, mariadb;
+	char *oldest = NULL, text[300];
+	unsigned long v;
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+
+	if (meta_position_get(&pos, &found, pc->dst,
+			      pc->s->destination.meta_database ? pc->s->destination.meta_database
+							       : META_DEFAULT_DB,
+			      pc->s->name, &e) < 0 ||
+	    !found)
+		return; /* nothing to resume from: retention is about the future */
+	meta_position_format(text, sizeof(text), &pos);
+	if (!(res = q(pc->src, "SHOW BINARY LOGS"))) {
+		item(pc, "binlog-retention", PC_FAIL,
+		     "grant REPLICATION CLIENT (BINLOG MONITOR) to the source account",
+		     "cannot list the source's binlogs to find the stored position %s: %s", text,
+		     mysql_error(pc->src));
+		return;
+	}
+	while ((row = mysql_fetch_row(res))) {
+		if (!oldest && row[0])
+			oldest = strdup(row[0]);
+		if (pos.file[0] && row[0] && !strcmp(row[0], pos.file))
+			kept = true;
+	}
+	mysql_free_result(res);
+	conn_server_version(pc->src, &v, &mariadb);
+	if (!pos.file[0] && pos.gtid[0] && !mariadb) {
+		struct buf b = BUF_INIT;
+		char *sub = NULL;
+		if (buf_puts(&b, "SELECT GTID_SUBSET(@@GLOBAL.gtid_purged, ") == 0 &&
+		    conn_quote_string(&b, pc->src, pos.gtid, strlen(pos.gtid)) == 0 &&
+		    buf_putc(&b, ')') == 0)
+			sub = value(pc->src, buf_cstr(&b));
+		kept = sub && !strcmp(sub, "1");
+		free(sub);
+		buf_release(&b);
+	} else if (!pos.file[0] && pos.gtid[0] && oldest) {
+		/* [d-s-n,...] at the start of the oldest binlog: what came before */
+		struct buf b = BUF_INIT;
+		if (buf_puts(&b, "SHOW BINLOG EVENTS IN ") == 0 &&
+		    conn_quote_string(&b, pc->src, oldest, strlen(oldest)) == 0 &&
+		    buf_puts(&b, " LIMIT 4") == 0 && (res = q(pc->src, buf_cstr(&b)))) {
+			kept = true;
+			while ((row = mysql_fetch_row(res)))
+				if (row[2] && !strcmp(row[2], "Gtid_list") && row[5])
+					kept = gtid_covers(pos.gtid, row[5]);
+			mysql_free_result(res);
+		}
+		buf_release(&b);
+	}
+	if (kept)
+		item(pc, "binlog-retention", PC_PASS, NULL,
+		     "the stored position %s is still in the source's binlogs", text);
+	else
+		item(pc, "binlog-retention", PC_FAIL,
+		     "start a new full migration (delete the spec's data on the destination and "
+		     "the spec, then create it anew under another name), and keep binlogs longer",
+		     "the position %s stored in godwit_meta for this migration is older than the "
+		     "oldest binlog on the source (%s): the changes since were purged",
+		     text, oldest ? oldest : "none");
+	free(oldest);
+}
 
 static void check_binlog(struct pc *pc)
 {
@@ -267,6 +541,7 @@ static void check_binlog(struct pc *pc)
 	else
 		item(pc, "server-id", PC_FAIL, "set server_id to a unique non-zero number",
 		     "server_id is 0: the source cannot serve replicas");
+	check_position_kept(pc);
 	{
 		double days = exp ? strtod(exp, NULL) : 0;
 		long long s = secs ? strtoll(secs, NULL, 10) : 0;
@@ -325,7 +600,7 @@ static bool table_exists(MYSQL *m, const char *db, const char *table)
 static void check_objects(struct pc *pc)
 {
 	size_t i, j, k;
-	int bad = 0;
+	int bad = 0, nwhere = 0;
 
 	for (i = 0; i < pc->s->nobjects; i++) {
 		const struct object_sel *o = &pc->s->objects[i];
@@ -342,8 +617,11 @@ static void check_objects(struct pc *pc)
 		v = value(pc->src, buf_cstr(&b));
 		buf_release(&b);
 		if (!v || !strcmp(v, "0")) {
-			item(pc, "objects-exist", PC_FAIL, "correct objects[].database in the spec",
-			     "database %s does not exist on the source", o->database);
+			item(pc, "objects-exist", PC_FAIL,
+			     "correct objects[].database in the spec (or let the account see it)",
+			     "database %s does not exist on the source (or the account cannot see "
+			     "it)",
+			     o->database);
 			bad++;
 			free(v);
 			continue;
@@ -359,7 +637,11 @@ static void check_objects(struct pc *pc)
 				bad++;
 				continue;
 			}
-			for (k = 0; k < t->ncolumns; k++) {
+			/* the column list, then the columns renameColumns names */
+			for (k = 0; k < t->ncolumns + t->nrenames; k++) {
+				bool listed = k < t->ncolumns;
+				const char *col =
+				    listed ? t->columns[k] : t->renames[k - t->ncolumns].from;
 				struct buf c = BUF_INIT;
 				char *n;
 				if (buf_puts(
@@ -370,8 +652,7 @@ static void check_objects(struct pc *pc)
 				    buf_puts(&c, " AND TABLE_NAME = ") < 0 ||
 				    conn_quote_string(&c, pc->src, t->name, strlen(t->name)) < 0 ||
 				    buf_puts(&c, " AND COLUMN_NAME = ") < 0 ||
-				    conn_quote_string(&c, pc->src, t->columns[k],
-						      strlen(t->columns[k])) < 0) {
+				    conn_quote_string(&c, pc->src, col, strlen(col)) < 0) {
 					buf_release(&c);
 					continue;
 				}
@@ -379,15 +660,18 @@ static void check_objects(struct pc *pc)
 				buf_release(&c);
 				if (!n || !strcmp(n, "0")) {
 					item(pc, "objects-exist", PC_FAIL,
-					     "correct the column list in the spec",
-					     "column %s.%s.%s does not exist on the source",
-					     o->database, t->name, t->columns[k]);
+					     listed ? "correct the column list in the spec"
+						    : "correct renameColumns in the spec",
+					     "column %s.%s.%s%s does not exist on the source",
+					     o->database, t->name, col,
+					     listed ? "" : " (in renameColumns)");
 					bad++;
 				}
 				free(n);
 			}
 			if (t->where) {
 				struct buf w = BUF_INIT;
+				nwhere++;
 				MYSQL_RES *res;
 				if (buf_puts(&w, "SELECT 1 FROM ") < 0 ||
 				    conn_quote_ident(&w, o->database) < 0 ||
@@ -415,6 +699,120 @@ static void check_objects(struct pc *pc)
 	if (!bad)
 		item(pc, "objects-exist", PC_PASS, NULL,
 		     "every selected object exists on the source");
+	if (!nwhere)
+		item(pc, "where-filters", PC_PASS, NULL, "no table has a where filter");
+}
+
+/* Whether the source has object db.name in information_schema.tbl. */
+static bool object_on_source(struct pc *pc, const char *tbl, const char *scol, const char *db,
+			     const char *name, const char *type)
+{
+	struct buf b = BUF_INIT;
+	char *v = NULL;
+	bool yes;
+
+	if (buf_printf(&b, "SELECT COUNT(*) FROM information_schema.%s WHERE %s = ", tbl, scol) ==
+		0 &&
+	    conn_quote_string(&b, pc->src, db, strlen(db)) == 0 &&
+	    buf_printf(&b, " AND %s = ",
+		       !strcmp(tbl, "VIEWS")	  ? "TABLE_NAME"
+		       : !strcmp(tbl, "ROUTINES") ? "ROUTINE_NAME"
+		       : !strcmp(tbl, "TRIGGERS") ? "TRIGGER_NAME"
+						  : "EVENT_NAME") == 0 &&
+	    conn_quote_string(&b, pc->src, name, strlen(name)) == 0 &&
+	    (strcmp(tbl, "ROUTINES") || (buf_puts(&b, " AND ROUTINE_TYPE = ") == 0 &&
+					 conn_quote_string(&b, pc->src, type, strlen(type)) == 0)))
+		v = value(pc->src, buf_cstr(&b));
+	yes = v && strcmp(v, "0");
+	free(v);
+	buf_release(&b);
+	return yes;
+}
+
+/* An existing empty destination table: taken as is when its definition is
+ * the one the migration would create, a fail otherwise. Returns 1 on a
+ * fail. */
+static int check_same_table(struct pc *pc, const char *db, const char *table,
+			    const struct table_sel *tsel, const char *ddb, const char *dtable)
+{
+	struct buf diff = BUF_INIT;
+	struct gw_err e = GW_ERR_INIT;
+	int failed = 0;
+
+	if (schema_table_diff(&diff, pc->src, pc->dst, db, table, tsel, ddb, dtable, &e) < 0) {
+		item(pc, "name-conflicts", PC_FAIL, "check the destination account's privileges",
+		     "cannot compare destination table %s.%s with the source: %s", ddb, dtable,
+		     e.msg);
+		failed = 1;
+	} else if (diff.len) {
+		item(pc, "name-conflicts", PC_FAIL,
+		     "drop the destination table (it is empty) or map the table to another name "
+		     "with renameTo",
+		     "destination table %s.%s already exists, empty, with another definition: %s",
+		     ddb, dtable, buf_cstr(&diff));
+		failed = 1;
+	} else {
+		item(pc, "name-conflicts", PC_PASS, NULL,
+		     "destination table %s.%s already exists, empty, with the same definition: "
+		     "it is used as is",
+		     ddb, dtable);
+	}
+	buf_release(&diff);
+	return failed;
+}
+
+/* Views, routines, triggers and events of whole-database selections that
+ * already exist on the destination: kept by the schema migration only with
+ * the source's definition. Returns the number of fails. */
+static int check_object_conflicts(struct pc *pc)
+{
+	static const char *kinds[][4] = {
+	    {"VIEW", "VIEWS", "TABLE_SCHEMA", "TABLE_NAME, 'VIEW'"},
+	    {"ROUTINE", "ROUTINES", "ROUTINE_SCHEMA", "ROUTINE_NAME, ROUTINE_TYPE"},
+	    {"TRIGGER", "TRIGGERS", "TRIGGER_SCHEMA", "TRIGGER_NAME, 'TRIGGER'"},
+	    {"EVENT", "EVENTS", "EVENT_SCHEMA", "EVENT_NAME, 'EVENT'"}};
+	size_t i, k;
+	int failed = 0;
+
+	for (i = 0; i < pc->s->nobjects; i++) {
+		const struct object_sel *o = &pc->s->objects[i];
+		const char *dest = spec_dest_database(o);
+		if (!spec_whole_database(o))
+			continue;
+		for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+			struct buf b = BUF_INIT;
+			MYSQL_RES *res;
+			MYSQL_ROW row;
+			if (buf_printf(&b, "SELECT %s FROM information_schema.%s WHERE %s = ",
+				       kinds[k][3], kinds[k][1], kinds[k][2]) < 0 ||
+			    conn_quote_string(&b, pc->dst, dest, strlen(dest)) < 0 ||
+			    !(res = q(pc->dst, buf_cstr(&b)))) {
+				buf_release(&b);
+				continue;
+			}
+			while ((row = mysql_fetch_row(res))) {
+				struct gw_err e = GW_ERR_INIT;
+				bool same = true;
+				if (schema_object_same(&same, pc->src, pc->dst, pc->s, row[1],
+						       o->database, dest, row[0], &e) < 0 ||
+				    same)
+					continue;
+				/* absent on the source: not the migration's business */
+				if (!object_on_source(pc, kinds[k][1], kinds[k][2], o->database,
+						      row[0], row[1]))
+					continue;
+				failed++;
+				item(pc, "name-conflicts", PC_FAIL,
+				     "drop it (the migration creates it) or map the database to "
+				     "another name with renameTo",
+				     "destination %s %s.%s already exists with another definition",
+				     row[1], dest, row[0]);
+			}
+			mysql_free_result(res);
+			buf_release(&b);
+		}
+	}
+	return failed;
 }
 
 /* Keys, conflicts, engines, charsets: one pass over the selected tables. */
@@ -431,9 +829,15 @@ static void check_tables(struct pc *pc)
 		" (SELECT GROUP_CONCAT(k.COLUMN_NAME ORDER BY k.ORDINAL_POSITION)"
 		"  FROM information_schema.KEY_COLUMN_USAGE k WHERE k.TABLE_SCHEMA = t.TABLE_SCHEMA"
 		"  AND k.TABLE_NAME = t.TABLE_NAME AND k.CONSTRAINT_NAME = 'PRIMARY'),"
+		/* unique keys the engines can walk: whole NOT NULL columns */
 		" (SELECT COUNT(*) FROM information_schema.STATISTICS s WHERE"
 		"  s.TABLE_SCHEMA = t.TABLE_SCHEMA AND s.TABLE_NAME = t.TABLE_NAME AND"
-		"  s.NON_UNIQUE = 0),"
+		"  s.NON_UNIQUE = 0 AND s.INDEX_NAME NOT IN (SELECT s2.INDEX_NAME"
+		"  FROM information_schema.STATISTICS s2 JOIN information_schema.COLUMNS c2"
+		"  ON c2.TABLE_SCHEMA = s2.TABLE_SCHEMA AND c2.TABLE_NAME = s2.TABLE_NAME"
+		"  AND c2.COLUMN_NAME = s2.COLUMN_NAME WHERE s2.TABLE_SCHEMA = s.TABLE_SCHEMA"
+		"  AND s2.TABLE_NAME = s.TABLE_NAME"
+		"  AND (c2.IS_NULLABLE = 'YES' OR s2.SUB_PART IS NOT NULL))),"
 		" IFNULL(t.DATA_LENGTH, 0) + IFNULL(t.INDEX_LENGTH, 0)"
 		" FROM information_schema.TABLES t WHERE t.TABLE_TYPE = 'BASE TABLE'"
 		" AND t.TABLE_SCHEMA IN (") < 0 ||
@@ -442,8 +846,8 @@ static void check_tables(struct pc *pc)
 		return;
 	}
 	if (!(res = q(pc->src, buf_cstr(&b)))) {
-		item(pc, "primary-keys", PC_FAIL, NULL, "cannot read the source's tables: %s",
-		     mysql_error(pc->src));
+		item(pc, "primary-keys", PC_FAIL, "grant SELECT on the selected databases",
+		     "cannot read the source's tables: %s", mysql_error(pc->src));
 		buf_release(&b);
 		return;
 	}
@@ -465,7 +869,9 @@ static void check_tables(struct pc *pc)
 				     "add a primary key (ALTER TABLE ... ADD PRIMARY KEY (...)), "
 				     "or leave "
 				     "the table out with excludeTables",
-				     "table %s.%s has no primary or unique key: %s", row[0], row[1],
+				     "table %s.%s has no primary key, nor a unique key on NOT NULL "
+				     "columns: %s",
+				     row[0], row[1],
 				     pc->incremental
 					 ? "changes cannot be applied by key (duplicates)"
 					 : "its copy cannot resume part-way");
@@ -518,6 +924,10 @@ static void check_tables(struct pc *pc)
 							     "exists and "
 							     "holds rows",
 							     spec_dest_database(o), dest_table);
+						} else if (any) {
+							conflicts += check_same_table(
+							    pc, row[0], row[1], tsel,
+							    spec_dest_database(o), dest_table);
 						}
 						free(any);
 					}
@@ -527,6 +937,8 @@ static void check_tables(struct pc *pc)
 			}
 		}
 		mysql_free_result(res);
+		if (!pc->task_has_data)
+			conflicts += check_object_conflicts(pc);
 		if (!nokey)
 			item(pc, "primary-keys", PC_PASS, NULL,
 			     "every selected table (%d) has a primary or unique key", checked);
@@ -540,7 +952,10 @@ static void check_tables(struct pc *pc)
 			struct cloud_instance_info info;
 			struct gw_err e = GW_ERR_INIT;
 			if (cloud_instance_info(&info, &pc->s->destination, pc->s->name, &e) < 0)
-				item(pc, "storage", PC_FAIL, NULL, "%s", e.msg);
+				item(pc, "storage", PC_FAIL,
+				     "check the Alibaba Cloud credentials and the RAM role's "
+				     "rds:DescribeDBInstanceAttribute permission",
+				     "cannot read the destination instance's storage: %s", e.msg);
 			else if (info.storage_total &&
 				 info.storage_total - info.storage_used < bytes)
 				item(
@@ -582,6 +997,8 @@ static void check_foreign_keys(struct pc *pc)
 		0 ||
 	    db_list(&b, pc->src, pc->s) < 0 || buf_puts(&b, ") ORDER BY 1, 2, 3") < 0 ||
 	    !(res = q(pc->src, buf_cstr(&b)))) {
+		item(pc, "foreign-keys", PC_FAIL, "grant SELECT on the selected databases",
+		     "cannot read the source's foreign keys: %s", mysql_error(pc->src));
 		buf_release(&b);
 		return;
 	}
@@ -628,10 +1045,24 @@ static void check_charsets(struct pc *pc)
 	MYSQL_ROW row;
 	int missing = 0;
 
-	if (buf_puts(&b, "SELECT DISTINCT COLLATION_NAME FROM information_schema.COLUMNS WHERE "
-			 "COLLATION_NAME IS NOT NULL AND TABLE_SCHEMA IN (") < 0 ||
-	    db_list(&b, pc->src, pc->s) < 0 || buf_puts(&b, ") ORDER BY 1") < 0 ||
+	/* columns, tables and databases: each default is used by what is
+	 * created later */
+	if (buf_puts(&b, "SELECT c, MIN(o) FROM (SELECT COLLATION_NAME AS c,"
+			 " CONCAT('column ', TABLE_SCHEMA, '.', TABLE_NAME, '.', COLUMN_NAME) AS o"
+			 " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (") < 0 ||
+	    db_list(&b, pc->src, pc->s) < 0 ||
+	    buf_puts(&b,
+		     ") UNION ALL SELECT TABLE_COLLATION, CONCAT('table ', TABLE_SCHEMA, '.',"
+		     " TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (") < 0 ||
+	    db_list(&b, pc->src, pc->s) < 0 ||
+	    buf_puts(&b,
+		     ") UNION ALL SELECT DEFAULT_COLLATION_NAME, CONCAT('database ',"
+		     " SCHEMA_NAME) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (") < 0 ||
+	    db_list(&b, pc->src, pc->s) < 0 ||
+	    buf_puts(&b, ")) x WHERE c IS NOT NULL GROUP BY c ORDER BY 1") < 0 ||
 	    !(res = q(pc->src, buf_cstr(&b)))) {
+		item(pc, "charsets", PC_FAIL, "grant SELECT on the selected databases",
+		     "cannot read the collations the selection uses: %s", mysql_error(pc->src));
 		buf_release(&b);
 		return;
 	}
@@ -648,10 +1079,11 @@ static void check_charsets(struct pc *pc)
 		if (!v || !strcmp(v, "0")) {
 			missing++;
 			item(pc, "charsets", PC_FAIL,
-			     "use a destination version that has it, or convert the columns",
-			     "collation %s is used by the selection but does not exist on the "
-			     "destination",
-			     row[0]);
+			     "use a destination that has it (same or newer version, same "
+			     "character set files), or convert what uses it on the source",
+			     "collation %s is used by the selection (%s, ...) but does not exist "
+			     "on the destination",
+			     row[0], row[1] ? row[1] : "?");
 		}
 		free(v);
 		buf_release(&c);
@@ -690,23 +1122,60 @@ static void check_modes(struct pc *pc)
 	free(a), free(b), free(c), free(d);
 }
 
+/* Whether the destination account may create objects for other definers
+ * (MariaDB SET USER, MySQL SET_USER_ID / SET_ANY_DEFINER, or SUPER). */
+static bool may_set_definer(MYSQL *dst)
+{
+	struct grants g = {BUF_INIT, BUF_INIT};
+	bool yes =
+	    grants_read(&g, dst) == 0 &&
+	    (grants_have(&g, NULL, "SUPER") || grants_have(&g, NULL, "SET USER") ||
+	     grants_have(&g, NULL, "SET_USER_ID") || grants_have(&g, NULL, "SET_ANY_DEFINER"));
+
+	grants_release(&g);
+	return yes;
+}
+
 static void check_definers(struct pc *pc)
 {
-	struct buf b = BUF_INIT;
+	struct buf b = BUF_INIT, account = BUF_INIT, me = BUF_INIT;
 	MYSQL_RES *res;
 	MYSQL_ROW row;
-	int missing = 0;
+	int missing = 0, kept = 0;
+	bool any = false, can_set = may_set_definer(pc->dst), mariadb;
+	unsigned long v_;
+	char *cu = value(pc->dst, "SELECT CURRENT_USER()");
+	size_t i;
 
+	conn_server_version(pc->dst, &v_, &mariadb);
+	account_of(&account, pc->dst, pc->s->destination.user);
+	/* only whole-database selections carry views, routines, triggers, events */
 	if (buf_puts(&b,
 		     "SELECT DISTINCT DEFINER FROM (SELECT DEFINER, TABLE_SCHEMA AS s FROM "
 		     "information_schema.VIEWS UNION ALL SELECT DEFINER, ROUTINE_SCHEMA FROM "
 		     "information_schema.ROUTINES UNION ALL SELECT DEFINER, TRIGGER_SCHEMA FROM "
 		     "information_schema.TRIGGERS UNION ALL SELECT DEFINER, EVENT_SCHEMA FROM "
-		     "information_schema.EVENTS) x WHERE s IN (") < 0 ||
-	    db_list(&b, pc->src, pc->s) < 0 || buf_puts(&b, ") ORDER BY 1") < 0 ||
-	    !(res = q(pc->src, buf_cstr(&b)))) {
-		buf_release(&b);
-		return;
+		     "information_schema.EVENTS) x WHERE s IN (''") < 0)
+		goto out;
+	for (i = 0; i < pc->s->nobjects; i++)
+		if (spec_whole_database(&pc->s->objects[i])) {
+			any = true;
+			if (buf_putc(&b, ',') < 0 ||
+			    conn_quote_string(&b, pc->src, pc->s->objects[i].database,
+					      strlen(pc->s->objects[i].database)) < 0)
+				goto out;
+		}
+	if (!any) {
+		item(pc, "definers", PC_PASS, NULL,
+		     "table selections migrate tables only: no definer to keep");
+		goto out;
+	}
+	if (buf_puts(&b, ") ORDER BY 1") < 0 || !(res = q(pc->src, buf_cstr(&b)))) {
+		item(pc, "definers", PC_WARN,
+		     "grant SHOW VIEW and SELECT on the selected databases",
+		     "cannot read the definers of views, routines, triggers and events: %s",
+		     mysql_error(pc->src));
+		goto out;
 	}
 	while ((row = mysql_fetch_row(res))) {
 		char *at = row[0] ? strrchr(row[0], '@') : NULL;
@@ -722,22 +1191,50 @@ static void check_definers(struct pc *pc)
 			continue;
 		}
 		v = value(pc->dst, buf_cstr(&c));
-		if (v && !strcmp(v, "0")) {
+		if (!v) {
 			missing++;
 			item(pc, "definers", PC_WARN,
-			     "create the account on the destination first to keep it",
-			     "definer %s does not exist on the destination: its views, routines, "
-			     "triggers and events get the migration account as definer with SQL "
-			     "SECURITY INVOKER",
+			     "GRANT SELECT ON mysql.user to the destination account, or create the "
+			     "account on the destination",
+			     "cannot tell whether definer %s exists on the destination (mysql.user "
+			     "is not readable: %s): if it does not, its objects get the migration "
+			     "account as definer with SQL SECURITY INVOKER",
+			     row[0], mysql_error(pc->dst));
+		} else if (!strcmp(v, "0")) {
+			missing++;
+			item(pc, "definers", PC_WARN,
+			     "create the account on the destination before the schema migration "
+			     "to keep it",
+			     "definer %s does not exist on the destination: its views and routines "
+			     "will get the migration account as definer with SQL SECURITY INVOKER, "
+			     "its triggers and events the migration account",
 			     row[0]);
+		} else if (!can_set && (!cu || strcmp(cu, row[0]))) {
+			/* kept, but creating an object for another account needs a
+			 * privilege of its own */
+			kept++;
+			buf_reset(&me);
+			if (buf_printf(&me, "GRANT %s ON *.* TO %s;",
+				       mariadb ? "SET USER" : "SET_USER_ID",
+				       buf_cstr(&account)) < 0)
+				buf_reset(&me);
+			item(pc, "definers", PC_FAIL, buf_cstr(&me),
+			     "definer %s exists on the destination and is kept, but account %s "
+			     "may not create objects for another definer (it lacks %s)",
+			     row[0], buf_cstr(&account),
+			     mariadb ? "SET USER or SUPER" : "SET_USER_ID");
 		}
 		free(v);
 		buf_release(&c);
 	}
 	mysql_free_result(res);
-	buf_release(&b);
-	if (!missing)
+	if (!missing && !kept)
 		item(pc, "definers", PC_PASS, NULL, "every definer exists on the destination");
+out:
+	free(cu);
+	buf_release(&b);
+	buf_release(&account);
+	buf_release(&me);
 }
 
 static int write_report(struct action_io *io, const struct precheck_list *l,
@@ -769,6 +1266,37 @@ static int write_report(struct action_io *io, const struct precheck_list *l,
 	return 0;
 }
 
+/* The fix for a failed connection; a certificate refused under verify-*
+ * says what the certificate must be. */
+static const char *connect_fix(const struct endpoint *ep, const struct gw_err *e)
+{
+	if (ep->tls_mode >= TLS_VERIFY_CA && strstr(e->msg, "certificate"))
+		return "check host, port, user, password, TLS settings and the network path: the "
+		       "server's certificate must be signed by tls.ca and, with this client "
+		       "library also under verify-ca, name the host the spec connects to";
+	return "check host, port, user, password, TLS settings and the network path";
+}
+
+/* "id: cause; id: cause" of the failed items, cut to fit. */
+static void fail_message(char *out, size_t outsz, const struct precheck_list *l)
+{
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < l->n && n + 1 < outsz; i++) {
+		int w;
+		if (l->items[i].result != PC_FAIL)
+			continue;
+		w = snprintf(out + n, outsz - n, "%s%s: %s", n ? "; " : "", l->items[i].id,
+			     l->items[i].cause);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	if (n >= outsz && outsz > 4)
+		memcpy(out + outsz - 4, "...", 4);
+}
+
 int precheck_run(struct action_io *io, struct precheck_summary *out, struct precheck_list *list)
 {
 	struct pc pc;
@@ -781,8 +1309,7 @@ int precheck_run(struct action_io *io, struct precheck_summary *out, struct prec
 	pc.incremental = io->spec->migration_types & MT_INCREMENTAL;
 	r = conn_open(&pc.src, &io->spec->source, "source", CONN_DEFAULT, io->task, &e);
 	if (r < 0)
-		item(&pc, "source-connect", PC_FAIL,
-		     "check host, port, user, password, TLS settings and the network path", "%s",
+		item(&pc, "source-connect", PC_FAIL, connect_fix(&io->spec->source, &e), "%s",
 		     e.msg);
 	else
 		item(&pc, "source-connect", PC_PASS, NULL, "connected to the source (%s%s)",
@@ -790,9 +1317,8 @@ int precheck_run(struct action_io *io, struct precheck_summary *out, struct prec
 	err_clear(&e);
 	r = conn_open(&pc.dst, &io->spec->destination, "destination", CONN_DEFAULT, io->task, &e);
 	if (r < 0)
-		item(&pc, "destination-connect", PC_FAIL,
-		     "check host, port, user, password, TLS settings and the network path", "%s",
-		     e.msg);
+		item(&pc, "destination-connect", PC_FAIL, connect_fix(&io->spec->destination, &e),
+		     "%s", e.msg);
 	else
 		item(&pc, "destination-connect", PC_PASS, NULL,
 		     "connected to the destination (%s%s)", mysql_get_server_info(pc.dst),
@@ -820,8 +1346,7 @@ int precheck_run(struct action_io *io, struct precheck_summary *out, struct prec
 	}
 	r = write_report(io, &pc.list, out) < 0 ? err_set(&io->err, GW_ENOMEM, "out of memory") : 0;
 	if (r == 0 && out->failed)
-		(void)snprintf(io->err.msg, sizeof(io->err.msg), "precheck failed: %s",
-			       out->failed_ids);
+		fail_message(io->err.msg, sizeof(io->err.msg), &pc.list);
 	if (pc.src)
 		mysql_close(pc.src);
 	if (pc.dst)

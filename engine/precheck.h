@@ -9,8 +9,8 @@ enum precheck_result { PC_PASS, PC_WARN, PC_FAIL };
 struct precheck_item {
 	char id[48];
 	enum precheck_result result;
-	char cause[512];
-	char fix[512];
+	char cause[1024];
+	char fix[1024];
 };
 
 struct precheck_list {

@@ -26,7 +26,9 @@
 #include "engine/conn.h"
 #include "engine/engine.h"
 #include "engine/meta.h"
+#include "engine/schema.h"
 #include "engine/tableinfo.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -74,6 +76,62 @@ static int replace_all(struct buf *b, const char *from, const char *to)
 	buf_release(b);
 	*b = out;
 	return 0;
+}
+
+/* Replaces the first occurrence of `from` by `to` in b. */
+static int replace_first(struct buf *b, const char *from, const char *to)
+{
+	struct buf out = BUF_INIT;
+	const char *hit = b->len ? strstr(b->ptr, from) : NULL;
+
+	if (!hit)
+		return 0;
+	if (buf_add(&out, b->ptr, (size_t)(hit - b->ptr)) < 0 || buf_puts(&out, to) < 0 ||
+	    buf_puts(&out, hit + strlen(from)) < 0) {
+		buf_release(&out);
+		return GW_ENOMEM;
+	}
+	buf_release(b);
+	*b = out;
+	return 0;
+}
+
+static bool ident_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '$' || (unsigned char)c >= 0x80;
+}
+
+/*
+ * After rename_databases(), the name of a renamed source database still in
+ * a definition means a reference that could not be rewritten: unquoted
+ * (db.t), spaced (`db` . t), or inside a string or a comment (prepared SQL).
+ * A backquoted `db` not followed by a dot names something else (a table or
+ * column of that name) and stays. Returns the database name, or NULL.
+ */
+static const char *unrewritten_db(const struct buf *ddl, const struct spec *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nobjects; i++) {
+		const char *db = s->objects[i].database, *p;
+		size_t n = strlen(db);
+		if (!s->objects[i].rename_to || !ddl->len)
+			continue;
+		for (p = ddl->ptr; (p = strcasestr(p, db)); p += n) {
+			bool before = p > ddl->ptr && ident_char(p[-1]);
+			const char *q = p + n;
+			if (before || ident_char(*q))
+				continue;
+			if (p > ddl->ptr && p[-1] == '`' && *q == '`') {
+				for (q++; *q == ' ' || *q == '\n' || *q == '\t'; q++)
+					;
+				if (*q != '.')
+					continue;
+			}
+			return db;
+		}
+	}
+	return NULL;
 }
 
 static int quoted(struct buf *b, const char *name)
@@ -161,6 +219,236 @@ static int note(struct buf *b, const char *fmt, ...)
 	return r;
 }
 
+/* --- comparing an existing table ------------------------------------- */
+
+/* One column or index of a table: its name and the rest, as text. */
+struct def_line {
+	char *name;
+	struct buf desc;
+};
+
+struct def_list {
+	struct def_line *v;
+	size_t n;
+};
+
+static void def_list_release(struct def_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].name);
+		buf_release(&l->v[i].desc);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static struct def_line *def_list_add(struct def_list *l, const char *name)
+{
+	struct def_line *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	l->v = v;
+	v = &v[l->n];
+	memset(v, 0, sizeof(*v));
+	if (!(v->name = strdup(name)))
+		return NULL;
+	l->n++;
+	return v;
+}
+
+static void def_list_release_last(struct def_list *l)
+{
+	if (!l->n)
+		return;
+	l->n--;
+	free(l->v[l->n].name);
+	buf_release(&l->v[l->n].desc);
+}
+
+/* "SELECT cols FROM information_schema.T WHERE TABLE_SCHEMA = db AND
+ * TABLE_NAME = table ORDER BY order" */
+static int is_query(MYSQL_RES **res, MYSQL *m, const char *cols, const char *tbl, const char *db,
+		    const char *table, const char *order, struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	int r;
+
+	if (buf_printf(&q, "SELECT %s FROM information_schema.%s WHERE TABLE_SCHEMA = ", cols,
+		       tbl) < 0 ||
+	    conn_quote_string(&q, m, db, strlen(db)) < 0 ||
+	    buf_puts(&q, " AND TABLE_NAME = ") < 0 ||
+	    conn_quote_string(&q, m, table, strlen(table)) < 0 ||
+	    buf_printf(&q, " ORDER BY %s", order) < 0) {
+		buf_release(&q);
+		return oom(err);
+	}
+	r = query_res(res, m, buf_cstr(&q), err);
+	buf_release(&q);
+	return r;
+}
+
+/* Columns (source: selected ones under their destination names). */
+static int table_columns(struct def_list *out, MYSQL *m, const char *db, const char *table,
+			 bool source, const struct table_sel *tsel, struct gw_err *err)
+{
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	int r;
+
+	if ((r = is_query(
+		 &res, m,
+		 "COLUMN_NAME, CONCAT(COLUMN_TYPE, IF(IS_NULLABLE = 'NO', ' NOT NULL', ''),"
+		 " IFNULL(CONCAT(' DEFAULT ', COLUMN_DEFAULT), ''),"
+		 " IF(EXTRA = '', '', CONCAT(' ', EXTRA)),"
+		 " IFNULL(CONCAT(' COLLATE ', COLLATION_NAME), ''))",
+		 "COLUMNS", db, table, "ORDINAL_POSITION", err)) < 0)
+		return r;
+	while ((row = mysql_fetch_row(res))) {
+		struct def_line *d;
+		if (source && !spec_column_selected(tsel, row[0]))
+			continue;
+		if (!(d = def_list_add(out, source ? spec_dest_column(tsel, row[0]) : row[0])) ||
+		    buf_puts(&d->desc, row[1] ? row[1] : "") < 0) {
+			r = oom(err);
+			break;
+		}
+	}
+	mysql_free_result(res);
+	return r;
+}
+
+/* Indexes as "UNIQUE BTREE (`a`, `b`(10))"; on the source, those whose
+ * columns are all selected, columns under their destination names. */
+static int table_indexes(struct def_list *out, MYSQL *m, const char *db, const char *table,
+			 bool source, const struct table_sel *tsel, struct gw_err *err)
+{
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	struct def_line *cur = NULL;
+	bool drop = false;
+	int r;
+
+	if ((r = is_query(&res, m, "INDEX_NAME, NON_UNIQUE, INDEX_TYPE, COLUMN_NAME, SUB_PART",
+			  "STATISTICS", db, table, "INDEX_NAME, SEQ_IN_INDEX", err)) < 0)
+		return r;
+	while ((row = mysql_fetch_row(res)) && r == 0) {
+		const char *col = row[3] ? row[3] : "";
+		if (!cur || strcmp(cur->name, row[0])) {
+			if (cur && drop)
+				def_list_release_last(out);
+			if (cur && !drop && buf_putc(&cur->desc, ')') < 0)
+				r = oom(err);
+			drop = false;
+			/* an index named like a renamed column is renamed with it
+			 * (table_ddl rewrites every such identifier) */
+			if (!(cur = def_list_add(out, source ? spec_dest_column(tsel, row[0])
+							     : row[0])) ||
+			    buf_printf(&cur->desc, "%s%s (", strcmp(row[1], "0") ? "" : "UNIQUE ",
+				       row[2] ? row[2] : "") < 0) {
+				r = oom(err);
+				break;
+			}
+		} else if (buf_puts(&cur->desc, ", ") < 0) {
+			r = oom(err);
+			break;
+		}
+		if (source && !spec_column_selected(tsel, col))
+			drop = true;
+		if (conn_quote_ident(&cur->desc, source ? spec_dest_column(tsel, col) : col) < 0 ||
+		    (row[4] && buf_printf(&cur->desc, "(%s)", row[4]) < 0))
+			r = oom(err);
+	}
+	if (r == 0 && cur && drop)
+		def_list_release_last(out);
+	else if (r == 0 && cur && buf_putc(&cur->desc, ')') < 0)
+		r = oom(err);
+	mysql_free_result(res);
+	return r;
+}
+
+static int diff_lists(struct buf *out, const char *what, const struct def_list *a,
+		      const struct def_list *b)
+{
+	size_t i;
+
+	for (i = 0; i < a->n || i < b->n; i++) {
+		if (i >= b->n)
+			return buf_printf(out, "%s `%s` is missing on the destination", what,
+					  a->v[i].name);
+		if (i >= a->n)
+			return buf_printf(out,
+					  "the destination has %s `%s`, which the source table "
+					  "(as selected) has not",
+					  what, b->v[i].name);
+		if (strcmp(a->v[i].name, b->v[i].name))
+			return buf_printf(out,
+					  "%s %zu is `%s` on the source, `%s` on the destination",
+					  what, i + 1, a->v[i].name, b->v[i].name);
+		if (strcmp(buf_cstr(&a->v[i].desc), buf_cstr(&b->v[i].desc)))
+			return buf_printf(out, "%s `%s` is %s on the source, %s on the destination",
+					  what, a->v[i].name, buf_cstr(&a->v[i].desc),
+					  buf_cstr(&b->v[i].desc));
+	}
+	return 0;
+}
+
+/* Indexes compared by name, in any order. */
+static int diff_sets(struct buf *out, const char *what, const struct def_list *a,
+		     const struct def_list *b)
+{
+	size_t i, j;
+
+	for (i = 0; i < a->n; i++) {
+		for (j = 0; j < b->n && strcmp(a->v[i].name, b->v[j].name); j++)
+			;
+		if (j == b->n)
+			return buf_printf(out, "%s `%s` is missing on the destination", what,
+					  a->v[i].name);
+		if (strcmp(buf_cstr(&a->v[i].desc), buf_cstr(&b->v[j].desc)))
+			return buf_printf(out, "%s `%s` is %s on the source, %s on the destination",
+					  what, a->v[i].name, buf_cstr(&a->v[i].desc),
+					  buf_cstr(&b->v[j].desc));
+	}
+	for (j = 0; j < b->n; j++) {
+		for (i = 0; i < a->n && strcmp(a->v[i].name, b->v[j].name); i++)
+			;
+		if (i == a->n)
+			return buf_printf(out,
+					  "the destination has %s `%s`, which the source table "
+					  "(as selected) has not",
+					  what, b->v[j].name);
+	}
+	return 0;
+}
+
+int schema_table_diff(struct buf *out, MYSQL *src, MYSQL *dst, const char *db, const char *table,
+		      const struct table_sel *tsel, const char *ddb, const char *dtable,
+		      struct gw_err *err)
+{
+	struct def_list sc = {NULL, 0}, dc = {NULL, 0}, si = {NULL, 0}, di = {NULL, 0};
+	int r;
+
+	buf_reset(out);
+	if ((r = table_columns(&sc, src, db, table, true, tsel, err)) < 0 ||
+	    (r = table_columns(&dc, dst, ddb, dtable, false, NULL, err)) < 0 ||
+	    (r = table_indexes(&si, src, db, table, true, tsel, err)) < 0 ||
+	    (r = table_indexes(&di, dst, ddb, dtable, false, NULL, err)) < 0)
+		goto out;
+	if (diff_lists(out, "column", &sc, &dc) < 0 ||
+	    (!out->len && diff_sets(out, "index", &si, &di) < 0))
+		r = oom(err);
+out:
+	def_list_release(&sc);
+	def_list_release(&dc);
+	def_list_release(&si);
+	def_list_release(&di);
+	return r;
+}
+
 /* --- tables ------------------------------------------------------------ */
 
 /* Whether a line of SHOW CREATE TABLE is a foreign key. */
@@ -180,6 +468,28 @@ static bool line_mentions(const char *line, size_t n, const char *qname)
 		if (!memcmp(line + i, qname, ql))
 			return true;
 	return false;
+}
+
+/* Reports a definition left out because it uses an unselected column
+ * (not the column itself: leaving it out is what the spec asks). */
+static bool skipped_with_column(struct schema_run *run, const struct table_info *t, const char *col,
+				const char *qcol, const char *line, size_t n)
+{
+	struct buf reason = BUF_INIT;
+	bool ok = true;
+
+	while (n && *line == ' ')
+		line++, n--;
+	if (n > strlen(qcol) && !strncmp(line, qcol, strlen(qcol)) && line[strlen(qcol)] == ' ')
+		return true;
+	if (buf_printf(&reason, "left out with unselected column %s: %.*s", col, (int)n, line) <
+		0 ||
+	    note(&run->skipped, "      - {object: \"%s.%s\", reason: ", t->dest_db, t->dest_table) <
+		0 ||
+	    yaml_str(&run->skipped, buf_cstr(&reason)) < 0 || buf_puts(&run->skipped, "}\n") < 0)
+		ok = false;
+	buf_release(&reason);
+	return ok;
 }
 
 /*
@@ -204,10 +514,8 @@ static int table_ddl(struct buf *out, struct buf *fks_out, struct schema_run *ru
 		r = err_set(err, GW_EFATAL, "table %s.%s: unexpected definition", t->db, t->table);
 		goto out;
 	}
+	/* The header comes last: renames apply to the definitions only. */
 	buf_reset(out);
-	if (buf_puts(out, "CREATE TABLE IF NOT EXISTS ") < 0 || tableinfo_name(out, t, true) < 0 ||
-	    buf_puts(out, " (\n") < 0)
-		goto nomem;
 	/* One definition per line between the parentheses. */
 	p = strchr(body, '\n');
 	p = p ? p + 1 : body + strlen(body);
@@ -245,14 +553,10 @@ static int table_ddl(struct buf *out, struct buf *fks_out, struct schema_run *ru
 							break;
 						if (line_mentions(p, m, buf_cstr(&qc))) {
 							keep = false;
-							if (note(&run->skipped,
-								 "      - {object: \"%s.%s\", "
-								 "reason: "
-								 "\"left out with column %s: "
-								 "%.*s\"}\n",
-								 t->db, t->table, crow[0], (int)m,
-								 p) < 0) {
-							}
+							if (!skipped_with_column(run, t, crow[0],
+										 buf_cstr(&qc), p,
+										 m))
+								r = oom(err);
 							break;
 						}
 					}
@@ -277,6 +581,13 @@ static int table_ddl(struct buf *out, struct buf *fks_out, struct schema_run *ru
 		    replace_all(out, buf_cstr(&q), buf_cstr(&qn)) < 0)
 			goto nomem;
 	}
+	buf_reset(&q);
+	if (buf_puts(&q, "CREATE TABLE IF NOT EXISTS ") < 0 || tableinfo_name(&q, t, true) < 0 ||
+	    buf_puts(&q, " (\n") < 0 || buf_add(&q, out->ptr, out->len) < 0)
+		goto nomem;
+	buf_release(out);
+	*out = q;
+	buf_init(&q, 0);
 	r = 0;
 	goto out;
 nomem:
@@ -312,8 +623,21 @@ static int create_tables(struct schema_run *run, struct table_info *tables, size
 		}
 		if ((r = count_of(&exists, run->dst, &q, err)) < 0)
 			break;
-		if (exists)
-			continue; /* an earlier run made it; precheck compared it */
+		if (exists) {
+			/* An earlier run made it, or someone else did: the same
+			 * definition is taken as is, another one would receive
+			 * rows it cannot hold. */
+			if ((r = schema_table_diff(&ddl, run->src, run->dst, t->db, t->table,
+						   t->tsel, t->dest_db, t->dest_table, err)) < 0)
+				break;
+			if (ddl.len)
+				r = err_set(err, GW_EFATAL,
+					    "destination table %s.%s already exists with another "
+					    "definition (%s): drop it or map the table to another "
+					    "name with renameTo",
+					    t->dest_db, t->dest_table, buf_cstr(&ddl));
+			continue;
+		}
 		if ((r = table_ddl(&ddl, &fks, run, t, err)) < 0)
 			break;
 		if ((r = conn_exec(run->dst, buf_cstr(&ddl), err)) < 0) {
@@ -385,10 +709,10 @@ static int create_fks(struct schema_run *run, struct table_info *tables, size_t 
 						 t->dest_db, t->dest_table, err->msg);
 					if (note(&run->skipped,
 						 "      - {object: \"%s.%s foreign key %s\", "
-						 "reason: "
-						 "\"%s\"}\n",
-						 t->dest_db, t->dest_table, name,
-						 "cannot be created") < 0)
+						 "reason: ",
+						 t->dest_db, t->dest_table, name) < 0 ||
+					    yaml_str(&run->skipped, err->msg) < 0 ||
+					    buf_puts(&run->skipped, "}\n") < 0)
 						r = oom(err);
 					else
 						r = 0;
@@ -415,8 +739,8 @@ static int create_fks(struct schema_run *run, struct table_info *tables, size_t 
  * replaced by CURRENT_USER with SQL SECURITY INVOKER (where the object
  * kind takes it).
  */
-static int fix_definer(struct buf *ddl, struct schema_run *run, const char *what,
-		       bool security_clause, struct gw_err *err)
+static int fix_definer(bool *replaced_out, struct buf *ddl, struct schema_run *run,
+		       const char *what, bool security_clause, struct gw_err *err)
 {
 	const char *d = strstr(buf_cstr(ddl), "DEFINER=`");
 	char user[256], host[256];
@@ -425,6 +749,7 @@ static int fix_definer(struct buf *ddl, struct schema_run *run, const char *what
 	long exists = 0;
 	int r;
 
+	*replaced_out = false;
 	if (!d)
 		return 0;
 	a = d + 9;
@@ -455,15 +780,19 @@ static int fix_definer(struct buf *ddl, struct schema_run *run, const char *what
 		return 0;
 	if (buf_add(&from, d, (size_t)(b + 1 - d)) < 0)
 		return oom(err);
+	*replaced_out = true;
 	r = replace_all(ddl, buf_cstr(&from), "DEFINER=CURRENT_USER");
+	/* Views print their SQL SECURITY; routines without it get an ALTER
+	 * after the CREATE (create_stored). Triggers and events have none:
+	 * they run as their definer, now the migration account. */
 	if (r == 0 && security_clause)
-		r = replace_all(ddl, "SQL SECURITY DEFINER", "SQL SECURITY INVOKER");
+		r = replace_first(ddl, "SQL SECURITY DEFINER", "SQL SECURITY INVOKER");
 	if (r == 0)
-		r = note(
-		    &run->definers,
-		    "      - {object: \"%s\", definer: \"%s@%s\", now: \"the migration account, "
-		    "SQL SECURITY INVOKER\"}\n",
-		    what, user, host);
+		r = note(&run->definers,
+			 "      - {object: \"%s\", definer: \"%s@%s\", now: \"%s\"}\n", what, user,
+			 host,
+			 security_clause ? "the migration account, SQL SECURITY INVOKER"
+					 : "the migration account (runs with its privileges)");
 	buf_release(&from);
 	return r < 0 ? oom(err) : 0;
 }
@@ -542,12 +871,92 @@ static int exists_on_dst(long *out, struct schema_run *run, const char *table, c
 	return r;
 }
 
+/* information_schema table and columns of an object kind. */
+static void kind_columns(const char *kind, const char **tbl, const char **scol, const char **ncol,
+			 const char **dcol, const char **type)
+{
+	*type = NULL;
+	if (!strcmp(kind, "VIEW"))
+		*tbl = "VIEWS", *scol = "TABLE_SCHEMA", *ncol = "TABLE_NAME",
+		*dcol = "VIEW_DEFINITION";
+	else if (!strcmp(kind, "TRIGGER"))
+		*tbl = "TRIGGERS", *scol = "TRIGGER_SCHEMA", *ncol = "TRIGGER_NAME",
+		*dcol = "ACTION_STATEMENT";
+	else if (!strcmp(kind, "EVENT"))
+		*tbl = "EVENTS", *scol = "EVENT_SCHEMA", *ncol = "EVENT_NAME",
+		*dcol = "EVENT_DEFINITION";
+	else
+		*tbl = "ROUTINES", *scol = "ROUTINE_SCHEMA", *ncol = "ROUTINE_NAME",
+		*dcol = "ROUTINE_DEFINITION", *type = kind;
+}
+
+int schema_object_same(bool *out, MYSQL *src, MYSQL *dst, const struct spec *s, const char *kind,
+		       const char *srcdb, const char *dest, const char *name, struct gw_err *err)
+{
+	const char *tbl, *scol, *ncol, *dcol, *type;
+	struct buf q = BUF_INIT, a = BUF_INIT, b = BUF_INIT;
+	int r = 0;
+
+	*out = false;
+	kind_columns(kind, &tbl, &scol, &ncol, &dcol, &type);
+	for (int side = 0; side < 2; side++) {
+		MYSQL *m = side ? dst : src;
+		const char *db = side ? dest : srcdb;
+		buf_reset(&q);
+		if (buf_printf(&q, "SELECT %s FROM information_schema.%s WHERE %s = ", dcol, tbl,
+			       scol) < 0 ||
+		    conn_quote_string(&q, m, db, strlen(db)) < 0 ||
+		    buf_printf(&q, " AND %s = ", ncol) < 0 ||
+		    conn_quote_string(&q, m, name, strlen(name)) < 0 ||
+		    (type && buf_printf(&q, " AND ROUTINE_TYPE = '%s'", type) < 0)) {
+			r = oom(err);
+			goto out;
+		}
+		if ((r = conn_query_value(side ? &b : &a, NULL, m, buf_cstr(&q), err)) < 0)
+			goto out;
+	}
+	if (rename_databases(&a, s) < 0) {
+		r = oom(err);
+		goto out;
+	}
+	*out = !strcmp(buf_cstr(&a), buf_cstr(&b));
+out:
+	buf_release(&q);
+	buf_release(&a);
+	buf_release(&b);
+	return r;
+}
+
+/*
+ * An object that already exists on the destination is taken as is only
+ * when its definition is the source's (database renames applied): a
+ * crashed earlier run made it, or it is identical anyway. Another one of
+ * that name is an error naming it, never silently kept. kind: VIEW,
+ * PROCEDURE, FUNCTION, TRIGGER or EVENT.
+ */
+static int check_existing(struct schema_run *run, const char *kind, const char *srcdb,
+			  const char *dest, const char *name, struct gw_err *err)
+{
+	bool same;
+	int r = schema_object_same(&same, run->src, run->dst, run->s, kind, srcdb, dest, name, err);
+
+	if (r == 0 && !same)
+		r = err_set(err, GW_EFATAL,
+			    "%s %s.%s already exists on the destination with another definition: "
+			    "drop it (the migration creates it) or leave the database out",
+			    kind, dest, name);
+	return r;
+}
+
 static int create_views(struct schema_run *run, const struct object_sel *o, struct gw_err *err)
 {
 	const char *dest = spec_dest_database(o);
 	struct buf q = BUF_INIT, ddl = BUF_INIT, what = BUF_INIT;
 	char **names = NULL, *done;
 	size_t n = 0, i, left, pass;
+	bool replaced;
+	const char *bad;
+	size_t noted;
 	int r;
 
 	if ((r = list_names(&names, &n, run->src,
@@ -572,6 +981,9 @@ static int create_views(struct schema_run *run, const struct object_sel *o, stru
 					       names[i], "TABLE_NAME", err)) < 0)
 				goto out;
 			if (exists) {
+				if ((r = check_existing(run, "VIEW", o->database, dest, names[i],
+							err)) < 0)
+					goto out;
 				done[i] = 1, left--;
 				continue;
 			}
@@ -590,19 +1002,34 @@ static int create_views(struct schema_run *run, const struct object_sel *o, stru
 				r = oom(err);
 				goto out;
 			}
-			if ((r = fix_definer(&ddl, run, buf_cstr(&what), true, err)) < 0)
+			if ((bad = unrewritten_db(&ddl, run->s))) {
+				done[i] = 2, left--;
+				if (note(
+					&run->skipped,
+					"      - {object: \"%s\", reason: \"its definition names "
+					"database %s in a form that cannot be rewritten to the new "
+					"name safely: create it by hand\"}\n",
+					buf_cstr(&what), bad) < 0) {
+					r = oom(err);
+					goto out;
+				}
+				continue;
+			}
+			noted = run->definers.len;
+			if ((r = fix_definer(&replaced, &ddl, run, buf_cstr(&what), true, err)) < 0)
 				goto out;
 			if (mysql_real_query(run->dst, ddl.ptr, ddl.len) == 0) {
 				done[i] = 1, left--;
 				run->ncreated++;
 				(void)note(&run->created, "      - %s\n", buf_cstr(&what));
-			} else if (pass == n || mysql_errno(run->dst) != 1146) {
-				/* 1146: a view it reads is not there yet */
-				if (mysql_errno(run->dst) != 1146) {
-					r = conn_error(err, run->dst, buf_cstr(&what));
-					goto out;
-				}
+				continue;
 			}
+			/* 1146: a view it reads is not there yet (a later pass) */
+			if (mysql_errno(run->dst) != 1146) {
+				r = conn_error(err, run->dst, buf_cstr(&what));
+				goto out;
+			}
+			buf_truncate(&run->definers, noted); /* noted once, when created */
 		}
 		if (left == before)
 			break;
@@ -624,13 +1051,22 @@ out:
 	return r;
 }
 
-/* Creates one routine/trigger/event from SHOW CREATE output, with the
- * sql_mode it was created under. */
+/*
+ * Creates one routine/trigger/event from SHOW CREATE output, with the
+ * sql_mode it was created under, unless it exists (exists). A routine
+ * whose definer was replaced gets SQL SECURITY INVOKER by an ALTER, run
+ * again on an existing one: a crash between the two statements leaves
+ * nothing half-done. Events are created disabled (create_events enables
+ * them at their stage).
+ */
 static int create_stored(struct schema_run *run, const char *kind, const char *srcdb,
 			 const char *dest, const char *name, unsigned ddl_col, unsigned mode_col,
-			 struct gw_err *err)
+			 bool exists, struct gw_err *err)
 {
 	struct buf q = BUF_INIT, ddl = BUF_INIT, mode = BUF_INIT, what = BUF_INIT;
+	bool routine = !strcmp(kind, "PROCEDURE") || !strcmp(kind, "FUNCTION");
+	bool replaced = false;
+	const char *bad;
 	int r;
 
 	if (buf_printf(&q, "SHOW CREATE %s ", kind) < 0 || conn_quote_ident(&q, srcdb) < 0 ||
@@ -645,29 +1081,61 @@ static int create_stored(struct schema_run *run, const char *kind, const char *s
 		r = oom(err);
 		goto out;
 	}
-	if ((r = fix_definer(&ddl, run, buf_cstr(&what),
-			     strcmp(kind, "TRIGGER") && strcmp(kind, "EVENT"), err)) < 0)
+	if (exists && (r = check_existing(run, kind, srcdb, dest, name, err)) < 0)
 		goto out;
-	if ((r = use_db(run->dst, dest, err)) < 0)
+	if (!exists && (bad = unrewritten_db(&ddl, run->s))) {
+		r = note(
+			&run->skipped,
+			"      - {object: \"%s\", reason: \"its body names database %s in a form "
+			"that cannot be rewritten to the new name safely (unquoted, or in a string "
+			"or comment): create it by hand\"}\n",
+			buf_cstr(&what), bad) < 0
+			? oom(err)
+			: 0;
 		goto out;
-	buf_reset(&q);
-	if (buf_puts(&q, "SET SESSION sql_mode = ") < 0 ||
-	    conn_quote_string(&q, run->dst, mode.ptr ? mode.ptr : "", mode.len) < 0) {
+	}
+	if ((r = fix_definer(&replaced, &ddl, run, buf_cstr(&what), routine, err)) < 0)
+		goto out;
+	if (!strcmp(kind, "EVENT") &&
+	    (replace_first(&ddl, " PRESERVE ENABLE", " PRESERVE DISABLE") < 0)) {
 		r = oom(err);
 		goto out;
 	}
-	if ((r = conn_exec(run->dst, buf_cstr(&q), err)) < 0)
-		goto out;
-	if (mysql_real_query(run->dst, ddl.ptr, ddl.len))
-		r = conn_error(err, run->dst, buf_cstr(&what));
-	else {
-		run->ncreated++;
-		(void)note(&run->created, "      - %s\n", buf_cstr(&what));
+	if (!exists) {
+		if ((r = use_db(run->dst, dest, err)) < 0)
+			goto out;
+		buf_reset(&q);
+		if (buf_puts(&q, "SET SESSION sql_mode = ") < 0 ||
+		    conn_quote_string(&q, run->dst, mode.ptr ? mode.ptr : "", mode.len) < 0) {
+			r = oom(err);
+			goto out;
+		}
+		if ((r = conn_exec(run->dst, buf_cstr(&q), err)) < 0)
+			goto out;
+		if (mysql_real_query(run->dst, ddl.ptr, ddl.len))
+			r = conn_error(err, run->dst, buf_cstr(&what));
+		else {
+			run->ncreated++;
+			(void)note(&run->created, "      - %s\n", buf_cstr(&what));
+		}
+		(void)conn_exec(run->dst,
+				"SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,"
+				"NO_ENGINE_SUBSTITUTION'",
+				err);
+		if (r < 0)
+			goto out;
 	}
-	(void)conn_exec(run->dst,
-			"SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,"
-			"NO_ENGINE_SUBSTITUTION'",
-			err);
+	if (routine && replaced) {
+		buf_reset(&q);
+		if (buf_printf(&q, "ALTER %s ", kind) < 0 || conn_quote_ident(&q, dest) < 0 ||
+		    buf_putc(&q, '.') < 0 || conn_quote_ident(&q, name) < 0 ||
+		    buf_puts(&q, " SQL SECURITY INVOKER") < 0) {
+			r = oom(err);
+			goto out;
+		}
+		if ((r = conn_exec(run->dst, buf_cstr(&q), err)) < 0)
+			err_prefix(err, "%s", buf_cstr(&what));
+	}
 out:
 	buf_release(&q);
 	buf_release(&ddl);
@@ -701,11 +1169,10 @@ static int create_routines(struct schema_run *run, const struct object_sel *o, s
 			    0)
 				r = oom(err);
 			else if ((r = exists_on_dst(&exists, run, "ROUTINES", "ROUTINE_SCHEMA",
-						    dest, names[i], buf_cstr(&extra), err)) == 0 &&
-				 !exists)
+						    dest, names[i], buf_cstr(&extra), err)) == 0)
 				/* SHOW CREATE PROCEDURE: name, sql_mode, Create Procedure */
 				r = create_stored(run, kinds[k], o->database, dest, names[i], 2, 1,
-						  err);
+						  exists, err);
 			buf_release(&extra);
 		}
 		free_names(names, n);
@@ -728,12 +1195,47 @@ static int create_triggers(struct schema_run *run, const struct object_sel *o, s
 	for (i = 0; r == 0 && i < n; i++) {
 		long exists = 0;
 		if ((r = exists_on_dst(&exists, run, "TRIGGERS", "TRIGGER_SCHEMA", dest, names[i],
-				       "TRIGGER_NAME", err)) == 0 &&
-		    !exists)
+				       "TRIGGER_NAME", err)) == 0)
 			/* SHOW CREATE TRIGGER: name, sql_mode, SQL Original Statement */
-			r = create_stored(run, "TRIGGER", o->database, dest, names[i], 2, 1, err);
+			r = exists
+				? check_existing(run, "TRIGGER", o->database, dest, names[i], err)
+				: create_stored(run, "TRIGGER", o->database, dest, names[i], 2, 1,
+						false, err);
 	}
 	free_names(names, n);
+	return r;
+}
+
+/* "ALTER DEFINER = 'u'@'h'" with the definer event db.name has on the
+ * destination, into q (reset first). */
+static int event_definer(struct buf *q, struct schema_run *run, const char *db, const char *name,
+			 struct gw_err *err)
+{
+	struct buf sql = BUF_INIT, v = BUF_INIT;
+	const char *at;
+	int r;
+
+	buf_reset(q);
+	if (buf_puts(&sql, "SELECT DEFINER FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ") <
+		0 ||
+	    conn_quote_string(&sql, run->dst, db, strlen(db)) < 0 ||
+	    buf_puts(&sql, " AND EVENT_NAME = ") < 0 ||
+	    conn_quote_string(&sql, run->dst, name, strlen(name)) < 0) {
+		r = oom(err);
+		goto out;
+	}
+	if ((r = conn_query_value(&v, NULL, run->dst, buf_cstr(&sql), err)) < 0)
+		goto out;
+	at = strrchr(buf_cstr(&v), '@');
+	if (buf_puts(q, "ALTER") < 0 ||
+	    (at &&
+	     (buf_puts(q, " DEFINER = ") < 0 ||
+	      conn_quote_string(q, run->dst, v.ptr, (size_t)(at - v.ptr)) < 0 ||
+	      buf_putc(q, '@') < 0 || conn_quote_string(q, run->dst, at + 1, strlen(at + 1)) < 0)))
+		r = oom(err);
+out:
+	buf_release(&sql);
+	buf_release(&v);
 	return r;
 }
 
@@ -759,14 +1261,27 @@ static int create_events(struct schema_run *run, const struct object_sel *o, boo
 				       "EVENT_NAME", err)) < 0)
 			break;
 		/* SHOW CREATE EVENT: name, sql_mode, time_zone, Create Event */
-		if (!exists && !enable &&
-		    (r = create_stored(run, "EVENT", o->database, dest, names[i], 3, 1, err)) < 0)
+		if (!exists && !enable) {
+			if ((r = create_stored(run, "EVENT", o->database, dest, names[i], 3, 1,
+					       false, err)) < 0 ||
+			    (r = exists_on_dst(&exists, run, "EVENTS", "EVENT_SCHEMA", dest,
+					       names[i], "EVENT_NAME", err)) < 0)
+				break;
+			if (!exists)
+				continue; /* skipped, reported */
+		}
+		if (exists && !enable &&
+		    (r = check_existing(run, "EVENT", o->database, dest, names[i], err)) < 0)
 			break;
-		if (buf_puts(&q, "ALTER EVENT ") < 0 || conn_quote_ident(&q, dest) < 0 ||
+		/* ALTER EVENT without DEFINER makes the current account the
+		 * definer: name the one the event has. */
+		if (exists && (r = event_definer(&q, run, dest, names[i], err)) < 0)
+			break;
+		if (buf_puts(&q, " EVENT ") < 0 || conn_quote_ident(&q, dest) < 0 ||
 		    buf_putc(&q, '.') < 0 || conn_quote_ident(&q, names[i]) < 0 ||
 		    buf_puts(&q, enable ? " ENABLE" : " DISABLE") < 0)
 			r = oom(err);
-		else if (exists || !enable)
+		else if (exists)
 			r = conn_exec(run->dst, buf_cstr(&q), err);
 		buf_release(&q);
 	}
@@ -801,6 +1316,46 @@ out:
 	buf_release(&from);
 	buf_release(&to);
 	return r;
+}
+
+/* "object" names of the report lines in b, comma-separated, into out. */
+static void objects_of(struct buf *out, const struct buf *b)
+{
+	const char *p = b->len ? b->ptr : "", *e;
+
+	while ((p = strstr(p, "{object: \"")) && (e = strchr(p + 10, '"'))) {
+		if (buf_printf(out, "%s%.*s", out->len ? ", " : "", (int)(e - p - 10), p + 10) < 0)
+			return;
+		p = e;
+	}
+}
+
+/* The warning kept in the status after later actions replace the report:
+ * which objects were skipped and which got the migration account as
+ * definer (cut to fit). */
+static void schema_warning(char *out, size_t outsz, const struct schema_run *run)
+{
+	struct buf w = BUF_INIT, names = BUF_INIT;
+
+	if (!run->skipped.len && !run->definers.len)
+		return;
+	objects_of(&names, &run->skipped);
+	if (names.len &&
+	    buf_printf(&w, "some objects were not migrated (%s)", buf_cstr(&names)) < 0)
+		goto out;
+	buf_reset(&names);
+	objects_of(&names, &run->definers);
+	if (names.len && buf_printf(&w, "%sdefiner replaced by the migration account for %s",
+				    w.len ? "; " : "", buf_cstr(&names)) < 0)
+		goto out;
+	if (buf_puts(&w, ": see the schema report") < 0)
+		goto out;
+	(void)snprintf(out, outsz, "%s", buf_cstr(&w));
+	if (w.len >= outsz && outsz > 4)
+		memcpy(out + outsz - 4, "...", 4);
+out:
+	buf_release(&w);
+	buf_release(&names);
 }
 
 int engine_schema(struct action_io *io, enum schema_stage stage)
@@ -879,9 +1434,7 @@ int engine_schema(struct action_io *io, enum schema_stage stage)
 		r = oom(&io->err);
 		goto out;
 	}
-	if (run.skipped.len)
-		(void)snprintf(io->warning, sizeof(io->warning),
-			       "some objects were not migrated: see the schema report");
+	schema_warning(io->warning, sizeof(io->warning), &run);
 	r = 0;
 out:
 	tableinfo_free_list(tables, n);

@@ -234,8 +234,9 @@ static void take_result(struct task_record *rec, const struct machine_in *in)
 				block(rec, s, PH_PRECHECK_FAILED);
 				rec->next_attempt_ms = in->now_ms + MACHINE_RECHECK_MS;
 				snprintf(rec->message, sizeof(rec->message),
-					 "precheck: %d item(s) failed; see precheck.yaml",
-					 in->precheck_failed);
+					 "precheck: %d item(s) failed: %s (see precheck.yaml)",
+					 in->precheck_failed,
+					 in->error && in->error[0] ? in->error : "?");
 				return;
 			}
 			if (s)

@@ -1,5 +1,5 @@
-# The whole sakila database (views, triggers, routines, FKs, spatial and
-# fulltext indexes) migrated: schema, full copy, then foreign keys and, at
+# The whole sakila database (views, triggers, routines, FKs, fulltext
+# indexes) migrated: schema, full copy, then foreign keys and, at
 # cutover, triggers; every object equal on both sides. A second run of each
 # stage changes nothing. Then a renamed database/table/column selection.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -27,13 +27,25 @@ cmp_is() { # what query
 	[ -n "$a" ] || fail "$1: nothing on the source"
 	[ "$a" = "$b" ] || { diff <(echo "$a") <(echo "$b") | head -20; fail "$1 differ"; }
 }
-cmp_is columns "SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_TYPE, IS_NULLABLE, IFNULL(COLUMN_DEFAULT,'-'), EXTRA, IFNULL(COLLATION_NAME,'-') FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='sakila' ORDER BY 1, 3"
-cmp_is indexes "SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, NON_UNIQUE, INDEX_TYPE FROM information_schema.STATISTICS WHERE TABLE_SCHEMA='sakila' ORDER BY 1, 2, 3"
-cmp_is views "SELECT TABLE_NAME, VIEW_DEFINITION, SECURITY_TYPE FROM information_schema.VIEWS WHERE TABLE_SCHEMA='sakila' ORDER BY 1"
-cmp_is routines "SELECT ROUTINE_NAME, ROUTINE_TYPE, ROUTINE_DEFINITION, DEFINER, SECURITY_TYPE FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA='sakila' ORDER BY 1"
-cmp_is triggers "SELECT TRIGGER_NAME, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, ACTION_STATEMENT, ACTION_TIMING FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA='sakila' ORDER BY 1"
-cmp_is fks "SELECT CONSTRAINT_NAME, TABLE_NAME, REFERENCED_TABLE_NAME, UPDATE_RULE, DELETE_RULE FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA='sakila' ORDER BY 1"
-cmp_is tables "SELECT TABLE_NAME, TABLE_TYPE, ENGINE, TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA='sakila' ORDER BY 1"
+cmp_is columns "SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_TYPE, IS_NULLABLE, IFNULL(COLUMN_DEFAULT,'-'), EXTRA, IFNULL(COLLATION_NAME,'-'), IFNULL(GENERATION_EXPRESSION,'-'), COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='sakila' ORDER BY 1, 3"
+cmp_is indexes "SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, NON_UNIQUE, INDEX_TYPE, IFNULL(SUB_PART,'-'), IFNULL(COLLATION,'-'), NULLABLE, INDEX_COMMENT FROM information_schema.STATISTICS WHERE TABLE_SCHEMA='sakila' ORDER BY 1, 2, 3"
+cmp_is views "SELECT TABLE_NAME, VIEW_DEFINITION, CHECK_OPTION, IS_UPDATABLE, DEFINER, SECURITY_TYPE, ALGORITHM, CHARACTER_SET_CLIENT, COLLATION_CONNECTION FROM information_schema.VIEWS WHERE TABLE_SCHEMA='sakila' ORDER BY 1"
+cmp_is routines "SELECT ROUTINE_NAME, ROUTINE_TYPE, DTD_IDENTIFIER, ROUTINE_DEFINITION, IS_DETERMINISTIC, SQL_DATA_ACCESS, SECURITY_TYPE, SQL_MODE, DEFINER, ROUTINE_COMMENT FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA='sakila' ORDER BY 1"
+cmp_is parameters "SELECT SPECIFIC_NAME, ORDINAL_POSITION, IFNULL(PARAMETER_MODE,'-'), IFNULL(PARAMETER_NAME,'-'), DTD_IDENTIFIER FROM information_schema.PARAMETERS WHERE SPECIFIC_SCHEMA='sakila' ORDER BY 1, 2"
+cmp_is triggers "SELECT TRIGGER_NAME, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, ACTION_ORDER, ACTION_STATEMENT, ACTION_TIMING, SQL_MODE, DEFINER FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA='sakila' ORDER BY 1"
+cmp_is fks "SELECT CONSTRAINT_NAME, TABLE_NAME, REFERENCED_TABLE_NAME, UPDATE_RULE, DELETE_RULE, MATCH_OPTION FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA='sakila' ORDER BY 1"
+cmp_is fk_columns "SELECT CONSTRAINT_NAME, TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, IFNULL(REFERENCED_TABLE_SCHEMA,'-'), IFNULL(REFERENCED_TABLE_NAME,'-'), IFNULL(REFERENCED_COLUMN_NAME,'-') FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA='sakila' ORDER BY 1, 2, 4"
+cmp_is constraints "SELECT TABLE_NAME, CONSTRAINT_NAME, CONSTRAINT_TYPE FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA='sakila' ORDER BY 1, 2"
+cmp_is tables "SELECT TABLE_NAME, TABLE_TYPE, ENGINE, ROW_FORMAT, TABLE_COLLATION, CREATE_OPTIONS, TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA='sakila' ORDER BY 1"
+# every object of each kind is there (sakila's counts), not just the same
+for kind in "VIEWS TABLE_SCHEMA 7" "TRIGGERS TRIGGER_SCHEMA 6" "ROUTINES ROUTINE_SCHEMA 6" \
+	"REFERENTIAL_CONSTRAINTS CONSTRAINT_SCHEMA 22"; do
+	set -- $kind
+	assert_eq "$3" "$(mdb_q dst "SELECT COUNT(*) FROM information_schema.$1 WHERE $2='sakila'")" "$1 on the destination"
+done
+# (address.location and its SPATIAL key are behind /*!50705 */, which
+# MariaDB skips: schema_rename.sh has a SPATIAL index)
+assert_eq "FULLTEXT" "$(mdb_q dst "SELECT GROUP_CONCAT(DISTINCT INDEX_TYPE ORDER BY INDEX_TYPE SEPARATOR ' ') FROM information_schema.STATISTICS WHERE TABLE_SCHEMA='sakila' AND INDEX_TYPE <> 'BTREE'")" "FULLTEXT index"
 for t in actor address film film_text payment rental; do
 	assert_eq "$(mdb_q src "CHECKSUM TABLE sakila.$t" | cut -f2)" "$(mdb_q dst "CHECKSUM TABLE sakila.$t" | cut -f2)" "data of $t"
 done
