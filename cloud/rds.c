@@ -28,6 +28,9 @@ struct resolved {
 };
 
 static pthread_mutex_t resolve_mu = PTHREAD_MUTEX_INITIALIZER;
+/* The migrations of one controller read and write whitelist groups one at a
+ * time: the creation of a group (Cover) is a read-modify-write. */
+static pthread_mutex_t whitelist_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct resolved *resolve_cache;
 
 /* The instance's name in messages: id, region and, for another account, the
@@ -375,25 +378,32 @@ int rds_whitelist_plan(enum rds_wl_op *op, struct buf *out, const char *current,
 		p = comma ? comma + 1 : NULL;
 	}
 	if (add) {
-		bool changed = false;
+		struct buf missing = BUF_INIT;
+
 		for (i = 0; i < ncidrs; i++) {
-			if (in_list(buf_cstr(&keep), cidrs[i]))
+			if (in_list(buf_cstr(&keep), cidrs[i]) ||
+			    in_list(buf_cstr(&missing), cidrs[i]))
 				continue;
-			if (list_add(&keep, cidrs[i], strlen(cidrs[i])) < 0)
+			if (list_add(&missing, cidrs[i], strlen(cidrs[i])) < 0) {
+				buf_release(&missing);
 				goto out;
-			changed = true;
+			}
 		}
-		if (changed) {
-			*op = RDS_WL_COVER;
-			if (buf_add(out, keep.ptr, keep.len) < 0)
+		if (missing.len) {
+			/* Append (not Cover with the union): another writer of the
+			 * group between our read and our write loses nothing. A
+			 * group that does not exist yet is created with Cover. */
+			*op = current ? RDS_WL_APPEND : RDS_WL_COVER;
+			if (buf_add(out, missing.ptr, missing.len) < 0) {
+				buf_release(&missing);
 				goto out;
+			}
 		}
+		buf_release(&missing);
 	} else if (gone.len) {
-		/* a custom group cannot be covered with nothing: an emptied
-		 * group is deleted entry by entry */
-		*op = keep.len ? RDS_WL_COVER : RDS_WL_DELETE;
-		if (keep.len ? buf_add(out, keep.ptr, keep.len) < 0
-			     : buf_add(out, gone.ptr, gone.len) < 0)
+		/* Delete exactly our entries, as the group spells them */
+		*op = RDS_WL_DELETE;
+		if (buf_add(out, gone.ptr, gone.len) < 0)
 			goto out;
 	}
 	r = 0;
@@ -413,6 +423,7 @@ int cloud_whitelist_apply(const struct endpoint *ep, char *const *cidrs, size_t 
 	enum rds_wl_op op;
 	int r;
 
+	pthread_mutex_lock(&whitelist_mu);
 	if ((r = rds_call(&j, ep, "DescribeDBInstanceIPArrayList", NULL, 0, task, err)) < 0)
 		goto out;
 	a = cjson_path(j, "Items.DBInstanceIPArray");
@@ -438,7 +449,9 @@ int cloud_whitelist_apply(const struct endpoint *ep, char *const *cidrs, size_t 
 		const struct openapi_param p[] = {
 		    {"DBInstanceIPArrayName", RDS_GROUP},
 		    {"SecurityIps", buf_cstr(&list)},
-		    {"ModifyMode", op == RDS_WL_COVER ? "Cover" : "Delete"},
+		    {"ModifyMode", op == RDS_WL_COVER	 ? "Cover"
+				   : op == RDS_WL_APPEND ? "Append"
+							 : "Delete"},
 		};
 		if ((r = rds_call(&m, ep, "ModifySecurityIps", p, ARRAY_SIZE(p), task, err)) < 0)
 			goto out;
@@ -446,6 +459,7 @@ int cloud_whitelist_apply(const struct endpoint *ep, char *const *cidrs, size_t 
 	log_info(task, "rds %s: whitelist group %s %s (%s)", ep->rds.instance_id, RDS_GROUP,
 		 add ? "now holds the entries" : "no longer holds the entries", buf_cstr(&list));
 out:
+	pthread_mutex_unlock(&whitelist_mu);
 	cjson_free(j);
 	cjson_free(m);
 	buf_release(&list);

@@ -12,13 +12,15 @@
 #include "lib/buf.h"
 #include "lib/err.h"
 
-enum rds_wl_op { RDS_WL_NONE, RDS_WL_COVER, RDS_WL_DELETE };
+enum rds_wl_op { RDS_WL_NONE, RDS_WL_COVER, RDS_WL_APPEND, RDS_WL_DELETE };
 
 /* From the group's current list ("a,b", NULL when the group does not exist)
  * and the cidrs, what ModifySecurityIps must do: nothing (the group
- * already says so), Cover with the union (add) or the difference (remove),
- * or Delete of the entries (a removal that empties the group). The list to
- * send goes into *out. "a.b.c.d/32" and "a.b.c.d" are the same entry. */
+ * already says so), Append of the missing entries (add; Cover when the
+ * group does not exist yet), or Delete of our entries as the group spells
+ * them (remove). Neither Append nor Delete rewrites what others put in the
+ * group meanwhile. The list to send goes into *out. "a.b.c.d/32" and "a.b.c.d" are the same entry.
+ */
 int rds_whitelist_plan(enum rds_wl_op *op, struct buf *out, const char *current, char *const *cidrs,
 		       size_t ncidrs, int add) WARN_UNUSED;
 

@@ -164,14 +164,14 @@ static void test_whitelist_plan(void **state)
 	(void)state;
 	/* no group yet: created with the entries */
 	plan(NULL, two, 2, 1, RDS_WL_COVER, "203.0.113.0/28,198.51.100.7");
-	/* the union, others kept in their order */
-	plan("10.0.0.1, 198.51.100.7", two, 2, 1, RDS_WL_COVER,
-	     "10.0.0.1,198.51.100.7,203.0.113.0/28");
+	/* an existing group: only the missing entries, appended */
+	plan("10.0.0.1, 198.51.100.7", two, 2, 1, RDS_WL_APPEND, "203.0.113.0/28");
 	/* idempotent: nothing to write */
 	plan("203.0.113.0/28,198.51.100.7", two, 2, 1, RDS_WL_NONE, "");
 	plan("198.51.100.7", one32, 1, 1, RDS_WL_NONE, "");
-	/* removal: the difference */
-	plan("10.0.0.1,203.0.113.0/28,198.51.100.7/32", two, 2, 0, RDS_WL_COVER, "10.0.0.1");
+	/* removal: our entries deleted as the group spells them, others stay */
+	plan("10.0.0.1,203.0.113.0/28,198.51.100.7/32", two, 2, 0, RDS_WL_DELETE,
+	     "203.0.113.0/28,198.51.100.7/32");
 	/* removal that empties the group: a Delete of what is there */
 	plan("198.51.100.7/32,203.0.113.0/28", two, 2, 0, RDS_WL_DELETE,
 	     "198.51.100.7/32,203.0.113.0/28");
