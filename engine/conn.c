@@ -2,6 +2,7 @@
 #include "engine/conn.h"
 #include "cloud/cloud.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 #include <errmsg.h>
 #include <mysqld_error.h>
@@ -262,6 +263,45 @@ int conn_quote_string(struct buf *b, MYSQL *m, const char *s, size_t len)
 	b->ptr[b->len++] = '\'';
 	b->ptr[b->len] = '\0';
 	return 0;
+}
+
+static void *guard_main(void *arg)
+{
+	struct conn_guard *g = arg;
+	int64_t waited = 0;
+
+	while (!atomic_load(&g->done) && !*g->cancel)
+		util_sleep_ms(100, NULL);
+	while (!atomic_load(&g->done) && waited < CONN_GUARD_GRACE_MS) {
+		util_sleep_ms(100, NULL);
+		waited += 100;
+	}
+	if (!atomic_load(&g->done)) {
+		atomic_store(&g->fired, 1);
+		(void)mariadb_cancel(g->m);
+	}
+	return NULL;
+}
+
+void conn_guard_start(struct conn_guard *g, MYSQL *m, const volatile int *cancel)
+{
+	memset(g, 0, sizeof(*g));
+	g->m = m;
+	g->cancel = cancel;
+	atomic_init(&g->done, 0);
+	atomic_init(&g->fired, 0);
+	/* Without the thread the task still stops, once the statement ends. */
+	g->live = pthread_create(&g->thread, NULL, guard_main, g) == 0;
+}
+
+bool conn_guard_stop(struct conn_guard *g)
+{
+	if (g->live) {
+		atomic_store(&g->done, 1);
+		(void)pthread_join(g->thread, NULL);
+		g->live = false;
+	}
+	return atomic_load(&g->fired) != 0;
 }
 
 void conn_server_version(MYSQL *m, unsigned long *version_out, bool *mariadb_out)
