@@ -1222,6 +1222,8 @@ static int stream(struct repl *r, struct gw_err *err)
 int engine_incremental(struct action_io *io)
 {
 	struct repl r;
+	struct conn_guard guard;
+	bool guarded = false;
 	size_t i;
 	int rc;
 
@@ -1236,6 +1238,9 @@ int engine_incremental(struct action_io *io)
 	    (rc = conn_open(&r.dst, &io->spec->destination, "destination", CONN_DEFAULT, io->task,
 			    &io->err)) < 0)
 		goto out;
+	/* A pause or a forced stop does not wait for a lock on the destination. */
+	conn_guard_start(&guard, r.dst, io->cancel);
+	guarded = true;
 	/* Applied changes are rows only: the destination's FKs do not
 	 * cascade them again, and checks do not refuse an order the source
 	 * already accepted. */
@@ -1247,6 +1252,9 @@ int engine_incremental(struct action_io *io)
 	if (rc == 0)
 		log_info(io->task, "incremental migration stopped");
 out:
+	if (guarded && conn_guard_stop(&guard) && rc < 0 && rc != GW_ECANCEL)
+		rc = err_set(&io->err, GW_ECANCEL,
+			     "cancelled while a change waited on the destination (rolled back)");
 	if (r.in_txn)
 		(void)mysql_query(r.dst, "ROLLBACK");
 	for (i = 0; i < r.ntables; i++) {
