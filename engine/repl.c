@@ -1024,6 +1024,7 @@ static void update_delay(struct repl *r, bool idle)
 	int64_t now = util_now_ms() / 1000;
 
 	if (idle && !r->in_txn) {
+		atomic_store(&r->io->progress->applying_unix, 0);
 		atomic_store(&r->io->progress->delay_seconds, 0);
 		atomic_store(&r->io->progress->caught_up, 1);
 	} else if (r->last_event_ts) {
@@ -1135,8 +1136,10 @@ static int stream(struct repl *r, struct gw_err *err)
 		while (have && rc == 0) {
 			if (e.timestamp && e.kind != BK_HEARTBEAT &&
 			    e.kind != BK_FORMAT_DESCRIPTION && e.kind != BK_ROTATE &&
-			    e.kind != BK_GTID_LIST)
+			    e.kind != BK_GTID_LIST) {
 				r->last_event_ts = e.timestamp;
+				atomic_store(&r->io->progress->applying_unix, e.timestamp);
+			}
 			switch (e.kind) {
 			case BK_ROTATE:
 				(void)snprintf(r->file, sizeof(r->file), "%s", e.rotate_file);
