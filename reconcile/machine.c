@@ -427,8 +427,12 @@ static void decide(struct machine_out *out, struct task_record *rec, const struc
 		out->phase = has(s, MT_INCREMENTAL) ? PH_STOPPED : PH_COMPLETED;
 		if (rec->phase != out->phase)
 			set_msg(rec, "%s",
-				has(s, MT_INCREMENTAL) ? "stopped"
-						       : "completed: every object copied");
+				!has(s, MT_INCREMENTAL) ? "completed: every object copied"
+				: has(s, MT_SCHEMA)
+				    ? "stopped; cutover done: destination triggers created and "
+				      "events enabled"
+				    : "stopped (no schema migration: destination triggers and "
+				      "events left as they are)");
 		return;
 	}
 	if (s->state == STATE_PAUSED) {
