@@ -25,9 +25,9 @@
  * information_schema, loaded when a table is first seen and again after
  * every DDL on it in the stream.
  *
- * DDL on selected databases is applied with the database rename; DDL on a
- * renamed table or on a table with a column selection cannot be rewritten
- * safely and stops the task with the reason.
+ * DDL on selected objects is applied with the database and table renames;
+ * DDL that cannot be applied safely (see apply_query) stops the task with
+ * the reason.
  */
 #include "lib/common.h"
 #include "engine/binlog.h"
@@ -313,7 +313,8 @@ static struct rtable *rtable_find(struct repl *r, const char *db, const char *ta
  * stream order, its position committed after it), so for tables copied
  * whole its columns are the source's columns at this position: that is the
  * schema history, kept where the data is. Tables with a column selection or
- * renames refuse DDL, so the source's current columns are theirs.
+ * column renames refuse DDL that changes columns, so the source's current
+ * columns are theirs.
  */
 static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 {
@@ -744,11 +745,13 @@ static bool read_ident(const char **pp, char *out, size_t outsz)
 }
 
 /* The object a DDL statement names: (db, table) with db "" when unqualified. */
-static bool ddl_target(const char *sql, char *db, char *table, size_t sz, bool *is_db_ddl)
+static bool ddl_target(const char *sql, char *db, char *table, size_t sz, bool *is_db_ddl,
+		       const char **name_start, const char **name_end)
 {
 	const char *p = sql;
 
 	*is_db_ddl = false;
+	*name_start = *name_end = NULL;
 	db[0] = table[0] = '\0';
 	if (word_is(&p, "CREATE") || word_is(&p, "ALTER") || word_is(&p, "DROP") ||
 	    word_is(&p, "RENAME") || word_is(&p, "TRUNCATE")) {
@@ -784,6 +787,7 @@ static bool ddl_target(const char *sql, char *db, char *table, size_t sz, bool *
 				p = q;
 		}
 		(void)(word_is(&p, "IF") && (word_is(&p, "NOT") || 1) && word_is(&p, "EXISTS"));
+		*name_start = skip_space_comments(p);
 		if (!read_ident(&p, table, sz))
 			return false;
 		if (*p == '.') {
@@ -792,6 +796,7 @@ static bool ddl_target(const char *sql, char *db, char *table, size_t sz, bool *
 			if (!read_ident(&p, table, sz))
 				return false;
 		}
+		*name_end = p;
 		return true;
 	}
 	return false;
@@ -805,15 +810,107 @@ static bool ddl_errno_done(unsigned e)
 	       e == ER_NO_SUCH_TABLE;
 }
 
+/* Copies sql [p, end) with every `db`.x whose db is a selected database
+ * renamed on the destination written with the destination's name. Strings
+ * and comments are copied as they are. NEEDSWORK: a table alias equal to
+ * the name of a renamed database (`app.col` meaning alias app) would be
+ * mapped too. */
+static int ddl_map_databases(struct buf *out, const struct spec *s, const char *p, const char *end)
+{
+	while (p < end) {
+		const char *st = p;
+
+		if (*p == '\'' || *p == '"') {
+			char qc = *p++;
+			while (p < end && *p != qc) {
+				if (*p == '\\' && p + 1 < end)
+					p++;
+				p++;
+			}
+			if (p < end)
+				p++;
+		} else if (p + 1 < end && p[0] == '/' && p[1] == '*' &&
+			   (p + 2 >= end || p[2] != '!')) {
+			const char *e = strstr(p + 2, "*/");
+			p = e && e + 2 <= end ? e + 2 : end;
+		} else if (*p == '#' || (p + 1 < end && p[0] == '-' && p[1] == '-')) {
+			while (p < end && *p != '\n')
+				p++;
+		} else if (*p == '`' || isalpha((unsigned char)*p) || *p == '_' || *p == '$' ||
+			   (unsigned char)*p >= 0x80) {
+			const struct object_sel *o;
+			char id[256];
+
+			if (!read_ident(&p, id, sizeof(id)) || p > end) {
+				p = st + 1;
+			} else if (p < end && *p == '.' && (o = spec_find_database(s, id)) &&
+				   o->rename_to) {
+				if (conn_quote_ident(out, o->rename_to) < 0)
+					return GW_ENOMEM;
+				continue;
+			}
+		} else {
+			p++;
+		}
+		if (buf_add(out, st, (size_t)(p - st)) < 0)
+			return GW_ENOMEM;
+	}
+	return 0;
+}
+
+/* Whether an ALTER TABLE renames the table itself (not a column or key). */
+static bool alter_renames_table(const char *sql)
+{
+	const char *p;
+
+	for (p = sql; *p; p++) {
+		const char *q = p;
+		if ((p == sql || !isalnum((unsigned char)p[-1])) && word_is(&q, "RENAME") &&
+		    !word_is(&q, "COLUMN") && !word_is(&q, "INDEX") && !word_is(&q, "KEY"))
+			return true;
+	}
+	return false;
+}
+
+/* The new name of RENAME TABLE a TO b (its first pair). */
+static bool rename_new_name(const char *name_end, const char *cur_db, char *db, char *table,
+			    size_t sz)
+{
+	const char *p = name_end;
+
+	if (!word_is(&p, "TO") || !read_ident(&p, table, sz))
+		return false;
+	(void)snprintf(db, sz, "%s", cur_db);
+	if (*p == '.') {
+		p++;
+		(void)snprintf(db, sz, "%s", table);
+		if (!read_ident(&p, table, sz))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * DDL of the source on the destination, in stream order. Safe, and
+ * applied: DDL on tables of a whole selected database (names mapped), and
+ * on tables listed in the spec whose columns are all copied under their own
+ * names (the table's name mapped). Unsafe, and the task stops with the
+ * reason (the position stays before the statement): ALTER/RENAME/CREATE
+ * INDEX on a table with a column selection or column renames (the
+ * destination's columns are not the source's), a RENAME of a listed table
+ * (the new name is not what the spec maps) or of an unselected table to a
+ * selected name (its rows were never copied), DROP or ALTER of a selected
+ * database. DROP and TRUNCATE are safe on every selected table.
+ */
 static int apply_query(struct repl *r, const struct binlog_event *e, struct gw_err *err)
 {
-	char db[256], table[256], sql_db[256];
-	const char *p = e->sql;
+	char db[256], table[256], sql_db[256], ndb[256], ntable[256];
+	const char *p = e->sql, *ns, *ne;
 	const struct object_sel *o;
 	const struct table_sel *tsel = NULL;
-	struct rtable *t;
-	struct buf q = BUF_INIT;
-	bool is_db;
+	struct buf q = BUF_INIT, stmt = BUF_INIT;
+	bool is_db, is_rename, is_alter, keeps_columns;
+	size_t i;
 	int rc;
 
 	if (!e->sql || !e->sql_len)
@@ -821,7 +918,7 @@ static int apply_query(struct repl *r, const struct binlog_event *e, struct gw_e
 	if (word_is(&p, "BEGIN") || word_is(&p, "COMMIT") || word_is(&p, "XA") ||
 	    word_is(&p, "SAVEPOINT") || word_is(&p, "ROLLBACK"))
 		return 0;
-	if (!ddl_target(e->sql, db, table, sizeof(db), &is_db))
+	if (!ddl_target(e->sql, db, table, sizeof(db), &is_db, &ns, &ne))
 		return 0;
 	(void)snprintf(sql_db, sizeof(sql_db), "%s", db[0] ? db : e->db ? e->db : "");
 	if (!(o = spec_find_database(r->s, sql_db)))
@@ -839,53 +936,70 @@ static int apply_query(struct repl *r, const struct binlog_event *e, struct gw_e
 			       "DDL on database %s cannot be applied safely: %.200s", sql_db,
 			       e->sql);
 	}
-	if (!spec_table_selected(r->s, sql_db, table, &tsel))
-		return 0;
-	if (tsel && (tsel->rename_to || tsel->ncolumns || tsel->nrenames))
-		return err_set(err, GW_EFATAL,
-			       "DDL on %s.%s cannot be applied safely: the table is renamed or its "
-			       "columns selected; apply it on the destination by hand and restart "
-			       "(%.200s)",
-			       sql_db, table, e->sql);
-	/* DDL commits implicitly: close the group first. */
-	if ((rc = txn_commit(r, err)) < 0)
-		return rc;
-	if (conn_quote_ident(&q, spec_dest_database(o)) < 0) {
-		buf_release(&q);
-		return err_set(err, GW_ENOMEM, "out of memory");
-	}
-	if ((rc = conn_execf(r->dst, err, "USE %s", buf_cstr(&q))) < 0) {
-		buf_release(&q);
-		return rc;
-	}
-	buf_release(&q);
-	if (db[0] && strcmp(db, spec_dest_database(o))) {
-		/* Qualified with a renamed database: not rewritten textually. */
-		if (o->rename_to)
+	p = e->sql;
+	is_rename = word_is(&p, "RENAME");
+	p = e->sql;
+	is_alter = word_is(&p, "ALTER");
+	if (!spec_table_selected(r->s, sql_db, table, &tsel)) {
+		if (is_rename && rename_new_name(ne, sql_db, ndb, ntable, sizeof(ndb)) &&
+		    spec_table_selected(r->s, ndb, ntable, NULL))
 			return err_set(
 			    err, GW_EFATAL,
-			    "DDL names database %s explicitly and it is renamed: cannot be "
-			    "applied safely (%.200s)",
-			    db, e->sql);
+			    "RENAME of %s.%s to the selected name %s.%s cannot be "
+			    "applied safely: the destination never had its rows (%.200s)",
+			    sql_db, table, ndb, ntable, e->sql);
+		return 0;
 	}
-	if (mysql_real_query(r->dst, e->sql, e->sql_len)) {
+	if (!spec_whole_database(o) && (is_rename || (is_alter && alter_renames_table(e->sql))))
+		return err_set(err, GW_EFATAL,
+			       "RENAME of %s.%s cannot be applied safely: the table is listed in "
+			       "the spec, which maps its name, not the new one (%.200s)",
+			       sql_db, table, e->sql);
+	p = e->sql;
+	keeps_columns = word_is(&p, "DROP") || word_is(&p, "TRUNCATE");
+	if (tsel && (tsel->ncolumns || tsel->nrenames) && !keeps_columns)
+		return err_set(err, GW_EFATAL,
+			       "DDL on %s.%s cannot be applied safely: the spec selects or renames "
+			       "its columns, so the destination's columns are not the source's "
+			       "(%.200s)",
+			       sql_db, table, e->sql);
+	/* The statement with the destination's names. */
+	if (ddl_map_databases(&stmt, r->s, e->sql, ns) < 0 ||
+	    conn_quote_ident(&stmt, spec_dest_database(o)) < 0 || buf_putc(&stmt, '.') < 0 ||
+	    conn_quote_ident(&stmt, spec_dest_table(tsel, table)) < 0 ||
+	    ddl_map_databases(&stmt, r->s, ne, e->sql + e->sql_len) < 0 ||
+	    conn_quote_ident(&q, spec_dest_database(o)) < 0) {
+		rc = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* DDL commits implicitly: close the group first. */
+	if ((rc = txn_commit(r, err)) < 0 ||
+	    (rc = conn_execf(r->dst, err, "USE %s", buf_cstr(&q))) < 0)
+		goto out;
+	if (mysql_real_query(r->dst, stmt.ptr, stmt.len)) {
 		unsigned en = mysql_errno(r->dst);
 		if (!ddl_errno_done(en)) {
 			rc = conn_error(err, r->dst, "applying DDL");
 			err_prefix(err, "%s.%s", sql_db, table);
-			return rc;
+			goto out;
 		}
 		log_warn(r->s->name, "DDL on %s.%s already applied (%s)", sql_db, table,
 			 mysql_error(r->dst));
 	}
-	log_info(r->s->name, "applied DDL on %s.%s", sql_db, table);
-	/* The column layout may have changed: reload it when next needed. */
-	if ((t = rtable_find(r, sql_db, table, false)))
-		rtable_unload(t);
+	log_info(r->s->name, "applied DDL on %s.%s: %.200s", sql_db, table, buf_cstr(&stmt));
+	/* Column layouts may have changed (a RENAME moves two names): reload
+	 * the database's tables when next needed. */
+	for (i = 0; i < r->ntables; i++)
+		if (!strcmp(r->tables[i].db, sql_db))
+			rtable_unload(&r->tables[i]);
 	/* The position after the DDL, in a transaction of its own. */
 	if ((rc = txn_begin(r, err)) < 0)
-		return rc;
-	return txn_commit(r, err);
+		goto out;
+	rc = txn_commit(r, err);
+out:
+	buf_release(&q);
+	buf_release(&stmt);
+	return rc;
 }
 
 /* --- the stream ------------------------------------------------------ */
