@@ -606,6 +606,18 @@ static int apply_delete(struct repl *r, const struct rtable *t, const struct bl_
 	return dst_exec(r, q, err);
 }
 
+/* Sends the multi-row upsert being built in r->sql, if any: before a delete
+ * (which reuses the buffer, and must come after the rows before it). */
+static int flush_upserts(struct repl *r, const struct rtable *t, size_t *nup, struct gw_err *err)
+{
+	if (!*nup)
+		return 0;
+	*nup = 0;
+	if (upsert_tail(&r->sql, t) < 0)
+		return err_set(err, GW_ENOMEM, "out of memory");
+	return dst_exec(r, &r->sql, err);
+}
+
 static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_err *err)
 {
 	const struct bl_table *map = e->table;
@@ -631,7 +643,8 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 		bool pass = true;
 
 		if (e->kind == BK_DELETE_ROWS) {
-			if ((rc = apply_delete(r, t, row->before, map, err)) < 0)
+			if ((rc = flush_upserts(r, t, &nup, err)) < 0 ||
+			    (rc = apply_delete(r, t, row->before, map, err)) < 0)
 				return rc;
 			continue;
 		}
@@ -643,14 +656,16 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 						       "(binlog_row_image is not FULL)",
 						       t->db, t->table);
 			if (key_changed(t, row) &&
-			    (rc = apply_delete(r, t, row->before, map, err)) < 0)
+			    ((rc = flush_upserts(r, t, &nup, err)) < 0 ||
+			     (rc = apply_delete(r, t, row->before, map, err)) < 0))
 				return rc;
 		}
 		if ((rc = filter_passes(&pass, r, t, row->after, map, err)) < 0)
 			return rc;
 		if (!pass) {
 			/* Out of the filter: not (or no longer) on the destination. */
-			if ((rc = apply_delete(r, t, row->after, map, err)) < 0)
+			if ((rc = flush_upserts(r, t, &nup, err)) < 0 ||
+			    (rc = apply_delete(r, t, row->after, map, err)) < 0)
 				return rc;
 			continue;
 		}
@@ -670,12 +685,8 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 			nup = 0;
 		}
 	}
-	if (nup) {
-		if (upsert_tail(q, t) < 0)
-			return err_set(err, GW_ENOMEM, "out of memory");
-		if ((rc = dst_exec(r, q, err)) < 0)
-			return rc;
-	}
+	if ((rc = flush_upserts(r, t, &nup, err)) < 0)
+		return rc;
 	r->txn_rows += e->nrows;
 	r->events_in_group += e->nrows;
 	return 0;
