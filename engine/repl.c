@@ -815,12 +815,14 @@ static bool ddl_target(const char *sql, char *db, char *table, size_t sz, bool *
 	return false;
 }
 
-static bool ddl_errno_done(unsigned e)
+static bool ddl_errno_done(unsigned e, bool renames)
 {
-	/* Already applied before a crash: the statement's effect is there. */
+	/* Already applied before a crash: the statement's effect is there. A
+	 * missing table is that only for a rename (elsewhere, e.g. a view over
+	 * a table the destination lacks, it is a DDL that did not apply). */
 	return e == ER_TABLE_EXISTS_ERROR || e == ER_BAD_TABLE_ERROR || e == ER_DUP_FIELDNAME ||
 	       e == ER_DUP_KEYNAME || e == ER_CANT_DROP_FIELD_OR_KEY || e == ER_DB_CREATE_EXISTS ||
-	       e == ER_NO_SUCH_TABLE;
+	       e == ER_UNKNOWN_VIEW || (renames && e == ER_NO_SUCH_TABLE);
 }
 
 /* Copies sql [p, end) with every `db`.x whose db is a selected database
@@ -991,7 +993,7 @@ static int apply_query(struct repl *r, const struct binlog_event *e, struct gw_e
 		goto out;
 	if (mysql_real_query(r->dst, stmt.ptr, stmt.len)) {
 		unsigned en = mysql_errno(r->dst);
-		if (!ddl_errno_done(en)) {
+		if (!ddl_errno_done(en, is_rename || (is_alter && alter_renames_table(e->sql)))) {
 			rc = conn_error(err, r->dst, "applying DDL");
 			err_prefix(err, "%s.%s", sql_db, table);
 			goto out;
