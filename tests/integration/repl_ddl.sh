@@ -162,4 +162,17 @@ mdb_q src "RENAME TABLE shop.items TO shop.items_old"
 wait "$R" && fail "incremental went on past a RENAME out of the selection"
 out=$(cat "$GW_TMP/ren.out")
 assert_contains "$out" "RENAME of shop.items cannot be applied safely" "the reason names the table"
+
+# A DDL the destination refuses (a view over a table of a database the
+# spec does not select) stops the task; it is not taken for a replay.
+copy_spec "$GW_TMP/v.yaml" vw "incremental" '    - database: app
+      renameTo: app2'
+"$GODWIT" _action "$GW_TMP/v.yaml" incremental >"$GW_TMP/vw.out" 2>&1 &
+V=$!
+wait_for "vw streaming" 30 grep -q "streaming" "$GW_TMP/vw.out"
+mdb_q src "CREATE DATABASE other; CREATE TABLE other.t (id INT PRIMARY KEY); CREATE VIEW app.vx AS SELECT id FROM other.t"
+wait "$V" && fail "a DDL that failed on the destination was skipped"
+out=$(cat "$GW_TMP/vw.out")
+assert_contains "$out" "app.vx: applying DDL" "the reason names the object"
+assert_contains "$out" "doesn't exist" "the reason gives the destination's error"
 echo ok
