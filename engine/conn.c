@@ -60,7 +60,10 @@ static int apply_tls(MYSQL *m, const struct endpoint *ep, bool plain)
 			  !ep->tls_ca && ep->tls_mode >= TLS_VERIFY_CA ? "/etc/ssl/certs" : NULL,
 			  NULL))
 		return -1;
-	if (mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, ep->tls_mode >= TLS_REQUIRED ? &yes : &no))
+	/* The connector has no "preferred": without ENFORCE (and no CA) it
+	 * speaks in clear. Every mode asks for TLS; conn_open() falls back to
+	 * clear for "preferred" when the server has none. */
+	if (mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &yes))
 		return -1;
 	/* The connector checks the chain against the CA whenever one is given,
 	 * and the host name only with VERIFY_SERVER_CERT: that is verify-ca
@@ -127,6 +130,16 @@ static int try_connect(MYSQL **out, const struct endpoint *ep, const char *host,
 			ep->user ? ep->user : "", mysql_error(m), e, hint);
 		mysql_close(m);
 		return code;
+	}
+	/* The connector goes on in clear when the server offers no TLS, even
+	 * with ENFORCE. NEEDSWORK: this is seen after authentication (the
+	 * password itself travels only as a scramble). */
+	if (!plain && ep->tls_mode >= TLS_REQUIRED && !mysql_get_ssl_cipher(m)) {
+		mysql_close(m);
+		return err_set(err, GW_EFATAL,
+			       "%s %s:%u: tls.mode %s, but the server does not speak TLS (SSL "
+			       "not enabled there)",
+			       role, host, port, spec_tls_mode_name(ep->tls_mode));
 	}
 	*out = m;
 	return 0;
