@@ -8,7 +8,9 @@
 #  - verify-identity with a name the certificate does not carry is refused;
 #    with the right CA and the address in the certificate it works;
 #  - disabled connects in clear to a TLS server (an account without REQUIRE
-#    SSL), and the server sees no TLS on that connection.
+#    SSL), and the server sees no TLS on that connection;
+#  - preferred uses TLS when offered and falls back to clear on a server
+#    without it, which required refuses.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/copy.sh"
 
@@ -40,6 +42,7 @@ mdb_start dst $(tls_opts server)
 mdb_start rogue $(tls_opts imposter)
 # shellcheck disable=SC2046
 mdb_start named $(tls_opts othername)
+mdb_start plain # no certificate: no TLS
 for s in src dst rogue named; do
 	assert_eq "YES" "$(mdb_q "$s" "SELECT @@have_ssl")" "server $s has TLS"
 	mdb_q "$s" "CREATE USER tls@'%' IDENTIFIED BY '$GW_PASSWORD' REQUIRE SSL; GRANT ALL ON *.* TO tls@'%'"
@@ -138,4 +141,19 @@ assert_not_contains "$r" "TLS" "disabled speaks no TLS"
 spec "$GW_TMP/off2.yaml" off2 src "{mode: disabled}" "{mode: required}"
 act "$GW_TMP/off2.yaml" precheck off2 || true
 assert_contains "$(item "$GW_TMP/off2.out" source-connect)" "Access denied" "a REQUIRE SSL account refused in clear"
+
+# preferred: TLS when the server has it, in clear when it has not;
+# required refuses a server without TLS.
+spec "$GW_TMP/pref.yaml" pref src "{mode: preferred}" "{mode: preferred}"
+connects pref "$GW_TMP/pref.yaml"
+spec "$GW_TMP/pln.yaml" pln plain "{mode: preferred}" "{mode: required}" godwit
+act "$GW_TMP/pln.yaml" precheck pln || true
+r=$(item "$GW_TMP/pln.out" source-connect)
+assert_contains "$r" "pass" "preferred connects to a server without TLS"
+assert_not_contains "$r" "TLS" "in clear"
+spec "$GW_TMP/plr.yaml" plr plain "{mode: required}" "{mode: required}" godwit
+act "$GW_TMP/plr.yaml" precheck plr || true
+r=$(item "$GW_TMP/plr.out" source-connect)
+assert_contains "$r" "fail" "required refuses a server without TLS"
+assert_contains "$r" "SSL" "the reason says TLS is missing"
 echo ok
