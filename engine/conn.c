@@ -98,7 +98,7 @@ static int try_connect(MYSQL **out, const struct endpoint *ep, const char *host,
 		       const char *password, unsigned flags, bool plain, struct gw_err *err,
 		       const char *role)
 {
-	unsigned timeout = 10, rw_timeout = 3600;
+	unsigned timeout = 10, rw_timeout = flags & CONN_STREAM ? CONN_STREAM_TIMEOUT_S : 3600;
 	my_bool reconnect = 0;
 	MYSQL *m = mysql_init(NULL);
 

@@ -24,7 +24,11 @@ enum conn_flags {
 	CONN_DEFAULT = 0,
 	CONN_LOCAL_INFILE = 1, /* allow LOAD DATA LOCAL INFILE */
 	CONN_NO_SESSION = 2,   /* do not touch session variables */
+	CONN_STREAM = 4,       /* a replica stream: reads time out after
+				  CONN_STREAM_TIMEOUT_S, since the server's heartbeats
+				  come every second (a hung server is a lost one) */
 };
+#define CONN_STREAM_TIMEOUT_S 10
 
 /* Opens a connection; *out is owned by the caller (mysql_close). `role` is
  * "source" or "destination", for messages. */

@@ -1066,8 +1066,8 @@ static int open_stream(MARIADB_RPL **out, MYSQL **conn_out, struct repl *r, stru
 
 	*out = NULL;
 	*conn_out = NULL;
-	if ((rc = conn_open(&m, &r->s->source, "source (binlog)", CONN_NO_SESSION, r->s->name,
-			    err)) < 0)
+	if ((rc = conn_open(&m, &r->s->source, "source (binlog)", CONN_NO_SESSION | CONN_STREAM,
+			    r->s->name, err)) < 0)
 		return rc;
 	if ((rc = conn_exec(m,
 			    "SET @mariadb_slave_capability = 4, "
