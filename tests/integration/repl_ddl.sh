@@ -13,6 +13,7 @@
 #     and a RENAME of a listed table to a name the spec does not select.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/copy.sh"
+. "$(dirname "$0")/../lib/controller.sh"
 
 mdb_start src --binlog-row-metadata=MINIMAL
 mdb_start dst
@@ -175,4 +176,19 @@ wait "$V" && fail "a DDL that failed on the destination was skipped"
 out=$(cat "$GW_TMP/vw.out")
 assert_contains "$out" "app.vx: applying DDL" "the reason names the object"
 assert_contains "$out" "doesn't exist" "the reason gives the destination's error"
+
+# Through the controller, an unsafe DDL is phase Failed with the reason.
+mdb_q src "CREATE TABLE shop.cs (id INT PRIMARY KEY, a INT, b INT)"
+mkdir -p "$GW_TMP/specs"
+copy_spec "$GW_TMP/specs/c.yaml" ctl "incremental" '    - database: shop
+      tables:
+        - name: cs
+          columns: [id, a]'
+ctl_start CT --dir "$GW_TMP/specs" --state-dir "$GW_TMP/state"
+wait_for "ctl streaming" 60 phase_is "$GW_TMP/state" ctl Incremental
+mdb_q src "ALTER TABLE shop.cs DROP COLUMN a"
+wait_for "ctl Failed" 60 phase_is "$GW_TMP/state" ctl Failed
+assert_contains "$(cat "$GW_TMP/state/tasks/ctl/message")" "DDL on shop.cs cannot be applied safely" "the message gives the reason"
+kill -TERM "$CT"
+wait "$CT" || fail "controller exit status $?"
 echo ok

@@ -1,7 +1,7 @@
 # Faults while streaming, through the controller: the destination server
-# restarted and the source server restarted mid-stream (phase Retrying
-# while down, then the stream resumes from the committed position: every
-# change arrives once); a task with a short retryWindow whose source stays
+# restarted and the source server restarted mid-stream, and the source
+# hung (SIGSTOP): phase Retrying while down, then the stream resumes from
+# the committed position and every change arrives once; a task with a short retryWindow whose source stays
 # down ends Failed with the reason while a second task on the same servers
 # waits and resumes; a position purged from the source's binlogs while the
 # task was paused ends Failed saying a new full migration is needed.
@@ -84,17 +84,27 @@ wait_for "streaming again after the source came back" 120 phase_is "$S" faults I
 wait_for "the whole backlog arrives" 60 equal
 assert_eq "Failed" "$(cat "$S/tasks/side/phase")" "a Failed task stays Failed until its spec changes"
 
+# 4. A source that hangs without closing the connection (SIGSTOP): its
+# heartbeats stop, the stream gives up on it and retries until it is back.
+pid=$(cat "$src_DIR/mariadbd.pid")
+kill -STOP "$pid"
+wait_for "Retrying while the source hangs" 60 phase_is "$S" faults Retrying
+kill -CONT "$pid"
+writer 2301 2320
+wait_for "streaming again after the source woke up" 120 phase_is "$S" faults Incremental
+wait_for "the changes after the hang arrive" 60 equal
+
 # Every row the source inserted once was inserted once on the destination,
 # never replayed over itself, and nothing was lost.
 n=$(mdb_q src 'SELECT COUNT(*) FROM shop.t WHERE id > 1000')
 [ "$n" -gt 200 ] || fail "too few rows written ($n)"
 assert_eq "$n $n 0" "$(mdb_q dst 'SELECT COUNT(*), SUM(ins), SUM(upd) FROM probe.seen' | tr '\t' ' ')" \
-	"each change applied exactly once across both restarts"
+	"each change applied exactly once across the restarts and the hang"
 assert_eq "$(mdb_q src 'SELECT @@GLOBAL.gtid_binlog_pos')" \
 	"$(mdb_q dst "SELECT gtid FROM godwit_meta.binlog_position WHERE task = 'faults'")" \
 	"the committed position is the source's"
 
-# 4. Paused, the source purges the binlogs past the task's position:
+# 5. Paused, the source purges the binlogs past the task's position:
 # resuming cannot go on, and says what to do.
 write_spec "$D/f.yaml" faults "schema, full, incremental" "  state: paused"
 wait_for "Paused" 30 phase_is "$S" faults Paused
