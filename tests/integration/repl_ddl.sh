@@ -188,7 +188,9 @@ ctl_start CT --dir "$GW_TMP/specs" --state-dir "$GW_TMP/state"
 wait_for "ctl streaming" 60 phase_is "$GW_TMP/state" ctl Incremental
 mdb_q src "ALTER TABLE shop.cs DROP COLUMN a"
 wait_for "ctl Failed" 60 phase_is "$GW_TMP/state" ctl Failed
-assert_contains "$(cat "$GW_TMP/state/tasks/ctl/message")" "DDL on shop.cs cannot be applied safely" "the message gives the reason"
+# (the phase and message files are each replaced atomically, one after
+# the other)
+wait_for "the message gives the reason" 10 grep -q "DDL on shop.cs cannot be applied safely" "$GW_TMP/state/tasks/ctl/message"
 kill -TERM "$CT"
 wait "$CT" || fail "controller exit status $?"
 echo ok

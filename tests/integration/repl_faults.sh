@@ -59,7 +59,7 @@ wait "$W"
 mdb_launch dst
 wait_for "streaming again after the destination came back" 120 phase_is "$S" faults Incremental
 wait_for "every change made while the destination was down arrives" 60 equal
-assert_eq "incremental: running" "$(cat "$S/tasks/faults/message")" "the message no longer shows the old error"
+wait_for "the message no longer shows the old error" 10 grep -qx "incremental: running" "$S/tasks/faults/message"
 
 # 2. The source goes away in the middle of a backlog.
 writer 2001 2200 &
@@ -68,11 +68,14 @@ wait_for "the stream is in the middle of the backlog" 30 applied_above 2000
 mdb_stop src
 wait "$W" 2>/dev/null || true # the writer dies with the server
 wait_for "Retrying while the source is down" 60 phase_is "$S" faults Retrying
-grep -q 'incremental' "$S/tasks/faults/message" || fail "the message names the lost stream: $(cat "$S/tasks/faults/message")"
+wait_for "the message names the lost stream" 10 grep -q '^incremental: ' "$S/tasks/faults/message"
 
 # 3. The source stays down: the short retryWindow gives up with the reason,
 # the other task keeps retrying.
 wait_for "side Failed after its retryWindow" 60 phase_is "$S" side Failed
+# (the phase and message files are each replaced atomically, one after
+# the other)
+wait_for "the reason in the message" 10 grep -q retryWindow "$S/tasks/side/message"
 msg=$(cat "$S/tasks/side/message")
 assert_contains "$msg" "retryWindow" "the message says why it gave up"
 assert_contains "$msg" "Can't connect" "the message gives the connection error"
@@ -117,6 +120,7 @@ purged() { mdb_q src "PURGE BINARY LOGS TO '$last'" && [ "$(mdb_q src 'SHOW BINA
 wait_for "the binlogs up to $last purged" 30 purged
 write_spec "$D/f.yaml" faults "schema, full, incremental"
 wait_for "Failed on the purged position" 60 phase_is "$S" faults Failed
+wait_for "the reason in the message" 10 grep -q "binlogs" "$S/tasks/faults/message"
 msg=$(cat "$S/tasks/faults/message")
 assert_contains "$msg" "no longer in the source's binlogs" "the message says the position is gone"
 assert_contains "$msg" "new full migration" "the message says what to do"

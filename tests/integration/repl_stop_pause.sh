@@ -101,7 +101,7 @@ assert_eq "$(mdb_q dst "$meta")" "$(st position)" "the position file is the comm
 assert_eq "t_ai" "$(mdb_q dst "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'shop'")" "trigger created at the cutover"
 assert_eq "ENABLED" "$(mdb_q dst "SELECT STATUS FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'shop'")" "event enabled at the cutover"
 grep -q '"task":"gate","action":"schema-cutover","event":"end","result":"ok"' "$S/audit.jsonl" || fail "cutover in the audit log"
-assert_contains "$(st message)" "cutover" "the status message reports the cutover"
+wait_for "the status message reports the cutover" 10 grep -q "cutover done" "$S/tasks/gate/message"
 # After the stop, nothing moves any more.
 mdb_q src "INSERT INTO shop.t VALUES (6, 'after stop')"
 sleep 2
