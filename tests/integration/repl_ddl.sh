@@ -8,9 +8,12 @@
 #     add and drop an index) / RENAME / TRUNCATE / DROP TABLE, CREATE / DROP
 #     VIEW, rows before and after each ALTER;
 #  2. the same kinds of statements live, with binlog_row_metadata=FULL;
-#  3. DDL that cannot be applied safely stops the task with the reason: an
-#     ALTER dropping a selected column of a table with a column selection,
-#     and a RENAME of a listed table to a name the spec does not select.
+#  3. DDL that cannot be applied safely stops the task with the reason, also
+#     after a restart (never skipped): an ALTER dropping a selected column of
+#     a table with a column selection; a backlog across a column rename of
+#     such a table (FULL metadata); a RENAME of a listed table to a name the
+#     spec does not select; a view the destination refuses; and through the
+#     controller, phase Failed with the reason.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/copy.sh"
 . "$(dirname "$0")/../lib/controller.sh"
