@@ -371,11 +371,14 @@ static void decide_running(struct machine_out *out, struct task_record *rec,
 	enum mact a = in->running;
 	bool changed = in->running_hash && strcmp(in->running_hash, s->hash) != 0;
 
-	if (in->running_healthy && rec->retries) {
-		/* back to work: the error of the last attempt is history */
+	if (in->running_healthy && (rec->retries || rec->retry_since_ms)) {
+		/* back to work: the error of the last attempt is history, and
+		 * the next outage has a retryWindow of its own (an unreachable
+		 * destination starts the window without counting a retry) */
+		if (rec->retries)
+			snprintf(rec->message, sizeof(rec->message), "%s: running", mact_name(a));
 		rec->retries = 0;
 		rec->retry_since_ms = 0;
-		snprintf(rec->message, sizeof(rec->message), "%s: running", mact_name(a));
 	}
 	out->phase = rec->retries ? PH_RETRYING : phase_of(a, s, rec->phase);
 	if (s->state == STATE_PAUSED) {

@@ -468,6 +468,11 @@ static void test_retrying_until_healthy(void **state)
 	assert_int_equal(out.phase, PH_MIGRATING_FULL);
 	assert_int_equal(w.rec.retries, 0);
 	assert_string_equal(w.rec.message, "full: running"); /* not the old error */
+	/* An outage that only started the window (the destination could not
+	 * be reached to take the lock) is forgotten once work goes on too. */
+	w.rec.retry_since_ms = w.now - 1000;
+	machine_step(&out, &w.rec, &in);
+	assert_int_equal(w.rec.retry_since_ms, 0);
 }
 
 static void test_backoff(void **state)
