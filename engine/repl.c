@@ -50,6 +50,7 @@
 #define GROUP_ROWS 5000
 #define GROUP_MS 200
 #define HEARTBEAT_NS "1000000000"
+#define FREEZE_WAIT_S "10"
 
 /* A selected table as the applier knows it. */
 struct rtable {
@@ -1185,7 +1186,14 @@ static int stop_step(struct repl *r, bool idle, bool *done, struct gw_err *err)
 				    err, GW_EFATAL,
 				    "stop.freezeSource is not possible on an rds source: "
 				    "stop the writers yourself, then stop without freeze");
-			if ((rc = conn_exec(r->src, "SET GLOBAL read_only = ON", err)) < 0) {
+			/* read_only waits for every table lock held on the source;
+			 * bounded, the wait is a retry (Retrying, with the reason)
+			 * that a pause or a forced stop can interrupt, instead of a
+			 * statement that may freeze the source long after. */
+			if ((rc =
+				 conn_exec(r->src, "SET SESSION lock_wait_timeout = " FREEZE_WAIT_S,
+					   err)) < 0 ||
+			    (rc = conn_exec(r->src, "SET GLOBAL read_only = ON", err)) < 0) {
 				err_prefix(err, "freezing the source");
 				return rc;
 			}
