@@ -4,8 +4,9 @@
 #         lock held on the destination keeps it delayed; the cutover
 #         (triggers created, events enabled) when it stops;
 #   frc   stop.force while its apply is stuck on that lock: stops at once;
-#   frz   stop.freezeSource: the source is set read_only and the recorded
-#         final position is the source's.
+#   frz   stop.freezeSource: the freeze waits (retrying, with the reason)
+#         while a session holds a table lock on the source, then the source
+#         is read_only and the recorded final position is the source's.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/controller.sh"
 . "$(dirname "$0")/../lib/copy.sh"
@@ -108,9 +109,22 @@ sleep 2
 assert_eq "0" "$(mdb_q dst 'SELECT COUNT(*) FROM shop.t WHERE id = 6')" "nothing applied after the stop"
 
 # The frozen stop: read_only on the source, then drained to its position.
+# A session on the source holds a table lock, which read_only waits for:
+# the freeze is retried (with the reason) until the lock goes.
 mdb_q src "INSERT INTO frz.t VALUES (2), (3)"
+mkfifo "$GW_TMP/slock.in"
+mdb src -n <"$GW_TMP/slock.in" >"$GW_TMP/slock.out" 2>&1 &
+SL=$!
+exec 8>"$GW_TMP/slock.in"
+echo "LOCK TABLES shop.log WRITE; SELECT 'locked';" >&8
+wait_for "the source lock is held" 30 grep -q locked "$GW_TMP/slock.out"
 spec frz frz "  state: stopped
   stop: {freezeSource: true}"
+wait_for "the freeze waits for the lock, and says so" 60 grep -q "freezing the source.*Lock wait timeout" "$S/tasks/frz/message"
+assert_eq "0" "$(mdb_q src 'SELECT @@GLOBAL.read_only')" "not frozen while the lock is held"
+echo "UNLOCK TABLES;" >&8
+exec 8>&-
+wait "$SL"
 wait_for "frz Stopped" 60 phase_is "$S" frz Stopped
 assert_eq "1" "$(mdb_q src 'SELECT @@GLOBAL.read_only')" "source frozen"
 assert_eq "$(mdb_q src 'SELECT @@GLOBAL.gtid_binlog_pos')" \
