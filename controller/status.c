@@ -244,9 +244,6 @@ int status_write_task(const char *state_dir, struct task *t, int64_t now_ms)
 	if (status_yaml(&b, t, now_ms, line, position) || write_if_changed(dir, "status.yaml", &b))
 		r = GW_EFATAL;
 	buf_reset(&b);
-	if (buf_printf(&b, "%s\n", phase_name(t->rec.phase)) || write_if_changed(dir, "phase", &b))
-		r = GW_EFATAL;
-	buf_reset(&b);
 	if (buf_printf(&b, "%s\n", line) || write_if_changed(dir, "progress", &b))
 		r = GW_EFATAL;
 	buf_reset(&b);
@@ -279,6 +276,11 @@ int status_write_task(const char *state_dir, struct task *t, int64_t now_ms)
 		if (e || write_if_changed(dir, "precheck.yaml", &b))
 			r = GW_EFATAL;
 	}
+	/* The phase last: whoever waits for a phase, then reads the message,
+	 * the position or precheck.yaml, finds the ones that go with it. */
+	buf_reset(&b);
+	if (buf_printf(&b, "%s\n", phase_name(t->rec.phase)) || write_if_changed(dir, "phase", &b))
+		r = GW_EFATAL;
 	buf_release(&b);
 	return r;
 }
