@@ -49,6 +49,12 @@ out:
 	return r;
 }
 
+/* Whether an incremental stream is running (its delay is live). */
+static bool incremental_live(const struct task *t)
+{
+	return t->worker_live && t->running == MA_INCREMENTAL && !atomic_load(&t->worker_done);
+}
+
 static bool running_copy(const struct task *t)
 {
 	return t->worker_live && (t->running == MA_FULL || t->running == MA_VERIFY);
@@ -131,7 +137,7 @@ static int status_yaml(struct buf *b, struct task *t, int64_t now_ms, const char
 {
 	struct progress *p = &t->progress;
 	uint64_t done = atomic_load(&p->rows_done), total = atomic_load(&p->rows_total);
-	int64_t delay = atomic_load(&p->delay_seconds);
+	int64_t delay = progress_delay(p, now_ms / 1000, incremental_live(t));
 	char ts[32], detail[512];
 	int e = 0;
 	size_t i;
@@ -232,7 +238,7 @@ int status_write_task(const char *state_dir, struct task *t, int64_t now_ms)
 {
 	struct buf b = BUF_INIT;
 	char dir[4096], line[256], position[4096], ts[32];
-	int64_t delay = atomic_load(&t->progress.delay_seconds);
+	int64_t delay = progress_delay(&t->progress, now_ms / 1000, incremental_live(t));
 	int n, r = 0, e = 0;
 
 	n = snprintf(dir, sizeof(dir), "%s/tasks/%s", state_dir, t->name);
@@ -276,8 +282,8 @@ int status_write_task(const char *state_dir, struct task *t, int64_t now_ms)
 		if (e || write_if_changed(dir, "precheck.yaml", &b))
 			r = GW_EFATAL;
 	}
-	/* The phase last: whoever sees a new phase finds the message and
-	 * precheck.yaml that go with it. */
+	/* The phase last: whoever waits for a phase, then reads the message,
+	 * the position or precheck.yaml, finds the ones that go with it. */
 	buf_reset(&b);
 	if (buf_printf(&b, "%s\n", phase_name(t->rec.phase)) || write_if_changed(dir, "phase", &b))
 		r = GW_EFATAL;
@@ -415,7 +421,7 @@ int status_write_metrics(const char *state_dir, struct task *const *tasks, size_
 	METRIC("godwit_events_applied", "Row changes applied by incremental since it started.",
 	       "gauge", atomic_load(&t->progress.events_applied));
 	METRIC("godwit_delay_seconds", "Incremental delay behind the source (-1: unknown).",
-	       "gauge", atomic_load(&t->progress.delay_seconds));
+	       "gauge", progress_delay(&t->progress, util_now_ms() / 1000, incremental_live(t)));
 	METRIC("godwit_retries_total", "Transient failures retried.", "counter",
 	       t->rec.retries_total);
 	METRIC("godwit_last_success_timestamp_seconds", "Unix time of the last successful action.",

@@ -536,6 +536,7 @@ static int table_optional_meta(struct bl_table *t, struct bl_rd *r, bool mariadb
 					return err_set(err, GW_ENOMEM, "out of memory");
 			}
 			t->has_names = t->ncols > 0;
+			t->names_logged = t->has_names;
 			break;
 		case 5: /* SET_STR_VALUE */
 		case 6: /* ENUM_STR_VALUE */
@@ -1381,6 +1382,14 @@ int binlog_decoder_describe_table(struct binlog_decoder *d, const char *db, cons
 			       "%s.%s: the binlog's table map has %zu columns, the schema %zu", db,
 			       table, t->ncols, ncols);
 	for (i = 0; i < ncols; i++) {
+		/* The binlog's names (binlog_row_metadata=FULL) are the truth at
+		 * this position: a schema that disagrees is another layout. */
+		if (t->names_logged && names && names[i] && t->cols[i].name &&
+		    strcasecmp(names[i], t->cols[i].name))
+			return err_set(err, GW_EFATAL,
+				       "%s.%s: column %zu is %s in the binlog but %s in the schema "
+				       "used to apply it (the table changed later in the binlog)",
+				       db, table, i + 1, t->cols[i].name, names[i]);
 		if (names && names[i] && !t->cols[i].name) {
 			t->cols[i].name = strdup(names[i]);
 			if (!t->cols[i].name)

@@ -132,7 +132,8 @@ struct bl_table {
 	char *table;
 	size_t ncols;
 	struct bl_column *cols;
-	bool has_names; /* every column has a name */
+	bool has_names;	   /* every column has a name */
+	bool names_logged; /* the names came with the map (binlog_row_metadata=FULL) */
 };
 
 /* One row change. `before` and `after` have table->ncols entries; a

@@ -17,12 +17,18 @@
 #include "spec/spec.h"
 
 #include <mysql.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 enum conn_flags {
 	CONN_DEFAULT = 0,
 	CONN_LOCAL_INFILE = 1, /* allow LOAD DATA LOCAL INFILE */
 	CONN_NO_SESSION = 2,   /* do not touch session variables */
+	CONN_STREAM = 4,       /* a replica stream: reads time out after
+				  CONN_STREAM_TIMEOUT_S, since the server's heartbeats
+				  come every second (a hung server is a lost one) */
 };
+#define CONN_STREAM_TIMEOUT_S 10
 
 /* Opens a connection; *out is owned by the caller (mysql_close). `role` is
  * "source" or "destination", for messages. */
@@ -45,6 +51,29 @@ int conn_quote_ident(struct buf *b, const char *name) WARN_UNUSED;
 /* Appends 'value' as a string literal escaped for m's connection (or, when
  * m is NULL, with hex '0x..' for arbitrary bytes). */
 int conn_quote_string(struct buf *b, MYSQL *m, const char *s, size_t len) WARN_UNUSED;
+/*
+ * A guard that breaks a statement stuck on the server (a lock held by
+ * someone else, a server that stopped answering) once the task is
+ * cancelled: after *cancel is set and the guard is not stopped within
+ * CONN_GUARD_GRACE_MS, m's socket is shut down, so the blocked call returns
+ * an error at once. A cancel that the code sees by itself at a checkpoint
+ * (the usual case) is never disturbed. The server rolls back the open
+ * transaction, whose position was not committed: nothing is lost.
+ */
+#define CONN_GUARD_GRACE_MS 2000
+struct conn_guard {
+	pthread_t thread;
+	MYSQL *m;
+	const volatile int *cancel;
+	atomic_int done;
+	atomic_int fired;
+	bool live;
+};
+/* Starts guarding m (borrowed; it must outlive conn_guard_stop). */
+void conn_guard_start(struct conn_guard *g, MYSQL *m, const volatile int *cancel);
+/* Stops the guard; returns whether it shut the connection down. */
+bool conn_guard_stop(struct conn_guard *g);
+
 /* The server's version as a number (e.g. 101106) and whether it is MariaDB. */
 void conn_server_version(MYSQL *m, unsigned long *version_out, bool *mariadb_out);
 

@@ -568,7 +568,9 @@ static void check_binlog(struct pc *pc)
 			     "SET GLOBAL binlog_row_metadata = 'FULL' for column names in the "
 			     "binlog",
 			     "binlog_row_metadata is %s: column layouts are taken from the "
-			     "destination's schema at each position",
+			     "destination's schema at each position (for tables with a column "
+			     "selection or renamed columns, from the source's current schema: "
+			     "rows logged before an ALTER of such a table cannot be checked)",
 			     meta);
 	}
 	free(log_bin), free(fmt), free(img), free(sid), free(exp), free(secs), free(meta);

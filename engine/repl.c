@@ -25,9 +25,9 @@
  * information_schema, loaded when a table is first seen and again after
  * every DDL on it in the stream.
  *
- * DDL on selected databases is applied with the database rename; DDL on a
- * renamed table or on a table with a column selection cannot be rewritten
- * safely and stops the task with the reason.
+ * DDL on selected objects is applied with the database and table renames;
+ * DDL that cannot be applied safely (see apply_query) stops the task with
+ * the reason.
  */
 #include "lib/common.h"
 #include "engine/binlog.h"
@@ -50,6 +50,7 @@
 #define GROUP_ROWS 5000
 #define GROUP_MS 200
 #define HEARTBEAT_NS "1000000000"
+#define FREEZE_WAIT_S "10"
 
 /* A selected table as the applier knows it. */
 struct rtable {
@@ -313,7 +314,10 @@ static struct rtable *rtable_find(struct repl *r, const char *db, const char *ta
  * stream order, its position committed after it), so for tables copied
  * whole its columns are the source's columns at this position: that is the
  * schema history, kept where the data is. Tables with a column selection or
- * renames refuse DDL, so the source's current columns are theirs.
+ * column renames refuse DDL that changes columns, so the source's current
+ * columns are theirs. NEEDSWORK: without binlog_row_metadata=FULL, rows of
+ * such a table logged before an ALTER of it (a backlog) are decoded with the
+ * layout after it; with FULL the decoder refuses the mismatch.
  */
 static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 {
@@ -605,6 +609,18 @@ static int apply_delete(struct repl *r, const struct rtable *t, const struct bl_
 	return dst_exec(r, q, err);
 }
 
+/* Sends the multi-row upsert being built in r->sql, if any: before a delete
+ * (which reuses the buffer, and must come after the rows before it). */
+static int flush_upserts(struct repl *r, const struct rtable *t, size_t *nup, struct gw_err *err)
+{
+	if (!*nup)
+		return 0;
+	*nup = 0;
+	if (upsert_tail(&r->sql, t) < 0)
+		return err_set(err, GW_ENOMEM, "out of memory");
+	return dst_exec(r, &r->sql, err);
+}
+
 static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_err *err)
 {
 	const struct bl_table *map = e->table;
@@ -630,7 +646,8 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 		bool pass = true;
 
 		if (e->kind == BK_DELETE_ROWS) {
-			if ((rc = apply_delete(r, t, row->before, map, err)) < 0)
+			if ((rc = flush_upserts(r, t, &nup, err)) < 0 ||
+			    (rc = apply_delete(r, t, row->before, map, err)) < 0)
 				return rc;
 			continue;
 		}
@@ -642,14 +659,16 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 						       "(binlog_row_image is not FULL)",
 						       t->db, t->table);
 			if (key_changed(t, row) &&
-			    (rc = apply_delete(r, t, row->before, map, err)) < 0)
+			    ((rc = flush_upserts(r, t, &nup, err)) < 0 ||
+			     (rc = apply_delete(r, t, row->before, map, err)) < 0))
 				return rc;
 		}
 		if ((rc = filter_passes(&pass, r, t, row->after, map, err)) < 0)
 			return rc;
 		if (!pass) {
 			/* Out of the filter: not (or no longer) on the destination. */
-			if ((rc = apply_delete(r, t, row->after, map, err)) < 0)
+			if ((rc = flush_upserts(r, t, &nup, err)) < 0 ||
+			    (rc = apply_delete(r, t, row->after, map, err)) < 0)
 				return rc;
 			continue;
 		}
@@ -669,12 +688,8 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 			nup = 0;
 		}
 	}
-	if (nup) {
-		if (upsert_tail(q, t) < 0)
-			return err_set(err, GW_ENOMEM, "out of memory");
-		if ((rc = dst_exec(r, q, err)) < 0)
-			return rc;
-	}
+	if ((rc = flush_upserts(r, t, &nup, err)) < 0)
+		return rc;
 	r->txn_rows += e->nrows;
 	r->events_in_group += e->nrows;
 	return 0;
@@ -744,11 +759,13 @@ static bool read_ident(const char **pp, char *out, size_t outsz)
 }
 
 /* The object a DDL statement names: (db, table) with db "" when unqualified. */
-static bool ddl_target(const char *sql, char *db, char *table, size_t sz, bool *is_db_ddl)
+static bool ddl_target(const char *sql, char *db, char *table, size_t sz, bool *is_db_ddl,
+		       const char **name_start, const char **name_end)
 {
 	const char *p = sql;
 
 	*is_db_ddl = false;
+	*name_start = *name_end = NULL;
 	db[0] = table[0] = '\0';
 	if (word_is(&p, "CREATE") || word_is(&p, "ALTER") || word_is(&p, "DROP") ||
 	    word_is(&p, "RENAME") || word_is(&p, "TRUNCATE")) {
@@ -784,6 +801,7 @@ static bool ddl_target(const char *sql, char *db, char *table, size_t sz, bool *
 				p = q;
 		}
 		(void)(word_is(&p, "IF") && (word_is(&p, "NOT") || 1) && word_is(&p, "EXISTS"));
+		*name_start = skip_space_comments(p);
 		if (!read_ident(&p, table, sz))
 			return false;
 		if (*p == '.') {
@@ -792,28 +810,123 @@ static bool ddl_target(const char *sql, char *db, char *table, size_t sz, bool *
 			if (!read_ident(&p, table, sz))
 				return false;
 		}
+		*name_end = p;
 		return true;
 	}
 	return false;
 }
 
-static bool ddl_errno_done(unsigned e)
+static bool ddl_errno_done(unsigned e, bool renames)
 {
-	/* Already applied before a crash: the statement's effect is there. */
+	/* Already applied before a crash: the statement's effect is there. A
+	 * missing table is that only for a rename (elsewhere, e.g. a view over
+	 * a table the destination lacks, it is a DDL that did not apply). */
 	return e == ER_TABLE_EXISTS_ERROR || e == ER_BAD_TABLE_ERROR || e == ER_DUP_FIELDNAME ||
 	       e == ER_DUP_KEYNAME || e == ER_CANT_DROP_FIELD_OR_KEY || e == ER_DB_CREATE_EXISTS ||
-	       e == ER_NO_SUCH_TABLE;
+	       e == ER_UNKNOWN_VIEW || (renames && e == ER_NO_SUCH_TABLE);
 }
 
+/* Copies sql [p, end) with every `db`.x whose db is a selected database
+ * renamed on the destination written with the destination's name. Strings
+ * and comments are copied as they are. NEEDSWORK: a table alias equal to
+ * the name of a renamed database (`app.col` meaning alias app) would be
+ * mapped too. */
+static int ddl_map_databases(struct buf *out, const struct spec *s, const char *p, const char *end)
+{
+	while (p < end) {
+		const char *st = p;
+
+		if (*p == '\'' || *p == '"') {
+			char qc = *p++;
+			while (p < end && *p != qc) {
+				if (*p == '\\' && p + 1 < end)
+					p++;
+				p++;
+			}
+			if (p < end)
+				p++;
+		} else if (p + 1 < end && p[0] == '/' && p[1] == '*' &&
+			   (p + 2 >= end || p[2] != '!')) {
+			const char *e = strstr(p + 2, "*/");
+			p = e && e + 2 <= end ? e + 2 : end;
+		} else if (*p == '#' || (p + 1 < end && p[0] == '-' && p[1] == '-')) {
+			while (p < end && *p != '\n')
+				p++;
+		} else if (*p == '`' || isalpha((unsigned char)*p) || *p == '_' || *p == '$' ||
+			   (unsigned char)*p >= 0x80) {
+			const struct object_sel *o;
+			char id[256];
+
+			if (!read_ident(&p, id, sizeof(id)) || p > end) {
+				p = st + 1;
+			} else if (p < end && *p == '.' && (o = spec_find_database(s, id)) &&
+				   o->rename_to) {
+				if (conn_quote_ident(out, o->rename_to) < 0)
+					return GW_ENOMEM;
+				continue;
+			}
+		} else {
+			p++;
+		}
+		if (buf_add(out, st, (size_t)(p - st)) < 0)
+			return GW_ENOMEM;
+	}
+	return 0;
+}
+
+/* Whether an ALTER TABLE renames the table itself (not a column or key). */
+static bool alter_renames_table(const char *sql)
+{
+	const char *p;
+
+	for (p = sql; *p; p++) {
+		const char *q = p;
+		if ((p == sql || !isalnum((unsigned char)p[-1])) && word_is(&q, "RENAME") &&
+		    !word_is(&q, "COLUMN") && !word_is(&q, "INDEX") && !word_is(&q, "KEY"))
+			return true;
+	}
+	return false;
+}
+
+/* The new name of RENAME TABLE a TO b (its first pair). */
+static bool rename_new_name(const char *name_end, const char *cur_db, char *db, char *table,
+			    size_t sz)
+{
+	const char *p = name_end;
+
+	if (!word_is(&p, "TO") || !read_ident(&p, table, sz))
+		return false;
+	(void)snprintf(db, sz, "%s", cur_db);
+	if (*p == '.') {
+		p++;
+		(void)snprintf(db, sz, "%s", table);
+		if (!read_ident(&p, table, sz))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * DDL of the source on the destination, in stream order. Safe, and
+ * applied: DDL on tables of a whole selected database (names mapped), and
+ * on tables listed in the spec whose columns are all copied under their own
+ * names (the table's name mapped). Unsafe, and the task stops with the
+ * reason (the position stays before the statement): ALTER/RENAME/CREATE
+ * INDEX on a table with a column selection or column renames (the
+ * destination's columns are not the source's), a RENAME of a listed table
+ * (the new name is not what the spec maps) or of an unselected table to a
+ * selected name (its rows were never copied), DROP or ALTER of a selected
+ * database. DROP and TRUNCATE are safe on every selected table.
+ */
 static int apply_query(struct repl *r, const struct binlog_event *e, struct gw_err *err)
 {
-	char db[256], table[256], sql_db[256];
-	const char *p = e->sql;
+	char db[256], table[256], sql_db[256], ndb[256], ntable[256];
+	const char *p = e->sql, *ns, *ne;
 	const struct object_sel *o;
 	const struct table_sel *tsel = NULL;
-	struct rtable *t;
-	struct buf q = BUF_INIT;
-	bool is_db;
+	struct buf q = BUF_INIT, stmt = BUF_INIT;
+	bool is_db, is_rename, is_alter, keeps_columns;
+	size_t i;
 	int rc;
 
 	if (!e->sql || !e->sql_len)
@@ -821,7 +934,7 @@ static int apply_query(struct repl *r, const struct binlog_event *e, struct gw_e
 	if (word_is(&p, "BEGIN") || word_is(&p, "COMMIT") || word_is(&p, "XA") ||
 	    word_is(&p, "SAVEPOINT") || word_is(&p, "ROLLBACK"))
 		return 0;
-	if (!ddl_target(e->sql, db, table, sizeof(db), &is_db))
+	if (!ddl_target(e->sql, db, table, sizeof(db), &is_db, &ns, &ne))
 		return 0;
 	(void)snprintf(sql_db, sizeof(sql_db), "%s", db[0] ? db : e->db ? e->db : "");
 	if (!(o = spec_find_database(r->s, sql_db)))
@@ -839,53 +952,70 @@ static int apply_query(struct repl *r, const struct binlog_event *e, struct gw_e
 			       "DDL on database %s cannot be applied safely: %.200s", sql_db,
 			       e->sql);
 	}
-	if (!spec_table_selected(r->s, sql_db, table, &tsel))
-		return 0;
-	if (tsel && (tsel->rename_to || tsel->ncolumns || tsel->nrenames))
-		return err_set(err, GW_EFATAL,
-			       "DDL on %s.%s cannot be applied safely: the table is renamed or its "
-			       "columns selected; apply it on the destination by hand and restart "
-			       "(%.200s)",
-			       sql_db, table, e->sql);
-	/* DDL commits implicitly: close the group first. */
-	if ((rc = txn_commit(r, err)) < 0)
-		return rc;
-	if (conn_quote_ident(&q, spec_dest_database(o)) < 0) {
-		buf_release(&q);
-		return err_set(err, GW_ENOMEM, "out of memory");
-	}
-	if ((rc = conn_execf(r->dst, err, "USE %s", buf_cstr(&q))) < 0) {
-		buf_release(&q);
-		return rc;
-	}
-	buf_release(&q);
-	if (db[0] && strcmp(db, spec_dest_database(o))) {
-		/* Qualified with a renamed database: not rewritten textually. */
-		if (o->rename_to)
+	p = e->sql;
+	is_rename = word_is(&p, "RENAME");
+	p = e->sql;
+	is_alter = word_is(&p, "ALTER");
+	if (!spec_table_selected(r->s, sql_db, table, &tsel)) {
+		if (is_rename && rename_new_name(ne, sql_db, ndb, ntable, sizeof(ndb)) &&
+		    spec_table_selected(r->s, ndb, ntable, NULL))
 			return err_set(
 			    err, GW_EFATAL,
-			    "DDL names database %s explicitly and it is renamed: cannot be "
-			    "applied safely (%.200s)",
-			    db, e->sql);
+			    "RENAME of %s.%s to the selected name %s.%s cannot be "
+			    "applied safely: the destination never had its rows (%.200s)",
+			    sql_db, table, ndb, ntable, e->sql);
+		return 0;
 	}
-	if (mysql_real_query(r->dst, e->sql, e->sql_len)) {
+	if (!spec_whole_database(o) && (is_rename || (is_alter && alter_renames_table(e->sql))))
+		return err_set(err, GW_EFATAL,
+			       "RENAME of %s.%s cannot be applied safely: the table is listed in "
+			       "the spec, which maps its name, not the new one (%.200s)",
+			       sql_db, table, e->sql);
+	p = e->sql;
+	keeps_columns = word_is(&p, "DROP") || word_is(&p, "TRUNCATE");
+	if (tsel && (tsel->ncolumns || tsel->nrenames) && !keeps_columns)
+		return err_set(err, GW_EFATAL,
+			       "DDL on %s.%s cannot be applied safely: the spec selects or renames "
+			       "its columns, so the destination's columns are not the source's "
+			       "(%.200s)",
+			       sql_db, table, e->sql);
+	/* The statement with the destination's names. */
+	if (ddl_map_databases(&stmt, r->s, e->sql, ns) < 0 ||
+	    conn_quote_ident(&stmt, spec_dest_database(o)) < 0 || buf_putc(&stmt, '.') < 0 ||
+	    conn_quote_ident(&stmt, spec_dest_table(tsel, table)) < 0 ||
+	    ddl_map_databases(&stmt, r->s, ne, e->sql + e->sql_len) < 0 ||
+	    conn_quote_ident(&q, spec_dest_database(o)) < 0) {
+		rc = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* DDL commits implicitly: close the group first. */
+	if ((rc = txn_commit(r, err)) < 0 ||
+	    (rc = conn_execf(r->dst, err, "USE %s", buf_cstr(&q))) < 0)
+		goto out;
+	if (mysql_real_query(r->dst, stmt.ptr, stmt.len)) {
 		unsigned en = mysql_errno(r->dst);
-		if (!ddl_errno_done(en)) {
+		if (!ddl_errno_done(en, is_rename || (is_alter && alter_renames_table(e->sql)))) {
 			rc = conn_error(err, r->dst, "applying DDL");
 			err_prefix(err, "%s.%s", sql_db, table);
-			return rc;
+			goto out;
 		}
 		log_warn(r->s->name, "DDL on %s.%s already applied (%s)", sql_db, table,
 			 mysql_error(r->dst));
 	}
-	log_info(r->s->name, "applied DDL on %s.%s", sql_db, table);
-	/* The column layout may have changed: reload it when next needed. */
-	if ((t = rtable_find(r, sql_db, table, false)))
-		rtable_unload(t);
+	log_info(r->s->name, "applied DDL on %s.%s: %.200s", sql_db, table, buf_cstr(&stmt));
+	/* Column layouts may have changed (a RENAME moves two names): reload
+	 * the database's tables when next needed. */
+	for (i = 0; i < r->ntables; i++)
+		if (!strcmp(r->tables[i].db, sql_db))
+			rtable_unload(&r->tables[i]);
 	/* The position after the DDL, in a transaction of its own. */
 	if ((rc = txn_begin(r, err)) < 0)
-		return rc;
-	return txn_commit(r, err);
+		goto out;
+	rc = txn_commit(r, err);
+out:
+	buf_release(&q);
+	buf_release(&stmt);
+	return rc;
 }
 
 /* --- the stream ------------------------------------------------------ */
@@ -937,8 +1067,8 @@ static int open_stream(MARIADB_RPL **out, MYSQL **conn_out, struct repl *r, stru
 
 	*out = NULL;
 	*conn_out = NULL;
-	if ((rc = conn_open(&m, &r->s->source, "source (binlog)", CONN_NO_SESSION, r->s->name,
-			    err)) < 0)
+	if ((rc = conn_open(&m, &r->s->source, "source (binlog)", CONN_NO_SESSION | CONN_STREAM,
+			    r->s->name, err)) < 0)
 		return rc;
 	if ((rc = conn_exec(m,
 			    "SET @mariadb_slave_capability = 4, "
@@ -1024,6 +1154,7 @@ static void update_delay(struct repl *r, bool idle)
 	int64_t now = util_now_ms() / 1000;
 
 	if (idle && !r->in_txn) {
+		atomic_store(&r->io->progress->applying_unix, 0);
 		atomic_store(&r->io->progress->delay_seconds, 0);
 		atomic_store(&r->io->progress->caught_up, 1);
 	} else if (r->last_event_ts) {
@@ -1055,7 +1186,14 @@ static int stop_step(struct repl *r, bool idle, bool *done, struct gw_err *err)
 				    err, GW_EFATAL,
 				    "stop.freezeSource is not possible on an rds source: "
 				    "stop the writers yourself, then stop without freeze");
-			if ((rc = conn_exec(r->src, "SET GLOBAL read_only = ON", err)) < 0) {
+			/* read_only waits for every table lock held on the source;
+			 * bounded, the wait is a retry (Retrying, with the reason)
+			 * that a pause or a forced stop can interrupt, instead of a
+			 * statement that may freeze the source long after. */
+			if ((rc =
+				 conn_exec(r->src, "SET SESSION lock_wait_timeout = " FREEZE_WAIT_S,
+					   err)) < 0 ||
+			    (rc = conn_exec(r->src, "SET GLOBAL read_only = ON", err)) < 0) {
 				err_prefix(err, "freezing the source");
 				return rc;
 			}
@@ -1135,8 +1273,10 @@ static int stream(struct repl *r, struct gw_err *err)
 		while (have && rc == 0) {
 			if (e.timestamp && e.kind != BK_HEARTBEAT &&
 			    e.kind != BK_FORMAT_DESCRIPTION && e.kind != BK_ROTATE &&
-			    e.kind != BK_GTID_LIST)
+			    e.kind != BK_GTID_LIST) {
 				r->last_event_ts = e.timestamp;
+				atomic_store(&r->io->progress->applying_unix, e.timestamp);
+			}
 			switch (e.kind) {
 			case BK_ROTATE:
 				(void)snprintf(r->file, sizeof(r->file), "%s", e.rotate_file);
@@ -1222,6 +1362,8 @@ static int stream(struct repl *r, struct gw_err *err)
 int engine_incremental(struct action_io *io)
 {
 	struct repl r;
+	struct conn_guard guard;
+	bool guarded = false;
 	size_t i;
 	int rc;
 
@@ -1236,6 +1378,9 @@ int engine_incremental(struct action_io *io)
 	    (rc = conn_open(&r.dst, &io->spec->destination, "destination", CONN_DEFAULT, io->task,
 			    &io->err)) < 0)
 		goto out;
+	/* A pause or a forced stop does not wait for a lock on the destination. */
+	conn_guard_start(&guard, r.dst, io->cancel);
+	guarded = true;
 	/* Applied changes are rows only: the destination's FKs do not
 	 * cascade them again, and checks do not refuse an order the source
 	 * already accepted. */
@@ -1247,6 +1392,9 @@ int engine_incremental(struct action_io *io)
 	if (rc == 0)
 		log_info(io->task, "incremental migration stopped");
 out:
+	if (guarded && conn_guard_stop(&guard) && rc < 0 && rc != GW_ECANCEL)
+		rc = err_set(&io->err, GW_ECANCEL,
+			     "cancelled while a change waited on the destination (rolled back)");
 	if (r.in_txn)
 		(void)mysql_query(r.dst, "ROLLBACK");
 	for (i = 0; i < r.ntables; i++) {

@@ -375,7 +375,12 @@ static void decide_running(struct machine_out *out, struct task_record *rec,
 	enum mact a = in->running;
 	bool changed = in->running_hash && strcmp(in->running_hash, s->hash) != 0;
 
-	if (in->running_healthy && rec->retries) {
+	if (in->running_healthy && (rec->retries || rec->retry_since_ms)) {
+		/* back to work: the error of the last attempt is history, and
+		 * the next outage has a retryWindow of its own (an unreachable
+		 * destination starts the window without counting a retry) */
+		if (rec->retries)
+			snprintf(rec->message, sizeof(rec->message), "%s: running", mact_name(a));
 		rec->retries = 0;
 		rec->retry_since_ms = 0;
 	}
@@ -429,8 +434,12 @@ static void decide(struct machine_out *out, struct task_record *rec, const struc
 		out->phase = has(s, MT_INCREMENTAL) ? PH_STOPPED : PH_COMPLETED;
 		if (rec->phase != out->phase)
 			set_msg(rec, "%s",
-				has(s, MT_INCREMENTAL) ? "stopped"
-						       : "completed: every object copied");
+				!has(s, MT_INCREMENTAL) ? "completed: every object copied"
+				: has(s, MT_SCHEMA)
+				    ? "stopped; cutover done: destination triggers created and "
+				      "events enabled"
+				    : "stopped (no schema migration: destination triggers and "
+				      "events left as they are)");
 		return;
 	}
 	if (s->state == STATE_PAUSED) {

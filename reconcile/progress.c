@@ -21,6 +21,7 @@ void progress_release(struct progress *p)
 
 void progress_reset(struct progress *p)
 {
+	atomic_store(&p->applying_unix, 0);
 	atomic_store(&p->rows_done, 0);
 	atomic_store(&p->rows_total, 0);
 	atomic_store(&p->bytes_done, 0);
@@ -29,6 +30,15 @@ void progress_reset(struct progress *p)
 	pthread_mutex_lock(&p->mu);
 	p->detail[0] = '\0';
 	pthread_mutex_unlock(&p->mu);
+}
+
+int64_t progress_delay(struct progress *p, int64_t now_unix, bool live)
+{
+	int64_t d = atomic_load(&p->delay_seconds), a = atomic_load(&p->applying_unix);
+
+	if (live && d >= 0 && a > 0 && now_unix - a > d)
+		d = now_unix - a;
+	return d;
 }
 
 void progress_set_position(struct progress *p, const char *pos)

@@ -24,6 +24,10 @@ struct progress {
 	_Atomic int64_t delay_seconds;	 /* incremental: -1 until known */
 	_Atomic int64_t last_event_unix; /* source time of newest applied event */
 	_Atomic int caught_up;		 /* incremental: nothing pending */
+	/* incremental: source time of the event being applied, 0 when idle.
+	 * delay_seconds is updated between events only; this lets the delay
+	 * be seen growing while one apply waits (a lock on the destination). */
+	_Atomic int64_t applying_unix;
 	_Atomic int64_t started_mono_ms; /* when the current action started */
 	pthread_mutex_t mu;
 	char position[4096]; /* source binlog position applied (GTID set or file:pos) */
@@ -34,6 +38,9 @@ void progress_init(struct progress *p);
 void progress_release(struct progress *p);
 /* Resets counters (not the position) for a new action. */
 void progress_reset(struct progress *p);
+/* The incremental delay now: delay_seconds, or more while the event being
+ * applied waits; `live` says whether the incremental stream still runs. */
+int64_t progress_delay(struct progress *p, int64_t now_unix, bool live);
 void progress_set_position(struct progress *p, const char *pos);
 void progress_get_position(struct progress *p, char *out, size_t outsz);
 void progress_set_detail(struct progress *p, const char *fmt, ...) PRINTF_LIKE(2, 3);

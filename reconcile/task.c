@@ -502,7 +502,8 @@ out:
 /* --- lifecycle --- */
 
 static const char *const cond_types[TASK_NCOND] = {
-    "Ready", "Reconciling", "Stalled", "SpecImmutable", "DestinationIncomplete", "Locked",
+    "Ready",  "Reconciling", "Stalled", "SpecImmutable", "DestinationIncomplete",
+    "Locked", "NotDelayed",
 };
 
 int task_new(struct task **out, const char *name, const struct task_env *env, int64_t now_ms)
@@ -915,6 +916,22 @@ static void update_conditions(struct task *t, int64_t now_ms)
 			 lmsg, now_s);
 	} else {
 		cond_set(t, 5, true, "NoLock", NULL, now_s);
+	}
+	/* "The migration task is not delayed": what a gated stop waits for. */
+	if (t->worker_live && t->running == MA_INCREMENTAL && t->spec) {
+		bool live = !atomic_load(&t->worker_done);
+		int64_t d = progress_delay(&t->progress, now_ms / 1000, live);
+		int64_t max_s = t->spec->stop_max_delay_ms / 1000;
+
+		snprintf(lmsg, sizeof(lmsg), "delay %llds, stop.maxDelay %llds", (long long)d,
+			 (long long)max_s);
+		cond_set(t, 6, d >= 0 && d <= max_s,
+			 d < 0	      ? "Starting"
+			 : d <= max_s ? "CaughtUp"
+				      : "Delayed",
+			 lmsg, now_s);
+	} else {
+		cond_set(t, 6, false, "NotStreaming", NULL, now_s);
 	}
 }
 

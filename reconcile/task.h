@@ -60,7 +60,7 @@ int task_record_destination(const struct spec *s, enum meta_stage st, struct gw_
 
 enum lock_state { LOCK_UNKNOWN, LOCK_HELD, LOCK_OTHER, LOCK_ERROR };
 
-#define TASK_NCOND 6
+#define TASK_NCOND 7
 struct condition {
 	const char *type; /* static */
 	bool status;

@@ -194,6 +194,7 @@ static void test_full_incremental_path_and_gated_stop(void **state)
 	out = run(&w, 50);
 	assert_int_equal(out.phase, PH_STOPPED);
 	assert_int_equal(w.stage, META_CUTOVER_DONE);
+	assert_non_null(strstr(w.rec.message, "cutover done"));
 	assert_false(w.rec.whitelist_added);
 	assert_log(&w, want, (int)(sizeof(want) / sizeof(want[0])));
 	/* Stopped stays stopped, even if asked to run again. */
@@ -466,6 +467,12 @@ static void test_retrying_until_healthy(void **state)
 	machine_step(&out, &w.rec, &in);
 	assert_int_equal(out.phase, PH_MIGRATING_FULL);
 	assert_int_equal(w.rec.retries, 0);
+	assert_string_equal(w.rec.message, "full: running"); /* not the old error */
+	/* An outage that only started the window (the destination could not
+	 * be reached to take the lock) is forgotten once work goes on too. */
+	w.rec.retry_since_ms = w.now - 1000;
+	machine_step(&out, &w.rec, &in);
+	assert_int_equal(w.rec.retry_since_ms, 0);
 }
 
 static void test_backoff(void **state)
