@@ -1273,9 +1273,12 @@ static int write_report(struct action_io *io, const struct precheck_list *l,
 static const char *connect_fix(const struct endpoint *ep, const struct gw_err *e)
 {
 	if (ep->tls_mode >= TLS_VERIFY_CA && strstr(e->msg, "certificate"))
-		return "check host, port, user, password, TLS settings and the network path: the "
-		       "server's certificate must be signed by tls.ca and, with this client "
-		       "library also under verify-ca, name the host the spec connects to";
+		return ep->tls_mode == TLS_VERIFY_CA
+			   ? "check host, port, user, password, TLS settings and the network path: "
+			     "the server's certificate must be signed by tls.ca"
+			   : "check host, port, user, password, TLS settings and the network path: "
+			     "the server's certificate must be signed by tls.ca and name the host "
+			     "the spec connects to";
 	return "check host, port, user, password, TLS settings and the network path";
 }
 
