@@ -1268,6 +1268,49 @@ static int write_report(struct action_io *io, const struct precheck_list *l,
 	return 0;
 }
 
+/*
+ * rds endpoints let in only the addresses of their whitelists: nothing can
+ * be checked before whitelist.cidrs are there, so the precheck adds them
+ * (idempotent, group "godwit" only) and the Whitelisting phase confirms.
+ */
+static void check_whitelist(struct pc *pc, struct precheck_summary *out)
+{
+	const struct endpoint *eps[2] = {&pc->s->source, &pc->s->destination};
+	const char *roles[2] = {"source", "destination"};
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct gw_err e = GW_ERR_INIT;
+
+		if (!eps[i]->is_rds)
+			continue;
+		if (!pc->s->nwhitelist) {
+			item(pc, "whitelist", PC_WARN,
+			     "list the addresses the controller connects from in whitelist.cidrs, "
+			     "or "
+			     "add them to a whitelist of the instance yourself",
+			     "%s %s: no whitelist.cidrs: the controller's address must already be "
+			     "in a whitelist of the instance",
+			     roles[i], eps[i]->rds.instance_id);
+			continue;
+		}
+		if (cloud_whitelist_apply(eps[i], pc->s->whitelist_cidrs, pc->s->nwhitelist, 1,
+					  pc->io->task, &e) < 0) {
+			item(pc, "whitelist", PC_FAIL,
+			     "check the credentials and the role, and that whitelist.cidrs are "
+			     "addresses",
+			     "%s %s: whitelist group godwit: %s", roles[i], eps[i]->rds.instance_id,
+			     e.msg);
+			continue;
+		}
+		if (out)
+			out->whitelist_added = true;
+		item(pc, "whitelist", PC_PASS, NULL,
+		     "%s %s: whitelist group godwit holds whitelist.cidrs (%zu)", roles[i],
+		     eps[i]->rds.instance_id, pc->s->nwhitelist);
+	}
+}
+
 /* The fix for a failed connection; a certificate refused under verify-*
  * says what the certificate must be. */
 static const char *connect_fix(const struct endpoint *ep, const struct gw_err *e)
@@ -1312,6 +1355,7 @@ int precheck_run(struct action_io *io, struct precheck_summary *out, struct prec
 	pc.io = io;
 	pc.s = io->spec;
 	pc.incremental = io->spec->migration_types & MT_INCREMENTAL;
+	check_whitelist(&pc, out);
 	r = conn_open(&pc.src, &io->spec->source, "source", CONN_DEFAULT, io->task, &e);
 	if (r < 0)
 		item(&pc, "source-connect", PC_FAIL, connect_fix(&io->spec->source, &e), "%s",

@@ -54,6 +54,10 @@ struct precheck_summary {
 	int warned;
 	int failed;
 	char failed_ids[512]; /* comma-separated ids of failed items */
+	/* rds endpoints: the precheck put whitelist.cidrs into the whitelist
+	 * groups so as to connect at all; they are removed when the
+	 * migration ends, like those of the whitelist action */
+	bool whitelist_added;
 };
 
 struct actions {

@@ -220,6 +220,9 @@ static void take_result(struct task_record *rec, const struct machine_in *in)
 
 	if (in->warning && in->warning[0])
 		snprintf(rec->warning, sizeof(rec->warning), "%s", in->warning);
+	/* whatever its outcome, entries the precheck added are ours to remove */
+	if (in->done == MA_PRECHECK && in->precheck_whitelisted)
+		rec->whitelist_added = true;
 	if (r == GW_ECANCEL)
 		return;
 	if (r == 0 || (r == GW_ENOTFOUND &&

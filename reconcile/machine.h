@@ -115,11 +115,12 @@ struct machine_in {
 	/* The action that just ended (MA_NONE: none) and its result. */
 	enum mact done;
 	int result;
-	const char *error;   /* message of a failed result */
-	int precheck_failed; /* precheck: number of failed items */
-	const char *warning; /* the action's warning, may be NULL */
-	int64_t now_ms;	     /* wall clock */
-	uint32_t jitter;     /* a random number for the backoff */
+	const char *error;	   /* message of a failed result */
+	int precheck_failed;	   /* precheck: number of failed items */
+	bool precheck_whitelisted; /* precheck: it added whitelist entries */
+	const char *warning;	   /* the action's warning, may be NULL */
+	int64_t now_ms;		   /* wall clock */
+	uint32_t jitter;	   /* a random number for the backoff */
 };
 
 struct machine_out {

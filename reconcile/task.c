@@ -844,6 +844,7 @@ static void collect(struct task *t, struct machine_in *in)
 	in->error = t->io.err.msg;
 	in->warning = t->io.warning;
 	in->precheck_failed = t->ps.failed;
+	in->precheck_whitelisted = t->ps.whitelist_added;
 	if (a == MA_PRECHECK && (t->job_result == 0 || t->io.report.len)) {
 		buf_reset(&t->precheck_report);
 		if (buf_add(&t->precheck_report, t->io.report.ptr ? t->io.report.ptr : "",

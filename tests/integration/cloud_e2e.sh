@@ -96,6 +96,12 @@ assert_eq 0 "$rc" "--once exits 0"
 assert_eq "Completed" "$(cat "$S/tasks/shop-to-b/phase")" "the cross-account migration completes"
 assert_eq "3" "$(mdb_q dst 'SELECT COUNT(*) FROM shop.t')" "rows copied"
 grep -A3 "id: storage" "$S/tasks/shop-to-b/precheck.yaml" | grep -q "result: pass" || fail "storage precheck passed"
+# the precheck put the cidrs into both whitelists before connecting (an rds
+# instance lets nothing else in), and said so
+for role in source destination; do
+	grep -A3 "id: whitelist" "$S/tasks/shop-to-b/precheck.yaml" | grep -A1 "result: pass" |
+		grep -q "$role rm-" || fail "whitelist item of the $role"
+done
 assert_contains "$(cat "$S/tasks/shop-to-b/precheck.yaml")" "the destination has room" \
 	"storage measured through the API"
 
