@@ -51,6 +51,42 @@
 #define GROUP_MS 200
 #define HEARTBEAT_NS "1000000000"
 
+/*
+ * The changes of one table not yet sent to the destination, inside the
+ * open destination transaction. Every change is by primary key: an upsert
+ * of a full image or a delete. They are sent as few multi-row statements
+ * (one INSERT ... ON DUPLICATE KEY UPDATE, one DELETE ... IN) instead of
+ * one statement per row: the round trips, not the server's work, are what
+ * limits a row-at-a-time applier.
+ *
+ * Order. Tables are independent on the destination (foreign key checks
+ * are off for the applier, triggers are created only at the cutover), so
+ * tables are flushed in any order. Within a table:
+ * - net mode (table.net): the table has no unique key but the primary
+ *   key, and the key is integers (whose SQL text is canonical, unlike a
+ *   string under a case- or pad-insensitive collation). Then changes to
+ *   distinct keys commute, and the last change of a key is its whole
+ *   effect: a later change of a key replaces the earlier one, deletes go
+ *   first, then the upserts.
+ * - ordered mode (every other table): changes are kept in source order and
+ *   each run of consecutive upserts or deletes is one statement, which the
+ *   server executes row by row in that order: the same as one statement
+ *   per row.
+ */
+struct pend_op {
+	size_t koff, klen; /* key text in arena: "7" or "(`a` = 1 AND `b` = 2)" */
+	size_t voff, vlen; /* upsert: "(v1,v2,...)" in arena */
+	bool del;
+};
+
+struct pend {
+	struct buf arena;
+	struct pend_op *ops;
+	size_t nops, cap;
+	uint32_t *hash; /* net mode: op index + 1 by key text, 0 empty */
+	size_t hcap;
+};
+
 /* A selected table as the applier knows it. */
 struct rtable {
 	char *db;
@@ -65,6 +101,8 @@ struct rtable {
 	size_t *key; /* indexes of the key columns */
 	size_t nkey;
 	bool loaded;
+	bool net; /* changes may be merged by key (see struct pend) */
+	struct pend pend;
 };
 
 /* MariaDB GTID state: the last seq per domain. */
@@ -306,6 +344,33 @@ static struct rtable *rtable_find(struct repl *r, const char *db, const char *ta
 	return t;
 }
 
+/* Whether db.table has a unique key other than the primary key (a table
+ * not there has none). */
+static int other_unique_key(bool *out, MYSQL *m, const char *db, const char *table,
+			    struct gw_err *err)
+{
+	struct buf q = BUF_INIT, v = BUF_INIT;
+	bool found;
+	int rc;
+
+	*out = true;
+	if (buf_puts(&q, "SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ") < 0 ||
+	    conn_quote_string(&q, m, db, strlen(db)) < 0 ||
+	    buf_puts(&q, " AND TABLE_NAME = ") < 0 ||
+	    conn_quote_string(&q, m, table, strlen(table)) < 0 ||
+	    buf_puts(&q, " AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY' LIMIT 1") < 0) {
+		rc = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = conn_query_value(&v, &found, m, buf_cstr(&q), err)) < 0)
+		goto out;
+	*out = found;
+out:
+	buf_release(&q);
+	buf_release(&v);
+	return rc;
+}
+
 /*
  * Column names, signedness, generated columns and the key of a table, for
  * the layout of the binlog position being applied. The destination's
@@ -329,6 +394,7 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 
 	rtable_unload(t);
 	if (buf_puts(&q, "SELECT c.COLUMN_NAME, c.COLUMN_TYPE LIKE '%unsigned%', c.IS_GENERATED,"
+			 " c.DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint'),"
 			 " (SELECT MIN(IF(s.INDEX_NAME = 'PRIMARY', 0, 1) * 1000000 +"
 			 "   s.SEQ_IN_INDEX) FROM information_schema.STATISTICS s"
 			 "  WHERE s.TABLE_SCHEMA = c.TABLE_SCHEMA AND s.TABLE_NAME = c.TABLE_NAME"
@@ -357,6 +423,7 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 		goto oom;
 	{
 		long keypos[1024];
+		bool is_int[1024];
 		for (i = 0; (row = mysql_fetch_row(res)); i++) {
 			t->names[i] = strdup(row[0]);
 			if (!t->names[i])
@@ -367,7 +434,9 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 			    !(t->dest_names[i] = strdup(spec_dest_column(t->tsel, row[0]))))
 				goto oom;
 			if (i < ARRAY_SIZE(keypos))
-				keypos[i] = row[3] ? strtol(row[3], NULL, 10) : -1;
+				keypos[i] = row[4] ? strtol(row[4], NULL, 10) : -1;
+			if (i < ARRAY_SIZE(is_int))
+				is_int[i] = row[3] && row[3][0] == '1';
 			t->ncols++;
 		}
 		/* key columns in key order */
@@ -375,6 +444,10 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 			for (i = 0; i < t->ncols && i < ARRAY_SIZE(keypos); i++)
 				if (keypos[i] == want)
 					t->key[t->nkey++] = i;
+		t->net = t->nkey > 0;
+		for (i = 0; i < t->nkey; i++)
+			if (t->key[i] >= ARRAY_SIZE(is_int) || !is_int[t->key[i]])
+				t->net = false;
 	}
 	if (t->nkey == 0) {
 		rc = err_set(err, GW_EFATAL,
@@ -389,6 +462,15 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 				     t->db, t->table, t->names[t->key[i]]);
 			goto out;
 		}
+	if (t->net) {
+		/* Another unique key on either side makes the order of
+		 * changes to distinct primary keys matter. */
+		bool u1 = true, u2 = true;
+		if ((rc = other_unique_key(&u1, r->dst, t->dest_db, t->dest_table, err)) < 0 ||
+		    (rc = other_unique_key(&u2, r->src, t->db, t->table, err)) < 0)
+			goto out;
+		t->net = !u1 && !u2;
+	}
 	if ((rc = binlog_decoder_describe_table(r->dec, t->db, t->table, t->names, t->is_unsigned,
 						t->ncols, err)) < 0)
 		goto out;
@@ -405,6 +487,10 @@ out:
 }
 
 /* --- applying -------------------------------------------------------- */
+
+static int pend_flush_all(struct repl *r, struct gw_err *err);
+static void pend_drop_all(struct repl *r);
+static void pend_release(struct pend *p);
 
 static int dst_exec(struct repl *r, const struct buf *q, struct gw_err *err)
 {
@@ -439,6 +525,12 @@ static int txn_commit(struct repl *r, struct gw_err *err)
 
 	if (!r->in_txn)
 		return 0;
+	if ((rc = pend_flush_all(r, err)) < 0) {
+		pend_drop_all(r);
+		(void)mysql_query(r->dst, "ROLLBACK");
+		r->in_txn = false;
+		return rc;
+	}
 	if (position_now(&pos, r) < 0 ||
 	    meta_position_sql(&q, r->dst, r->metadb, r->s->name, &pos) < 0) {
 		buf_release(&q);
@@ -459,26 +551,6 @@ static int txn_commit(struct repl *r, struct gw_err *err)
 	atomic_store(&r->io->progress->last_event_unix, r->last_event_ts);
 	meta_position_format(text, sizeof(text), &pos);
 	progress_set_position(r->io->progress, text);
-	return 0;
-}
-
-static int key_where(struct buf *q, const struct rtable *t, const struct bl_value *img,
-		     const struct bl_table *map)
-{
-	size_t k;
-
-	for (k = 0; k < t->nkey; k++) {
-		size_t c = t->key[k];
-		const struct bl_value *v = &img[c];
-		if ((k && buf_puts(q, " AND ") < 0) || conn_quote_ident(q, t->dest_names[c]) < 0)
-			return GW_ENOMEM;
-		if (v->kind == BL_NULL) {
-			if (buf_puts(q, " IS NULL") < 0)
-				return GW_ENOMEM;
-		} else if (buf_puts(q, " = ") < 0 || binlog_value_sql(q, v, &map->cols[c]) < 0) {
-			return GW_ENOMEM;
-		}
-	}
 	return 0;
 }
 
@@ -543,12 +615,12 @@ static int upsert_head(struct buf *q, const struct rtable *t)
 }
 
 static int upsert_row(struct buf *q, const struct rtable *t, const struct bl_value *img,
-		      const struct bl_table *map, bool first_row)
+		      const struct bl_table *map)
 {
 	size_t c;
 	bool first = true;
 
-	if ((!first_row && buf_putc(q, ',') < 0) || buf_putc(q, '(') < 0)
+	if (buf_putc(q, '(') < 0)
 		return GW_ENOMEM;
 	for (c = 0; c < t->ncols; c++) {
 		if (!t->dest_names[c])
@@ -580,6 +652,33 @@ static int upsert_tail(struct buf *q, const struct rtable *t)
 	return 0;
 }
 
+/* The key of an image as the text a DELETE lists: the value alone for a
+ * one-column key (for `k` IN (...)), a parenthesised condition otherwise
+ * (for ... OR ...). */
+static int key_text(struct buf *q, const struct rtable *t, const struct bl_value *img,
+		    const struct bl_table *map)
+{
+	size_t k;
+
+	if (t->nkey == 1 && img[t->key[0]].kind != BL_NULL)
+		return binlog_value_sql(q, &img[t->key[0]], &map->cols[t->key[0]]);
+	if (buf_putc(q, '(') < 0)
+		return GW_ENOMEM;
+	for (k = 0; k < t->nkey; k++) {
+		size_t c = t->key[k];
+		const struct bl_value *v = &img[c];
+		if ((k && buf_puts(q, " AND ") < 0) || conn_quote_ident(q, t->dest_names[c]) < 0)
+			return GW_ENOMEM;
+		if (v->kind == BL_NULL) {
+			if (buf_puts(q, " IS NULL") < 0)
+				return GW_ENOMEM;
+		} else if (buf_puts(q, " = ") < 0 || binlog_value_sql(q, v, &map->cols[c]) < 0) {
+			return GW_ENOMEM;
+		}
+	}
+	return buf_putc(q, ')');
+}
+
 static bool key_changed(const struct rtable *t, const struct bl_row *row)
 {
 	size_t k;
@@ -593,24 +692,197 @@ static bool key_changed(const struct rtable *t, const struct bl_row *row)
 	return false;
 }
 
-static int apply_delete(struct repl *r, const struct rtable *t, const struct bl_value *img,
-			const struct bl_table *map, struct gw_err *err)
+/* --- pending changes (struct pend) ----------------------------------- */
+
+#define PEND_BYTES ((size_t)4 << 20) /* flushed beyond this much SQL text */
+#define PEND_OPS 20000
+#define STMT_BYTES ((size_t)4 << 20) /* one statement, well below max_allowed_packet */
+
+static void pend_clear(struct pend *p)
 {
+	buf_reset(&p->arena);
+	p->nops = 0;
+	if (p->hash)
+		memset(p->hash, 0, p->hcap * sizeof(*p->hash));
+}
+
+static void pend_release(struct pend *p)
+{
+	buf_release(&p->arena);
+	free(p->ops);
+	free(p->hash);
+	memset(p, 0, sizeof(*p));
+}
+
+static uint32_t pend_hash_of(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* The op with the same key text in net mode, or NULL. */
+static struct pend_op *pend_lookup(struct pend *p, const char *k, size_t klen, size_t *slot_out)
+{
+	size_t mask = p->hcap - 1, i = pend_hash_of(k, klen) & mask;
+
+	for (; p->hash[i]; i = (i + 1) & mask) {
+		struct pend_op *o = &p->ops[p->hash[i] - 1];
+		if (o->klen == klen && !memcmp(p->arena.ptr + o->koff, k, klen))
+			return o;
+	}
+	*slot_out = i;
+	return NULL;
+}
+
+/* Sends the ops [from, to) of one kind as statements of at most
+ * STMT_BYTES. */
+static int pend_send(struct repl *r, struct rtable *t, bool del, size_t from, size_t to,
+		     struct gw_err *err)
+{
+	struct pend *p = &t->pend;
 	struct buf *q = &r->sql;
+	size_t i, n = 0;
+	int rc;
 
 	buf_reset(q);
-	if (buf_puts(q, "DELETE FROM ") < 0 || dest_name(q, t) < 0 || buf_puts(q, " WHERE ") < 0 ||
-	    key_where(q, t, img, map) < 0)
-		return err_set(err, GW_ENOMEM, "out of memory");
-	return dst_exec(r, q, err);
+	for (i = from; i <= to; i++) {
+		const struct pend_op *o = i < to ? &p->ops[i] : NULL;
+		if (o && o->del != del)
+			continue;
+		if (n && (!o || q->len >= STMT_BYTES)) {
+			if (del ? t->nkey == 1 && buf_putc(q, ')') < 0 : upsert_tail(q, t) < 0)
+				goto oom;
+			if (mysql_real_query(r->dst, q->ptr, q->len)) {
+				rc = conn_error(err, r->dst, "applying changes");
+				err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
+				return rc;
+			}
+			buf_reset(q);
+			n = 0;
+		}
+		if (!o)
+			break;
+		if (n == 0) {
+			if (del) {
+				if (buf_puts(q, "DELETE FROM ") < 0 || dest_name(q, t) < 0 ||
+				    buf_puts(q, " WHERE ") < 0)
+					goto oom;
+				if (t->nkey == 1 &&
+				    (conn_quote_ident(q, t->dest_names[t->key[0]]) < 0 ||
+				     buf_puts(q, " IN (") < 0))
+					goto oom;
+			} else if (upsert_head(q, t) < 0) {
+				goto oom;
+			}
+		} else if (buf_puts(q, del && t->nkey != 1 ? " OR " : ",") < 0) {
+			goto oom;
+		}
+		if ((del ? buf_add(q, p->arena.ptr + o->koff, o->klen)
+			 : buf_add(q, p->arena.ptr + o->voff, o->vlen)) < 0)
+			goto oom;
+		n++;
+	}
+	return 0;
+oom:
+	return err_set(err, GW_ENOMEM, "out of memory");
+}
+
+static int pend_flush(struct repl *r, struct rtable *t, struct gw_err *err)
+{
+	struct pend *p = &t->pend;
+	size_t a, b;
+	int rc = 0;
+
+	if (!p->nops)
+		return 0;
+	if (t->net) {
+		if ((rc = pend_send(r, t, true, 0, p->nops, err)) == 0)
+			rc = pend_send(r, t, false, 0, p->nops, err);
+	} else {
+		for (a = 0; a < p->nops && rc == 0; a = b) {
+			for (b = a + 1; b < p->nops && p->ops[b].del == p->ops[a].del; b++)
+				;
+			rc = pend_send(r, t, p->ops[a].del, a, b, err);
+		}
+	}
+	pend_clear(p);
+	return rc;
+}
+
+static int pend_flush_all(struct repl *r, struct gw_err *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < r->ntables; i++)
+		if ((rc = pend_flush(r, &r->tables[i], err)) < 0)
+			return rc;
+	return 0;
+}
+
+static void pend_drop_all(struct repl *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->ntables; i++)
+		pend_clear(&r->tables[i].pend);
+}
+
+/* Queues a delete (img is the key's image) or an upsert of img. */
+static int pend_add(struct repl *r, struct rtable *t, bool del, const struct bl_value *img,
+		    const struct bl_table *map, struct gw_err *err)
+{
+	struct pend *p = &t->pend;
+	struct pend_op *o = NULL;
+	size_t koff = p->arena.len, voff, slot = 0;
+
+	if (t->net && !p->hash) {
+		for (p->hcap = 1; p->hcap < 2 * PEND_OPS;)
+			p->hcap *= 2;
+		if (!(p->hash = calloc(p->hcap, sizeof(*p->hash))))
+			goto oom;
+	}
+	if (key_text(&p->arena, t, img, map) < 0)
+		goto oom;
+	voff = p->arena.len;
+	if (!del && upsert_row(&p->arena, t, img, map) < 0)
+		goto oom;
+	if (t->net && (o = pend_lookup(p, p->arena.ptr + koff, voff - koff, &slot))) {
+		/* A later change of the key is its whole effect. */
+		o->koff = koff;
+	} else {
+		if (p->nops == p->cap) {
+			size_t ncap = p->cap ? 2 * p->cap : 256;
+			struct pend_op *n = realloc(p->ops, ncap * sizeof(*n));
+			if (!n)
+				goto oom;
+			p->ops = n;
+			p->cap = ncap;
+		}
+		o = &p->ops[p->nops++];
+		o->koff = koff;
+		if (t->net)
+			p->hash[slot] = (uint32_t)p->nops;
+	}
+	o->klen = voff - koff;
+	o->voff = voff;
+	o->vlen = p->arena.len - voff;
+	o->del = del;
+	if (p->arena.len >= PEND_BYTES || p->nops >= PEND_OPS)
+		return pend_flush(r, t, err);
+	return 0;
+oom:
+	return err_set(err, GW_ENOMEM, "out of memory");
 }
 
 static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_err *err)
 {
 	const struct bl_table *map = e->table;
 	struct rtable *t;
-	struct buf *q = &r->sql;
-	size_t i, nup = 0;
+	size_t i;
 	int rc;
 
 	if (!map || !(t = rtable_find(r, map->db, map->table, true)))
@@ -624,13 +896,12 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 			       t->db, t->table, map->ncols, t->ncols);
 	if ((rc = txn_begin(r, err)) < 0)
 		return rc;
-	buf_reset(q);
 	for (i = 0; i < e->nrows; i++) {
 		const struct bl_row *row = &e->rows[i];
 		bool pass = true;
 
 		if (e->kind == BK_DELETE_ROWS) {
-			if ((rc = apply_delete(r, t, row->before, map, err)) < 0)
+			if ((rc = pend_add(r, t, true, row->before, map, err)) < 0)
 				return rc;
 			continue;
 		}
@@ -642,37 +913,13 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 						       "(binlog_row_image is not FULL)",
 						       t->db, t->table);
 			if (key_changed(t, row) &&
-			    (rc = apply_delete(r, t, row->before, map, err)) < 0)
+			    (rc = pend_add(r, t, true, row->before, map, err)) < 0)
 				return rc;
 		}
 		if ((rc = filter_passes(&pass, r, t, row->after, map, err)) < 0)
 			return rc;
-		if (!pass) {
-			/* Out of the filter: not (or no longer) on the destination. */
-			if ((rc = apply_delete(r, t, row->after, map, err)) < 0)
-				return rc;
-			continue;
-		}
-		if (nup == 0) {
-			buf_reset(q);
-			if (upsert_head(q, t) < 0)
-				return err_set(err, GW_ENOMEM, "out of memory");
-		}
-		if (upsert_row(q, t, row->after, map, nup == 0) < 0)
-			return err_set(err, GW_ENOMEM, "out of memory");
-		nup++;
-		if (q->len > (4u << 20)) {
-			if (upsert_tail(q, t) < 0)
-				return err_set(err, GW_ENOMEM, "out of memory");
-			if ((rc = dst_exec(r, q, err)) < 0)
-				return rc;
-			nup = 0;
-		}
-	}
-	if (nup) {
-		if (upsert_tail(q, t) < 0)
-			return err_set(err, GW_ENOMEM, "out of memory");
-		if ((rc = dst_exec(r, q, err)) < 0)
+		/* Out of the filter: not (or no longer) on the destination. */
+		if ((rc = pend_add(r, t, !pass, row->after, map, err)) < 0)
 			return rc;
 	}
 	r->txn_rows += e->nrows;
@@ -1251,6 +1498,7 @@ out:
 		(void)mysql_query(r.dst, "ROLLBACK");
 	for (i = 0; i < r.ntables; i++) {
 		rtable_unload(&r.tables[i]);
+		pend_release(&r.tables[i].pend);
 		free(r.tables[i].db);
 		free(r.tables[i].table);
 		free(r.tables[i].dest_db);
