@@ -49,7 +49,11 @@
 
 #define GROUP_ROWS 5000
 #define GROUP_MS 200
-#define HEARTBEAT_NS "1000000000"
+/* The source sends a heartbeat after this long without events: it is how
+ * the applier learns that the stream has nothing more for now, and commits
+ * the group it holds (without it the last group would wait for the next
+ * event). */
+#define HEARTBEAT_NS "100000000"
 
 /*
  * The changes of one table not yet sent to the destination, inside the
@@ -344,6 +348,16 @@ static struct rtable *rtable_find(struct repl *r, const char *db, const char *ta
 	return t;
 }
 
+/* Appends " WHERE TABLE_SCHEMA = 'db' AND TABLE_NAME = 'table'". */
+static int where_table(struct buf *q, MYSQL *m, const char *db, const char *table)
+{
+	if (buf_puts(q, " WHERE TABLE_SCHEMA = ") < 0 ||
+	    conn_quote_string(q, m, db, strlen(db)) < 0 || buf_puts(q, " AND TABLE_NAME = ") < 0 ||
+	    conn_quote_string(q, m, table, strlen(table)) < 0)
+		return GW_ENOMEM;
+	return 0;
+}
+
 /* Whether db.table has a unique key other than the primary key (a table
  * not there has none). */
 static int other_unique_key(bool *out, MYSQL *m, const char *db, const char *table,
@@ -354,10 +368,8 @@ static int other_unique_key(bool *out, MYSQL *m, const char *db, const char *tab
 	int rc;
 
 	*out = true;
-	if (buf_puts(&q, "SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ") < 0 ||
-	    conn_quote_string(&q, m, db, strlen(db)) < 0 ||
-	    buf_puts(&q, " AND TABLE_NAME = ") < 0 ||
-	    conn_quote_string(&q, m, table, strlen(table)) < 0 ||
+	if (buf_puts(&q, "SELECT 1 FROM information_schema.STATISTICS") < 0 ||
+	    where_table(&q, m, db, table) < 0 ||
 	    buf_puts(&q, " AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY' LIMIT 1") < 0) {
 		rc = err_set(err, GW_ENOMEM, "out of memory");
 		goto out;
@@ -389,21 +401,17 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 	struct buf q = BUF_INIT;
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
+	bool *is_int = NULL;
 	size_t n, i;
 	int rc = GW_ENOMEM;
 
 	rtable_unload(t);
-	if (buf_puts(&q, "SELECT c.COLUMN_NAME, c.COLUMN_TYPE LIKE '%unsigned%', c.IS_GENERATED,"
-			 " c.DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint'),"
-			 " (SELECT MIN(IF(s.INDEX_NAME = 'PRIMARY', 0, 1) * 1000000 +"
-			 "   s.SEQ_IN_INDEX) FROM information_schema.STATISTICS s"
-			 "  WHERE s.TABLE_SCHEMA = c.TABLE_SCHEMA AND s.TABLE_NAME = c.TABLE_NAME"
-			 "  AND s.COLUMN_NAME = c.COLUMN_NAME AND s.INDEX_NAME = 'PRIMARY')"
-			 " FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = ") < 0 ||
-	    conn_quote_string(&q, m, db, strlen(db)) < 0 ||
-	    buf_puts(&q, " AND c.TABLE_NAME = ") < 0 ||
-	    conn_quote_string(&q, m, table, strlen(table)) < 0 ||
-	    buf_puts(&q, " ORDER BY c.ORDINAL_POSITION") < 0)
+	/* Plain queries on information_schema: a correlated subquery there
+	 * opens the table once per column, and costs far more. */
+	if (buf_puts(&q, "SELECT COLUMN_NAME, COLUMN_TYPE LIKE '%unsigned%', IS_GENERATED,"
+			 " DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint')"
+			 " FROM information_schema.COLUMNS") < 0 ||
+	    where_table(&q, m, db, table) < 0 || buf_puts(&q, " ORDER BY ORDINAL_POSITION") < 0)
 		goto oom;
 	if (mysql_real_query(m, q.ptr, q.len) || !(res = mysql_store_result(m))) {
 		rc = conn_error(err, m, "reading the columns");
@@ -419,36 +427,43 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 	t->dest_names = calloc(n, sizeof(*t->dest_names));
 	t->is_unsigned = calloc(n, sizeof(*t->is_unsigned));
 	t->key = calloc(n, sizeof(*t->key));
-	if (!t->names || !t->dest_names || !t->is_unsigned || !t->key)
+	is_int = calloc(n, sizeof(*is_int));
+	if (!t->names || !t->dest_names || !t->is_unsigned || !t->key || !is_int)
 		goto oom;
-	{
-		long keypos[1024];
-		bool is_int[1024];
-		for (i = 0; (row = mysql_fetch_row(res)); i++) {
-			t->names[i] = strdup(row[0]);
-			if (!t->names[i])
-				goto oom;
-			t->is_unsigned[i] = row[1] && row[1][0] == '1';
-			if ((!row[2] || !strcmp(row[2], "NEVER")) &&
-			    spec_column_selected(t->tsel, row[0]) &&
-			    !(t->dest_names[i] = strdup(spec_dest_column(t->tsel, row[0]))))
-				goto oom;
-			if (i < ARRAY_SIZE(keypos))
-				keypos[i] = row[4] ? strtol(row[4], NULL, 10) : -1;
-			if (i < ARRAY_SIZE(is_int))
-				is_int[i] = row[3] && row[3][0] == '1';
-			t->ncols++;
-		}
-		/* key columns in key order */
-		for (long want = 1; want <= (long)t->ncols; want++)
-			for (i = 0; i < t->ncols && i < ARRAY_SIZE(keypos); i++)
-				if (keypos[i] == want)
-					t->key[t->nkey++] = i;
-		t->net = t->nkey > 0;
-		for (i = 0; i < t->nkey; i++)
-			if (t->key[i] >= ARRAY_SIZE(is_int) || !is_int[t->key[i]])
-				t->net = false;
+	for (i = 0; i < n && (row = mysql_fetch_row(res)); i++) {
+		t->names[i] = strdup(row[0]);
+		if (!t->names[i])
+			goto oom;
+		t->is_unsigned[i] = row[1] && row[1][0] == '1';
+		if ((!row[2] || !strcmp(row[2], "NEVER")) &&
+		    spec_column_selected(t->tsel, row[0]) &&
+		    !(t->dest_names[i] = strdup(spec_dest_column(t->tsel, row[0]))))
+			goto oom;
+		is_int[i] = row[3] && row[3][0] == '1';
+		t->ncols++;
 	}
+	mysql_free_result(res);
+	res = NULL;
+	/* the primary key's columns in key order */
+	buf_reset(&q);
+	if (buf_puts(&q, "SELECT COLUMN_NAME FROM information_schema.STATISTICS") < 0 ||
+	    where_table(&q, m, db, table) < 0 ||
+	    buf_puts(&q, " AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX") < 0)
+		goto oom;
+	if (mysql_real_query(m, q.ptr, q.len) || !(res = mysql_store_result(m))) {
+		rc = conn_error(err, m, "reading the primary key");
+		goto out;
+	}
+	while ((row = mysql_fetch_row(res)) && t->nkey < t->ncols)
+		for (i = 0; i < t->ncols; i++)
+			if (row[0] && !strcmp(row[0], t->names[i])) {
+				t->key[t->nkey++] = i;
+				break;
+			}
+	t->net = t->nkey > 0;
+	for (i = 0; i < t->nkey; i++)
+		if (!is_int[t->key[i]])
+			t->net = false;
 	if (t->nkey == 0) {
 		rc = err_set(err, GW_EFATAL,
 			     "table %s.%s has no primary key: changes cannot be applied by key "
@@ -482,6 +497,7 @@ oom:
 out:
 	if (res)
 		mysql_free_result(res);
+	free(is_int);
 	buf_release(&q);
 	return rc;
 }
