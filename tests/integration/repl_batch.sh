@@ -7,7 +7,9 @@
 #      row to another, a row deleted and its code reused, a row changed
 #      and later given the code another row gave up;
 #   s: a case-insensitive string key (kept in order): 'a' deleted and 'A'
-#      inserted, 'B' written then 'b' deleted.
+#      inserted, 'B' written then 'b' deleted;
+#   f: renamed, a column subset with a renamed column, and a `where`: rows
+#      moving into and out of the filter, a key changed inside it.
 # Then the same data on both sides, and far fewer statements than rows.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/copy.sh"
@@ -20,9 +22,18 @@ mdb_q src "CREATE DATABASE app; USE app;
 	CREATE TABLE s (name VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci PRIMARY KEY, v INT);
 	INSERT INTO n SELECT seq, seq FROM seq_1_to_100;
 	INSERT INTO u SELECT seq, seq, 0 FROM seq_1_to_100;
-	INSERT INTO s VALUES ('a', 1), ('c', 3)"
+	INSERT INTO s VALUES ('a', 1), ('c', 3);
+	CREATE DATABASE fdb; CREATE TABLE fdb.f (id INT PRIMARY KEY, cat INT, secret VARCHAR(10), v INT);
+	INSERT INTO fdb.f SELECT seq, seq % 2, 'x', seq FROM seq_1_to_20"
 copy_spec "$GW_TMP/m.yaml" batch "schema, full, incremental" '    - database: app
-      renameTo: app2'
+      renameTo: app2
+    - database: fdb
+      tables:
+        - name: f
+          renameTo: f2
+          columns: [id, cat, v]
+          renameColumns: {v: val}
+          where: "cat = 1"'
 for a in schema full; do
 	"$GODWIT" _action "$GW_TMP/m.yaml" "$a" >"$GW_TMP/$a.out" 2>&1 || { cat "$GW_TMP/$a.out"; fail "$a"; }
 done
@@ -54,6 +65,13 @@ done
 	echo "DELETE FROM s WHERE name = 'a'; INSERT INTO s VALUES ('A', 2);"
 	echo "INSERT INTO s VALUES ('B', 5); DELETE FROM s WHERE name = 'b';"
 	echo "UPDATE s SET name = 'C' WHERE name = 'c';"
+	echo "UPDATE fdb.f SET cat = 1 - cat WHERE id <= 6;"        # in and out
+	echo "UPDATE fdb.f SET id = id + 100 WHERE id IN (7, 8);"   # a key changed, in and out of the filter
+	echo "UPDATE fdb.f SET v = -v, secret = 'y' WHERE id > 10;"
+	echo "INSERT INTO fdb.f VALUES (50, 1, 'z', 50), (51, 0, 'z', 51);"
+	echo "START TRANSACTION; UPDATE fdb.f SET cat = 0 WHERE id = 50; UPDATE fdb.f SET cat = 1 WHERE id = 50; COMMIT;"
+	echo "DELETE FROM fdb.f WHERE id IN (11, 12);"
+	echo "UPDATE fdb.f SET cat = 1 WHERE id = 51; UPDATE fdb.f SET cat = 0 WHERE id = 13;"
 } | mdb src app
 want=$(mdb_q src "SELECT @@GLOBAL.gtid_binlog_pos")
 
@@ -75,6 +93,8 @@ fp() { fingerprint "$1" "SELECT * FROM $2 ORDER BY 1"; }
 for t in n u s; do
 	assert_eq "$(fp src "app.$t")" "$(fp dst "app2.$t")" "table $t equal"
 done
+assert_eq "$(fingerprint src "SELECT id, cat, v FROM fdb.f WHERE cat = 1 ORDER BY id")" \
+	"$(fingerprint dst "SELECT id, cat, val FROM fdb.f2 ORDER BY id")" "filtered table equal to its filter"
 assert_eq "A" "$(mdb_q dst "SELECT name FROM app2.s WHERE name = 'a'" | LC_ALL=C tr -d '\n')" \
 	"the key's letter case as the source left it"
 assert_eq "" "$(mdb_q dst "SELECT name FROM app2.s WHERE name = 'b'")" "'B' deleted as 'b'"
