@@ -139,6 +139,7 @@ struct repl {
 	int64_t last_event_ts;
 	uint64_t events_in_group;
 	uint64_t txns_in_group;
+	size_t pend_bytes; /* pending SQL text of all tables */
 	/* the gated stop */
 	bool stopping;
 	struct gtid_dom *final_doms;
@@ -710,14 +711,28 @@ static bool key_changed(const struct rtable *t, const struct bl_row *row)
 
 /* --- pending changes (struct pend) ----------------------------------- */
 
-#define PEND_BYTES ((size_t)4 << 20) /* flushed beyond this much SQL text */
-#define PEND_OPS 20000
-#define STMT_BYTES ((size_t)4 << 20) /* one statement, well below max_allowed_packet */
+/*
+ * Memory: the pending text of all tables together stays under PEND_BYTES
+ * (then every table is flushed, inside the open transaction), so a source
+ * transaction of any size streams through. After a flush a table keeps
+ * only small allocations (PEND_KEEP_*), so many tables touched once do
+ * not each hold the size of their largest batch.
+ */
+#define PEND_BYTES ((size_t)8 << 20)
+#define PEND_OPS 20000			   /* per table */
+#define STMT_BYTES ((size_t)4 << 20)	   /* one statement, well below max_allowed_packet */
+#define PEND_KEEP_BYTES ((size_t)16 << 10) /* arena kept across flushes */
+#define PEND_KEEP_OPS 512		   /* ops and hash slots kept */
 
 static void pend_clear(struct pend *p)
 {
-	buf_reset(&p->arena);
 	p->nops = 0;
+	if (p->arena.cap > PEND_KEEP_BYTES || p->cap > PEND_KEEP_OPS ||
+	    p->hcap > 2 * PEND_KEEP_OPS) {
+		pend_release(p);
+		return;
+	}
+	buf_reset(&p->arena);
 	if (p->hash)
 		memset(p->hash, 0, p->hcap * sizeof(*p->hash));
 }
@@ -737,6 +752,32 @@ static uint32_t pend_hash_of(const char *s, size_t n)
 	while (n--)
 		h = (h ^ (unsigned char)*s++) * 16777619u;
 	return h;
+}
+
+/* Keeps the hash at most half full: doubles it and re-inserts the ops. */
+static int pend_hash_fit(struct pend *p)
+{
+	size_t ncap, i, mask;
+	uint32_t *h;
+
+	if (p->hash && 2 * (p->nops + 1) <= p->hcap)
+		return 0;
+	ncap = p->hcap ? 2 * p->hcap : 64;
+	while (ncap < 2 * (p->nops + 1))
+		ncap *= 2;
+	if (!(h = calloc(ncap, sizeof(*h))))
+		return GW_ENOMEM;
+	mask = ncap - 1;
+	for (i = 0; i < p->nops; i++) {
+		size_t j = pend_hash_of(p->arena.ptr + p->ops[i].koff, p->ops[i].klen) & mask;
+		while (h[j])
+			j = (j + 1) & mask;
+		h[j] = (uint32_t)(i + 1);
+	}
+	free(p->hash);
+	p->hash = h;
+	p->hcap = ncap;
+	return 0;
 }
 
 /* The op with the same key text in net mode, or NULL. */
@@ -814,6 +855,7 @@ static int pend_flush(struct repl *r, struct rtable *t, struct gw_err *err)
 
 	if (!p->nops)
 		return 0;
+	r->pend_bytes -= p->arena.len < r->pend_bytes ? p->arena.len : r->pend_bytes;
 	if (t->net) {
 		if ((rc = pend_send(r, t, true, 0, p->nops, err)) == 0)
 			rc = pend_send(r, t, false, 0, p->nops, err);
@@ -845,6 +887,7 @@ static void pend_drop_all(struct repl *r)
 
 	for (i = 0; i < r->ntables; i++)
 		pend_clear(&r->tables[i].pend);
+	r->pend_bytes = 0;
 }
 
 /* Queues a delete (img is the key's image) or an upsert of img. */
@@ -855,12 +898,8 @@ static int pend_add(struct repl *r, struct rtable *t, bool del, const struct bl_
 	struct pend_op *o = NULL;
 	size_t koff = p->arena.len, voff, slot = 0;
 
-	if (t->net && !p->hash) {
-		for (p->hcap = 1; p->hcap < 2 * PEND_OPS;)
-			p->hcap *= 2;
-		if (!(p->hash = calloc(p->hcap, sizeof(*p->hash))))
-			goto oom;
-	}
+	if (t->net && pend_hash_fit(p) < 0)
+		goto oom;
 	if (key_text(&p->arena, t, img, map) < 0)
 		goto oom;
 	voff = p->arena.len;
@@ -887,7 +926,10 @@ static int pend_add(struct repl *r, struct rtable *t, bool del, const struct bl_
 	o->voff = voff;
 	o->vlen = p->arena.len - voff;
 	o->del = del;
-	if (p->arena.len >= PEND_BYTES || p->nops >= PEND_OPS)
+	r->pend_bytes += p->arena.len - koff;
+	if (r->pend_bytes >= PEND_BYTES)
+		return pend_flush_all(r, err);
+	if (p->nops >= PEND_OPS)
 		return pend_flush(r, t, err);
 	return 0;
 oom:
