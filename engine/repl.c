@@ -672,6 +672,23 @@ static int upsert_tail(struct buf *q, const struct rtable *t)
 /* The key of an image as the text a DELETE lists: the value alone for a
  * one-column key (for `k` IN (...)), a parenthesised condition otherwise
  * (for ... OR ...). */
+/*
+ * Ends the group when the stream ends: what was applied up to the last
+ * whole source transaction is committed; a source transaction read only in
+ * part is not (the group is rolled back, and read again from the committed
+ * position next time), so no half transaction is ever visible.
+ */
+static int txn_close(struct repl *r, struct gw_err *err)
+{
+	if (r->in_txn && r->have_pending) {
+		pend_drop_all(r);
+		(void)mysql_query(r->dst, "ROLLBACK");
+		r->in_txn = false;
+		return 0;
+	}
+	return txn_commit(r, err);
+}
+
 static int key_text(struct buf *q, const struct rtable *t, const struct bl_value *img,
 		    const struct bl_table *map)
 {
@@ -1409,7 +1426,7 @@ static int stream(struct repl *r, struct gw_err *err)
 		size_t off;
 
 		if (*r->io->cancel) {
-			rc = txn_commit(r, err);
+			rc = txn_close(r, err);
 			if (rc == 0)
 				rc = err_set(err, GW_ECANCEL, "cancelled");
 			break;
@@ -1417,7 +1434,7 @@ static int stream(struct repl *r, struct gw_err *err)
 		if (!(ev = mariadb_rpl_fetch(rpl, ev))) {
 			unsigned en = mysql_errno(m) ? mysql_errno(m) : mariadb_rpl_errno(rpl);
 			const char *msg = mysql_errno(m) ? mysql_error(m) : mariadb_rpl_error(rpl);
-			(void)txn_commit(r, err);
+			(void)txn_close(r, err);
 			if (en == 1236)
 				rc = err_set(
 				    err, GW_EFATAL,
