@@ -14,7 +14,13 @@
  * upsert of the full image, an updated row an upsert of the after image
  * (a changed key deletes the old key first), a deleted row a delete by key.
  * Consecutive source transactions are grouped into one destination
- * transaction (up to GROUP_ROWS row changes or GROUP_MS) for speed.
+ * transaction (up to GROUP_ROWS row changes or GROUP_MS, and committed as
+ * soon as the stream goes quiet) for speed; inside it the changes of each
+ * table are sent as multi-row statements (struct pend says when changes
+ * are merged by key and when their order is kept). One connection applies
+ * everything: a second one could not commit its rows atomically with the
+ * position, and the batching leaves the destination server, not the round
+ * trips, as the limit (bench/incremental).
  * Filters: a row whose after image passes the table's `where` is upserted,
  * one that does not is deleted by key (a row leaving the filter leaves the
  * destination; a row entering it arrives); the filter is evaluated by the
@@ -579,7 +585,9 @@ static int dest_name(struct buf *q, const struct rtable *t)
 	return 0;
 }
 
-/* Whether an image passes the table's filter, asked of the destination. */
+/* Whether an image passes the table's filter, asked of the destination.
+ * NEEDSWORK: one round trip per row of a filtered table; the images of a
+ * batch could be evaluated in one query. */
 static int filter_passes(bool *out, struct repl *r, const struct rtable *t,
 			 const struct bl_value *img, const struct bl_table *map, struct gw_err *err)
 {
