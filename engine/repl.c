@@ -73,11 +73,20 @@
  * are off for the applier, triggers are created only at the cutover), so
  * tables are flushed in any order. Within a table:
  * - net mode (table.net): the table has no unique key but the primary
- *   key, and the key is integers (whose SQL text is canonical, unlike a
- *   string under a case- or pad-insensitive collation). Then changes to
- *   distinct keys commute, and the last change of a key is its whole
- *   effect: a later change of a key replaces the earlier one, deletes go
- *   first, then the upserts.
+ *   key. The last change of a key value is its whole effect, so a later
+ *   change replaces the earlier one; then all deletes are sent, then all
+ *   upserts, in any order. Why that is the source's result: changes are
+ *   grouped by the key's bytes, while the destination compares keys by
+ *   collation ('a' = 'A' = 'a ' under a case-insensitive, pad-space one),
+ *   so take one class of equal keys. The row images carry stored values,
+ *   the source holds at most one row of the class at any time, and an
+ *   update that changes the key's bytes is a delete of the old bytes and
+ *   an upsert of the new. So if the class's last change is an upsert of
+ *   value x, every other value of the class last had a delete (it left
+ *   the table before x arrived); if it is a delete, every value's last
+ *   change is a delete. Deletes first, then at most one upsert per class:
+ *   the class ends as on the source. Rows of other classes do not
+ *   interact: no other unique key.
  * - ordered mode (every other table): changes are kept in source order and
  *   each run of consecutive upserts or deletes is one statement, which the
  *   server executes row by row in that order: the same as one statement
@@ -408,15 +417,13 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 	struct buf q = BUF_INIT;
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
-	bool *is_int = NULL;
 	size_t n, i;
 	int rc = GW_ENOMEM;
 
 	rtable_unload(t);
 	/* Plain queries on information_schema: a correlated subquery there
 	 * opens the table once per column, and costs far more. */
-	if (buf_puts(&q, "SELECT COLUMN_NAME, COLUMN_TYPE LIKE '%unsigned%', IS_GENERATED,"
-			 " DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint')"
+	if (buf_puts(&q, "SELECT COLUMN_NAME, COLUMN_TYPE LIKE '%unsigned%', IS_GENERATED"
 			 " FROM information_schema.COLUMNS") < 0 ||
 	    where_table(&q, m, db, table) < 0 || buf_puts(&q, " ORDER BY ORDINAL_POSITION") < 0)
 		goto oom;
@@ -434,8 +441,7 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 	t->dest_names = calloc(n, sizeof(*t->dest_names));
 	t->is_unsigned = calloc(n, sizeof(*t->is_unsigned));
 	t->key = calloc(n, sizeof(*t->key));
-	is_int = calloc(n, sizeof(*is_int));
-	if (!t->names || !t->dest_names || !t->is_unsigned || !t->key || !is_int)
+	if (!t->names || !t->dest_names || !t->is_unsigned || !t->key)
 		goto oom;
 	for (i = 0; i < n && (row = mysql_fetch_row(res)); i++) {
 		t->names[i] = strdup(row[0]);
@@ -446,7 +452,6 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 		    spec_column_selected(t->tsel, row[0]) &&
 		    !(t->dest_names[i] = strdup(spec_dest_column(t->tsel, row[0]))))
 			goto oom;
-		is_int[i] = row[3] && row[3][0] == '1';
 		t->ncols++;
 	}
 	mysql_free_result(res);
@@ -468,9 +473,6 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 				break;
 			}
 	t->net = t->nkey > 0;
-	for (i = 0; i < t->nkey; i++)
-		if (!is_int[t->key[i]])
-			t->net = false;
 	if (t->nkey == 0) {
 		rc = err_set(err, GW_EFATAL,
 			     "table %s.%s has no primary key: changes cannot be applied by key "
@@ -504,7 +506,6 @@ oom:
 out:
 	if (res)
 		mysql_free_result(res);
-	free(is_int);
 	buf_release(&q);
 	return rc;
 }
@@ -727,7 +728,8 @@ static bool key_changed(const struct rtable *t, const struct bl_row *row)
 
 	for (k = 0; k < t->nkey; k++) {
 		const struct bl_value *a = &row->before[t->key[k]], *b = &row->after[t->key[k]];
-		if (a->kind != b->kind || a->i != b->i || a->u != b->u || a->len != b->len ||
+		if (a->kind != b->kind || a->i != b->i || a->u != b->u ||
+		    memcmp(&a->d, &b->d, sizeof(a->d)) || a->len != b->len ||
 		    (a->len && memcmp(a->s, b->s, a->len)))
 			return true;
 	}

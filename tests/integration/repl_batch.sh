@@ -1,13 +1,15 @@
 # The applier's batching keeps the source's effect: a backlog of many small
 # transactions, applied as few grouped statements, where the order of the
 # changes matters:
-#   n: integer key only (changes merged by key): key shifts, delete then
+#   n: primary key only (changes merged by key): key shifts, delete then
 #      insert of one key, insert-update-delete in one transaction;
 #   u: a second unique key (changes kept in order): a code moved from one
 #      row to another, a row deleted and its code reused, a row changed
 #      and later given the code another row gave up;
-#   s: a case-insensitive string key (kept in order): 'a' deleted and 'A'
-#      inserted, 'B' written then 'b' deleted;
+#   s: a case-insensitive, pad-space string key (merged by the key's
+#      bytes, which the destination compares by collation): 'a' deleted and
+#      'A' inserted, 'B' written then 'b' deleted, 'd' -> 'D' -> 'd',
+#      'F' inserted, deleted, 'f' inserted, 'e' -> 'e ';
 #   f: renamed, a column subset with a renamed column, and a `where`: rows
 #      moving into and out of the filter, a key changed inside it.
 # Then the same data on both sides, and far fewer statements than rows.
@@ -22,7 +24,7 @@ mdb_q src "CREATE DATABASE app; USE app;
 	CREATE TABLE s (name VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci PRIMARY KEY, v INT);
 	INSERT INTO n SELECT seq, seq FROM seq_1_to_100;
 	INSERT INTO u SELECT seq, seq, 0 FROM seq_1_to_100;
-	INSERT INTO s VALUES ('a', 1), ('c', 3);
+	INSERT INTO s VALUES ('a', 1), ('c', 3), ('d', 4), ('e', 5);
 	CREATE DATABASE fdb; CREATE TABLE fdb.f (id INT PRIMARY KEY, cat INT, secret VARCHAR(10), v INT);
 	INSERT INTO fdb.f SELECT seq, seq % 2, 'x', seq FROM seq_1_to_20"
 copy_spec "$GW_TMP/m.yaml" batch "schema, full, incremental" '    - database: app
@@ -65,6 +67,9 @@ done
 	echo "DELETE FROM s WHERE name = 'a'; INSERT INTO s VALUES ('A', 2);"
 	echo "INSERT INTO s VALUES ('B', 5); DELETE FROM s WHERE name = 'b';"
 	echo "UPDATE s SET name = 'C' WHERE name = 'c';"
+	echo "UPDATE s SET name = 'D' WHERE name = 'd'; UPDATE s SET name = 'd', v = 44 WHERE name = 'D';"
+	echo "INSERT INTO s VALUES ('F', 6); DELETE FROM s WHERE name = 'f'; INSERT INTO s VALUES ('f', 66);"
+	echo "UPDATE s SET name = 'e ' WHERE name = 'e';"
 	echo "UPDATE fdb.f SET cat = 1 - cat WHERE id <= 6;"        # in and out
 	echo "UPDATE fdb.f SET id = id + 100 WHERE id IN (7, 8);"   # a key changed, in and out of the filter
 	echo "UPDATE fdb.f SET v = -v, secret = 'y' WHERE id > 10;"
@@ -90,9 +95,12 @@ wait "$inc" || { cat "$GW_TMP/inc.out"; fail "incremental did not stop cleanly";
 sent=$(($(stmts) - before))
 
 fp() { fingerprint "$1" "SELECT * FROM $2 ORDER BY 1"; }
-for t in n u s; do
+for t in n u; do
 	assert_eq "$(fp src "app.$t")" "$(fp dst "app2.$t")" "table $t equal"
 done
+sq="SELECT HEX(name), v FROM %s.s ORDER BY HEX(name)" # the keys' exact bytes
+# shellcheck disable=SC2059
+assert_eq "$(mdb_q src "$(printf "$sq" app)")" "$(mdb_q dst "$(printf "$sq" app2)")" "table s equal"
 assert_eq "$(fingerprint src "SELECT id, cat, v FROM fdb.f WHERE cat = 1 ORDER BY id")" \
 	"$(fingerprint dst "SELECT id, cat, val FROM fdb.f2 ORDER BY id")" "filtered table equal to its filter"
 assert_eq "A" "$(mdb_q dst "SELECT name FROM app2.s WHERE name = 'a'" | LC_ALL=C tr -d '\n')" \
