@@ -91,6 +91,10 @@
  *   each run of consecutive upserts or deletes is one statement, which the
  *   server executes row by row in that order: the same as one statement
  *   per row.
+ *   NEEDSWORK: on such a table, alternating deletes and inserts (sysbench's
+ *   pattern) make runs of one row, i.e. a statement per change; changes
+ *   whose values of every unique key are distinct within the batch could
+ *   be merged as in net mode.
  */
 struct pend_op {
 	size_t koff, klen; /* key text in arena: "7" or "(`a` = 1 AND `b` = 2)" */
