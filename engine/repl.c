@@ -682,9 +682,6 @@ static int upsert_tail(struct buf *q, const struct rtable *t)
 	return 0;
 }
 
-/* The key of an image as the text a DELETE lists: the value alone for a
- * one-column key (for `k` IN (...)), a parenthesised condition otherwise
- * (for ... OR ...). */
 /*
  * Ends the group when the stream ends: what was applied up to the last
  * whole source transaction is committed; a source transaction read only in
@@ -702,6 +699,9 @@ static int txn_close(struct repl *r, struct gw_err *err)
 	return txn_commit(r, err);
 }
 
+/* The key of an image as the text a DELETE lists: the value alone for a
+ * one-column key (for `k` IN (...)), a parenthesised condition otherwise
+ * (for ... OR ...). */
 static int key_text(struct buf *q, const struct rtable *t, const struct bl_value *img,
 		    const struct bl_table *map)
 {
@@ -907,8 +907,11 @@ static int pend_flush_all(struct repl *r, struct gw_err *err)
 	int rc;
 
 	for (i = 0; i < r->ntables; i++)
-		if ((rc = pend_flush(r, &r->tables[i], err)) < 0)
+		if ((rc = pend_flush(r, &r->tables[i], err)) < 0) {
+			/* the transaction is lost: so is the rest of it */
+			pend_drop_all(r);
 			return rc;
+		}
 	return 0;
 }
 
@@ -1430,6 +1433,8 @@ static int stream(struct repl *r, struct gw_err *err)
 	MYSQL *m = NULL;
 	int rc;
 
+	/* Nothing pending survives a stream that ended in an error. */
+	pend_drop_all(r);
 	if ((rc = open_stream(&rpl, &m, r, err)) < 0)
 		return rc;
 	log_info(r->s->name, "incremental: streaming from %s",
