@@ -87,22 +87,34 @@
  *   change is a delete. Deletes first, then at most one upsert per class:
  *   the class ends as on the source. Rows of other classes do not
  *   interact: no other unique key.
+ * - segment mode (table.seg): other unique keys, whose columns, like the
+ *   primary key's, are all integers (text equal exactly when values are).
+ *   Changes are merged as in net mode, in segments: a change whose row
+ *   images (before and after) have a unique value that a change of another
+ *   row in the segment had first sends the segment (seg_admit). Within a
+ *   segment each unique value belongs to one row; a row can only take a
+ *   value on the source after its holder gave it up, and that holder's
+ *   change is then in an earlier, already sent segment (or before the
+ *   segment, so already applied): deletes first, then upserts in any
+ *   order, meet no conflict the source did not have.
  * - ordered mode (every other table): changes are kept in source order and
  *   each run of consecutive upserts or deletes is one statement, which the
  *   server executes row by row in that order: the same as one statement
  *   per row.
- *   NEEDSWORK: on such a table, alternating deletes and inserts (sysbench's
- *   pattern) make runs of one row, i.e. a statement per change (1.6 x the
- *   replica's catch-up time in `UNIQUE=1 bench/incremental`). Changes whose
- *   values of every unique key (before and after images, compared as the
- *   collation compares them) are distinct within a segment commute, and
- *   could be merged as in net mode, the segment ending at the first
- *   repeated value.
+ *   NEEDSWORK: on such a table, alternating deletes and inserts make runs
+ *   of one row, i.e. a statement per change; segment mode could cover
+ *   string keys by comparing values as the collation does.
  */
 struct pend_op {
 	size_t koff, klen; /* key text in arena: "7" or "(`a` = 1 AND `b` = 2)" */
 	size_t voff, vlen; /* upsert: "(v1,v2,...)" in arena */
 	bool del;
+};
+
+/* Segment mode: a value of a unique key seen in the segment, and the
+ * primary key of the row it was seen in (texts in struct pend.seen). */
+struct seen_ent {
+	size_t off, vlen, klen; /* value text at off, key text after it */
 };
 
 struct pend {
@@ -111,6 +123,11 @@ struct pend {
 	size_t nops, cap;
 	uint32_t *hash; /* net mode: op index + 1 by key text, 0 empty */
 	size_t hcap;
+	struct buf seen; /* segment mode: unique values of the segment */
+	struct seen_ent *sents;
+	size_t nsents, scap;
+	uint32_t *shash; /* seen entry index + 1 by value text */
+	size_t shcap;
 };
 
 /* A selected table as the applier knows it. */
@@ -128,6 +145,11 @@ struct rtable {
 	size_t nkey;
 	bool loaded;
 	bool net; /* changes may be merged by key (see struct pend) */
+	/* segment mode: the destination's other unique keys, as column
+	 * indexes: key u is ucols[uoff[u] .. uoff[u + 1]) */
+	bool seg;
+	size_t *ucols, *uoff;
+	size_t nuniq;
 	struct pend pend;
 };
 
@@ -162,6 +184,7 @@ struct repl {
 	uint64_t events_in_group;
 	uint64_t txns_in_group;
 	size_t pend_bytes; /* pending SQL text of all tables */
+	struct buf kscratch, vscratch;
 	/* the gated stop */
 	bool stopping;
 	struct gtid_dom *final_doms;
@@ -333,11 +356,13 @@ static void rtable_unload(struct rtable *t)
 	free(t->dest_names);
 	free(t->is_unsigned);
 	free(t->key);
+	free(t->ucols);
+	free(t->uoff);
 	t->names = t->dest_names = NULL;
 	t->is_unsigned = NULL;
-	t->key = NULL;
-	t->ncols = t->nkey = 0;
-	t->loaded = false;
+	t->key = t->ucols = t->uoff = NULL;
+	t->ncols = t->nkey = t->nuniq = 0;
+	t->loaded = t->net = t->seg = false;
 }
 
 static struct rtable *rtable_find(struct repl *r, const char *db, const char *table, bool add)
@@ -407,6 +432,83 @@ out:
 }
 
 /*
+ * Segment mode's keys: the unique keys other than the primary key, of the
+ * destination's table and of the source's (one that only one side has
+ * still orders the changes: a key added on either side later, outside the
+ * stream, is then covered too), as column indexes. *ok false when one has
+ * a column that is not an integer (whose text is not the value's
+ * identity) or not among the table's columns.
+ */
+static int rtable_load_unique(bool *ok, struct repl *r, struct rtable *t, const bool *is_int,
+			      struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	size_t n, i, nc = 0, side, cap = 0;
+	int rc = 0;
+
+	*ok = false;
+	for (side = 0; side < 2; side++) {
+		MYSQL *m = side ? r->src : r->dst;
+		char *const *names = side ? t->names : t->dest_names;
+		char prev[256] = "";
+		size_t *nu, *no;
+
+		buf_reset(&q);
+		if (buf_puts(&q,
+			     "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS") <
+			0 ||
+		    where_table(&q, m, side ? t->db : t->dest_db, side ? t->table : t->dest_table) <
+			0 ||
+		    buf_puts(&q, " AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY'"
+				 " ORDER BY INDEX_NAME, SEQ_IN_INDEX") < 0) {
+			rc = err_set(err, GW_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (res)
+			mysql_free_result(res);
+		if (mysql_real_query(m, q.ptr, q.len) || !(res = mysql_store_result(m))) {
+			rc = conn_error(err, m, "reading the unique keys");
+			goto out;
+		}
+		n = (size_t)mysql_num_rows(res);
+		cap += n;
+		if (!(nu = realloc(t->ucols, (cap + 1) * sizeof(*nu)))) {
+			rc = err_set(err, GW_ENOMEM, "out of memory");
+			goto out;
+		}
+		t->ucols = nu;
+		if (!(no = realloc(t->uoff, (cap + 2) * sizeof(*no)))) {
+			rc = err_set(err, GW_ENOMEM, "out of memory");
+			goto out;
+		}
+		t->uoff = no;
+		while ((row = mysql_fetch_row(res)) && nc < cap) {
+			if (!row[0] || !row[1])
+				goto out;
+			if (strcmp(prev, row[0])) {
+				(void)snprintf(prev, sizeof(prev), "%s", row[0]);
+				t->uoff[t->nuniq++] = nc;
+			}
+			for (i = 0; i < t->ncols; i++)
+				if (names[i] && !strcmp(names[i], row[1]))
+					break;
+			if (i == t->ncols || !is_int[i])
+				goto out;
+			t->ucols[nc++] = i;
+		}
+		t->uoff[t->nuniq] = nc;
+	}
+	*ok = true;
+out:
+	if (res)
+		mysql_free_result(res);
+	buf_release(&q);
+	return rc;
+}
+
+/*
  * Column names, signedness, generated columns and the key of a table, for
  * the layout of the binlog position being applied. The destination's
  * table has had every DDL up to that position applied (DDL is replicated in
@@ -424,13 +526,15 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 	struct buf q = BUF_INIT;
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
+	bool *is_int = NULL;
 	size_t n, i;
 	int rc = GW_ENOMEM;
 
 	rtable_unload(t);
 	/* Plain queries on information_schema: a correlated subquery there
 	 * opens the table once per column, and costs far more. */
-	if (buf_puts(&q, "SELECT COLUMN_NAME, COLUMN_TYPE LIKE '%unsigned%', IS_GENERATED"
+	if (buf_puts(&q, "SELECT COLUMN_NAME, COLUMN_TYPE LIKE '%unsigned%', IS_GENERATED,"
+			 " DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint')"
 			 " FROM information_schema.COLUMNS") < 0 ||
 	    where_table(&q, m, db, table) < 0 || buf_puts(&q, " ORDER BY ORDINAL_POSITION") < 0)
 		goto oom;
@@ -448,7 +552,8 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 	t->dest_names = calloc(n, sizeof(*t->dest_names));
 	t->is_unsigned = calloc(n, sizeof(*t->is_unsigned));
 	t->key = calloc(n, sizeof(*t->key));
-	if (!t->names || !t->dest_names || !t->is_unsigned || !t->key)
+	is_int = calloc(n, sizeof(*is_int));
+	if (!t->names || !t->dest_names || !t->is_unsigned || !t->key || !is_int)
 		goto oom;
 	for (i = 0; i < n && (row = mysql_fetch_row(res)); i++) {
 		t->names[i] = strdup(row[0]);
@@ -459,6 +564,7 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 		    spec_column_selected(t->tsel, row[0]) &&
 		    !(t->dest_names[i] = strdup(spec_dest_column(t->tsel, row[0]))))
 			goto oom;
+		is_int[i] = row[3] && row[3][0] == '1';
 		t->ncols++;
 	}
 	mysql_free_result(res);
@@ -502,6 +608,15 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 			goto out;
 		t->net = !u1 && !u2;
 	}
+	if (!t->net) {
+		bool ok = true;
+		for (i = 0; i < t->nkey; i++)
+			if (!is_int[t->key[i]])
+				ok = false;
+		if (ok && (rc = rtable_load_unique(&ok, r, t, is_int, err)) < 0)
+			goto out;
+		t->seg = ok;
+	}
 	if ((rc = binlog_decoder_describe_table(r->dec, t->db, t->table, t->names, t->is_unsigned,
 						t->ncols, err)) < 0)
 		goto out;
@@ -513,6 +628,7 @@ oom:
 out:
 	if (res)
 		mysql_free_result(res);
+	free(is_int);
 	buf_release(&q);
 	return rc;
 }
@@ -520,6 +636,7 @@ out:
 /* --- applying -------------------------------------------------------- */
 
 static int pend_flush_all(struct repl *r, struct gw_err *err);
+static int pend_flush(struct repl *r, struct rtable *t, struct gw_err *err);
 static void pend_drop_all(struct repl *r);
 static void pend_release(struct pend *p);
 
@@ -761,21 +878,29 @@ static bool key_changed(const struct rtable *t, const struct bl_row *row)
 static void pend_clear(struct pend *p)
 {
 	p->nops = 0;
+	p->nsents = 0;
 	if (p->arena.cap > PEND_KEEP_BYTES || p->cap > PEND_KEEP_OPS ||
-	    p->hcap > 2 * PEND_KEEP_OPS) {
+	    p->hcap > 2 * PEND_KEEP_OPS || p->seen.cap > PEND_KEEP_BYTES ||
+	    p->scap > PEND_KEEP_OPS || p->shcap > 2 * PEND_KEEP_OPS) {
 		pend_release(p);
 		return;
 	}
 	buf_reset(&p->arena);
+	buf_reset(&p->seen);
 	if (p->hash)
 		memset(p->hash, 0, p->hcap * sizeof(*p->hash));
+	if (p->shash)
+		memset(p->shash, 0, p->shcap * sizeof(*p->shash));
 }
 
 static void pend_release(struct pend *p)
 {
 	buf_release(&p->arena);
+	buf_release(&p->seen);
 	free(p->ops);
 	free(p->hash);
+	free(p->sents);
+	free(p->shash);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -826,6 +951,134 @@ static struct pend_op *pend_lookup(struct pend *p, const char *k, size_t klen, s
 	}
 	*slot_out = i;
 	return NULL;
+}
+
+/* Keeps the seen set's hash at most half full. */
+static int seen_fit(struct pend *p)
+{
+	size_t ncap, i, mask;
+	uint32_t *h;
+
+	if (p->shash && 2 * (p->nsents + 1) <= p->shcap)
+		return 0;
+	ncap = p->shcap ? 2 * p->shcap : 64;
+	while (ncap < 2 * (p->nsents + 1))
+		ncap *= 2;
+	if (!(h = calloc(ncap, sizeof(*h))))
+		return GW_ENOMEM;
+	mask = ncap - 1;
+	for (i = 0; i < p->nsents; i++) {
+		size_t j = pend_hash_of(p->seen.ptr + p->sents[i].off, p->sents[i].vlen) & mask;
+		while (h[j])
+			j = (j + 1) & mask;
+		h[j] = (uint32_t)(i + 1);
+	}
+	free(p->shash);
+	p->shash = h;
+	p->shcap = ncap;
+	return 0;
+}
+
+/* The seen entry of a value text, or NULL (and the free slot). */
+static struct seen_ent *seen_lookup(struct pend *p, const char *v, size_t vlen, size_t *slot_out)
+{
+	size_t mask = p->shcap - 1, i = pend_hash_of(v, vlen) & mask;
+
+	for (; p->shash[i]; i = (i + 1) & mask) {
+		struct seen_ent *e = &p->sents[p->shash[i] - 1];
+		if (e->vlen == vlen && !memcmp(p->seen.ptr + e->off, v, vlen))
+			return e;
+	}
+	*slot_out = i;
+	return NULL;
+}
+
+/* The text of unique key u's value in img into v ("u:v1,v2"); false when
+ * a column is NULL (NULLs never collide in a unique key). */
+static int unique_text(bool *out, struct buf *v, const struct rtable *t, size_t u,
+		       const struct bl_value *img, const struct bl_table *map)
+{
+	size_t c;
+
+	*out = false;
+	buf_reset(v);
+	if (buf_printf(v, "%zu:", u) < 0)
+		return GW_ENOMEM;
+	for (c = t->uoff[u]; c < t->uoff[u + 1]; c++) {
+		const struct bl_value *x = &img[t->ucols[c]];
+		if (x->kind == BL_NULL)
+			return 0;
+		if ((c > t->uoff[u] && buf_putc(v, ',') < 0) ||
+		    binlog_value_sql(v, x, &map->cols[t->ucols[c]]) < 0)
+			return GW_ENOMEM;
+	}
+	*out = true;
+	return 0;
+}
+
+/*
+ * Segment mode: before a change of the row with key text k (images img
+ * and, for an update, its before image other) joins the table's pending
+ * changes, a value of a unique key that a change of another row of the
+ * segment had (before or after) ends the segment: the pending changes are
+ * sent first. Within a segment every unique value belongs to one row, so
+ * the rows' changes commute (see struct pend).
+ */
+static int seg_admit(struct repl *r, struct rtable *t, const struct bl_value *img,
+		     const struct bl_value *other, const struct bl_table *map, struct gw_err *err)
+{
+	struct pend *p = &t->pend;
+	struct buf *k = &r->kscratch, *v = &r->vscratch;
+	const struct bl_value *imgs[2] = {img, other};
+	size_t u, m, slot = 0, before;
+	bool has, clash = false;
+	int rc;
+
+	buf_reset(k);
+	if (key_text(k, t, img, map) < 0 || seen_fit(p) < 0)
+		goto oom;
+	for (m = 0; m < 2 && imgs[m] && !clash; m++)
+		for (u = 0; u < t->nuniq && !clash; u++) {
+			const struct seen_ent *e;
+			if (unique_text(&has, v, t, u, imgs[m], map) < 0)
+				goto oom;
+			if (has && (e = seen_lookup(p, v->ptr, v->len, &slot)) &&
+			    (e->klen != k->len ||
+			     memcmp(p->seen.ptr + e->off + e->vlen, k->ptr, k->len)))
+				clash = true;
+		}
+	if (clash && (rc = pend_flush(r, t, err)) < 0)
+		return rc;
+	before = p->seen.len;
+	for (m = 0; m < 2 && imgs[m]; m++)
+		for (u = 0; u < t->nuniq; u++) {
+			struct seen_ent *e;
+			if (unique_text(&has, v, t, u, imgs[m], map) < 0 || seen_fit(p) < 0)
+				goto oom;
+			if (!has || seen_lookup(p, v->ptr, v->len, &slot))
+				continue;
+			if (p->nsents == p->scap) {
+				size_t ncap = p->scap ? 2 * p->scap : 64;
+				struct seen_ent *n = realloc(p->sents, ncap * sizeof(*n));
+				if (!n)
+					goto oom;
+				p->sents = n;
+				p->scap = ncap;
+			}
+			e = &p->sents[p->nsents];
+			e->off = p->seen.len;
+			e->vlen = v->len;
+			e->klen = k->len;
+			if (buf_add(&p->seen, v->ptr, v->len) < 0 ||
+			    buf_add(&p->seen, k->ptr, k->len) < 0)
+				goto oom;
+			p->nsents++;
+			p->shash[slot] = (uint32_t)p->nsents;
+		}
+	r->pend_bytes += p->seen.len - before;
+	return 0;
+oom:
+	return err_set(err, GW_ENOMEM, "out of memory");
 }
 
 /* Sends the ops [from, to) of one kind as statements of at most
@@ -889,8 +1142,9 @@ static int pend_flush(struct repl *r, struct rtable *t, struct gw_err *err)
 
 	if (!p->nops)
 		return 0;
-	r->pend_bytes -= p->arena.len < r->pend_bytes ? p->arena.len : r->pend_bytes;
-	if (t->net) {
+	r->pend_bytes -=
+	    p->arena.len + p->seen.len < r->pend_bytes ? p->arena.len + p->seen.len : r->pend_bytes;
+	if (t->net || t->seg) {
 		if ((rc = pend_send(r, t, true, 0, p->nops, err)) == 0)
 			rc = pend_send(r, t, false, 0, p->nops, err);
 	} else {
@@ -927,22 +1181,28 @@ static void pend_drop_all(struct repl *r)
 	r->pend_bytes = 0;
 }
 
-/* Queues a delete (img is the key's image) or an upsert of img. */
+/* Queues a delete (img is the key's image) or an upsert of img; other is
+ * the before image of an update that keeps its key, else NULL. */
 static int pend_add(struct repl *r, struct rtable *t, bool del, const struct bl_value *img,
-		    const struct bl_table *map, struct gw_err *err)
+		    const struct bl_value *other, const struct bl_table *map, struct gw_err *err)
 {
 	struct pend *p = &t->pend;
 	struct pend_op *o = NULL;
-	size_t koff = p->arena.len, voff, slot = 0;
+	bool merged = t->net || t->seg;
+	size_t koff, voff, slot = 0;
+	int rc;
 
-	if (t->net && pend_hash_fit(p) < 0)
+	if (t->seg && (rc = seg_admit(r, t, img, other, map, err)) < 0)
+		return rc;
+	koff = p->arena.len;
+	if (merged && pend_hash_fit(p) < 0)
 		goto oom;
 	if (key_text(&p->arena, t, img, map) < 0)
 		goto oom;
 	voff = p->arena.len;
 	if (!del && upsert_row(&p->arena, t, img, map) < 0)
 		goto oom;
-	if (t->net && (o = pend_lookup(p, p->arena.ptr + koff, voff - koff, &slot))) {
+	if (merged && (o = pend_lookup(p, p->arena.ptr + koff, voff - koff, &slot))) {
 		/* A later change of the key is its whole effect. */
 		o->koff = koff;
 	} else {
@@ -956,7 +1216,7 @@ static int pend_add(struct repl *r, struct rtable *t, bool del, const struct bl_
 		}
 		o = &p->ops[p->nops++];
 		o->koff = koff;
-		if (t->net)
+		if (merged)
 			p->hash[slot] = (uint32_t)p->nops;
 	}
 	o->klen = voff - koff;
@@ -995,8 +1255,10 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 		const struct bl_row *row = &e->rows[i];
 		bool pass = true;
 
+		const struct bl_value *other = NULL;
+
 		if (e->kind == BK_DELETE_ROWS) {
-			if ((rc = pend_add(r, t, true, row->before, map, err)) < 0)
+			if ((rc = pend_add(r, t, true, row->before, NULL, map, err)) < 0)
 				return rc;
 			continue;
 		}
@@ -1007,14 +1269,15 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 						       "table %s.%s: partial row images "
 						       "(binlog_row_image is not FULL)",
 						       t->db, t->table);
-			if (key_changed(t, row) &&
-			    (rc = pend_add(r, t, true, row->before, map, err)) < 0)
+			if (!key_changed(t, row))
+				other = row->before;
+			else if ((rc = pend_add(r, t, true, row->before, NULL, map, err)) < 0)
 				return rc;
 		}
 		if ((rc = filter_passes(&pass, r, t, row->after, map, err)) < 0)
 			return rc;
 		/* Out of the filter: not (or no longer) on the destination. */
-		if ((rc = pend_add(r, t, !pass, row->after, map, err)) < 0)
+		if ((rc = pend_add(r, t, !pass, row->after, other, map, err)) < 0)
 			return rc;
 	}
 	r->txn_rows += e->nrows;
@@ -1605,6 +1868,8 @@ out:
 	free(r.doms);
 	free(r.final_doms);
 	buf_release(&r.sql);
+	buf_release(&r.kscratch);
+	buf_release(&r.vscratch);
 	binlog_decoder_free(r.dec);
 	if (r.src)
 		mysql_close(r.src);

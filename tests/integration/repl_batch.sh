@@ -3,9 +3,10 @@
 # changes matters:
 #   n: primary key only (changes merged by key): key shifts, delete then
 #      insert of one key, insert-update-delete in one transaction;
-#   u: a second unique key (changes kept in order): a code moved from one
-#      row to another, a row deleted and its code reused, a row changed
-#      and later given the code another row gave up;
+#   u: a second unique key (changes merged in segments without a repeated
+#      unique value): a code moved from one row to another, a row deleted
+#      and its code reused, a row changed and later given the code another
+#      row gave up, two rows swapping codes, NULL codes;
 #   s: a case-insensitive, pad-space string key (merged by the key's
 #      bytes, which the destination compares by collation): 'a' deleted and
 #      'A' inserted, 'B' written then 'b' deleted, 'd' -> 'D' -> 'd',
@@ -64,6 +65,12 @@ done
 	echo "UPDATE u SET v = v + 1 WHERE id = 91;"
 	echo "UPDATE u SET code = 1090 WHERE id = 90;"
 	echo "UPDATE u SET code = 90 WHERE id = 91;"
+	# two rows swap codes through NULL; NULLs in several rows; a code
+	# reused by a new row after its holder's delete
+	echo "UPDATE u SET code = NULL WHERE id = 95; UPDATE u SET code = 95 WHERE id = 96;"
+	echo "UPDATE u SET code = 96 WHERE id = 95;"
+	echo "UPDATE u SET code = NULL WHERE id BETWEEN 97 AND 99;"
+	echo "DELETE FROM u WHERE id = 100; INSERT INTO u VALUES (700, 100, 0);"
 	echo "DELETE FROM s WHERE name = 'a'; INSERT INTO s VALUES ('A', 2);"
 	echo "INSERT INTO s VALUES ('B', 5); DELETE FROM s WHERE name = 'b';"
 	echo "UPDATE s SET name = 'C' WHERE name = 'c';"
