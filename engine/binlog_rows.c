@@ -80,7 +80,15 @@ bool bl_utf8_valid(const uint8_t *s, size_t n)
 		uint32_t cp;
 
 		if (c < 0x80) {
+			/* ASCII runs eight bytes at a time: most text is. */
+			uint64_t w;
 			i++;
+			while (n - i >= 8) {
+				memcpy(&w, s + i, 8);
+				if (w & 0x8080808080808080ull)
+					break;
+				i += 8;
+			}
 			continue;
 		}
 		if (c >= 0xc2 && c <= 0xdf)

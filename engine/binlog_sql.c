@@ -13,26 +13,49 @@
 static int put_hex(struct buf *out, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	char *w;
 	size_t i;
 
-	if (buf_grow(out, 3 + 2 * n) < 0 || buf_puts(out, "X'") < 0)
+	/* Written in place: this is the applier's inner loop for every
+	 * string value. */
+	if (n > (SIZE_MAX - 3) / 2 || buf_grow(out, 3 + 2 * n) < 0)
 		return GW_ENOMEM;
+	w = out->ptr + out->len;
+	*w++ = 'X';
+	*w++ = '\'';
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		char two[2] = {hex[c >> 4], hex[c & 15]};
-
-		if (buf_add(out, two, 2) < 0)
-			return GW_ENOMEM;
+		*w++ = hex[c >> 4];
+		*w++ = hex[c & 15];
 	}
-	return buf_putc(out, '\'');
+	*w++ = '\'';
+	*w = '\0';
+	out->len = (size_t)(w - out->ptr);
+	return 0;
+}
+
+/* An integer in decimal, without printf's format parsing. */
+static int put_uint(struct buf *out, bool neg, uint64_t u)
+{
+	char tmp[24], *e = tmp + sizeof(tmp), *p = e;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (neg)
+		*--p = '-';
+	return buf_add(out, p, (size_t)(e - p));
 }
 
 int binlog_value_sql(struct buf *out, const struct bl_value *v, const struct bl_column *col)
 {
 	switch (v->kind) {
 	case BL_NULL: return buf_puts(out, "NULL");
-	case BL_INT: return buf_printf(out, "%lld", (long long)v->i);
-	case BL_UINT: return buf_printf(out, "%llu", (unsigned long long)v->u);
+	case BL_INT:
+		return put_uint(out, v->i < 0,
+				v->i < 0 ? (uint64_t)0 - (uint64_t)v->i : (uint64_t)v->i);
+	case BL_UINT: return put_uint(out, false, v->u);
 	case BL_DOUBLE:
 		if (!isfinite(v->d))
 			return buf_puts(out, "NULL");

@@ -14,7 +14,13 @@
  * upsert of the full image, an updated row an upsert of the after image
  * (a changed key deletes the old key first), a deleted row a delete by key.
  * Consecutive source transactions are grouped into one destination
- * transaction (up to GROUP_ROWS row changes or GROUP_MS) for speed.
+ * transaction (up to GROUP_ROWS row changes or GROUP_MS, and committed as
+ * soon as the stream goes quiet) for speed; inside it the changes of each
+ * table are sent as multi-row statements (struct pend says when changes
+ * are merged by key and when their order is kept). One connection applies
+ * everything: a second one could not commit its rows atomically with the
+ * position, and the batching leaves the destination server, not the round
+ * trips, as the limit (bench/incremental).
  * Filters: a row whose after image passes the table's `where` is upserted,
  * one that does not is deleted by key (a row leaving the filter leaves the
  * destination; a row entering it arrives); the filter is evaluated by the
@@ -49,8 +55,81 @@
 
 #define GROUP_ROWS 5000
 #define GROUP_MS 200
-#define HEARTBEAT_NS "1000000000"
+/* The source sends a heartbeat after this long without events: it is how
+ * the applier learns that the stream has nothing more for now, and commits
+ * the group it holds (without it the last group would wait for the next
+ * event). */
+#define HEARTBEAT_NS "100000000"
 #define FREEZE_WAIT_S "10"
+
+/*
+ * The changes of one table not yet sent to the destination, inside the
+ * open destination transaction. Every change is by primary key: an upsert
+ * of a full image or a delete. They are sent as few multi-row statements
+ * (one INSERT ... ON DUPLICATE KEY UPDATE, one DELETE ... IN) instead of
+ * one statement per row: the round trips, not the server's work, are what
+ * limits a row-at-a-time applier.
+ *
+ * Order. Tables are independent on the destination (foreign key checks
+ * are off for the applier, triggers are created only at the cutover), so
+ * tables are flushed in any order. Within a table:
+ * - net mode (table.net): the table has no unique key but the primary
+ *   key. The last change of a key value is its whole effect, so a later
+ *   change replaces the earlier one; then all deletes are sent, then all
+ *   upserts, in any order. Why that is the source's result: changes are
+ *   grouped by the key's bytes, while the destination compares keys by
+ *   collation ('a' = 'A' = 'a ' under a case-insensitive, pad-space one),
+ *   so take one class of equal keys. The row images carry stored values,
+ *   the source holds at most one row of the class at any time, and an
+ *   update that changes the key's bytes is a delete of the old bytes and
+ *   an upsert of the new. So if the class's last change is an upsert of
+ *   value x, every other value of the class last had a delete (it left
+ *   the table before x arrived); if it is a delete, every value's last
+ *   change is a delete. Deletes first, then at most one upsert per class:
+ *   the class ends as on the source. Rows of other classes do not
+ *   interact: no other unique key.
+ * - segment mode (table.seg): other unique keys, whose columns, like the
+ *   primary key's, are all integers (text equal exactly when values are).
+ *   Changes are merged as in net mode, in segments: a change whose row
+ *   images (before and after) have a unique value that a change of another
+ *   row in the segment had first sends the segment (seg_admit). Within a
+ *   segment each unique value belongs to one row; a row can only take a
+ *   value on the source after its holder gave it up, and that holder's
+ *   change is then in an earlier, already sent segment (or before the
+ *   segment, so already applied): deletes first, then upserts in any
+ *   order, meet no conflict the source did not have.
+ * - ordered mode (every other table): changes are kept in source order and
+ *   each run of consecutive upserts or deletes is one statement, which the
+ *   server executes row by row in that order: the same as one statement
+ *   per row.
+ *   NEEDSWORK: on such a table, alternating deletes and inserts make runs
+ *   of one row, i.e. a statement per change; segment mode could cover
+ *   string keys by comparing values as the collation does.
+ */
+struct pend_op {
+	size_t koff, klen; /* key text in arena: "7" or "(`a` = 1 AND `b` = 2)" */
+	size_t voff, vlen; /* upsert: "(v1,v2,...)" in arena */
+	bool del;
+};
+
+/* Segment mode: a value of a unique key seen in the segment, and the
+ * primary key of the row it was seen in (texts in struct pend.seen). */
+struct seen_ent {
+	size_t off, vlen, klen; /* value text at off, key text after it */
+};
+
+struct pend {
+	struct buf arena;
+	struct pend_op *ops;
+	size_t nops, cap;
+	uint32_t *hash; /* net mode: op index + 1 by key text, 0 empty */
+	size_t hcap;
+	struct buf seen; /* segment mode: unique values of the segment */
+	struct seen_ent *sents;
+	size_t nsents, scap;
+	uint32_t *shash; /* seen entry index + 1 by value text */
+	size_t shcap;
+};
 
 /* A selected table as the applier knows it. */
 struct rtable {
@@ -66,6 +145,13 @@ struct rtable {
 	size_t *key; /* indexes of the key columns */
 	size_t nkey;
 	bool loaded;
+	bool net; /* changes may be merged by key (see struct pend) */
+	/* segment mode: the destination's other unique keys, as column
+	 * indexes: key u is ucols[uoff[u] .. uoff[u + 1]) */
+	bool seg;
+	size_t *ucols, *uoff;
+	size_t nuniq;
+	struct pend pend;
 };
 
 /* MariaDB GTID state: the last seq per domain. */
@@ -98,6 +184,8 @@ struct repl {
 	int64_t last_event_ts;
 	uint64_t events_in_group;
 	uint64_t txns_in_group;
+	size_t pend_bytes; /* pending SQL text of all tables */
+	struct buf kscratch, vscratch;
 	/* the gated stop */
 	bool stopping;
 	struct gtid_dom *final_doms;
@@ -269,11 +357,13 @@ static void rtable_unload(struct rtable *t)
 	free(t->dest_names);
 	free(t->is_unsigned);
 	free(t->key);
+	free(t->ucols);
+	free(t->uoff);
 	t->names = t->dest_names = NULL;
 	t->is_unsigned = NULL;
-	t->key = NULL;
-	t->ncols = t->nkey = 0;
-	t->loaded = false;
+	t->key = t->ucols = t->uoff = NULL;
+	t->ncols = t->nkey = t->nuniq = 0;
+	t->loaded = t->net = t->seg = false;
 }
 
 static struct rtable *rtable_find(struct repl *r, const char *db, const char *table, bool add)
@@ -307,6 +397,118 @@ static struct rtable *rtable_find(struct repl *r, const char *db, const char *ta
 	return t;
 }
 
+/* Appends " WHERE TABLE_SCHEMA = 'db' AND TABLE_NAME = 'table'". */
+static int where_table(struct buf *q, MYSQL *m, const char *db, const char *table)
+{
+	if (buf_puts(q, " WHERE TABLE_SCHEMA = ") < 0 ||
+	    conn_quote_string(q, m, db, strlen(db)) < 0 || buf_puts(q, " AND TABLE_NAME = ") < 0 ||
+	    conn_quote_string(q, m, table, strlen(table)) < 0)
+		return GW_ENOMEM;
+	return 0;
+}
+
+/* Whether db.table has a unique key other than the primary key (a table
+ * not there has none). */
+static int other_unique_key(bool *out, MYSQL *m, const char *db, const char *table,
+			    struct gw_err *err)
+{
+	struct buf q = BUF_INIT, v = BUF_INIT;
+	bool found;
+	int rc;
+
+	*out = true;
+	if (buf_puts(&q, "SELECT 1 FROM information_schema.STATISTICS") < 0 ||
+	    where_table(&q, m, db, table) < 0 ||
+	    buf_puts(&q, " AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY' LIMIT 1") < 0) {
+		rc = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = conn_query_value(&v, &found, m, buf_cstr(&q), err)) < 0)
+		goto out;
+	*out = found;
+out:
+	buf_release(&q);
+	buf_release(&v);
+	return rc;
+}
+
+/*
+ * Segment mode's keys: the unique keys other than the primary key, of the
+ * destination's table and of the source's (one that only one side has
+ * still orders the changes: a key added on either side later, outside the
+ * stream, is then covered too), as column indexes. *ok false when one has
+ * a column that is not an integer (whose text is not the value's
+ * identity) or not among the table's columns.
+ */
+static int rtable_load_unique(bool *ok, struct repl *r, struct rtable *t, const bool *is_int,
+			      struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	size_t n, i, nc = 0, side, cap = 0;
+	int rc = 0;
+
+	*ok = false;
+	for (side = 0; side < 2; side++) {
+		MYSQL *m = side ? r->src : r->dst;
+		char *const *names = side ? t->names : t->dest_names;
+		char prev[256] = "";
+		size_t *nu, *no;
+
+		buf_reset(&q);
+		if (buf_puts(&q,
+			     "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS") <
+			0 ||
+		    where_table(&q, m, side ? t->db : t->dest_db, side ? t->table : t->dest_table) <
+			0 ||
+		    buf_puts(&q, " AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY'"
+				 " ORDER BY INDEX_NAME, SEQ_IN_INDEX") < 0) {
+			rc = err_set(err, GW_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (res)
+			mysql_free_result(res);
+		if (mysql_real_query(m, q.ptr, q.len) || !(res = mysql_store_result(m))) {
+			rc = conn_error(err, m, "reading the unique keys");
+			goto out;
+		}
+		n = (size_t)mysql_num_rows(res);
+		cap += n;
+		if (!(nu = realloc(t->ucols, (cap + 1) * sizeof(*nu)))) {
+			rc = err_set(err, GW_ENOMEM, "out of memory");
+			goto out;
+		}
+		t->ucols = nu;
+		if (!(no = realloc(t->uoff, (cap + 2) * sizeof(*no)))) {
+			rc = err_set(err, GW_ENOMEM, "out of memory");
+			goto out;
+		}
+		t->uoff = no;
+		while ((row = mysql_fetch_row(res)) && nc < cap) {
+			if (!row[0] || !row[1])
+				goto out;
+			if (strcmp(prev, row[0])) {
+				(void)snprintf(prev, sizeof(prev), "%s", row[0]);
+				t->uoff[t->nuniq++] = nc;
+			}
+			for (i = 0; i < t->ncols; i++)
+				if (names[i] && !strcmp(names[i], row[1]))
+					break;
+			if (i == t->ncols || !is_int[i])
+				goto out;
+			t->ucols[nc++] = i;
+		}
+		t->uoff[t->nuniq] = nc;
+	}
+	*ok = true;
+out:
+	if (res)
+		mysql_free_result(res);
+	buf_release(&q);
+	return rc;
+}
+
 /*
  * Column names, signedness, generated columns and the key of a table, for
  * the layout of the binlog position being applied. The destination's
@@ -328,20 +530,17 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 	struct buf q = BUF_INIT;
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
+	bool *is_int = NULL;
 	size_t n, i;
 	int rc = GW_ENOMEM;
 
 	rtable_unload(t);
-	if (buf_puts(&q, "SELECT c.COLUMN_NAME, c.COLUMN_TYPE LIKE '%unsigned%', c.IS_GENERATED,"
-			 " (SELECT MIN(IF(s.INDEX_NAME = 'PRIMARY', 0, 1) * 1000000 +"
-			 "   s.SEQ_IN_INDEX) FROM information_schema.STATISTICS s"
-			 "  WHERE s.TABLE_SCHEMA = c.TABLE_SCHEMA AND s.TABLE_NAME = c.TABLE_NAME"
-			 "  AND s.COLUMN_NAME = c.COLUMN_NAME AND s.INDEX_NAME = 'PRIMARY')"
-			 " FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = ") < 0 ||
-	    conn_quote_string(&q, m, db, strlen(db)) < 0 ||
-	    buf_puts(&q, " AND c.TABLE_NAME = ") < 0 ||
-	    conn_quote_string(&q, m, table, strlen(table)) < 0 ||
-	    buf_puts(&q, " ORDER BY c.ORDINAL_POSITION") < 0)
+	/* Plain queries on information_schema: a correlated subquery there
+	 * opens the table once per column, and costs far more. */
+	if (buf_puts(&q, "SELECT COLUMN_NAME, COLUMN_TYPE LIKE '%unsigned%', IS_GENERATED,"
+			 " DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint')"
+			 " FROM information_schema.COLUMNS") < 0 ||
+	    where_table(&q, m, db, table) < 0 || buf_puts(&q, " ORDER BY ORDINAL_POSITION") < 0)
 		goto oom;
 	if (mysql_real_query(m, q.ptr, q.len) || !(res = mysql_store_result(m))) {
 		rc = conn_error(err, m, "reading the columns");
@@ -357,29 +556,40 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 	t->dest_names = calloc(n, sizeof(*t->dest_names));
 	t->is_unsigned = calloc(n, sizeof(*t->is_unsigned));
 	t->key = calloc(n, sizeof(*t->key));
-	if (!t->names || !t->dest_names || !t->is_unsigned || !t->key)
+	is_int = calloc(n, sizeof(*is_int));
+	if (!t->names || !t->dest_names || !t->is_unsigned || !t->key || !is_int)
 		goto oom;
-	{
-		long keypos[1024];
-		for (i = 0; (row = mysql_fetch_row(res)); i++) {
-			t->names[i] = strdup(row[0]);
-			if (!t->names[i])
-				goto oom;
-			t->is_unsigned[i] = row[1] && row[1][0] == '1';
-			if ((!row[2] || !strcmp(row[2], "NEVER")) &&
-			    spec_column_selected(t->tsel, row[0]) &&
-			    !(t->dest_names[i] = strdup(spec_dest_column(t->tsel, row[0]))))
-				goto oom;
-			if (i < ARRAY_SIZE(keypos))
-				keypos[i] = row[3] ? strtol(row[3], NULL, 10) : -1;
-			t->ncols++;
-		}
-		/* key columns in key order */
-		for (long want = 1; want <= (long)t->ncols; want++)
-			for (i = 0; i < t->ncols && i < ARRAY_SIZE(keypos); i++)
-				if (keypos[i] == want)
-					t->key[t->nkey++] = i;
+	for (i = 0; i < n && (row = mysql_fetch_row(res)); i++) {
+		t->names[i] = strdup(row[0]);
+		if (!t->names[i])
+			goto oom;
+		t->is_unsigned[i] = row[1] && row[1][0] == '1';
+		if ((!row[2] || !strcmp(row[2], "NEVER")) &&
+		    spec_column_selected(t->tsel, row[0]) &&
+		    !(t->dest_names[i] = strdup(spec_dest_column(t->tsel, row[0]))))
+			goto oom;
+		is_int[i] = row[3] && row[3][0] == '1';
+		t->ncols++;
 	}
+	mysql_free_result(res);
+	res = NULL;
+	/* the primary key's columns in key order */
+	buf_reset(&q);
+	if (buf_puts(&q, "SELECT COLUMN_NAME FROM information_schema.STATISTICS") < 0 ||
+	    where_table(&q, m, db, table) < 0 ||
+	    buf_puts(&q, " AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX") < 0)
+		goto oom;
+	if (mysql_real_query(m, q.ptr, q.len) || !(res = mysql_store_result(m))) {
+		rc = conn_error(err, m, "reading the primary key");
+		goto out;
+	}
+	while ((row = mysql_fetch_row(res)) && t->nkey < t->ncols)
+		for (i = 0; i < t->ncols; i++)
+			if (row[0] && !strcmp(row[0], t->names[i])) {
+				t->key[t->nkey++] = i;
+				break;
+			}
+	t->net = t->nkey > 0;
 	if (t->nkey == 0) {
 		rc = err_set(err, GW_EFATAL,
 			     "table %s.%s has no primary key: changes cannot be applied by key "
@@ -393,6 +603,24 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 				     t->db, t->table, t->names[t->key[i]]);
 			goto out;
 		}
+	if (t->net) {
+		/* Another unique key on either side makes the order of
+		 * changes to distinct primary keys matter. */
+		bool u1 = true, u2 = true;
+		if ((rc = other_unique_key(&u1, r->dst, t->dest_db, t->dest_table, err)) < 0 ||
+		    (rc = other_unique_key(&u2, r->src, t->db, t->table, err)) < 0)
+			goto out;
+		t->net = !u1 && !u2;
+	}
+	if (!t->net) {
+		bool ok = true;
+		for (i = 0; i < t->nkey; i++)
+			if (!is_int[t->key[i]])
+				ok = false;
+		if (ok && (rc = rtable_load_unique(&ok, r, t, is_int, err)) < 0)
+			goto out;
+		t->seg = ok;
+	}
 	if ((rc = binlog_decoder_describe_table(r->dec, t->db, t->table, t->names, t->is_unsigned,
 						t->ncols, err)) < 0)
 		goto out;
@@ -404,11 +632,17 @@ oom:
 out:
 	if (res)
 		mysql_free_result(res);
+	free(is_int);
 	buf_release(&q);
 	return rc;
 }
 
 /* --- applying -------------------------------------------------------- */
+
+static int pend_flush_all(struct repl *r, struct gw_err *err);
+static int pend_flush(struct repl *r, struct rtable *t, struct gw_err *err);
+static void pend_drop_all(struct repl *r);
+static void pend_release(struct pend *p);
 
 static int dst_exec(struct repl *r, const struct buf *q, struct gw_err *err)
 {
@@ -443,6 +677,12 @@ static int txn_commit(struct repl *r, struct gw_err *err)
 
 	if (!r->in_txn)
 		return 0;
+	if ((rc = pend_flush_all(r, err)) < 0) {
+		pend_drop_all(r);
+		(void)mysql_query(r->dst, "ROLLBACK");
+		r->in_txn = false;
+		return rc;
+	}
 	if (position_now(&pos, r) < 0 ||
 	    meta_position_sql(&q, r->dst, r->metadb, r->s->name, &pos) < 0) {
 		buf_release(&q);
@@ -466,26 +706,6 @@ static int txn_commit(struct repl *r, struct gw_err *err)
 	return 0;
 }
 
-static int key_where(struct buf *q, const struct rtable *t, const struct bl_value *img,
-		     const struct bl_table *map)
-{
-	size_t k;
-
-	for (k = 0; k < t->nkey; k++) {
-		size_t c = t->key[k];
-		const struct bl_value *v = &img[c];
-		if ((k && buf_puts(q, " AND ") < 0) || conn_quote_ident(q, t->dest_names[c]) < 0)
-			return GW_ENOMEM;
-		if (v->kind == BL_NULL) {
-			if (buf_puts(q, " IS NULL") < 0)
-				return GW_ENOMEM;
-		} else if (buf_puts(q, " = ") < 0 || binlog_value_sql(q, v, &map->cols[c]) < 0) {
-			return GW_ENOMEM;
-		}
-	}
-	return 0;
-}
-
 static int dest_name(struct buf *q, const struct rtable *t)
 {
 	if (conn_quote_ident(q, t->dest_db) < 0 || buf_putc(q, '.') < 0 ||
@@ -494,7 +714,9 @@ static int dest_name(struct buf *q, const struct rtable *t)
 	return 0;
 }
 
-/* Whether an image passes the table's filter, asked of the destination. */
+/* Whether an image passes the table's filter, asked of the destination.
+ * NEEDSWORK: one round trip per row of a filtered table; the images of a
+ * batch could be evaluated in one query. */
 static int filter_passes(bool *out, struct repl *r, const struct rtable *t,
 			 const struct bl_value *img, const struct bl_table *map, struct gw_err *err)
 {
@@ -547,12 +769,12 @@ static int upsert_head(struct buf *q, const struct rtable *t)
 }
 
 static int upsert_row(struct buf *q, const struct rtable *t, const struct bl_value *img,
-		      const struct bl_table *map, bool first_row)
+		      const struct bl_table *map)
 {
 	size_t c;
 	bool first = true;
 
-	if ((!first_row && buf_putc(q, ',') < 0) || buf_putc(q, '(') < 0)
+	if (buf_putc(q, '(') < 0)
 		return GW_ENOMEM;
 	for (c = 0; c < t->ncols; c++) {
 		if (!t->dest_names[c])
@@ -584,49 +806,442 @@ static int upsert_tail(struct buf *q, const struct rtable *t)
 	return 0;
 }
 
+/*
+ * Ends the group when the stream ends: what was applied up to the last
+ * whole source transaction is committed; a source transaction read only in
+ * part is not (the group is rolled back, and read again from the committed
+ * position next time), so no half transaction is ever visible.
+ */
+static int txn_close(struct repl *r, struct gw_err *err)
+{
+	if (r->in_txn && r->have_pending) {
+		pend_drop_all(r);
+		(void)mysql_query(r->dst, "ROLLBACK");
+		r->in_txn = false;
+		return 0;
+	}
+	return txn_commit(r, err);
+}
+
+/* The key of an image as the text a DELETE lists: the value alone for a
+ * one-column key (for `k` IN (...)), a parenthesised condition otherwise
+ * (for ... OR ...). */
+static int key_text(struct buf *q, const struct rtable *t, const struct bl_value *img,
+		    const struct bl_table *map)
+{
+	size_t k;
+
+	if (t->nkey == 1 && img[t->key[0]].kind != BL_NULL)
+		return binlog_value_sql(q, &img[t->key[0]], &map->cols[t->key[0]]);
+	if (buf_putc(q, '(') < 0)
+		return GW_ENOMEM;
+	for (k = 0; k < t->nkey; k++) {
+		size_t c = t->key[k];
+		const struct bl_value *v = &img[c];
+		if ((k && buf_puts(q, " AND ") < 0) || conn_quote_ident(q, t->dest_names[c]) < 0)
+			return GW_ENOMEM;
+		if (v->kind == BL_NULL) {
+			if (buf_puts(q, " IS NULL") < 0)
+				return GW_ENOMEM;
+		} else if (buf_puts(q, " = ") < 0 || binlog_value_sql(q, v, &map->cols[c]) < 0) {
+			return GW_ENOMEM;
+		}
+	}
+	return buf_putc(q, ')');
+}
+
 static bool key_changed(const struct rtable *t, const struct bl_row *row)
 {
 	size_t k;
 
 	for (k = 0; k < t->nkey; k++) {
 		const struct bl_value *a = &row->before[t->key[k]], *b = &row->after[t->key[k]];
-		if (a->kind != b->kind || a->i != b->i || a->u != b->u || a->len != b->len ||
+		if (a->kind != b->kind || a->i != b->i || a->u != b->u ||
+		    memcmp(&a->d, &b->d, sizeof(a->d)) || a->len != b->len ||
 		    (a->len && memcmp(a->s, b->s, a->len)))
 			return true;
 	}
 	return false;
 }
 
-static int apply_delete(struct repl *r, const struct rtable *t, const struct bl_value *img,
-			const struct bl_table *map, struct gw_err *err)
-{
-	struct buf *q = &r->sql;
+/* --- pending changes (struct pend) ----------------------------------- */
 
-	buf_reset(q);
-	if (buf_puts(q, "DELETE FROM ") < 0 || dest_name(q, t) < 0 || buf_puts(q, " WHERE ") < 0 ||
-	    key_where(q, t, img, map) < 0)
-		return err_set(err, GW_ENOMEM, "out of memory");
-	return dst_exec(r, q, err);
+/*
+ * Memory: the pending text of all tables together stays under PEND_BYTES
+ * (then every table is flushed, inside the open transaction), so a source
+ * transaction of any size streams through. After a flush a table keeps
+ * only small allocations (PEND_KEEP_*), so many tables touched once do
+ * not each hold the size of their largest batch.
+ */
+#define PEND_BYTES ((size_t)8 << 20)
+#define PEND_OPS 20000			   /* per table */
+#define STMT_BYTES ((size_t)4 << 20)	   /* one statement, well below max_allowed_packet */
+#define PEND_KEEP_BYTES ((size_t)16 << 10) /* arena kept across flushes */
+#define PEND_KEEP_OPS 512		   /* ops and hash slots kept */
+
+static void pend_clear(struct pend *p)
+{
+	p->nops = 0;
+	p->nsents = 0;
+	if (p->arena.cap > PEND_KEEP_BYTES || p->cap > PEND_KEEP_OPS ||
+	    p->hcap > 2 * PEND_KEEP_OPS || p->seen.cap > PEND_KEEP_BYTES ||
+	    p->scap > PEND_KEEP_OPS || p->shcap > 2 * PEND_KEEP_OPS) {
+		pend_release(p);
+		return;
+	}
+	buf_reset(&p->arena);
+	buf_reset(&p->seen);
+	if (p->hash)
+		memset(p->hash, 0, p->hcap * sizeof(*p->hash));
+	if (p->shash)
+		memset(p->shash, 0, p->shcap * sizeof(*p->shash));
 }
 
-/* Sends the multi-row upsert being built in r->sql, if any: before a delete
- * (which reuses the buffer, and must come after the rows before it). */
-static int flush_upserts(struct repl *r, const struct rtable *t, size_t *nup, struct gw_err *err)
+static void pend_release(struct pend *p)
 {
-	if (!*nup)
+	buf_release(&p->arena);
+	buf_release(&p->seen);
+	free(p->ops);
+	free(p->hash);
+	free(p->sents);
+	free(p->shash);
+	memset(p, 0, sizeof(*p));
+}
+
+static uint32_t pend_hash_of(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* Keeps the hash at most half full: doubles it and re-inserts the ops. */
+static int pend_hash_fit(struct pend *p)
+{
+	size_t ncap, i, mask;
+	uint32_t *h;
+
+	if (p->hash && 2 * (p->nops + 1) <= p->hcap)
 		return 0;
-	*nup = 0;
-	if (upsert_tail(&r->sql, t) < 0)
-		return err_set(err, GW_ENOMEM, "out of memory");
-	return dst_exec(r, &r->sql, err);
+	ncap = p->hcap ? 2 * p->hcap : 64;
+	while (ncap < 2 * (p->nops + 1))
+		ncap *= 2;
+	if (!(h = calloc(ncap, sizeof(*h))))
+		return GW_ENOMEM;
+	mask = ncap - 1;
+	for (i = 0; i < p->nops; i++) {
+		size_t j = pend_hash_of(p->arena.ptr + p->ops[i].koff, p->ops[i].klen) & mask;
+		while (h[j])
+			j = (j + 1) & mask;
+		h[j] = (uint32_t)(i + 1);
+	}
+	free(p->hash);
+	p->hash = h;
+	p->hcap = ncap;
+	return 0;
+}
+
+/* The op with the same key text in net mode, or NULL. */
+static struct pend_op *pend_lookup(struct pend *p, const char *k, size_t klen, size_t *slot_out)
+{
+	size_t mask = p->hcap - 1, i = pend_hash_of(k, klen) & mask;
+
+	for (; p->hash[i]; i = (i + 1) & mask) {
+		struct pend_op *o = &p->ops[p->hash[i] - 1];
+		if (o->klen == klen && !memcmp(p->arena.ptr + o->koff, k, klen))
+			return o;
+	}
+	*slot_out = i;
+	return NULL;
+}
+
+/* Keeps the seen set's hash at most half full. */
+static int seen_fit(struct pend *p)
+{
+	size_t ncap, i, mask;
+	uint32_t *h;
+
+	if (p->shash && 2 * (p->nsents + 1) <= p->shcap)
+		return 0;
+	ncap = p->shcap ? 2 * p->shcap : 64;
+	while (ncap < 2 * (p->nsents + 1))
+		ncap *= 2;
+	if (!(h = calloc(ncap, sizeof(*h))))
+		return GW_ENOMEM;
+	mask = ncap - 1;
+	for (i = 0; i < p->nsents; i++) {
+		size_t j = pend_hash_of(p->seen.ptr + p->sents[i].off, p->sents[i].vlen) & mask;
+		while (h[j])
+			j = (j + 1) & mask;
+		h[j] = (uint32_t)(i + 1);
+	}
+	free(p->shash);
+	p->shash = h;
+	p->shcap = ncap;
+	return 0;
+}
+
+/* The seen entry of a value text, or NULL (and the free slot). */
+static struct seen_ent *seen_lookup(struct pend *p, const char *v, size_t vlen, size_t *slot_out)
+{
+	size_t mask = p->shcap - 1, i = pend_hash_of(v, vlen) & mask;
+
+	for (; p->shash[i]; i = (i + 1) & mask) {
+		struct seen_ent *e = &p->sents[p->shash[i] - 1];
+		if (e->vlen == vlen && !memcmp(p->seen.ptr + e->off, v, vlen))
+			return e;
+	}
+	*slot_out = i;
+	return NULL;
+}
+
+/* The text of unique key u's value in img into v ("u:v1,v2"); false when
+ * a column is NULL (NULLs never collide in a unique key). */
+static int unique_text(bool *out, struct buf *v, const struct rtable *t, size_t u,
+		       const struct bl_value *img, const struct bl_table *map)
+{
+	size_t c;
+
+	*out = false;
+	buf_reset(v);
+	if (buf_printf(v, "%zu:", u) < 0)
+		return GW_ENOMEM;
+	for (c = t->uoff[u]; c < t->uoff[u + 1]; c++) {
+		const struct bl_value *x = &img[t->ucols[c]];
+		if (x->kind == BL_NULL)
+			return 0;
+		if ((c > t->uoff[u] && buf_putc(v, ',') < 0) ||
+		    binlog_value_sql(v, x, &map->cols[t->ucols[c]]) < 0)
+			return GW_ENOMEM;
+	}
+	*out = true;
+	return 0;
+}
+
+/*
+ * Segment mode: before a change of the row with key text k (images img
+ * and, for an update, its before image other) joins the table's pending
+ * changes, a value of a unique key that a change of another row of the
+ * segment had (before or after) ends the segment: the pending changes are
+ * sent first. Within a segment every unique value belongs to one row, so
+ * the rows' changes commute (see struct pend).
+ */
+static int seg_admit(struct repl *r, struct rtable *t, const struct bl_value *img,
+		     const struct bl_value *other, const struct bl_table *map, struct gw_err *err)
+{
+	struct pend *p = &t->pend;
+	struct buf *k = &r->kscratch, *v = &r->vscratch;
+	const struct bl_value *imgs[2] = {img, other};
+	size_t u, m, slot = 0, before;
+	bool has, clash = false;
+	int rc;
+
+	buf_reset(k);
+	if (key_text(k, t, img, map) < 0 || seen_fit(p) < 0)
+		goto oom;
+	for (m = 0; m < 2 && imgs[m] && !clash; m++)
+		for (u = 0; u < t->nuniq && !clash; u++) {
+			const struct seen_ent *e;
+			if (unique_text(&has, v, t, u, imgs[m], map) < 0)
+				goto oom;
+			if (has && (e = seen_lookup(p, v->ptr, v->len, &slot)) &&
+			    (e->klen != k->len ||
+			     memcmp(p->seen.ptr + e->off + e->vlen, k->ptr, k->len)))
+				clash = true;
+		}
+	if (clash && (rc = pend_flush(r, t, err)) < 0)
+		return rc;
+	before = p->seen.len;
+	for (m = 0; m < 2 && imgs[m]; m++)
+		for (u = 0; u < t->nuniq; u++) {
+			struct seen_ent *e;
+			if (unique_text(&has, v, t, u, imgs[m], map) < 0 || seen_fit(p) < 0)
+				goto oom;
+			if (!has || seen_lookup(p, v->ptr, v->len, &slot))
+				continue;
+			if (p->nsents == p->scap) {
+				size_t ncap = p->scap ? 2 * p->scap : 64;
+				struct seen_ent *n = realloc(p->sents, ncap * sizeof(*n));
+				if (!n)
+					goto oom;
+				p->sents = n;
+				p->scap = ncap;
+			}
+			e = &p->sents[p->nsents];
+			e->off = p->seen.len;
+			e->vlen = v->len;
+			e->klen = k->len;
+			if (buf_add(&p->seen, v->ptr, v->len) < 0 ||
+			    buf_add(&p->seen, k->ptr, k->len) < 0)
+				goto oom;
+			p->nsents++;
+			p->shash[slot] = (uint32_t)p->nsents;
+		}
+	r->pend_bytes += p->seen.len - before;
+	return 0;
+oom:
+	return err_set(err, GW_ENOMEM, "out of memory");
+}
+
+/* Sends the ops [from, to) of one kind as statements of at most
+ * STMT_BYTES. */
+static int pend_send(struct repl *r, struct rtable *t, bool del, size_t from, size_t to,
+		     struct gw_err *err)
+{
+	struct pend *p = &t->pend;
+	struct buf *q = &r->sql;
+	size_t i, n = 0;
+	int rc;
+
+	buf_reset(q);
+	for (i = from; i <= to; i++) {
+		const struct pend_op *o = i < to ? &p->ops[i] : NULL;
+		if (o && o->del != del)
+			continue;
+		if (n && (!o || q->len >= STMT_BYTES)) {
+			if (del ? t->nkey == 1 && buf_putc(q, ')') < 0 : upsert_tail(q, t) < 0)
+				goto oom;
+			if (mysql_real_query(r->dst, q->ptr, q->len)) {
+				rc = conn_error(err, r->dst, "applying changes");
+				err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
+				return rc;
+			}
+			buf_reset(q);
+			n = 0;
+		}
+		if (!o)
+			break;
+		if (n == 0) {
+			if (del) {
+				if (buf_puts(q, "DELETE FROM ") < 0 || dest_name(q, t) < 0 ||
+				    buf_puts(q, " WHERE ") < 0)
+					goto oom;
+				if (t->nkey == 1 &&
+				    (conn_quote_ident(q, t->dest_names[t->key[0]]) < 0 ||
+				     buf_puts(q, " IN (") < 0))
+					goto oom;
+			} else if (upsert_head(q, t) < 0) {
+				goto oom;
+			}
+		} else if (buf_puts(q, del && t->nkey != 1 ? " OR " : ",") < 0) {
+			goto oom;
+		}
+		if ((del ? buf_add(q, p->arena.ptr + o->koff, o->klen)
+			 : buf_add(q, p->arena.ptr + o->voff, o->vlen)) < 0)
+			goto oom;
+		n++;
+	}
+	return 0;
+oom:
+	return err_set(err, GW_ENOMEM, "out of memory");
+}
+
+static int pend_flush(struct repl *r, struct rtable *t, struct gw_err *err)
+{
+	struct pend *p = &t->pend;
+	size_t a, b;
+	int rc = 0;
+
+	if (!p->nops)
+		return 0;
+	r->pend_bytes -=
+	    p->arena.len + p->seen.len < r->pend_bytes ? p->arena.len + p->seen.len : r->pend_bytes;
+	if (t->net || t->seg) {
+		if ((rc = pend_send(r, t, true, 0, p->nops, err)) == 0)
+			rc = pend_send(r, t, false, 0, p->nops, err);
+	} else {
+		for (a = 0; a < p->nops && rc == 0; a = b) {
+			for (b = a + 1; b < p->nops && p->ops[b].del == p->ops[a].del; b++)
+				;
+			rc = pend_send(r, t, p->ops[a].del, a, b, err);
+		}
+	}
+	pend_clear(p);
+	return rc;
+}
+
+static int pend_flush_all(struct repl *r, struct gw_err *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < r->ntables; i++)
+		if ((rc = pend_flush(r, &r->tables[i], err)) < 0) {
+			/* the transaction is lost: so is the rest of it */
+			pend_drop_all(r);
+			return rc;
+		}
+	return 0;
+}
+
+static void pend_drop_all(struct repl *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->ntables; i++)
+		pend_clear(&r->tables[i].pend);
+	r->pend_bytes = 0;
+}
+
+/* Queues a delete (img is the key's image) or an upsert of img; other is
+ * the before image of an update that keeps its key, else NULL. */
+static int pend_add(struct repl *r, struct rtable *t, bool del, const struct bl_value *img,
+		    const struct bl_value *other, const struct bl_table *map, struct gw_err *err)
+{
+	struct pend *p = &t->pend;
+	struct pend_op *o = NULL;
+	bool merged = t->net || t->seg;
+	size_t koff, voff, slot = 0;
+	int rc;
+
+	if (t->seg && (rc = seg_admit(r, t, img, other, map, err)) < 0)
+		return rc;
+	koff = p->arena.len;
+	if (merged && pend_hash_fit(p) < 0)
+		goto oom;
+	if (key_text(&p->arena, t, img, map) < 0)
+		goto oom;
+	voff = p->arena.len;
+	if (!del && upsert_row(&p->arena, t, img, map) < 0)
+		goto oom;
+	if (merged && (o = pend_lookup(p, p->arena.ptr + koff, voff - koff, &slot))) {
+		/* A later change of the key is its whole effect. */
+		o->koff = koff;
+	} else {
+		if (p->nops == p->cap) {
+			size_t ncap = p->cap ? 2 * p->cap : 256;
+			struct pend_op *n = realloc(p->ops, ncap * sizeof(*n));
+			if (!n)
+				goto oom;
+			p->ops = n;
+			p->cap = ncap;
+		}
+		o = &p->ops[p->nops++];
+		o->koff = koff;
+		if (merged)
+			p->hash[slot] = (uint32_t)p->nops;
+	}
+	o->klen = voff - koff;
+	o->voff = voff;
+	o->vlen = p->arena.len - voff;
+	o->del = del;
+	r->pend_bytes += p->arena.len - koff;
+	if (r->pend_bytes >= PEND_BYTES)
+		return pend_flush_all(r, err);
+	if (p->nops >= PEND_OPS)
+		return pend_flush(r, t, err);
+	return 0;
+oom:
+	return err_set(err, GW_ENOMEM, "out of memory");
 }
 
 static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_err *err)
 {
 	const struct bl_table *map = e->table;
 	struct rtable *t;
-	struct buf *q = &r->sql;
-	size_t i, nup = 0;
+	size_t i;
 	int rc;
 
 	if (!map || !(t = rtable_find(r, map->db, map->table, true)))
@@ -640,14 +1255,14 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 			       t->db, t->table, map->ncols, t->ncols);
 	if ((rc = txn_begin(r, err)) < 0)
 		return rc;
-	buf_reset(q);
 	for (i = 0; i < e->nrows; i++) {
 		const struct bl_row *row = &e->rows[i];
 		bool pass = true;
 
+		const struct bl_value *other = NULL;
+
 		if (e->kind == BK_DELETE_ROWS) {
-			if ((rc = flush_upserts(r, t, &nup, err)) < 0 ||
-			    (rc = apply_delete(r, t, row->before, map, err)) < 0)
+			if ((rc = pend_add(r, t, true, row->before, NULL, map, err)) < 0)
 				return rc;
 			continue;
 		}
@@ -658,38 +1273,17 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 						       "table %s.%s: partial row images "
 						       "(binlog_row_image is not FULL)",
 						       t->db, t->table);
-			if (key_changed(t, row) &&
-			    ((rc = flush_upserts(r, t, &nup, err)) < 0 ||
-			     (rc = apply_delete(r, t, row->before, map, err)) < 0))
+			if (!key_changed(t, row))
+				other = row->before;
+			else if ((rc = pend_add(r, t, true, row->before, NULL, map, err)) < 0)
 				return rc;
 		}
 		if ((rc = filter_passes(&pass, r, t, row->after, map, err)) < 0)
 			return rc;
-		if (!pass) {
-			/* Out of the filter: not (or no longer) on the destination. */
-			if ((rc = flush_upserts(r, t, &nup, err)) < 0 ||
-			    (rc = apply_delete(r, t, row->after, map, err)) < 0)
-				return rc;
-			continue;
-		}
-		if (nup == 0) {
-			buf_reset(q);
-			if (upsert_head(q, t) < 0)
-				return err_set(err, GW_ENOMEM, "out of memory");
-		}
-		if (upsert_row(q, t, row->after, map, nup == 0) < 0)
-			return err_set(err, GW_ENOMEM, "out of memory");
-		nup++;
-		if (q->len > (4u << 20)) {
-			if (upsert_tail(q, t) < 0)
-				return err_set(err, GW_ENOMEM, "out of memory");
-			if ((rc = dst_exec(r, q, err)) < 0)
-				return rc;
-			nup = 0;
-		}
+		/* Out of the filter: not (or no longer) on the destination. */
+		if ((rc = pend_add(r, t, !pass, row->after, other, map, err)) < 0)
+			return rc;
 	}
-	if ((rc = flush_upserts(r, t, &nup, err)) < 0)
-		return rc;
 	r->txn_rows += e->nrows;
 	r->events_in_group += e->nrows;
 	return 0;
@@ -1232,6 +1826,8 @@ static int stream(struct repl *r, struct gw_err *err)
 	MYSQL *m = NULL;
 	int rc;
 
+	/* Nothing pending survives a stream that ended in an error. */
+	pend_drop_all(r);
 	if ((rc = open_stream(&rpl, &m, r, err)) < 0)
 		return rc;
 	log_info(r->s->name, "incremental: streaming from %s",
@@ -1242,7 +1838,7 @@ static int stream(struct repl *r, struct gw_err *err)
 		size_t off;
 
 		if (*r->io->cancel) {
-			rc = txn_commit(r, err);
+			rc = txn_close(r, err);
 			if (rc == 0)
 				rc = err_set(err, GW_ECANCEL, "cancelled");
 			break;
@@ -1250,7 +1846,7 @@ static int stream(struct repl *r, struct gw_err *err)
 		if (!(ev = mariadb_rpl_fetch(rpl, ev))) {
 			unsigned en = mysql_errno(m) ? mysql_errno(m) : mariadb_rpl_errno(rpl);
 			const char *msg = mysql_errno(m) ? mysql_error(m) : mariadb_rpl_error(rpl);
-			(void)txn_commit(r, err);
+			(void)txn_close(r, err);
 			if (en == 1236)
 				rc = err_set(
 				    err, GW_EFATAL,
@@ -1399,6 +1995,7 @@ out:
 		(void)mysql_query(r.dst, "ROLLBACK");
 	for (i = 0; i < r.ntables; i++) {
 		rtable_unload(&r.tables[i]);
+		pend_release(&r.tables[i].pend);
 		free(r.tables[i].db);
 		free(r.tables[i].table);
 		free(r.tables[i].dest_db);
@@ -1408,6 +2005,8 @@ out:
 	free(r.doms);
 	free(r.final_doms);
 	buf_release(&r.sql);
+	buf_release(&r.kscratch);
+	buf_release(&r.vscratch);
 	binlog_decoder_free(r.dec);
 	if (r.src)
 		mysql_close(r.src);
