@@ -74,4 +74,18 @@ assert_eq "1" "$(mdb_q dst "SELECT COUNT(*) FROM godwit_meta.copy_state WHERE ta
 q=$(hexsel src db1 nokey "a, b")
 assert_eq "$(fingerprint src "$q")" "$(fingerprint dst "$q")" "second run changes nothing"
 assert_eq "$pos" "$(mdb_q dst "SELECT gtid FROM godwit_meta.binlog_position WHERE task='types'")" "position kept"
+
+# A destination that refuses LOAD DATA LOCAL INFILE gets INSERTs: the same bytes.
+mdb_start dst2 --local-infile=0
+mdb_q dst2 "SET SESSION sql_mode=''; CREATE DATABASE db1; USE db1; $DDL;
+	CREATE TABLE ck (a VARCHAR(20) COLLATE utf8mb4_general_ci, b INT, v INT, PRIMARY KEY (a, b));
+	CREATE TABLE nokey (a INT, b VARCHAR(10));"
+dst_PORT=$dst2_PORT copy_spec "$GW_TMP/m2.yaml" types2 "schema, full" '    - database: db1
+      excludeTables: [tmp_*]' "  parallelism: 2"
+"$GODWIT" _action "$GW_TMP/m2.yaml" full >"$GW_TMP/out3" 2>&1 || { cat "$GW_TMP/out3"; fail "copy with INSERTs"; }
+assert_eq "0" "$(mdb_q dst2 'SELECT @@GLOBAL.local_infile')" "dst2 refuses LOCAL INFILE"
+for tbl in t ck nokey; do
+	q=$(hexsel src db1 $tbl "1, 2")
+	assert_eq "$(fingerprint src "$q")" "$(fingerprint dst2 "$q")" "table $tbl identical through INSERTs"
+done
 echo ok
