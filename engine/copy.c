@@ -1426,9 +1426,8 @@ int engine_full(struct action_io *io)
 	run.metadb = metadb_of(io->spec);
 	pthread_mutex_init(&run.mu, NULL);
 	if (!(io->spec->migration_types & MT_INCREMENTAL))
-		(void)snprintf(io->warning, sizeof(io->warning),
-			       "no incremental migration: writes to the source during the full "
-			       "copy may be missed");
+		(void)snprintf(io->warning, sizeof(io->warning), "%s",
+			       WARN_FULL_WITHOUT_INCREMENTAL);
 	if ((r = conn_open(&src, &io->spec->source, "source", CONN_DEFAULT, io->task, &io->err)) <
 		0 ||
 	    (r = conn_open(&dst, &io->spec->destination, "destination", CONN_DEFAULT, io->task,
