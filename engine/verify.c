@@ -9,7 +9,8 @@
  * that differ.
  *
  * The row encoding: CONCAT_WS of every copied column with an ISNULL marker
- * per column (so NULL and '' differ), CRC32'd; a chunk's checksum is
+ * and its length (so NULL and '' differ, and no value can shift into the
+ * next), CRC32'd; a chunk's checksum is
  * COUNT, BIT_XOR and SUM of the row CRCs (SUM keeps duplicate rows of
  * keyless tables from cancelling out).
  */
@@ -30,7 +31,9 @@
 #define RECHECK_MS 1000
 #define MAX_KEYS_LISTED 20
 
-/* CRC32(CONCAT_WS('#', c1, ISNULL(c1), ...)) over source or destination names. */
+/* CRC32(CONCAT_WS('#', ISNULL(c1), LENGTH(c1), c1, ...)) over source or
+ * destination names: the marker and the length make the encoding
+ * unambiguous (NULL against '', 'a#' 'b' against 'a' '#b'). */
 static int row_crc(struct buf *b, const struct table_info *t, bool dest)
 {
 	size_t i;
@@ -39,9 +42,9 @@ static int row_crc(struct buf *b, const struct table_info *t, bool dest)
 		return GW_ENOMEM;
 	for (i = 0; i < t->ncols; i++) {
 		const char *n = dest ? t->cols[i].dest_name : t->cols[i].name;
-		if (buf_puts(b, ", ") < 0 || conn_quote_ident(b, n) < 0 ||
-		    buf_puts(b, ", ISNULL(") < 0 || conn_quote_ident(b, n) < 0 ||
-		    buf_putc(b, ')') < 0)
+		if (buf_puts(b, ", ISNULL(") < 0 || conn_quote_ident(b, n) < 0 ||
+		    buf_puts(b, "), LENGTH(") < 0 || conn_quote_ident(b, n) < 0 ||
+		    buf_puts(b, "), ") < 0 || conn_quote_ident(b, n) < 0)
 			return GW_ENOMEM;
 	}
 	return buf_puts(b, "))");
