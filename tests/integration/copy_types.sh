@@ -31,7 +31,10 @@ INSERT INTO t VALUES
  (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
  (3, 0, 0, 0, 0, 0, 0, 0, 0, 0, b'0', 'a', '', 0, '2024-01-01', '00:00:00', '1000-01-01 00:00:00', NULL,
-  '', '', '', '', '', '', '', '[]', ST_GeomFromText('LINESTRING(0 0, 1 1)'));
+  '', '', '', '', '', '', '', '[]', ST_GeomFromText('LINESTRING(0 0, 1 1)')),
+ (4, 127, 1, 1, 1, 9223372036854775807, 1, '0.0000000001', -1.5e-30, -1.7976931348623157e308, b'1111111111111', 'c', 'x,y,z', 2155,
+  '9999-12-31', '838:59:59.000', '0000-00-00 00:00:00.000000', '0000-00-00 00:00:00', 'a  b', 'tab\there\nnewline\\ back', _latin1 0x00ff,
+  CONCAT('nul', CHAR(0), 'byte'), 0x00000000, 0x5c0a09, 0x00, '\"str\"', ST_GeomFromText('POLYGON((0 0, 1 0, 1 1, 0 0))'));
 INSERT INTO ck SELECT CONCAT(CHAR(65 + seq % 26), seq DIV 26), seq % 7, seq FROM seq_1_to_3000;
 INSERT INTO ck VALUES ('a', 1, -1), ('A ', 2, -2), ('b', 1, -3);
 INSERT INTO nokey SELECT seq, CONCAT('r', seq) FROM seq_1_to_1000;
