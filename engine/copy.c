@@ -1166,6 +1166,9 @@ static int plan_new(struct copy_run *run, MYSQL *src, MYSQL *dst, struct tstate 
 	bool empty = false;
 	int r;
 
+	/* NEEDSWORK: a big table keyed otherwise (strings, composite) is one
+	 * part, copied by one worker; sampled boundaries (every Nth key) would
+	 * split it as well. */
 	if (ts->int_key && t->est_rows > PART_ROWS) {
 		want = (size_t)(t->est_rows / PART_ROWS) + 1;
 		if (want < workers)
