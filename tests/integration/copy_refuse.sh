@@ -1,7 +1,8 @@
 # A value the destination would not store as read (a column narrower than
 # the source's) stops the copy with the reason, and nothing of the chunk is
 # kept: through LOAD DATA LOCAL (REPLACE keeps strict errors errors, and a
-# warning would stop the copy too) and through INSERT alike. Never a silently truncated row.
+# warning would stop the copy too) and through INSERT alike. Never a
+# silently truncated row.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/copy.sh"
 
