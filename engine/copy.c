@@ -155,7 +155,9 @@ static int record_handoff(MYSQL *src, MYSQL *dst, const struct copy_run *run, st
 	(void)snprintf(pos.gtid, sizeof(pos.gtid), "%s", buf_cstr(&v));
 	/* SHOW MASTER STATUS needs REPLICATION CLIENT (or BINLOG MONITOR),
 	 * which the incremental migration needs anyway; not RELOAD. */
-	if (mysql_query(src, "SHOW MASTER STATUS")) {
+	if (mysql_query(src, "SHOW MASTER STATUS") &&
+	    (mysql_errno(src) != ER_PARSE_ERROR || mysql_query(src, "SHOW BINARY LOG STATUS"))) {
+		/* (MySQL 8.4 knows only the second) */
 		r = conn_error(err, src, "reading the source's binlog position");
 		goto out;
 	}
@@ -953,6 +955,7 @@ static int alter_indexes(MYSQL *dst, const struct tstate *ts, bool add, struct g
 	struct buf q = BUF_INIT, name = BUF_INIT;
 	const char *p;
 	size_t head;
+	int64_t t0;
 	int r = 0;
 
 	if (!ts->indexes || !ts->indexes[0])
@@ -983,12 +986,13 @@ static int alter_indexes(MYSQL *dst, const struct tstate *ts, bool add, struct g
 	}
 	if (q.len == head)
 		goto out;
-	if (add)
-		log_info(NULL, "full copy: building the indexes of %s.%s", t->dest_db,
-			 t->dest_table);
+	t0 = util_now_mono_ms();
 	if ((r = conn_exec(dst, buf_cstr(&q), err)) < 0)
 		err_prefix(err, "%s the indexes of %s.%s", add ? "building" : "deferring",
 			   t->dest_db, t->dest_table);
+	else if (add)
+		log_info(NULL, "full copy: indexes of %s.%s built in %lld ms", t->dest_db,
+			 t->dest_table, (long long)(util_now_mono_ms() - t0));
 	goto out;
 oom:
 	r = err_set(err, GW_ENOMEM, "out of memory");
