@@ -41,9 +41,9 @@
  * by row. Their definitions are kept in copy_table, so a crash in between
  * only delays them.
  *
- * Memory: per worker one row of the source's result, a 64 KiB feed buffer
- * (or one INSERT statement of at most STMT_MAX_BYTES), whatever the table
- * or chunk size.
+ * Memory: per worker one row of the source's result (encoded once more
+ * for the feed), the client library's packet buffers, or one INSERT
+ * statement of at most STMT_MAX_BYTES, whatever the table or chunk size.
  */
 #include "lib/common.h"
 #include "engine/conn.h"
