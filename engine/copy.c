@@ -63,9 +63,10 @@
 
 #include "lib/banned.h"
 
-#define CHUNK_MIN 100
+#define CHUNK_MIN 10
 #define CHUNK_MAX 200000
 #define CHUNK_FIRST 1000
+#define CHUNK_FIRST_BYTES (4u << 20)
 #define CHUNK_TARGET_MS 1000
 #define CHUNK_MAX_BYTES (32u << 20) /* one destination transaction */
 #define STMT_MAX_BYTES (4u << 20)
@@ -704,6 +705,12 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 	size_t chunk = CHUNK_FIRST, i;
 	int r = 0;
 
+	/* The first chunk by the table's average row length (wide rows, few
+	 * rows), the next ones by what the previous one took. */
+	if (t->avg_row_len && (CHUNK_FIRST_BYTES / t->avg_row_len) < chunk)
+		chunk = CHUNK_FIRST_BYTES / t->avg_row_len < CHUNK_MIN
+			    ? CHUNK_MIN
+			    : CHUNK_FIRST_BYTES / t->avg_row_len;
 	memset(&f, 0, sizeof(f));
 	f.t = t;
 	f.src = src;
