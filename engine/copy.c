@@ -56,6 +56,7 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,7 +107,7 @@ struct copy_run {
 	bool use_load; /* the destination takes LOAD DATA LOCAL INFILE */
 	pthread_mutex_t mu;
 	size_t next;
-	int failed;
+	_Atomic int failed; /* set once, under mu; read by every worker */
 	struct gw_err err;
 	/* throttle: a one-second window */
 	int64_t win_start;
@@ -745,7 +746,8 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 		int64_t t0 = util_now_mono_ms(), dt;
 		uint64_t n;
 
-		if (*io->cancel) {
+		if (*io->cancel || atomic_load(&run->failed)) {
+			/* (another worker's failure is the one reported) */
 			r = err_set(err, GW_ECANCEL, "cancelled");
 			goto out;
 		}
