@@ -5,6 +5,7 @@
 #include "lib/util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/banned.h"
@@ -132,6 +133,49 @@ static const char *rev_id(const struct spec_rev *r)
 	return r->commit[0] ? r->commit : r->sha256;
 }
 
+/* Per-table progress of a running copy: the first STATUS_TABLES_MAX
+ * tables (biggest first), then how many more. */
+#define STATUS_TABLES_MAX 50
+static int tables_yaml(struct buf *b, struct progress *p)
+{
+	struct progress_table_view *v = calloc(STATUS_TABLES_MAX, sizeof(*v));
+	int64_t now = util_now_mono_ms();
+	size_t n, i;
+	int e = 0;
+
+	if (!v)
+		return 0;
+	n = progress_tables_get(p, v, STATUS_TABLES_MAX);
+	if (n)
+		e |= buf_puts(b, "  tables:\n");
+	for (i = 0; i < n && i < STATUS_TABLES_MAX; i++) {
+		int64_t end = v[i].finished_mono_ms ? v[i].finished_mono_ms : now;
+		int64_t el = v[i].started_mono_ms ? end - v[i].started_mono_ms : 0;
+		double rate = el > 0 ? (double)v[i].rows_done * 1000.0 / (double)el : 0.0;
+		uint64_t total = v[i].rows_total, done = v[i].rows_done;
+
+		e |= buf_puts(b, "    - name: ");
+		e |= yaml_str(b, v[i].name);
+		e |= buf_printf(
+		    b,
+		    "\n      state: %s\n      rowsDone: %llu\n      rowsTotal: %llu\n"
+		    "      percent: %.1f\n      bytesDone: %llu\n      rowsPerSecond: %.0f\n",
+		    v[i].finished_mono_ms  ? "done"
+		    : v[i].started_mono_ms ? "copying"
+					   : "waiting",
+		    (unsigned long long)done, (unsigned long long)total,
+		    total ? 100.0 * (double)(done > total ? total : done) / (double)total : 0.0,
+		    (unsigned long long)v[i].bytes_done, rate);
+		if (!v[i].finished_mono_ms && rate > 0 && total > done)
+			e |= buf_printf(b, "      etaSeconds: %.0f\n",
+					(double)(total - done) / rate);
+	}
+	if (n > STATUS_TABLES_MAX)
+		e |= buf_printf(b, "  moreTables: %zu\n", n - STATUS_TABLES_MAX);
+	free(v);
+	return e;
+}
+
 static int status_yaml(struct buf *b, struct task *t, int64_t now_ms, const char *progress_line,
 		       const char *position)
 {
@@ -163,6 +207,13 @@ static int status_yaml(struct buf *b, struct task *t, int64_t now_ms, const char
 		e |= buf_puts(b, "warning: ");
 		e |= yaml_str(b, t->rec.warning);
 		e |= buf_putc(b, '\n');
+	} else if (t->spec && (t->spec->migration_types & MT_FULL) &&
+		   !(t->spec->migration_types & MT_INCREMENTAL) &&
+		   t->rec.phase == PH_MIGRATING_FULL) {
+		/* from the start of the copy, not only once it is done */
+		e |= buf_puts(b, "warning: ");
+		e |= yaml_str(b, WARN_FULL_WITHOUT_INCREMENTAL);
+		e |= buf_putc(b, '\n');
 	}
 	e |= buf_printf(b, "destinationIncomplete: %s\n", t->rec.incomplete ? "true" : "false");
 	e |= buf_puts(b, "conditions:\n");
@@ -189,6 +240,7 @@ static int status_yaml(struct buf *b, struct task *t, int64_t now_ms, const char
 				(unsigned long long)atomic_load(&p->tables_done),
 				(unsigned long long)atomic_load(&p->tables_total),
 				(unsigned long long)atomic_load(&p->bytes_done));
+		e |= tables_yaml(b, p);
 	}
 	e |= buf_printf(b, "  eventsApplied: %llu\n  transactionsApplied: %llu\n",
 			(unsigned long long)atomic_load(&p->events_applied),
@@ -224,6 +276,12 @@ static int status_yaml(struct buf *b, struct task *t, int64_t now_ms, const char
 	if (t->rec.last_success_ms) {
 		util_format_time(ts, t->rec.last_success_ms / 1000);
 		e |= buf_printf(b, "lastSuccessTime: \"%s\"\n", ts);
+	}
+	if (t->verify_report.len) {
+		/* "verify:\n  tables: N\n  equal: ...": a top-level key */
+		e |= buf_add(b, t->verify_report.ptr, t->verify_report.len);
+		if (t->verify_report.ptr[t->verify_report.len - 1] != '\n')
+			e |= buf_putc(b, '\n');
 	}
 	if (t->last_report.len) {
 		e |= buf_puts(b, "report:\n");

@@ -1,6 +1,7 @@
 /*
  * The full data migration: every selected row from the source to the
  * destination, in chunks walked by key, resumable at chunk granularity.
+ * docs/copy.md has the design; in short:
  *
  * Hand-off to the incremental migration. Before the first row is read, the
  * source's binlog position is recorded in godwit_meta.binlog_position (once:
@@ -9,23 +10,40 @@
  * replay is idempotent (writes are upserts with the full after image,
  * updates and deletes go by key), so whatever the copy read, older or newer
  * than a given change, the replay of the changes after the position leaves
- * each row as the source has it: a row the copy read before a change is
- * overwritten by the change; a row it read after the change gets the same
- * image again; a row deleted after the copy read it is deleted by the
- * replay; a row inserted after the copy passed its key is inserted by it.
- * This is the argument of Ghostferry's TLA+ model and of Vitess's
- * VReplication copy phase, without their interleaving: here the replay
- * starts when the copy is done, which the argument allows.
+ * each row as the source has it (Ghostferry's TLA+ model, Vitess's
+ * VReplication copy phase). Reading the position needs neither FLUSH
+ * TABLES WITH READ LOCK nor RELOAD: a position older than some rows read
+ * is what the argument allows.
  *
- * Checkpoints. godwit_meta.copy_state keeps, per table, the last key
- * copied; it is written in the same destination transaction as the chunk's
- * rows, so after a crash at any point the copy resumes from the last
- * committed chunk: nothing is copied twice and nothing is skipped. A table
- * without a usable key cannot be resumed by key: its copy restarts from an
- * empty destination table.
+ * Parts and chunks. A table is split into parts that workers take from one
+ * queue, biggest table first, so one big table is copied by every worker
+ * instead of one: a single integer key is cut into ranges between its
+ * MIN and MAX; other keys (composite, strings) are one part walked by
+ * keyset pagination (WHERE (a, b) > (?, ?) ORDER BY a, b LIMIT n). A part
+ * is copied in chunks whose row count adapts to the time a chunk takes and
+ * to its bytes.
  *
- * Memory: one chunk per worker (LIMIT-bounded, and bounded in bytes by the
- * adaptive chunk size), whatever the table size.
+ * Checkpoints. godwit_meta.copy_state has one row per part with its range
+ * and the last key copied; it is written in the same destination
+ * transaction as the chunk's rows, so after a crash at any point the copy
+ * resumes from the last committed chunk: nothing is copied twice and
+ * nothing is skipped. godwit_meta.copy_table has one row per table: its
+ * parts, its deferred indexes, done. A table without a usable key cannot
+ * be resumed by key: its copy restarts from an empty destination table.
+ *
+ * Writing. Each chunk is one LOAD DATA LOCAL INFILE fed from the source's
+ * result as it streams in (mysql_set_local_infile_handler: no file, no
+ * copy of the chunk in memory), so the source reads while the destination
+ * writes. Where the destination refuses LOCAL INFILE, multi-row INSERTs of
+ * bounded size. Secondary (non-unique) indexes of a table that is empty
+ * when its copy starts are dropped first and built once its last part is
+ * copied: building an index once is much cheaper than maintaining it row
+ * by row. Their definitions are kept in copy_table, so a crash in between
+ * only delays them.
+ *
+ * Memory: per worker one row of the source's result (encoded once more
+ * for the feed), the client library's packet buffers, or one INSERT
+ * statement of at most STMT_MAX_BYTES, whatever the table or chunk size.
  */
 #include "lib/common.h"
 #include "engine/conn.h"
@@ -35,18 +53,47 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
+#include <errmsg.h>
+#include <mysqld_error.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/banned.h"
 
-#define CHUNK_MIN 100
-#define CHUNK_MAX 20000
-#define CHUNK_FIRST 500
-#define CHUNK_TARGET_MS 400
+#define CHUNK_MIN 10
+#define CHUNK_MAX 200000
+#define CHUNK_FIRST 1000
+#define CHUNK_FIRST_BYTES (4u << 20)
+#define CHUNK_TARGET_MS 1000
+#define CHUNK_MAX_BYTES (32u << 20) /* one destination transaction */
 #define STMT_MAX_BYTES (4u << 20)
+#define PART_ROWS 100000 /* estimated rows per part of a split table */
+#define PARTS_MAX 64
+
+struct copy_run;
+
+/* A table being copied. */
+struct tstate {
+	struct table_info *t;
+	struct progress_table *pt; /* may be NULL */
+	size_t parts_left;	   /* guarded by run->mu */
+	char *indexes;		   /* deferred index definitions, one a line */
+	bool int_key;		   /* one integer key column: split into ranges */
+};
+
+/* A unit of work: a key range of a table, (lo, hi]; NULL is unbounded. */
+struct part {
+	struct tstate *ts;
+	int no;
+	char *lo, *hi; /* integer literals, for int_key tables */
+	char **last;   /* nkey literals of the last key copied, or NULL */
+	uint64_t rows;
+	bool done;
+};
 
 struct copy_run {
 	struct action_io *io;
@@ -54,9 +101,13 @@ struct copy_run {
 	const char *metadb;
 	struct table_info *tables;
 	size_t ntables;
+	struct tstate *ts;
+	struct part *parts;
+	size_t nparts;
+	bool use_load; /* the destination takes LOAD DATA LOCAL INFILE */
 	pthread_mutex_t mu;
 	size_t next;
-	int failed;
+	_Atomic int failed; /* set once, under mu; read by every worker */
 	struct gw_err err;
 	/* throttle: a one-second window */
 	int64_t win_start;
@@ -67,6 +118,17 @@ struct copy_run {
 static const char *metadb_of(const struct spec *s)
 {
 	return s->destination.meta_database ? s->destination.meta_database : META_DEFAULT_DB;
+}
+
+static void free_key(char **k, size_t n)
+{
+	size_t i;
+
+	if (!k)
+		return;
+	for (i = 0; i < n; i++)
+		free(k[i]);
+	free(k);
 }
 
 /* Records where the incremental migration will replay from, once. */
@@ -93,7 +155,11 @@ static int record_handoff(MYSQL *src, MYSQL *dst, const struct copy_run *run, st
 	if (r < 0)
 		goto out;
 	(void)snprintf(pos.gtid, sizeof(pos.gtid), "%s", buf_cstr(&v));
-	if (mysql_query(src, "SHOW MASTER STATUS")) {
+	/* SHOW MASTER STATUS needs REPLICATION CLIENT (or BINLOG MONITOR),
+	 * which the incremental migration needs anyway; not RELOAD. */
+	if (mysql_query(src, "SHOW MASTER STATUS") &&
+	    (mysql_errno(src) != ER_PARSE_ERROR || mysql_query(src, "SHOW BINARY LOG STATUS"))) {
+		/* (MySQL 8.4 knows only the second) */
 		r = conn_error(err, src, "reading the source's binlog position");
 		goto out;
 	}
@@ -130,42 +196,41 @@ out:
 	return r;
 }
 
-static int ensure_state_table(MYSQL *dst, const char *metadb, struct gw_err *err)
+static int ensure_state_tables(MYSQL *dst, const char *metadb, struct gw_err *err)
 {
 	struct buf q = BUF_INIT;
-	int r;
+	int r = GW_ENOMEM;
 
 	if (buf_puts(&q, "CREATE TABLE IF NOT EXISTS ") < 0 || conn_quote_ident(&q, metadb) < 0 ||
-	    buf_puts(&q, ".copy_state ("
+	    buf_puts(&q, ".copy_table ("
 			 " task VARCHAR(63) NOT NULL, db VARCHAR(64) NOT NULL,"
-			 " tbl VARCHAR(64) NOT NULL, last_key MEDIUMBLOB,"
-			 " rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0,"
+			 " tbl VARCHAR(64) NOT NULL, parts INT NOT NULL,"
+			 " indexes MEDIUMBLOB, rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0,"
 			 " done TINYINT NOT NULL DEFAULT 0,"
 			 " updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
 			 " PRIMARY KEY (task, db, tbl)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4") < 0)
-		r = err_set(err, GW_ENOMEM, "out of memory");
-	else
-		r = conn_exec(dst, buf_cstr(&q), err);
+		goto oom;
+	if ((r = conn_exec(dst, buf_cstr(&q), err)) < 0)
+		goto out;
+	buf_reset(&q);
+	if (buf_puts(&q, "CREATE TABLE IF NOT EXISTS ") < 0 || conn_quote_ident(&q, metadb) < 0 ||
+	    buf_puts(&q, ".copy_state ("
+			 " task VARCHAR(63) NOT NULL, db VARCHAR(64) NOT NULL,"
+			 " tbl VARCHAR(64) NOT NULL, part INT NOT NULL,"
+			 " lo VARBINARY(64), hi VARBINARY(64), last_key MEDIUMBLOB,"
+			 " rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0,"
+			 " done TINYINT NOT NULL DEFAULT 0,"
+			 " updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+			 " PRIMARY KEY (task, db, tbl, part)) ENGINE=InnoDB"
+			 " DEFAULT CHARSET=utf8mb4") < 0)
+		goto oom;
+	r = conn_exec(dst, buf_cstr(&q), err);
+	goto out;
+oom:
+	r = err_set(err, GW_ENOMEM, "out of memory");
+out:
 	buf_release(&q);
 	return r;
-}
-
-struct checkpoint {
-	bool found;
-	bool done;
-	uint64_t rows;
-	char **last; /* nkey literals, or NULL */
-};
-
-static void checkpoint_release(struct checkpoint *c, size_t nkey)
-{
-	size_t i;
-
-	if (c->last)
-		for (i = 0; i < nkey; i++)
-			free(c->last[i]);
-	free(c->last);
-	memset(c, 0, sizeof(*c));
 }
 
 static int state_where(struct buf *q, MYSQL *dst, const struct copy_run *run,
@@ -180,99 +245,62 @@ static int state_where(struct buf *q, MYSQL *dst, const struct copy_run *run,
 	return 0;
 }
 
-static int checkpoint_load(struct checkpoint *out, MYSQL *dst, const struct copy_run *run,
-			   const struct table_info *t, struct gw_err *err)
+static int store(MYSQL_RES **out, MYSQL *m, const struct buf *q, const char *what,
+		 struct gw_err *err)
 {
-	struct buf q = BUF_INIT;
-	MYSQL_RES *res = NULL;
-	MYSQL_ROW row;
-	unsigned long *len;
-	int r = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (buf_puts(&q, "SELECT last_key, rows_copied, done FROM ") < 0 ||
-	    conn_quote_ident(&q, run->metadb) < 0 || buf_puts(&q, ".copy_state") < 0 ||
-	    state_where(&q, dst, run, t) < 0) {
-		r = err_set(err, GW_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (mysql_real_query(dst, q.ptr, q.len) || !(res = mysql_store_result(dst))) {
-		r = conn_error(err, dst, "reading the copy checkpoint");
-		goto out;
-	}
-	if ((row = mysql_fetch_row(res))) {
-		len = mysql_fetch_lengths(res);
-		out->found = true;
-		out->rows = strtoull(row[1], NULL, 10);
-		out->done = row[2][0] == '1';
-		if (row[0] && len[0] && t->nkey) {
-			/* The literals, one per line (literals hold no newline). */
-			const char *p = row[0], *end = row[0] + len[0];
-			size_t i;
-			if (!(out->last = calloc(t->nkey, sizeof(*out->last)))) {
-				r = err_set(err, GW_ENOMEM, "out of memory");
-				goto out;
-			}
-			for (i = 0; i < t->nkey; i++) {
-				const char *nl = memchr(p, '\n', (size_t)(end - p));
-				size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-				if (!(out->last[i] = strndup(p, n))) {
-					r = err_set(err, GW_ENOMEM, "out of memory");
-					goto out;
-				}
-				p = nl ? nl + 1 : end;
-			}
-		}
-	}
-out:
-	if (res)
-		mysql_free_result(res);
-	buf_release(&q);
-	return r;
+	*out = NULL;
+	if (mysql_real_query(m, q->ptr, q->len) || !(*out = mysql_store_result(m)))
+		return conn_error(err, m, what);
+	return 0;
 }
 
-/* The checkpoint statement: REPLACE INTO copy_state ... */
-static int checkpoint_sql(struct buf *q, MYSQL *dst, const struct copy_run *run,
-			  const struct table_info *t, char *const *last, uint64_t rows, bool done)
+/* Splits a stored last_key (the literals, one a line: literals hold no
+ * newline) into nkey strings. */
+static int split_key(char ***out, const char *p, size_t len, size_t nkey)
 {
+	const char *end = p + len;
+	char **k;
+	size_t i;
+
+	*out = NULL;
+	if (!(k = calloc(nkey, sizeof(*k))))
+		return GW_ENOMEM;
+	for (i = 0; i < nkey; i++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (!(k[i] = strndup(p, n))) {
+			free_key(k, nkey);
+			return GW_ENOMEM;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	*out = k;
+	return 0;
+}
+
+/* The checkpoint statement of a part. */
+static int checkpoint_sql(struct buf *q, MYSQL *dst, const struct copy_run *run,
+			  const struct part *p)
+{
+	const struct table_info *t = p->ts->t;
 	struct buf key = BUF_INIT;
 	size_t i;
 	int r = GW_ENOMEM;
 
-	for (i = 0; last && i < t->nkey; i++)
-		if ((i && buf_putc(&key, '\n') < 0) || buf_puts(&key, last[i]) < 0)
+	for (i = 0; p->last && i < t->nkey; i++)
+		if ((i && buf_putc(&key, '\n') < 0) || buf_puts(&key, p->last[i]) < 0)
 			goto out;
-	if (buf_puts(q, "REPLACE INTO ") < 0 || conn_quote_ident(q, run->metadb) < 0 ||
-	    buf_puts(q, ".copy_state (task, db, tbl, last_key, rows_copied, done) VALUES (") < 0 ||
-	    conn_quote_string(q, dst, run->s->name, strlen(run->s->name)) < 0 ||
-	    buf_puts(q, ", ") < 0 || conn_quote_string(q, dst, t->db, strlen(t->db)) < 0 ||
-	    buf_puts(q, ", ") < 0 || conn_quote_string(q, dst, t->table, strlen(t->table)) < 0 ||
-	    buf_puts(q, ", ") < 0 || conn_quote_string(q, NULL, buf_cstr(&key), key.len) < 0 ||
-	    buf_printf(q, ", %llu, %d)", (unsigned long long)rows, done ? 1 : 0) < 0)
+	if (buf_puts(q, "UPDATE ") < 0 || conn_quote_ident(q, run->metadb) < 0 ||
+	    buf_puts(q, ".copy_state SET last_key = ") < 0 ||
+	    (p->last ? conn_quote_string(q, NULL, buf_cstr(&key), key.len) : buf_puts(q, "NULL")) <
+		0 ||
+	    buf_printf(q, ", rows_copied = %llu, done = %d, updated_at = CURRENT_TIMESTAMP(6)",
+		       (unsigned long long)p->rows, p->done ? 1 : 0) < 0 ||
+	    state_where(q, dst, run, t) < 0 || buf_printf(q, " AND part = %d", p->no) < 0)
 		goto out;
 	r = 0;
 out:
 	buf_release(&key);
-	return r;
-}
-
-/* Runs the statements as one transaction. */
-static int commit_chunk(MYSQL *dst, const struct buf *insert, const struct buf *ckpt,
-			struct gw_err *err)
-{
-	int r;
-
-	if ((r = conn_exec(dst, "START TRANSACTION", err)) < 0)
-		return r;
-	if (insert && insert->len && mysql_real_query(dst, insert->ptr, insert->len)) {
-		r = conn_error(err, dst, "writing rows");
-		goto rollback;
-	}
-	if ((r = conn_exec(dst, buf_cstr(ckpt), err)) < 0)
-		goto rollback;
-	return conn_exec(dst, "COMMIT", err);
-rollback:
-	(void)mysql_query(dst, "ROLLBACK");
 	return r;
 }
 
@@ -299,7 +327,186 @@ static void throttle(struct copy_run *run, uint64_t rows, uint64_t bytes)
 		util_sleep_ms(wait, run->io->cancel);
 }
 
-/* INSERT ... VALUES (...) ON DUPLICATE KEY UPDATE c = VALUES(c), ... */
+/* --- the feed: rows of the source's result, encoded for the destination */
+
+struct feed {
+	const struct table_info *t;
+	MYSQL *src;
+	MYSQL_RES *res;
+	bool load;	/* LOAD DATA text, else INSERT tuples */
+	uint64_t limit; /* rows this chunk may take */
+	uint64_t n;	/* rows taken this chunk */
+	uint64_t bytes; /* encoded bytes this chunk */
+	bool eof;	/* the result is exhausted */
+	bool failed;	/* reading or encoding failed: msg says why */
+	struct buf row; /* the encoded rows not yet handed over */
+	size_t off;
+	struct buf *key; /* nkey raw values of the last row taken */
+	char msg[512];
+};
+
+/* LOAD DATA's default escaping: \\ \t \n and \0; NULL is \N. */
+static int load_field(struct buf *b, const char *v, size_t len)
+{
+	size_t i;
+
+	if (!v)
+		return buf_add(b, "\\N", 2);
+	if (buf_grow(b, 2 * len + 1) < 0)
+		return GW_ENOMEM;
+	for (i = 0; i < len; i++) {
+		char c = v[i];
+		switch (c) {
+		case '\\':
+			b->ptr[b->len++] = '\\';
+			b->ptr[b->len++] = '\\';
+			break;
+		case '\t':
+			b->ptr[b->len++] = '\\';
+			b->ptr[b->len++] = 't';
+			break;
+		case '\n':
+			b->ptr[b->len++] = '\\';
+			b->ptr[b->len++] = 'n';
+			break;
+		case '\0':
+			b->ptr[b->len++] = '\\';
+			b->ptr[b->len++] = '0';
+			break;
+		default: b->ptr[b->len++] = c;
+		}
+	}
+	b->ptr[b->len] = '\0';
+	return 0;
+}
+
+/* Takes the next row into f->row; 1 taken, 0 none (chunk full, end of the
+ * result, or failure: f->failed). */
+static int feed_next(struct feed *f)
+{
+	const struct table_info *t = f->t;
+	MYSQL_ROW row;
+	unsigned long *len;
+	size_t before = f->row.len, i;
+
+	if (f->failed || f->eof || f->n >= f->limit)
+		return 0;
+	if (!(row = mysql_fetch_row(f->res))) {
+		if (mysql_errno(f->src)) {
+			(void)snprintf(f->msg, sizeof(f->msg), "reading rows: %s (errno %u)",
+				       mysql_error(f->src), mysql_errno(f->src));
+			f->failed = true;
+		}
+		f->eof = true;
+		return 0;
+	}
+	len = mysql_fetch_lengths(f->res);
+	for (i = 0; i < t->ncols; i++) {
+		int e;
+		if (f->load)
+			e = (i && buf_putc(&f->row, '\t') < 0) ||
+			    load_field(&f->row, row[i], len[i]) < 0;
+		else
+			e = buf_putc(&f->row, i ? ',' : '(') < 0 ||
+			    tableinfo_literal(&f->row, &t->cols[i], row[i], len[i]) < 0;
+		if (e)
+			goto oom;
+	}
+	if (buf_putc(&f->row, f->load ? '\n' : ')') < 0)
+		goto oom;
+	for (i = 0; i < t->nkey; i++) {
+		buf_reset(&f->key[i]);
+		if (buf_add(&f->key[i], row[t->key[i]] ? row[t->key[i]] : "", len[t->key[i]]) < 0)
+			goto oom;
+	}
+	f->bytes += f->row.len - before;
+	f->n++;
+	return 1;
+oom:
+	(void)snprintf(f->msg, sizeof(f->msg), "out of memory encoding a row");
+	f->failed = true;
+	return 0;
+}
+
+static int infile_init(void **ptr, const char *filename, void *userdata)
+{
+	(void)filename;
+	*ptr = userdata; /* NULL outside a chunk: the read fails */
+	return userdata ? 0 : 1;
+}
+
+static int infile_read(void *ptr, char *buf, unsigned int buf_len)
+{
+	struct feed *f = ptr;
+	unsigned int n = 0;
+
+	if (!f)
+		return -1;
+	while (n < buf_len) {
+		size_t have = f->row.len - f->off, take;
+		if (!have) {
+			buf_reset(&f->row);
+			f->off = 0;
+			if (feed_next(f) <= 0)
+				break;
+			continue;
+		}
+		take = have < buf_len - n ? have : buf_len - n;
+		memcpy(buf + n, f->row.ptr + f->off, take);
+		f->off += take;
+		n += (unsigned int)take;
+	}
+	return f->failed ? -1 : (int)n;
+}
+
+static void infile_end(void *ptr)
+{
+	(void)ptr;
+}
+
+static int infile_error(void *ptr, char *msg, unsigned int len)
+{
+	const struct feed *f = ptr;
+
+	(void)snprintf(msg, len, "%s", f && f->msg[0] ? f->msg : "no chunk is being loaded");
+	return CR_UNKNOWN_ERROR;
+}
+
+/* LOAD DATA LOCAL INFILE ... (columns) SET ... for table t. */
+static int load_sql(struct buf *q, const struct table_info *t)
+{
+	size_t i;
+	bool set = false;
+
+	if (buf_puts(q, "LOAD DATA LOCAL INFILE 'godwit-chunk' REPLACE INTO TABLE ") < 0 ||
+	    tableinfo_name(q, t, true) < 0 ||
+	    buf_puts(q, " CHARACTER SET binary FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\'"
+			" LINES TERMINATED BY '\\n' (") < 0)
+		return GW_ENOMEM;
+	for (i = 0; i < t->ncols; i++) {
+		if (i && buf_puts(q, ", ") < 0)
+			return GW_ENOMEM;
+		/* JSON refuses binary strings (MySQL): through a variable. */
+		if (t->cols[i].is_json ? buf_printf(q, "@v%zu", i) < 0
+				       : conn_quote_ident(q, t->cols[i].dest_name) < 0)
+			return GW_ENOMEM;
+	}
+	if (buf_putc(q, ')') < 0)
+		return GW_ENOMEM;
+	for (i = 0; i < t->ncols; i++) {
+		if (!t->cols[i].is_json)
+			continue;
+		if (buf_puts(q, set ? ", " : " SET ") < 0 ||
+		    conn_quote_ident(q, t->cols[i].dest_name) < 0 ||
+		    buf_printf(q, " = CONVERT(@v%zu USING %s)", i,
+			       t->cols[i].charset ? t->cols[i].charset : "utf8mb4") < 0)
+			return GW_ENOMEM;
+		set = true;
+	}
+	return 0;
+}
+
+/* INSERT INTO t (...) VALUES */
 static int insert_head(struct buf *q, const struct table_info *t)
 {
 	if (buf_puts(q, "INSERT INTO ") < 0 || tableinfo_name(q, t, true) < 0 ||
@@ -309,6 +516,8 @@ static int insert_head(struct buf *q, const struct table_info *t)
 	return 0;
 }
 
+/* ON DUPLICATE KEY UPDATE c = VALUES(c), ...: a row already there (a table
+ * that had rows before its copy) takes the source's image. */
 static int insert_tail(struct buf *q, const struct table_info *t)
 {
 	size_t i;
@@ -323,266 +532,827 @@ static int insert_tail(struct buf *q, const struct table_info *t)
 	return 0;
 }
 
-/*
- * A table without a usable key streams in one read; batches are committed
- * as they fill. A crash restarts the table from empty (copy_table deletes
- * what an earlier attempt wrote), so no row is doubled.
- */
-static int copy_keyless(struct copy_run *run, MYSQL *src, MYSQL *dst, struct table_info *t,
-			uint64_t *rows, struct gw_err *err)
+/* A warning after LOAD DATA LOCAL means a value was changed on the way in
+ * (LOCAL turns strict errors into warnings): refuse it. */
+static int check_warnings(MYSQL *dst, const struct table_info *t, struct gw_err *err)
 {
-	struct action_io *io = run->io;
-	struct buf sel = BUF_INIT, ins = BUF_INIT, cq = BUF_INIT;
-	const char *where = t->tsel ? t->tsel->where : NULL;
-	MYSQL_RES *res = NULL;
-	MYSQL_ROW row;
-	size_t n = 0, i;
+	struct buf w = BUF_INIT;
+	int r;
+
+	if (!mysql_warning_count(dst))
+		return 0;
+	if (mysql_query(dst, "SHOW WARNINGS LIMIT 1") == 0) {
+		MYSQL_RES *res = mysql_store_result(dst);
+		MYSQL_ROW row;
+		if (res && (row = mysql_fetch_row(res)) && row[2] &&
+		    buf_printf(&w, "%s (code %s)", row[2], row[1] ? row[1] : "?") < 0)
+			buf_reset(&w);
+		if (res)
+			mysql_free_result(res);
+	}
+	r = err_set(err, GW_EFATAL,
+		    "table %s.%s: the destination did not store a value as read: %s", t->dest_db,
+		    t->dest_table, w.len ? buf_cstr(&w) : "a warning");
+	buf_release(&w);
+	return r;
+}
+
+/*
+ * Writes the feed's current chunk (f->limit rows at most) into the open
+ * destination transaction. The first row is already in f->row.
+ */
+static int write_chunk(MYSQL *dst, struct feed *f, struct gw_err *err)
+{
+	const struct table_info *t = f->t;
+	struct buf q = BUF_INIT;
 	int r = 0;
 
-	if (buf_puts(&sel, "SELECT ") < 0 || tableinfo_column_list(&sel, t, false) < 0 ||
-	    buf_puts(&sel, " FROM ") < 0 || tableinfo_name(&sel, t, false) < 0 ||
-	    (where && buf_printf(&sel, " WHERE (%s)", where) < 0))
-		goto oom;
-	if (mysql_real_query(src, sel.ptr, sel.len) || !(res = mysql_use_result(src))) {
-		r = conn_error(err, src, "reading rows");
+	if (f->load) {
+		if (load_sql(&q, t) < 0)
+			goto oom;
+		mysql_set_local_infile_handler(dst, infile_init, infile_read, infile_end,
+					       infile_error, f);
+		if (mysql_real_query(dst, q.ptr, q.len)) {
+			if (f->failed)
+				r = err_set(err, GW_ERETRY, "%s", f->msg);
+			else
+				r = conn_error(err, dst, "writing rows");
+		} else if (f->failed) {
+			r = err_set(err, GW_ERETRY, "%s", f->msg);
+		} else {
+			r = check_warnings(dst, t, err);
+		}
+		mysql_set_local_infile_handler(dst, infile_init, infile_read, infile_end,
+					       infile_error, NULL);
 		goto out;
 	}
+	/* INSERT statements of at most STMT_MAX_BYTES. */
 	for (;;) {
-		unsigned long *len;
-		size_t before = ins.len;
-
-		row = mysql_fetch_row(res);
-		if (row) {
-			len = mysql_fetch_lengths(res);
-			if ((ins.len == 0 && insert_head(&ins, t) < 0) ||
-			    (n && buf_putc(&ins, ',') < 0) || buf_putc(&ins, '(') < 0)
+		bool more;
+		if (insert_head(&q, t) < 0 || buf_add(&q, f->row.ptr, f->row.len) < 0)
+			goto oom;
+		buf_reset(&f->row);
+		while ((more = feed_next(f) > 0) && q.len + f->row.len < STMT_MAX_BYTES) {
+			if (buf_putc(&q, ',') < 0 || buf_add(&q, f->row.ptr, f->row.len) < 0)
 				goto oom;
-			for (i = 0; i < t->ncols; i++)
-				if ((i && buf_putc(&ins, ',') < 0) ||
-				    tableinfo_literal(&ins, &t->cols[i], row[i], len[i]) < 0)
-					goto oom;
-			if (buf_putc(&ins, ')') < 0)
-				goto oom;
-			n++;
-			atomic_fetch_add(&io->progress->bytes_done, ins.len - before);
-		} else if (mysql_errno(src)) {
-			r = conn_error(err, src, "reading rows");
+			buf_reset(&f->row);
+		}
+		if (f->failed) {
+			r = err_set(err, GW_ERETRY, "%s", f->msg);
 			goto out;
 		}
-		if (row && ins.len < STMT_MAX_BYTES)
-			continue;
-		if (n) {
-			if (insert_tail(&ins, t) < 0)
-				goto oom;
-			*rows += n;
-			buf_reset(&cq);
-			if (checkpoint_sql(&cq, dst, run, t, NULL, *rows, false) < 0)
-				goto oom;
-			if ((r = commit_chunk(dst, &ins, &cq, err)) < 0)
-				goto out;
-			atomic_fetch_add(&io->progress->rows_done, n);
-			throttle(run, n, ins.len);
+		if (insert_tail(&q, t) < 0)
+			goto oom;
+		if (mysql_real_query(dst, q.ptr, q.len)) {
+			r = conn_error(err, dst, "writing rows");
+			goto out;
 		}
-		buf_reset(&ins);
-		n = 0;
-		if (!row)
+		buf_reset(&q);
+		if (!more)
 			break;
-		if (*io->cancel) {
-			r = err_set(err, GW_ECANCEL, "cancelled");
-			goto out;
-		}
 	}
 	goto out;
 oom:
-	r = err_set(err, GW_ENOMEM, "table %s.%s: out of memory", t->db, t->table);
+	r = err_set(err, GW_ENOMEM, "out of memory");
 out:
-	if (res)
-		mysql_free_result(res);
-	buf_release(&sel);
-	buf_release(&ins);
+	buf_release(&q);
+	return r;
+}
+
+/* SELECT cols FROM t WHERE (filter) AND key > after AND NOT key > hi
+ * ORDER BY key LIMIT n */
+static int select_sql(struct buf *q, const struct part *p, char *const *after, size_t limit)
+{
+	const struct table_info *t = p->ts->t;
+	const char *where = t->tsel ? t->tsel->where : NULL;
+	const char *sep = " WHERE ";
+
+	if (buf_puts(q, "SELECT ") < 0 || tableinfo_column_list(q, t, false) < 0 ||
+	    buf_puts(q, " FROM ") < 0 || tableinfo_name(q, t, false) < 0)
+		return GW_ENOMEM;
+	if (where) {
+		if (buf_printf(q, "%s(%s)", sep, where) < 0)
+			return GW_ENOMEM;
+		sep = " AND ";
+	}
+	if (after) {
+		if (buf_puts(q, sep) < 0 || tableinfo_key_after(q, t, after) < 0)
+			return GW_ENOMEM;
+		sep = " AND ";
+	}
+	if (p->hi) {
+		char *hi[1] = {p->hi};
+		if (buf_puts(q, sep) < 0 || buf_puts(q, "NOT ") < 0 ||
+		    tableinfo_key_after(q, t, hi) < 0)
+			return GW_ENOMEM;
+	}
+	if (t->nkey && (buf_puts(q, " ORDER BY ") < 0 || tableinfo_key_list(q, t) < 0 ||
+			buf_printf(q, " LIMIT %zu", limit) < 0))
+		return GW_ENOMEM;
+	return 0;
+}
+
+/* The literals of the last key the feed took. */
+static int feed_last_key(char ***out, const struct feed *f)
+{
+	const struct table_info *t = f->t;
+	char **k = calloc(t->nkey, sizeof(*k));
+	size_t i;
+
+	*out = NULL;
+	if (!k)
+		return GW_ENOMEM;
+	for (i = 0; i < t->nkey; i++) {
+		struct buf lit = BUF_INIT;
+		if (tableinfo_literal(&lit, &t->cols[t->key[i]], f->key[i].ptr ? f->key[i].ptr : "",
+				      f->key[i].len) < 0) {
+			buf_release(&lit);
+			free_key(k, t->nkey);
+			return GW_ENOMEM;
+		}
+		k[i] = buf_detach(&lit, NULL);
+	}
+	*out = k;
+	return 0;
+}
+
+static int commit_part_state(MYSQL *dst, struct copy_run *run, struct part *p, struct gw_err *err)
+{
+	struct buf cq = BUF_INIT;
+	int r;
+
+	if (checkpoint_sql(&cq, dst, run, p) < 0)
+		r = err_set(err, GW_ENOMEM, "out of memory");
+	else
+		r = conn_exec(dst, buf_cstr(&cq), err);
 	buf_release(&cq);
 	return r;
 }
 
-static int copy_table(struct copy_run *run, MYSQL *src, MYSQL *dst, struct table_info *t,
-		      struct gw_err *err)
+/*
+ * Copies one part, chunk by chunk. A keyed part runs one SELECT per chunk
+ * (keyset pagination from the checkpoint); a keyless table runs one SELECT
+ * whose rows are cut into chunks, and starts again from an empty table
+ * after a crash.
+ */
+static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *p,
+		     struct gw_err *err)
 {
 	struct action_io *io = run->io;
-	struct checkpoint ck;
-	struct buf sel = BUF_INIT, ins = BUF_INIT, cq = BUF_INIT;
-	char **last = NULL;
-	MYSQL_RES *res = NULL;
+	struct tstate *ts = p->ts;
+	const struct table_info *t = ts->t;
+	struct feed f;
+	struct buf sel = BUF_INIT, cq = BUF_INIT;
 	size_t chunk = CHUNK_FIRST, i;
-	uint64_t rows = 0;
-	const char *where = t->tsel ? t->tsel->where : NULL;
-	int r;
+	int r = 0;
 
-	if ((r = checkpoint_load(&ck, dst, run, t, err)) < 0)
-		return r;
-	if (ck.done) {
-		atomic_fetch_add(&io->progress->rows_done, ck.rows);
-		atomic_fetch_add(&io->progress->tables_done, 1);
-		checkpoint_release(&ck, t->nkey);
-		return 0;
-	}
-	progress_set_detail(io->progress, "copying %s.%s", t->db, t->table);
-	log_info(run->s->name, "full copy: %s.%s -> %s.%s%s", t->db, t->table, t->dest_db,
-		 t->dest_table, ck.found ? " (resuming)" : "");
-	rows = ck.rows;
-	atomic_fetch_add(&io->progress->rows_done, rows);
-	last = ck.last;
-	ck.last = NULL;
-	if (t->nkey == 0 && ck.found) {
-		/* No key to resume by: start this table again from empty. */
-		if ((r = conn_execf(dst, err, "DELETE FROM `%s`.`%s`", t->dest_db, t->dest_table)) <
-		    0)
-			goto out;
-		atomic_fetch_sub(&io->progress->rows_done, rows);
-		rows = 0;
-	}
+	/* The first chunk by the table's average row length (wide rows, few
+	 * rows), the next ones by what the previous one took. */
+	if (t->avg_row_len && (CHUNK_FIRST_BYTES / t->avg_row_len) < chunk)
+		chunk = CHUNK_FIRST_BYTES / t->avg_row_len < CHUNK_MIN
+			    ? CHUNK_MIN
+			    : CHUNK_FIRST_BYTES / t->avg_row_len;
+	memset(&f, 0, sizeof(f));
+	f.t = t;
+	f.src = src;
+	f.load = run->use_load;
+	if (t->nkey && !(f.key = calloc(t->nkey, sizeof(*f.key))))
+		goto oom;
 	if (t->nkey == 0) {
-		/* Mark the attempt first, so that a crash is seen as one. */
-		if (checkpoint_sql(&cq, dst, run, t, NULL, 0, false) < 0)
+		/* No key to resume by: from empty, whatever an earlier run wrote. */
+		if (p->rows) {
+			log_info(run->s->name, "full copy: %s.%s has no key: copying it again",
+				 t->db, t->table);
+			if (buf_puts(&sel, "DELETE FROM ") < 0 || tableinfo_name(&sel, t, true) < 0)
+				goto oom;
+			if ((r = conn_exec(dst, buf_cstr(&sel), err)) < 0)
+				goto out;
+			buf_reset(&sel);
+			if (ts->pt)
+				atomic_fetch_sub(&ts->pt->rows_done, p->rows);
+			atomic_fetch_sub(&io->progress->rows_done, p->rows);
+			p->rows = 0;
+			if ((r = commit_part_state(dst, run, p, err)) < 0)
+				goto out;
+		}
+		if (select_sql(&sel, p, NULL, 0) < 0)
 			goto oom;
-		if ((r = commit_chunk(dst, NULL, &cq, err)) < 0 ||
-		    (r = copy_keyless(run, src, dst, t, &rows, err)) < 0)
+		if (mysql_real_query(src, sel.ptr, sel.len) || !(f.res = mysql_use_result(src))) {
+			r = conn_error(err, src, "reading rows");
 			goto out;
+		}
 	}
-	for (; t->nkey;) {
-		MYSQL_ROW row;
-		unsigned long *len;
-		size_t n = 0, ncols = t->ncols;
+	for (;;) {
 		int64_t t0 = util_now_mono_ms(), dt;
+		uint64_t n;
 
-		if (*io->cancel) {
+		if (*io->cancel || atomic_load(&run->failed)) {
+			/* (another worker's failure is the one reported) */
 			r = err_set(err, GW_ECANCEL, "cancelled");
 			goto out;
 		}
-		buf_reset(&sel);
-		buf_reset(&ins);
-		buf_reset(&cq);
-		if (buf_puts(&sel, "SELECT ") < 0 || tableinfo_column_list(&sel, t, false) < 0 ||
-		    buf_puts(&sel, " FROM ") < 0 || tableinfo_name(&sel, t, false) < 0)
-			goto oom;
-		if (where || last) {
-			if (buf_puts(&sel, " WHERE ") < 0)
-				goto oom;
-			if (where && buf_printf(&sel, "(%s)%s", where, last ? " AND " : "") < 0)
-				goto oom;
-			if (last && tableinfo_key_after(&sel, t, last) < 0)
-				goto oom;
-		}
 		if (t->nkey) {
-			if (buf_puts(&sel, " ORDER BY ") < 0 || tableinfo_key_list(&sel, t) < 0 ||
-			    buf_printf(&sel, " LIMIT %zu", chunk) < 0)
+			buf_reset(&sel);
+			if (select_sql(&sel, p,
+				       p->last ? p->last
+				       : p->lo ? &p->lo
+					       : NULL,
+				       chunk) < 0)
 				goto oom;
-		}
-		if (mysql_real_query(src, sel.ptr, sel.len)) {
-			r = conn_error(err, src, "reading rows");
-			goto out;
-		}
-		/* LIMIT bounds the result. */
-		res = mysql_store_result(src);
-		if (!res) {
-			r = conn_error(err, src, "reading rows");
-			goto out;
-		}
-		for (;;) {
-			uint64_t bytes_before = ins.len;
-			if (!(row = mysql_fetch_row(res)))
-				break;
-			len = mysql_fetch_lengths(res);
-			if (ins.len == 0 && insert_head(&ins, t) < 0)
-				goto oom_res;
-			if (n && buf_putc(&ins, ',') < 0)
-				goto oom_res;
-			if (buf_putc(&ins, '(') < 0)
-				goto oom_res;
-			for (i = 0; i < ncols; i++)
-				if ((i && buf_putc(&ins, ',') < 0) ||
-				    tableinfo_literal(&ins, &t->cols[i], row[i], len[i]) < 0)
-					goto oom_res;
-			if (buf_putc(&ins, ')') < 0)
-				goto oom_res;
-			n++;
-			atomic_fetch_add(&io->progress->bytes_done, ins.len - bytes_before);
-			{
-				if (n == mysql_num_rows(res)) {
-					/* the last row: remember its key */
-					char **nl = calloc(t->nkey, sizeof(*nl));
-					size_t k;
-					if (!nl)
-						goto oom_res;
-					for (k = 0; k < t->nkey; k++) {
-						struct buf lit = BUF_INIT;
-						const struct col_info *c = &t->cols[t->key[k]];
-						if (tableinfo_literal(&lit, c, row[t->key[k]],
-								      len[t->key[k]]) < 0) {
-							buf_release(&lit);
-							goto oom_res;
-						}
-						nl[k] = buf_detach(&lit, NULL);
-					}
-					if (last)
-						for (k = 0; k < t->nkey; k++)
-							free(last[k]);
-					free(last);
-					last = nl;
-				}
+			if (mysql_real_query(src, sel.ptr, sel.len) ||
+			    !(f.res = mysql_use_result(src))) {
+				r = conn_error(err, src, "reading rows");
+				goto out;
 			}
+			f.eof = false;
 		}
-		mysql_free_result(res);
-		if (n == 0)
-			break;
-		if (n && insert_tail(&ins, t) < 0)
+		f.limit = chunk;
+		f.n = 0;
+		f.bytes = 0;
+		buf_reset(&f.row);
+		f.off = 0;
+		if (feed_next(&f) <= 0) {
+			if (f.failed) {
+				r = err_set(err, GW_ERETRY, "%s", f.msg);
+				goto out;
+			}
+			break; /* no more rows */
+		}
+		if ((r = conn_exec(dst, "START TRANSACTION", err)) < 0)
+			goto out;
+		if ((r = write_chunk(dst, &f, err)) < 0) {
+			(void)mysql_query(dst, "ROLLBACK");
+			err_prefix(err, "table %s.%s", t->dest_db, t->dest_table);
+			goto out;
+		}
+		n = f.n;
+		p->rows += n;
+		if (t->nkey) {
+			char **last;
+			if (feed_last_key(&last, &f) < 0) {
+				(void)mysql_query(dst, "ROLLBACK");
+				goto oom;
+			}
+			free_key(p->last, t->nkey);
+			p->last = last;
+		}
+		buf_reset(&cq);
+		if (checkpoint_sql(&cq, dst, run, p) < 0) {
+			(void)mysql_query(dst, "ROLLBACK");
 			goto oom;
-		rows += n;
-		if (checkpoint_sql(&cq, dst, run, t, last, rows, false) < 0)
-			goto oom;
-		if ((r = commit_chunk(dst, &ins, &cq, err)) < 0) {
+		}
+		if ((r = conn_exec(dst, buf_cstr(&cq), err)) < 0 ||
+		    (r = conn_exec(dst, "COMMIT", err)) < 0) {
+			(void)mysql_query(dst, "ROLLBACK");
 			err_prefix(err, "table %s.%s", t->dest_db, t->dest_table);
 			goto out;
 		}
 		atomic_fetch_add(&io->progress->rows_done, n);
-		throttle(run, n, ins.len);
-		/* Adapt the chunk to ~CHUNK_TARGET_MS and STMT_MAX_BYTES. */
+		atomic_fetch_add(&io->progress->bytes_done, f.bytes);
+		if (ts->pt) {
+			atomic_fetch_add(&ts->pt->rows_done, n);
+			atomic_fetch_add(&ts->pt->bytes_done, f.bytes);
+		}
+		throttle(run, n, f.bytes);
+		if (t->nkey) {
+			/* Read the rest of a result the LIMIT ended (none: LIMIT). */
+			mysql_free_result(f.res);
+			f.res = NULL;
+			if (n < chunk)
+				break; /* a short chunk is the last one */
+		} else if (f.eof) {
+			break;
+		}
+		/* Adapt the chunk to ~CHUNK_TARGET_MS and CHUNK_MAX_BYTES. */
 		dt = util_now_mono_ms() - t0;
-		if (n == chunk) {
+		{
 			size_t by_time = dt > 0 ? chunk * CHUNK_TARGET_MS / (size_t)dt : chunk * 2;
-			size_t by_bytes = ins.len ? chunk * STMT_MAX_BYTES / ins.len : CHUNK_MAX;
+			size_t by_bytes = f.bytes ? chunk * CHUNK_MAX_BYTES / f.bytes : CHUNK_MAX;
 			size_t want = by_time < by_bytes ? by_time : by_bytes;
 			if (want > chunk * 2)
 				want = chunk * 2;
 			chunk = want < CHUNK_MIN ? CHUNK_MIN : want > CHUNK_MAX ? CHUNK_MAX : want;
-		} else {
-			break; /* a short chunk is the last one */
 		}
 	}
-	buf_reset(&cq);
-	if (checkpoint_sql(&cq, dst, run, t, last, rows, true) < 0)
-		goto oom;
-	if ((r = commit_chunk(dst, NULL, &cq, err)) < 0)
+	p->done = true;
+	if ((r = commit_part_state(dst, run, p, err)) < 0)
 		goto out;
-	atomic_fetch_add(&io->progress->tables_done, 1);
-	log_info(run->s->name, "full copy: %s.%s done, %llu rows", t->db, t->table,
-		 (unsigned long long)rows);
 	r = 0;
 	goto out;
-oom_res:
-	mysql_free_result(res);
 oom:
 	r = err_set(err, GW_ENOMEM, "table %s.%s: out of memory", t->db, t->table);
 out:
-	if (last)
-		for (i = 0; i < t->nkey; i++)
-			free(last[i]);
-	free(last);
-	checkpoint_release(&ck, t->nkey);
+	if (f.res)
+		mysql_free_result(f.res);
+	for (i = 0; f.key && i < t->nkey; i++)
+		buf_release(&f.key[i]);
+	free(f.key);
+	buf_release(&f.row);
 	buf_release(&sel);
-	buf_release(&ins);
 	buf_release(&cq);
 	return r;
 }
+
+/* --- deferred secondary indexes ---------------------------------------- */
+
+/* Whether a SHOW CREATE TABLE line defines a non-unique index. */
+static bool is_secondary_index(const char *line)
+{
+	while (*line == ' ')
+		line++;
+	return !strncmp(line, "KEY `", 5) || !strncmp(line, "FULLTEXT KEY `", 14) ||
+	       !strncmp(line, "SPATIAL KEY `", 13);
+}
+
+/* The index name of such a line (between the first backticks). */
+static int index_name(struct buf *out, const char *line, size_t len)
+{
+	const char *a = memchr(line, '`', len), *b;
+
+	buf_reset(out);
+	if (!a)
+		return GW_EFATAL;
+	for (b = a + 1; b < line + len; b++) {
+		if (*b == '`' && b + 1 < line + len && b[1] == '`') {
+			if (buf_putc(out, '`') < 0)
+				return GW_ENOMEM;
+			b++;
+		} else if (*b == '`') {
+			return 0;
+		} else if (buf_putc(out, *b) < 0) {
+			return GW_ENOMEM;
+		}
+	}
+	return GW_EFATAL;
+}
+
+/* The destination table's non-unique index definitions, one a line. */
+static int read_indexes(struct buf *out, MYSQL *dst, const struct table_info *t, struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	const char *p;
+	int r;
+
+	buf_reset(out);
+	if (buf_puts(&q, "SHOW CREATE TABLE ") < 0 || tableinfo_name(&q, t, true) < 0) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = store(&res, dst, &q, "reading the destination table", err)) < 0)
+		goto out;
+	/* An index a foreign key uses cannot be dropped: keep them all. */
+	if (!(row = mysql_fetch_row(res)) || !row[1] || strstr(row[1], " FOREIGN KEY "))
+		goto out;
+	for (p = row[1]; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		if (is_secondary_index(p)) {
+			size_t m = n;
+			while (m && (p[m - 1] == ',' || p[m - 1] == ' '))
+				m--;
+			while (m && *p == ' ')
+				p++, m--, n--;
+			if (buf_add(out, p, m) < 0 || buf_putc(out, '\n') < 0) {
+				r = err_set(err, GW_ENOMEM, "out of memory");
+				goto out;
+			}
+		}
+		p = nl ? nl + 1 : p + n;
+	}
+out:
+	if (res)
+		mysql_free_result(res);
+	buf_release(&q);
+	return r;
+}
+
+/* Whether index `name` exists on the destination table. */
+static int index_exists(bool *out, MYSQL *dst, const struct table_info *t, const char *name,
+			struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	int r;
+
+	*out = false;
+	if (buf_puts(&q, "SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ") < 0 ||
+	    conn_quote_string(&q, dst, t->dest_db, strlen(t->dest_db)) < 0 ||
+	    buf_puts(&q, " AND TABLE_NAME = ") < 0 ||
+	    conn_quote_string(&q, dst, t->dest_table, strlen(t->dest_table)) < 0 ||
+	    buf_puts(&q, " AND INDEX_NAME = ") < 0 ||
+	    conn_quote_string(&q, dst, name, strlen(name)) < 0 || buf_puts(&q, " LIMIT 1") < 0) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = store(&res, dst, &q, "reading the destination's indexes", err)) < 0)
+		goto out;
+	*out = mysql_num_rows(res) > 0;
+out:
+	if (res)
+		mysql_free_result(res);
+	buf_release(&q);
+	return r;
+}
+
+/* One ALTER TABLE that drops (add=false) the deferred indexes still there,
+ * or adds (add=true) those missing: one pass over the table for all. */
+static int alter_indexes(MYSQL *dst, const struct tstate *ts, bool add, struct gw_err *err)
+{
+	const struct table_info *t = ts->t;
+	struct buf q = BUF_INIT, name = BUF_INIT;
+	const char *p;
+	size_t head;
+	int64_t t0;
+	int r = 0;
+
+	if (!ts->indexes || !ts->indexes[0])
+		return 0;
+	if (buf_puts(&q, "ALTER TABLE ") < 0 || tableinfo_name(&q, t, true) < 0)
+		goto oom;
+	head = q.len;
+	for (p = ts->indexes; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		bool exists;
+		if ((r = index_name(&name, p, n)) == GW_ENOMEM)
+			goto oom;
+		if (r == 0) {
+			if ((r = index_exists(&exists, dst, t, buf_cstr(&name), err)) < 0)
+				goto out;
+			if (exists != add) {
+				if (buf_puts(&q, q.len == head ? " " : ", ") < 0)
+					goto oom;
+				if (add ? (buf_puts(&q, "ADD ") < 0 || buf_add(&q, p, n) < 0)
+					: (buf_puts(&q, "DROP KEY ") < 0 ||
+					   conn_quote_ident(&q, buf_cstr(&name)) < 0))
+					goto oom;
+			}
+		}
+		r = 0;
+		p = nl ? nl + 1 : p + n;
+	}
+	if (q.len == head)
+		goto out;
+	t0 = util_now_mono_ms();
+	if ((r = conn_exec(dst, buf_cstr(&q), err)) < 0)
+		err_prefix(err, "%s the indexes of %s.%s", add ? "building" : "deferring",
+			   t->dest_db, t->dest_table);
+	else if (add)
+		log_info(NULL, "full copy: indexes of %s.%s built in %lld ms", t->dest_db,
+			 t->dest_table, (long long)(util_now_mono_ms() - t0));
+	goto out;
+oom:
+	r = err_set(err, GW_ENOMEM, "out of memory");
+out:
+	buf_release(&q);
+	buf_release(&name);
+	return r;
+}
+
+/* Every part of the table is copied: indexes built, the table done. */
+static int finish_table(struct copy_run *run, MYSQL *dst, struct tstate *ts, struct gw_err *err)
+{
+	const struct table_info *t = ts->t;
+	struct buf q = BUF_INIT;
+	uint64_t rows = 0;
+	size_t i;
+	int r;
+
+	for (i = 0; i < run->nparts; i++)
+		if (run->parts[i].ts == ts)
+			rows += run->parts[i].rows;
+	if ((r = alter_indexes(dst, ts, true, err)) < 0)
+		goto out;
+	if (buf_puts(&q, "UPDATE ") < 0 || conn_quote_ident(&q, run->metadb) < 0 ||
+	    buf_printf(&q, ".copy_table SET done = 1, rows_copied = %llu",
+		       (unsigned long long)rows) < 0 ||
+	    state_where(&q, dst, run, t) < 0) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = conn_exec(dst, buf_cstr(&q), err)) < 0)
+		goto out;
+	atomic_fetch_add(&run->io->progress->tables_done, 1);
+	if (ts->pt)
+		atomic_store(&ts->pt->finished_mono_ms, util_now_mono_ms());
+	log_info(run->s->name, "full copy: %s.%s done, %llu rows", t->db, t->table,
+		 (unsigned long long)rows);
+out:
+	buf_release(&q);
+	return r;
+}
+
+/* --- planning: the parts of every table --------------------------------- */
+
+static bool is_int_type(const char *type)
+{
+	static const char *ints[] = {"tinyint", "smallint", "mediumint",
+				     "int",	"integer",  "bigint"};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ints); i++)
+		if (!strcmp(type, ints[i]))
+			return true;
+	return false;
+}
+
+static __int128 parse_i128(const char *s)
+{
+	bool neg = *s == '-';
+	__int128 v = 0;
+
+	if (neg || *s == '+')
+		s++;
+	for (; *s >= '0' && *s <= '9'; s++)
+		v = v * 10 + (*s - '0');
+	return neg ? -v : v;
+}
+
+static char *format_i128(__int128 v)
+{
+	char tmp[48], *p = tmp + sizeof(tmp) - 1;
+	bool neg = v < 0;
+	unsigned __int128 u = neg ? (unsigned __int128)(-(v + 1)) + 1 : (unsigned __int128)v;
+
+	*p = '\0';
+	do {
+		*--p = (char)('0' + (int)(u % 10));
+		u /= 10;
+	} while (u);
+	if (neg)
+		*--p = '-';
+	return strdup(p);
+}
+
+/* The range boundaries of a new plan: nparts - 1 cut points between the
+ * key's MIN and MAX (the first part open below, the last open above, so
+ * rows added past either end during the copy are copied too). */
+static int plan_ranges(char ***cuts_out, size_t *nparts_out, MYSQL *src, const struct tstate *ts,
+		       size_t want, struct gw_err *err)
+{
+	const struct table_info *t = ts->t;
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	char **cuts = NULL;
+	size_t n = 1, i;
+	int r;
+
+	*cuts_out = NULL;
+	*nparts_out = 1;
+	if (buf_puts(&q, "SELECT MIN(") < 0 || conn_quote_ident(&q, t->cols[t->key[0]].name) < 0 ||
+	    buf_puts(&q, "), MAX(") < 0 || conn_quote_ident(&q, t->cols[t->key[0]].name) < 0 ||
+	    buf_puts(&q, ") FROM ") < 0 || tableinfo_name(&q, t, false) < 0) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = store(&res, src, &q, "reading the key range", err)) < 0)
+		goto out;
+	if ((row = mysql_fetch_row(res)) && row[0] && row[1]) {
+		__int128 lo = parse_i128(row[0]), hi = parse_i128(row[1]), span = hi - lo + 1;
+		n = want;
+		if ((__int128)n > span)
+			n = (size_t)span;
+		if (n > 1) {
+			if (!(cuts = calloc(n - 1, sizeof(*cuts)))) {
+				r = err_set(err, GW_ENOMEM, "out of memory");
+				goto out;
+			}
+			for (i = 1; i < n; i++)
+				if (!(cuts[i - 1] =
+					  format_i128(lo - 1 + span * (__int128)i / (__int128)n))) {
+					free_key(cuts, i - 1);
+					cuts = NULL;
+					r = err_set(err, GW_ENOMEM, "out of memory");
+					goto out;
+				}
+		} else {
+			n = 1;
+		}
+	} else {
+		n = 1;
+	}
+	*cuts_out = cuts;
+	*nparts_out = n;
+out:
+	if (res)
+		mysql_free_result(res);
+	buf_release(&q);
+	return r;
+}
+
+/* Whether the destination table has any row. */
+static int dest_empty(bool *out, MYSQL *dst, const struct table_info *t, struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	int r;
+
+	*out = false;
+	if (buf_puts(&q, "SELECT 1 FROM ") < 0 || tableinfo_name(&q, t, true) < 0 ||
+	    buf_puts(&q, " LIMIT 1") < 0) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = store(&res, dst, &q, "reading the destination table", err)) < 0)
+		goto out;
+	*out = mysql_num_rows(res) == 0;
+out:
+	if (res)
+		mysql_free_result(res);
+	buf_release(&q);
+	return r;
+}
+
+/* Writes a new plan for ts: its copy_table row and its parts, in one
+ * transaction. */
+static int plan_new(struct copy_run *run, MYSQL *src, MYSQL *dst, struct tstate *ts,
+		    struct gw_err *err)
+{
+	const struct table_info *t = ts->t;
+	size_t workers = run->s->parallelism > 0 ? (size_t)run->s->parallelism : 1;
+	size_t want = 1, nparts = 1, i;
+	char **cuts = NULL;
+	struct buf idx = BUF_INIT, q = BUF_INIT, parts = BUF_INIT;
+	bool empty = false;
+	int r;
+
+	/* NEEDSWORK: a big table keyed otherwise (strings, composite) is one
+	 * part, copied by one worker; sampled boundaries (every Nth key) would
+	 * split it as well. */
+	if (ts->int_key && t->est_rows > PART_ROWS) {
+		want = (size_t)(t->est_rows / PART_ROWS) + 1;
+		if (want < workers)
+			want = workers;
+		if (want > PARTS_MAX)
+			want = PARTS_MAX;
+		if ((r = plan_ranges(&cuts, &nparts, src, ts, want, err)) < 0)
+			goto out;
+	}
+	if ((r = dest_empty(&empty, dst, t, err)) < 0)
+		goto out;
+	/* Indexes are deferred only on a table that is still empty: rows a
+	 * person put there before are not ours to make slower to find. */
+	if (empty && t->nkey && (r = read_indexes(&idx, dst, t, err)) < 0)
+		goto out;
+	if (buf_puts(&q, "INSERT INTO ") < 0 || conn_quote_ident(&q, run->metadb) < 0 ||
+	    buf_puts(&q, ".copy_table (task, db, tbl, parts, indexes) VALUES (") < 0 ||
+	    conn_quote_string(&q, dst, run->s->name, strlen(run->s->name)) < 0 ||
+	    buf_puts(&q, ", ") < 0 || conn_quote_string(&q, dst, t->db, strlen(t->db)) < 0 ||
+	    buf_puts(&q, ", ") < 0 || conn_quote_string(&q, dst, t->table, strlen(t->table)) < 0 ||
+	    buf_printf(&q, ", %zu, ", nparts) < 0 ||
+	    conn_quote_string(&q, NULL, idx.ptr ? idx.ptr : "", idx.len) < 0 ||
+	    buf_putc(&q, ')') < 0)
+		goto oom;
+	if (buf_puts(&parts, "INSERT INTO ") < 0 || conn_quote_ident(&parts, run->metadb) < 0 ||
+	    buf_puts(&parts, ".copy_state (task, db, tbl, part, lo, hi) VALUES ") < 0)
+		goto oom;
+	for (i = 0; i < nparts; i++) {
+		const char *lo = i ? cuts[i - 1] : NULL, *hi = i + 1 < nparts ? cuts[i] : NULL;
+		if (buf_puts(&parts, i ? ", (" : "(") < 0 ||
+		    conn_quote_string(&parts, dst, run->s->name, strlen(run->s->name)) < 0 ||
+		    buf_puts(&parts, ", ") < 0 ||
+		    conn_quote_string(&parts, dst, t->db, strlen(t->db)) < 0 ||
+		    buf_puts(&parts, ", ") < 0 ||
+		    conn_quote_string(&parts, dst, t->table, strlen(t->table)) < 0 ||
+		    buf_printf(&parts, ", %zu, %s%s%s, %s%s%s)", i, lo ? "'" : "", lo ? lo : "NULL",
+			       lo ? "'" : "", hi ? "'" : "", hi ? hi : "NULL", hi ? "'" : "") < 0)
+			goto oom;
+	}
+	if ((r = conn_exec(dst, "START TRANSACTION", err)) < 0)
+		goto out;
+	if ((r = conn_exec(dst, buf_cstr(&q), err)) < 0 ||
+	    (r = conn_exec(dst, buf_cstr(&parts), err)) < 0 ||
+	    (r = conn_exec(dst, "COMMIT", err)) < 0) {
+		(void)mysql_query(dst, "ROLLBACK");
+		err_prefix(err, "planning the copy of %s.%s", t->db, t->table);
+		goto out;
+	}
+	if (nparts > 1)
+		log_info(run->s->name, "full copy: %s.%s in %zu parts", t->db, t->table, nparts);
+	goto out;
+oom:
+	r = err_set(err, GW_ENOMEM, "out of memory");
+out:
+	free_key(cuts, nparts > 0 ? nparts - 1 : 0);
+	buf_release(&idx);
+	buf_release(&q);
+	buf_release(&parts);
+	return r;
+}
+
+/* Loads the plan of every table (making it the first time) into run->parts;
+ * tables already copied are counted as such. */
+static int plan(struct copy_run *run, MYSQL *src, MYSQL *dst, struct gw_err *err)
+{
+	struct action_io *io = run->io;
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	unsigned long *len;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < run->ntables; i++) {
+		struct tstate *ts = &run->ts[i];
+		const struct table_info *t = ts->t;
+		bool found = false, done = false;
+		size_t first = run->nparts;
+
+		ts->int_key = t->nkey == 1 && is_int_type(t->cols[t->key[0]].data_type);
+		for (int attempt = 0; attempt < 2 && !found; attempt++) {
+			buf_reset(&q);
+			if (buf_puts(&q, "SELECT indexes, done, rows_copied FROM ") < 0 ||
+			    conn_quote_ident(&q, run->metadb) < 0 ||
+			    buf_puts(&q, ".copy_table") < 0 || state_where(&q, dst, run, t) < 0)
+				goto oom;
+			if ((r = store(&res, dst, &q, "reading the copy checkpoint", err)) < 0)
+				goto out;
+			if ((row = mysql_fetch_row(res))) {
+				found = true;
+				done = row[1][0] == '1';
+				if (row[0] && !(ts->indexes = strdup(row[0])))
+					goto oom;
+				if (done) {
+					uint64_t n = strtoull(row[2], NULL, 10);
+					atomic_fetch_add(&io->progress->rows_done, n);
+					atomic_fetch_add(&io->progress->tables_done, 1);
+					if (ts->pt) {
+						atomic_store(&ts->pt->rows_done, n);
+						atomic_store(&ts->pt->finished_mono_ms,
+							     util_now_mono_ms());
+					}
+				}
+			}
+			mysql_free_result(res);
+			res = NULL;
+			if (!found && (r = plan_new(run, src, dst, ts, err)) < 0)
+				goto out;
+		}
+		if (done)
+			continue;
+		buf_reset(&q);
+		if (buf_puts(&q, "SELECT part, lo, hi, last_key, rows_copied, done FROM ") < 0 ||
+		    conn_quote_ident(&q, run->metadb) < 0 || buf_puts(&q, ".copy_state") < 0 ||
+		    state_where(&q, dst, run, t) < 0 || buf_puts(&q, " ORDER BY part") < 0)
+			goto oom;
+		if ((r = store(&res, dst, &q, "reading the copy checkpoint", err)) < 0)
+			goto out;
+		while ((row = mysql_fetch_row(res))) {
+			struct part *p;
+			len = mysql_fetch_lengths(res);
+			if (!(p = realloc(run->parts, (run->nparts + 1) * sizeof(*p))))
+				goto oom;
+			run->parts = p;
+			p = &run->parts[run->nparts++];
+			memset(p, 0, sizeof(*p));
+			p->ts = ts;
+			p->no = (int)strtol(row[0], NULL, 10);
+			p->rows = strtoull(row[4], NULL, 10);
+			p->done = row[5][0] == '1';
+			if ((row[1] && !(p->lo = strdup(row[1]))) ||
+			    (row[2] && !(p->hi = strdup(row[2]))))
+				goto oom;
+			if (row[3] && len[3] && t->nkey &&
+			    split_key(&p->last, row[3], len[3], t->nkey) < 0)
+				goto oom;
+			atomic_fetch_add(&io->progress->rows_done, p->rows);
+			if (ts->pt)
+				atomic_fetch_add(&ts->pt->rows_done, p->rows);
+			if (!p->done)
+				ts->parts_left++;
+		}
+		mysql_free_result(res);
+		res = NULL;
+		if (run->nparts == first) {
+			r = err_set(err, GW_EFATAL,
+				    "table %s.%s: the copy checkpoint has no parts: delete its "
+				    "rows from %s.copy_table to copy it again",
+				    t->db, t->table, run->metadb);
+			goto out;
+		}
+		if (ts->parts_left == 0) {
+			/* A crash after the last chunk, before the indexes. */
+			if ((r = finish_table(run, dst, ts, err)) < 0)
+				goto out;
+			continue;
+		}
+		if ((r = alter_indexes(dst, ts, false, err)) < 0)
+			goto out;
+	}
+	goto out;
+oom:
+	r = err_set(err, GW_ENOMEM, "out of memory");
+out:
+	if (res)
+		mysql_free_result(res);
+	buf_release(&q);
+	return r;
+}
+
+/* --- workers ------------------------------------------------------------ */
 
 static void *worker(void *arg)
 {
@@ -593,24 +1363,36 @@ static void *worker(void *arg)
 
 	if ((r = conn_open(&src, &run->s->source, "source", CONN_DEFAULT, run->s->name, &err)) <
 		0 ||
-	    (r = conn_open(&dst, &run->s->destination, "destination", CONN_DEFAULT, run->s->name,
-			   &err)) < 0)
+	    (r = conn_open(&dst, &run->s->destination, "destination",
+			   run->use_load ? CONN_LOCAL_INFILE : CONN_DEFAULT, run->s->name, &err)) <
+		0)
 		goto out;
-	/* Rows only: FKs are created after the copy, triggers at cutover. */
+	/* Rows only: FKs are created after the copy, triggers at cutover;
+	 * every row comes from a table whose keys already hold them unique. */
 	if ((r = conn_exec(dst, "SET SESSION foreign_key_checks = 0, unique_checks = 0", &err)) < 0)
 		goto out;
-	if ((r = conn_exec(src, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", &err)) <
-	    0)
-		goto out;
 	for (;;) {
-		struct table_info *t = NULL;
+		struct part *p = NULL;
 		pthread_mutex_lock(&run->mu);
-		if (!run->failed && run->next < run->ntables)
-			t = &run->tables[run->next++];
+		while (!run->failed && run->next < run->nparts && !p) {
+			p = &run->parts[run->next++];
+			if (p->done)
+				p = NULL;
+		}
 		pthread_mutex_unlock(&run->mu);
-		if (!t)
+		if (!p)
 			break;
-		if ((r = copy_table(run, src, dst, t, &err)) < 0)
+		if (p->ts->pt)
+			(void)atomic_compare_exchange_strong(&p->ts->pt->started_mono_ms,
+							     &(int64_t){0}, util_now_mono_ms());
+		progress_set_detail(run->io->progress, "copying %s.%s", p->ts->t->db,
+				    p->ts->t->table);
+		if ((r = copy_part(run, src, dst, p, &err)) < 0)
+			break;
+		pthread_mutex_lock(&run->mu);
+		bool last = --p->ts->parts_left == 0;
+		pthread_mutex_unlock(&run->mu);
+		if (last && (r = finish_table(run, dst, p->ts, &err)) < 0)
 			break;
 	}
 out:
@@ -629,11 +1411,27 @@ out:
 	return NULL;
 }
 
+/* Whether the destination takes LOAD DATA LOCAL INFILE (local_infile). */
+static int probe_load(bool *out, MYSQL *dst, struct gw_err *err)
+{
+	struct buf v = BUF_INIT;
+	bool found;
+	int r;
+
+	*out = false;
+	if ((r = conn_query_value(&v, &found, dst, "SELECT @@GLOBAL.local_infile", err)) < 0)
+		return r;
+	*out = found && (!strcmp(buf_cstr(&v), "1") || !strcasecmp(buf_cstr(&v), "ON"));
+	buf_release(&v);
+	return 0;
+}
+
 int engine_full(struct action_io *io)
 {
 	struct copy_run run;
 	MYSQL *src = NULL, *dst = NULL;
 	pthread_t *threads = NULL;
+	struct progress_table *pt;
 	size_t i, nworkers = 0;
 	uint64_t total = 0;
 	int r;
@@ -644,31 +1442,51 @@ int engine_full(struct action_io *io)
 	run.metadb = metadb_of(io->spec);
 	pthread_mutex_init(&run.mu, NULL);
 	if (!(io->spec->migration_types & MT_INCREMENTAL))
-		(void)snprintf(io->warning, sizeof(io->warning),
-			       "no incremental migration: writes to the source during the full "
-			       "copy may be missed");
+		(void)snprintf(io->warning, sizeof(io->warning), "%s",
+			       WARN_FULL_WITHOUT_INCREMENTAL);
 	if ((r = conn_open(&src, &io->spec->source, "source", CONN_DEFAULT, io->task, &io->err)) <
 		0 ||
 	    (r = conn_open(&dst, &io->spec->destination, "destination", CONN_DEFAULT, io->task,
 			   &io->err)) < 0)
 		goto out;
 	if ((r = meta_ensure(dst, run.metadb, &io->err)) < 0 ||
-	    (r = ensure_state_table(dst, run.metadb, &io->err)) < 0)
+	    (r = ensure_state_tables(dst, run.metadb, &io->err)) < 0)
 		goto out;
 	/* Before the first row is read. */
 	if ((r = record_handoff(src, dst, &run, &io->err)) < 0)
 		goto out;
 	if ((r = tableinfo_list(&run.tables, &run.ntables, src, io->spec, &io->err)) < 0)
 		goto out;
-	for (i = 0; i < run.ntables; i++)
+	if ((r = probe_load(&run.use_load, dst, &io->err)) < 0)
+		goto out;
+	if (!run.use_load)
+		log_info(io->task, "full copy: the destination has local_infile off: writing "
+				   "with INSERT (slower)");
+	if (run.ntables && !(run.ts = calloc(run.ntables, sizeof(*run.ts)))) {
+		r = err_set(&io->err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	atomic_store(&io->progress->rows_done, 0);
+	atomic_store(&io->progress->bytes_done, 0);
+	atomic_store(&io->progress->tables_done, 0);
+	pt = progress_tables_set(io->progress, run.ntables);
+	for (i = 0; i < run.ntables; i++) {
+		run.ts[i].t = &run.tables[i];
 		total += run.tables[i].est_rows;
+		if (pt) {
+			run.ts[i].pt = &pt[i];
+			(void)snprintf(pt[i].name, sizeof(pt[i].name), "%s.%s", run.tables[i].db,
+				       run.tables[i].table);
+			atomic_store(&pt[i].rows_total, run.tables[i].est_rows);
+		}
+	}
 	atomic_store(&io->progress->rows_total, total);
 	atomic_store(&io->progress->tables_total, run.ntables);
-	atomic_store(&io->progress->rows_done, 0);
-	atomic_store(&io->progress->tables_done, 0);
+	if ((r = plan(&run, src, dst, &io->err)) < 0)
+		goto out;
 	nworkers = io->spec->parallelism > 0 ? (size_t)io->spec->parallelism : 1;
-	if (nworkers > run.ntables)
-		nworkers = run.ntables;
+	if (nworkers > run.nparts)
+		nworkers = run.nparts;
 	if (nworkers && !(threads = calloc(nworkers, sizeof(*threads)))) {
 		r = err_set(&io->err, GW_ENOMEM, "out of memory");
 		goto out;
@@ -691,11 +1509,22 @@ int engine_full(struct action_io *io)
 	}
 	/* The estimate was an estimate: the total is what was copied. */
 	atomic_store(&io->progress->rows_total, atomic_load(&io->progress->rows_done));
+	for (i = 0; pt && i < run.ntables; i++)
+		atomic_store(&pt[i].rows_total, atomic_load(&pt[i].rows_done));
 	progress_set_detail(io->progress, "full copy done: %llu rows in %zu tables",
 			    (unsigned long long)atomic_load(&io->progress->rows_done), run.ntables);
 	r = 0;
 out:
 	free(threads);
+	for (i = 0; i < run.nparts; i++) {
+		free(run.parts[i].lo);
+		free(run.parts[i].hi);
+		free_key(run.parts[i].last, run.parts[i].ts->t->nkey);
+	}
+	free(run.parts);
+	for (i = 0; run.ts && i < run.ntables; i++)
+		free(run.ts[i].indexes);
+	free(run.ts);
 	tableinfo_free_list(run.tables, run.ntables);
 	if (src)
 		mysql_close(src);

@@ -9,7 +9,8 @@
  * that differ.
  *
  * The row encoding: CONCAT_WS of every copied column with an ISNULL marker
- * per column (so NULL and '' differ), CRC32'd; a chunk's checksum is
+ * and its length (so NULL and '' differ, and no value can shift into the
+ * next), CRC32'd; a chunk's checksum is
  * COUNT, BIT_XOR and SUM of the row CRCs (SUM keeps duplicate rows of
  * keyless tables from cancelling out).
  */
@@ -30,7 +31,9 @@
 #define RECHECK_MS 1000
 #define MAX_KEYS_LISTED 20
 
-/* CRC32(CONCAT_WS('#', c1, ISNULL(c1), ...)) over source or destination names. */
+/* CRC32(CONCAT_WS('#', ISNULL(c1), LENGTH(c1), c1, ...)) over source or
+ * destination names: the marker and the length make the encoding
+ * unambiguous (NULL against '', 'a#' 'b' against 'a' '#b'). */
 static int row_crc(struct buf *b, const struct table_info *t, bool dest)
 {
 	size_t i;
@@ -39,9 +42,9 @@ static int row_crc(struct buf *b, const struct table_info *t, bool dest)
 		return GW_ENOMEM;
 	for (i = 0; i < t->ncols; i++) {
 		const char *n = dest ? t->cols[i].dest_name : t->cols[i].name;
-		if (buf_puts(b, ", ") < 0 || conn_quote_ident(b, n) < 0 ||
-		    buf_puts(b, ", ISNULL(") < 0 || conn_quote_ident(b, n) < 0 ||
-		    buf_putc(b, ')') < 0)
+		if (buf_puts(b, ", ISNULL(") < 0 || conn_quote_ident(b, n) < 0 ||
+		    buf_puts(b, "), LENGTH(") < 0 || conn_quote_ident(b, n) < 0 ||
+		    buf_puts(b, "), ") < 0 || conn_quote_ident(b, n) < 0)
 			return GW_ENOMEM;
 	}
 	return buf_puts(b, "))");
@@ -312,8 +315,9 @@ out:
 }
 
 /* Compares one range, re-checking once after a pause. *equal_out. */
-static int compare_range(bool *equal_out, MYSQL *src, MYSQL *dst, const struct table_info *t,
-			 char *const *lo, char *const *hi, volatile int *cancel, struct gw_err *err)
+static int compare_range(bool *equal_out, uint64_t *rows_out, MYSQL *src, MYSQL *dst,
+			 const struct table_info *t, char *const *lo, char *const *hi,
+			 volatile int *cancel, struct gw_err *err)
 {
 	struct sums a, b;
 	int r, attempt;
@@ -325,6 +329,7 @@ static int compare_range(bool *equal_out, MYSQL *src, MYSQL *dst, const struct t
 		if ((r = chunk_sums(&a, src, t, false, lo, hi, err)) < 0 ||
 		    (r = chunk_sums(&b, dst, t, true, lo, hi, err)) < 0)
 			return r;
+		*rows_out = strtoull(a.count, NULL, 10);
 		if (sums_equal(&a, &b)) {
 			*equal_out = true;
 			return 0;
@@ -334,8 +339,10 @@ static int compare_range(bool *equal_out, MYSQL *src, MYSQL *dst, const struct t
 }
 
 static int verify_table(struct buf *report, bool *equal_out, MYSQL *src, MYSQL *dst,
-			const struct table_info *t, volatile int *cancel, struct gw_err *err)
+			const struct table_info *t, struct progress *prog, volatile int *cancel,
+			struct gw_err *err)
 {
+	uint64_t rows = 0;
 	char **lo = NULL, **hi = NULL;
 	size_t listed = 0;
 	uint64_t chunks = 0;
@@ -350,8 +357,10 @@ static int verify_table(struct buf *report, bool *equal_out, MYSQL *src, MYSQL *
 			break;
 		/* The last range is open above, so rows only the destination
 		 * has past the source's last key are found too. */
-		if ((r = compare_range(&eq, src, dst, t, t->nkey ? lo : NULL, hi, cancel, err)) < 0)
+		if ((r = compare_range(&eq, &rows, src, dst, t, t->nkey ? lo : NULL, hi, cancel,
+				       err)) < 0)
 			break;
+		atomic_fetch_add(&prog->rows_done, rows);
 		chunks++;
 		if (!eq) {
 			*equal_out = false;
@@ -401,16 +410,24 @@ int engine_verify(struct action_io *io)
 		goto out;
 	if ((r = tableinfo_list(&tables, &n, src, io->spec, &io->err)) < 0)
 		goto out;
+	{
+		uint64_t total = 0;
+		for (i = 0; i < n; i++)
+			total += tables[i].est_rows;
+		atomic_store(&io->progress->rows_total, total);
+		atomic_store(&io->progress->tables_total, n);
+	}
 	for (i = 0; i < n; i++) {
 		bool eq;
 		progress_set_detail(io->progress, "verifying %s.%s", tables[i].db, tables[i].table);
-		if ((r = verify_table(&diffs, &eq, src, dst, &tables[i], io->cancel, &io->err)) <
-		    0) {
+		if ((r = verify_table(&diffs, &eq, src, dst, &tables[i], io->progress, io->cancel,
+				      &io->err)) < 0) {
 			err_prefix(&io->err, "verify %s.%s", tables[i].db, tables[i].table);
 			goto out;
 		}
 		if (!eq)
 			ndiff++;
+		atomic_fetch_add(&io->progress->tables_done, 1);
 	}
 	if (buf_printf(&io->report, "verify:\n  tables: %zu\n  equal: %s\n", n,
 		       ndiff ? "false" : "true") < 0 ||

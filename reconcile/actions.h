@@ -40,6 +40,12 @@ struct action_io {
 	char warning[512];
 };
 
+/* The full copy's warning when no incremental migration follows it (the
+ * status shows it from the start of the copy). */
+#define WARN_FULL_WITHOUT_INCREMENTAL                                                 \
+	"no incremental migration: writes to the source during the full copy may be " \
+	"missed"
+
 enum schema_stage {
 	SCHEMA_CREATE,	   /* databases, tables (no FKs), views, routines,
 			      events (disabled) and the meta database */

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/banned.h"
@@ -16,6 +17,9 @@ void progress_init(struct progress *p)
 
 void progress_release(struct progress *p)
 {
+	free(p->tables);
+	p->tables = NULL;
+	p->ntables = 0;
 	pthread_mutex_destroy(&p->mu);
 }
 
@@ -29,6 +33,9 @@ void progress_reset(struct progress *p)
 	atomic_store(&p->tables_total, 0);
 	pthread_mutex_lock(&p->mu);
 	p->detail[0] = '\0';
+	free(p->tables);
+	p->tables = NULL;
+	p->ntables = 0;
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -71,4 +78,35 @@ void progress_get_detail(struct progress *p, char *out, size_t outsz)
 	pthread_mutex_lock(&p->mu);
 	(void)snprintf(out, outsz, "%s", p->detail);
 	pthread_mutex_unlock(&p->mu);
+}
+
+struct progress_table *progress_tables_set(struct progress *p, size_t n)
+{
+	struct progress_table *t = n ? calloc(n, sizeof(*t)) : NULL;
+
+	pthread_mutex_lock(&p->mu);
+	free(p->tables);
+	p->tables = t;
+	p->ntables = t ? n : 0;
+	pthread_mutex_unlock(&p->mu);
+	return t;
+}
+
+size_t progress_tables_get(struct progress *p, struct progress_table_view *out, size_t max)
+{
+	size_t i, n;
+
+	pthread_mutex_lock(&p->mu);
+	n = p->ntables;
+	for (i = 0; i < n && i < max; i++) {
+		const struct progress_table *t = &p->tables[i];
+		(void)snprintf(out[i].name, sizeof(out[i].name), "%s", t->name);
+		out[i].rows_done = atomic_load(&t->rows_done);
+		out[i].rows_total = atomic_load(&t->rows_total);
+		out[i].bytes_done = atomic_load(&t->bytes_done);
+		out[i].started_mono_ms = atomic_load(&t->started_mono_ms);
+		out[i].finished_mono_ms = atomic_load(&t->finished_mono_ms);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return n;
 }

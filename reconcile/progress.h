@@ -13,6 +13,23 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+/* One table of a full copy (or verify). */
+struct progress_table {
+	char name[260]; /* "db.table" on the source */
+	_Atomic uint64_t rows_done;
+	_Atomic uint64_t rows_total; /* estimated */
+	_Atomic uint64_t bytes_done;
+	_Atomic int64_t started_mono_ms;  /* 0: not started */
+	_Atomic int64_t finished_mono_ms; /* 0: not finished */
+};
+
+/* A copy of one table's counters, for readers. */
+struct progress_table_view {
+	char name[260];
+	uint64_t rows_done, rows_total, bytes_done;
+	int64_t started_mono_ms, finished_mono_ms;
+};
+
 struct progress {
 	_Atomic uint64_t rows_done;  /* full copy: rows written */
 	_Atomic uint64_t rows_total; /* full copy: estimated rows */
@@ -30,8 +47,10 @@ struct progress {
 	_Atomic int64_t applying_unix;
 	_Atomic int64_t started_mono_ms; /* when the current action started */
 	pthread_mutex_t mu;
-	char position[4096]; /* source binlog position applied (GTID set or file:pos) */
-	char detail[512];    /* e.g. "copying sakila.rental" */
+	char position[4096];	       /* source binlog position applied (GTID set or file:pos) */
+	char detail[512];	       /* e.g. "copying sakila.rental" */
+	struct progress_table *tables; /* guarded by mu; counters atomic */
+	size_t ntables;
 };
 
 void progress_init(struct progress *p);
@@ -45,5 +64,14 @@ void progress_set_position(struct progress *p, const char *pos);
 void progress_get_position(struct progress *p, char *out, size_t outsz);
 void progress_set_detail(struct progress *p, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void progress_get_detail(struct progress *p, char *out, size_t outsz);
+/* Replaces the per-table list with n zeroed entries and returns it (NULL
+ * when out of memory: the copy goes on without per-table counters). The
+ * array is owned by p, valid until the next progress_tables_set(),
+ * progress_reset() or progress_release(); the action that set it writes
+ * its counters. */
+struct progress_table *progress_tables_set(struct progress *p, size_t n);
+/* Copies at most max entries into out (the caller's array); returns the
+ * number of tables in the list (which may be more than max). */
+size_t progress_tables_get(struct progress *p, struct progress_table_view *out, size_t max);
 
 #endif

@@ -853,6 +853,11 @@ static void collect(struct task *t, struct machine_in *in)
 		t->last_ps = t->ps;
 		t->precheck_time = util_now_ms() / 1000;
 	} else if (a != MA_OBSERVE && t->io.report.len) {
+		if (a == MA_VERIFY) {
+			buf_reset(&t->verify_report);
+			if (buf_add(&t->verify_report, t->io.report.ptr, t->io.report.len) < 0)
+				buf_reset(&t->verify_report);
+		}
 		buf_reset(&t->last_report);
 		if (buf_add(&t->last_report, t->io.report.ptr, t->io.report.len) < 0)
 			buf_reset(&t->last_report);
@@ -1129,6 +1134,7 @@ void task_free(struct task *t)
 	buf_release(&t->io.report);
 	buf_release(&t->precheck_report);
 	buf_release(&t->last_report);
+	buf_release(&t->verify_report);
 	progress_release(&t->progress);
 	spec_free(t->spec);
 	spec_free(t->pending);

@@ -121,7 +121,8 @@ struct task {
 	struct precheck_summary last_ps;
 	int64_t precheck_time;
 	struct buf last_report;
-	uint64_t full_rows_done; /* the last full copy's counters when it ended */
+	struct buf verify_report; /* the last verify's, kept past later actions */
+	uint64_t full_rows_done;  /* the last full copy's counters when it ended */
 	uint64_t full_rows_total;
 
 	/* lock keeper (see task.c); NULL when env->use_lock is false */

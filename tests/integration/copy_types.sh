@@ -31,7 +31,10 @@ INSERT INTO t VALUES
  (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
  (3, 0, 0, 0, 0, 0, 0, 0, 0, 0, b'0', 'a', '', 0, '2024-01-01', '00:00:00', '1000-01-01 00:00:00', NULL,
-  '', '', '', '', '', '', '', '[]', ST_GeomFromText('LINESTRING(0 0, 1 1)'));
+  '', '', '', '', '', '', '', '[]', ST_GeomFromText('LINESTRING(0 0, 1 1)')),
+ (4, 127, 1, 1, 1, 9223372036854775807, 1, '0.0000000001', -1.5e-30, -1.7976931348623157e308, b'1111111111111', 'c', 'x,y,z', 2155,
+  '9999-12-31', '838:59:59.000', '0000-00-00 00:00:00.000000', '0000-00-00 00:00:00', 'a  b', 'tab\there\nnewline\\ back', _latin1 0x00ff,
+  CONCAT('nul', CHAR(0), 'byte'), 0x00000000, 0x5c0a09, 0x00, '\"str\"', ST_GeomFromText('POLYGON((0 0, 1 0, 1 1, 0 0))'));
 INSERT INTO ck SELECT CONCAT(CHAR(65 + seq % 26), seq DIV 26), seq % 7, seq FROM seq_1_to_3000;
 INSERT INTO ck VALUES ('a', 1, -1), ('A ', 2, -2), ('b', 1, -3);
 INSERT INTO nokey SELECT seq, CONCAT('r', seq) FROM seq_1_to_1000;
@@ -74,4 +77,18 @@ assert_eq "1" "$(mdb_q dst "SELECT COUNT(*) FROM godwit_meta.copy_state WHERE ta
 q=$(hexsel src db1 nokey "a, b")
 assert_eq "$(fingerprint src "$q")" "$(fingerprint dst "$q")" "second run changes nothing"
 assert_eq "$pos" "$(mdb_q dst "SELECT gtid FROM godwit_meta.binlog_position WHERE task='types'")" "position kept"
+
+# A destination that refuses LOAD DATA LOCAL INFILE gets INSERTs: the same bytes.
+mdb_start dst2 --local-infile=0
+mdb_q dst2 "SET SESSION sql_mode=''; CREATE DATABASE db1; USE db1; $DDL;
+	CREATE TABLE ck (a VARCHAR(20) COLLATE utf8mb4_general_ci, b INT, v INT, PRIMARY KEY (a, b));
+	CREATE TABLE nokey (a INT, b VARCHAR(10));"
+dst_PORT=$dst2_PORT copy_spec "$GW_TMP/m2.yaml" types2 "schema, full" '    - database: db1
+      excludeTables: [tmp_*]' "  parallelism: 2"
+"$GODWIT" _action "$GW_TMP/m2.yaml" full >"$GW_TMP/out3" 2>&1 || { cat "$GW_TMP/out3"; fail "copy with INSERTs"; }
+assert_eq "0" "$(mdb_q dst2 'SELECT @@GLOBAL.local_infile')" "dst2 refuses LOCAL INFILE"
+for tbl in t ck nokey; do
+	q=$(hexsel src db1 $tbl "1, 2")
+	assert_eq "$(fingerprint src "$q")" "$(fingerprint dst2 "$q")" "table $tbl identical through INSERTs"
+done
 echo ok
