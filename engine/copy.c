@@ -802,6 +802,7 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 			goto oom;
 		}
 		if ((r = conn_exec(dst, buf_cstr(&cq), err)) < 0 ||
+		    (r = meta_fence(dst, run->s->name, io->lock_holder, err)) < 0 ||
 		    (r = conn_exec(dst, "COMMIT", err)) < 0) {
 			(void)mysql_query(dst, "ROLLBACK");
 			err_prefix(err, "table %s.%s", t->dest_db, t->dest_table);
@@ -1225,6 +1226,7 @@ static int plan_new(struct copy_run *run, MYSQL *src, MYSQL *dst, struct tstate 
 		goto out;
 	if ((r = conn_exec(dst, buf_cstr(&q), err)) < 0 ||
 	    (r = conn_exec(dst, buf_cstr(&parts), err)) < 0 ||
+	    (r = meta_fence(dst, run->s->name, run->io->lock_holder, err)) < 0 ||
 	    (r = conn_exec(dst, "COMMIT", err)) < 0) {
 		(void)mysql_query(dst, "ROLLBACK");
 		err_prefix(err, "planning the copy of %s.%s", t->db, t->table);

@@ -193,3 +193,31 @@ int meta_forget_task(MYSQL *dst, const char *metadb, const char *task, struct gw
 	}
 	return r;
 }
+
+int meta_fence(MYSQL *dst, const char *task, unsigned long holder, struct gw_err *err)
+{
+	struct buf q = BUF_INIT, v = BUF_INIT;
+	char lock[96];
+	bool found = false;
+	int r;
+
+	if (!holder)
+		return 0;
+	snprintf(lock, sizeof(lock), "godwit:%s", task);
+	if (buf_puts(&q, "SELECT IS_USED_LOCK(") < 0 ||
+	    conn_quote_string(&q, dst, lock, strlen(lock)) < 0 || buf_putc(&q, ')') < 0) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = conn_query_value(&v, &found, dst, buf_cstr(&q), err)) < 0)
+		goto out;
+	if (!found || !v.len || strtoul(buf_cstr(&v), NULL, 10) != holder)
+		r = err_set(err, GW_ECANCEL,
+			    "lock %s is no longer held by this controller (held by %s): nothing "
+			    "written; another controller may drive the migration",
+			    lock, found && v.len ? buf_cstr(&v) : "nobody");
+out:
+	buf_release(&q);
+	buf_release(&v);
+	return r;
+}

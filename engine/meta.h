@@ -60,6 +60,12 @@ int meta_position_get(struct binlog_pos *out, bool *found_out, MYSQL *dst, const
  * caller's transaction (REPLACE INTO ...). */
 int meta_position_sql(struct buf *sql, MYSQL *dst, const char *metadb, const char *task,
 		      const struct binlog_pos *pos) WARN_UNUSED;
+/* Inside the caller's transaction, just before its COMMIT: 0 when holder
+ * (a connection thread id, see action_io.lock_holder) still holds the
+ * task's lock 'godwit:TASK' on dst, or when holder is 0; GW_ECANCEL when
+ * it does not (another controller may drive the task now: the caller rolls
+ * back and writes nothing). */
+int meta_fence(MYSQL *dst, const char *task, unsigned long holder, struct gw_err *err) WARN_UNUSED;
 /* "gtid" when set, else "file:pos". */
 void meta_position_format(char *out, size_t outsz, const struct binlog_pos *pos);
 /* Removes every row of the task in the meta tables it knows of (for a

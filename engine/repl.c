@@ -691,6 +691,8 @@ static int txn_commit(struct repl *r, struct gw_err *err)
 	rc = dst_exec(r, &q, err);
 	buf_release(&q);
 	if (rc == 0)
+		rc = meta_fence(r->dst, r->s->name, r->io->lock_holder, err);
+	if (rc == 0)
 		rc = conn_exec(r->dst, "COMMIT", err);
 	if (rc < 0) {
 		(void)mysql_query(r->dst, "ROLLBACK");

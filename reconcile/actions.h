@@ -31,6 +31,11 @@ struct action_io {
 	 * returns 0 once stopped. */
 	volatile int *stop_requested;
 	struct progress *progress; /* never NULL */
+	/* The destination connection that holds the migration's lock
+	 * (GET_LOCK 'godwit:NAME') for this controller, 0 without a lock (CLI
+	 * commands). Data transactions commit only while it still holds it
+	 * (meta_fence()): a controller that lost the lock writes nothing. */
+	unsigned long lock_holder;
 	struct gw_err err;
 	/* Output of the action for status.yaml, as YAML lines indented by
 	 * two spaces, e.g. precheck items, skipped objects, verify result. */

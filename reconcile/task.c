@@ -26,8 +26,9 @@ struct keeper {
 	pthread_t th;
 	volatile int quit;
 	atomic_int refs;
-	atomic_int state; /* enum lock_state */
-	atomic_int fatal; /* LOCK_ERROR is permanent (e.g. access denied) */
+	atomic_int state;    /* enum lock_state */
+	atomic_int fatal;    /* LOCK_ERROR is permanent (e.g. access denied) */
+	atomic_ulong holder; /* thread id of the connection holding the lock, 0 */
 	pthread_mutex_t mu;
 	char msg[512];
 	struct endpoint ep; /* a deep copy of the destination, owned */
@@ -144,14 +145,14 @@ static void *keeper_main(void *arg)
 				m = NULL;
 			} else if (!strcmp(val, "1")) {
 				held = true;
+				atomic_store(&k->holder, mysql_thread_id(m));
 				if (atomic_load(&k->state) == LOCK_OTHER) {
 					/* A takeover. The previous holder may be alive
 					 * with only its lock connection gone: it sees
 					 * the loss within a second and cancels its
 					 * worker. Hold the lock that long before
-					 * acting. NEEDSWORK: a fence in the data
-					 * transactions themselves would not rely on
-					 * timing. */
+					 * acting (data transactions are fenced by
+					 * meta_fence() anyway; DDL is not). */
 					log_info(k->name,
 						 "lock %s taken over; acting in %d ms (the "
 						 "previous holder stops its worker)",
@@ -180,6 +181,7 @@ static void *keeper_main(void *arg)
 			log_warn(k->name, "lost the lock on the destination: %s",
 				 err.msg[0] ? err.msg : "not held");
 			held = false;
+			atomic_store(&k->holder, 0);
 			keeper_set(k, LOCK_ERROR, "lost the lock on the destination");
 			mysql_close(m);
 			m = NULL;
@@ -222,6 +224,7 @@ static void keeper_start(struct task *t)
 	atomic_init(&k->refs, 2);
 	atomic_init(&k->state, LOCK_UNKNOWN);
 	atomic_init(&k->fatal, 0);
+	atomic_init(&k->holder, 0);
 	pthread_mutex_init(&k->mu, NULL);
 	snprintf(k->name, sizeof(k->name), "%s", t->name);
 	k->retry_ms = t->env->lock_retry_ms > 0 ? t->env->lock_retry_ms : 3000;
@@ -800,6 +803,7 @@ static void start_job(struct task *t, enum mact a, bool stop, int64_t now_ms)
 	io->cancel = &t->cancel;
 	io->stop_requested = &t->stop_requested;
 	io->progress = &t->progress;
+	io->lock_holder = t->keeper && t->env->use_lock ? atomic_load(&t->keeper->holder) : 0;
 	if (a == MA_FULL || a == MA_INCREMENTAL || a == MA_VERIFY)
 		progress_reset(&t->progress);
 	atomic_store(&t->progress.started_mono_ms, util_now_mono_ms());
