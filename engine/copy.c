@@ -115,22 +115,6 @@ struct copy_run {
 	uint64_t win_bytes;
 };
 
-static const char *metadb_of(const struct spec *s)
-{
-	return s->destination.meta_database ? s->destination.meta_database : META_DEFAULT_DB;
-}
-
-static void free_key(char **k, size_t n)
-{
-	size_t i;
-
-	if (!k)
-		return;
-	for (i = 0; i < n; i++)
-		free(k[i]);
-	free(k);
-}
-
 /* Records where the incremental migration will replay from, once. */
 static int record_handoff(MYSQL *src, MYSQL *dst, const struct copy_run *run, struct gw_err *err)
 {
@@ -269,7 +253,7 @@ static int split_key(char ***out, const char *p, size_t len, size_t nkey)
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		if (!(k[i] = strndup(p, n))) {
-			free_key(k, nkey);
+			util_strv_free(k, nkey);
 			return GW_ENOMEM;
 		}
 		p = nl ? nl + 1 : end;
@@ -667,7 +651,7 @@ static int feed_last_key(char ***out, const struct feed *f)
 		if (tableinfo_literal(&lit, &t->cols[t->key[i]], f->key[i].ptr ? f->key[i].ptr : "",
 				      f->key[i].len) < 0) {
 			buf_release(&lit);
-			free_key(k, t->nkey);
+			util_strv_free(k, t->nkey);
 			return GW_ENOMEM;
 		}
 		k[i] = buf_detach(&lit, NULL);
@@ -793,7 +777,7 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 				(void)mysql_query(dst, "ROLLBACK");
 				goto oom;
 			}
-			free_key(p->last, t->nkey);
+			util_strv_free(p->last, t->nkey);
 			p->last = last;
 		}
 		buf_reset(&cq);
@@ -1124,7 +1108,7 @@ static int plan_ranges(char ***cuts_out, size_t *nparts_out, MYSQL *src, const s
 			for (i = 1; i < n; i++)
 				if (!(cuts[i - 1] =
 					  format_i128(lo - 1 + span * (__int128)i / (__int128)n))) {
-					free_key(cuts, i - 1);
+					util_strv_free(cuts, i - 1);
 					cuts = NULL;
 					r = err_set(err, GW_ENOMEM, "out of memory");
 					goto out;
@@ -1238,7 +1222,7 @@ static int plan_new(struct copy_run *run, MYSQL *src, MYSQL *dst, struct tstate 
 oom:
 	r = err_set(err, GW_ENOMEM, "out of memory");
 out:
-	free_key(cuts, nparts > 0 ? nparts - 1 : 0);
+	util_strv_free(cuts, nparts > 0 ? nparts - 1 : 0);
 	buf_release(&idx);
 	buf_release(&q);
 	buf_release(&parts);
@@ -1441,7 +1425,7 @@ int engine_full(struct action_io *io)
 	memset(&run, 0, sizeof(run));
 	run.io = io;
 	run.s = io->spec;
-	run.metadb = metadb_of(io->spec);
+	run.metadb = meta_database_of(io->spec);
 	pthread_mutex_init(&run.mu, NULL);
 	if (!(io->spec->migration_types & MT_INCREMENTAL))
 		(void)snprintf(io->warning, sizeof(io->warning), "%s",
@@ -1521,7 +1505,7 @@ out:
 	for (i = 0; i < run.nparts; i++) {
 		free(run.parts[i].lo);
 		free(run.parts[i].hi);
-		free_key(run.parts[i].last, run.parts[i].ts->t->nkey);
+		util_strv_free(run.parts[i].last, run.parts[i].ts->t->nkey);
 	}
 	free(run.parts);
 	for (i = 0; run.ts && i < run.ntables; i++)

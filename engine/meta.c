@@ -1,6 +1,7 @@
 #include "lib/common.h"
 #include "engine/meta.h"
 #include "engine/conn.h"
+#include "spec/spec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,4 +221,9 @@ out:
 	buf_release(&q);
 	buf_release(&v);
 	return r;
+}
+
+const char *meta_database_of(const struct spec *s)
+{
+	return s->destination.meta_database ? s->destination.meta_database : META_DEFAULT_DB;
 }

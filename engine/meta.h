@@ -23,7 +23,13 @@
 #include <mysql.h>
 #include <stdint.h>
 
+struct spec;
+
 #define META_DEFAULT_DB "godwit_meta"
+
+/* The meta database of the spec's destination (metaDatabase, else
+ * META_DEFAULT_DB); borrowed from the spec. */
+const char *meta_database_of(const struct spec *s);
 
 struct binlog_pos {
 	char gtid[4096]; /* MariaDB "0-1-42,1-2-7" or MySQL "uuid:1-5,..."; "" if none */

@@ -362,10 +362,8 @@ static void check_privileges(struct pc *pc, bool source)
 		need_privs(&cause, &fix, &g, NULL, inc_need, ARRAY_SIZE(inc_need),
 			   buf_cstr(&account));
 	if (!source)
-		need_privs(&cause, &fix, &g,
-			   pc->s->destination.meta_database ? pc->s->destination.meta_database
-							    : META_DEFAULT_DB,
-			   meta_need, ARRAY_SIZE(meta_need), buf_cstr(&account));
+		need_privs(&cause, &fix, &g, meta_database_of(pc->s), meta_need,
+			   ARRAY_SIZE(meta_need), buf_cstr(&account));
 	if (!cause.len)
 		item(pc, id, PC_PASS, NULL, "account %s has what the migration needs",
 		     buf_cstr(&account));
@@ -447,10 +445,8 @@ static void check_position_kept(struct pc *pc)
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 
-	if (meta_position_get(&pos, &found, pc->dst,
-			      pc->s->destination.meta_database ? pc->s->destination.meta_database
-							       : META_DEFAULT_DB,
-			      pc->s->name, &e) < 0 ||
+	if (meta_position_get(&pos, &found, pc->dst, meta_database_of(pc->s), pc->s->name, &e) <
+		0 ||
 	    !found)
 		return; /* nothing to resume from: retention is about the future */
 	meta_position_format(text, sizeof(text), &pos);
@@ -1375,11 +1371,8 @@ int precheck_run(struct action_io *io, struct precheck_summary *out, struct prec
 	if (pc.src && pc.dst) {
 		enum meta_stage st = META_NONE;
 		struct gw_err ignore = GW_ERR_INIT;
-		if (meta_stage_get(&st, NULL, pc.dst,
-				   io->spec->destination.meta_database
-				       ? io->spec->destination.meta_database
-				       : META_DEFAULT_DB,
-				   io->spec->name, &ignore) == 0)
+		if (meta_stage_get(&st, NULL, pc.dst, meta_database_of(io->spec), io->spec->name,
+				   &ignore) == 0)
 			pc.task_has_data = st >= META_SCHEMA_DONE;
 		check_versions(&pc);
 		check_privileges(&pc, true);

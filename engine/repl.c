@@ -195,11 +195,6 @@ struct repl {
 	struct buf sql;
 };
 
-static const char *metadb_of(const struct spec *s)
-{
-	return s->destination.meta_database ? s->destination.meta_database : META_DEFAULT_DB;
-}
-
 /* --- GTID state ------------------------------------------------------ */
 
 static int gtid_parse(struct gtid_dom **out, size_t *nout, const char *s)
@@ -1968,7 +1963,7 @@ int engine_incremental(struct action_io *io)
 	memset(&r, 0, sizeof(r));
 	r.io = io;
 	r.s = io->spec;
-	r.metadb = metadb_of(io->spec);
+	r.metadb = meta_database_of(io->spec);
 	if (!(r.dec = binlog_decoder_new()))
 		return err_set(&io->err, GW_ENOMEM, "out of memory");
 	if ((rc = conn_open(&r.src, &io->spec->source, "source", CONN_DEFAULT, io->task,

@@ -1383,11 +1383,7 @@ int engine_schema(struct action_io *io, enum schema_stage stage)
 		goto out;
 	switch (stage) {
 	case SCHEMA_CREATE:
-		if ((r = meta_ensure(run.dst,
-				     io->spec->destination.meta_database
-					 ? io->spec->destination.meta_database
-					 : META_DEFAULT_DB,
-				     &io->err)) < 0)
+		if ((r = meta_ensure(run.dst, meta_database_of(io->spec), &io->err)) < 0)
 			goto out;
 		for (i = 0; i < io->spec->nobjects; i++)
 			if ((r = create_database(&run, &io->spec->objects[i], &io->err)) < 0)

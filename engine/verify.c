@@ -199,17 +199,6 @@ out:
 	return r;
 }
 
-static void free_key(char **k, size_t n)
-{
-	size_t i;
-
-	if (!k)
-		return;
-	for (i = 0; i < n; i++)
-		free(k[i]);
-	free(k);
-}
-
 /* Row-level comparison of one range: appends the keys that differ. */
 static int drill(struct buf *report, size_t *listed, MYSQL *src, MYSQL *dst,
 		 const struct table_info *t, char *const *lo, char *const *hi, struct gw_err *err)
@@ -384,12 +373,12 @@ static int verify_table(struct buf *report, bool *equal_out, MYSQL *src, MYSQL *
 		}
 		if (!hi)
 			break;
-		free_key(lo, t->nkey);
+		util_strv_free(lo, t->nkey);
 		lo = hi;
 		hi = NULL;
 	}
-	free_key(lo, t->nkey);
-	free_key(hi, t->nkey);
+	util_strv_free(lo, t->nkey);
+	util_strv_free(hi, t->nkey);
 	log_info(NULL, "verify: %s.%s: %llu chunks, %s", t->db, t->table,
 		 (unsigned long long)chunks, *equal_out ? "equal" : "DIFFERENT");
 	return r;

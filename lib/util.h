@@ -44,4 +44,7 @@ void util_sleep_ms(int64_t ms, const volatile int *cancel);
 /* Glob match with * and ? (fnmatch without flags). */
 bool util_glob_match(const char *pattern, const char *name);
 
+/* Frees the n strings of v (NULL entries allowed), then v; v may be NULL. */
+void util_strv_free(char **v, size_t n);
+
 #endif

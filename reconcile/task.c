@@ -261,8 +261,7 @@ static enum lock_state lock_state(const struct task *t, char *msg, size_t msgsz)
 int task_observe_destination(enum meta_stage *stage_out, char hash_out[65], const struct spec *s,
 			     struct gw_err *err)
 {
-	const char *db =
-	    s->destination.meta_database ? s->destination.meta_database : META_DEFAULT_DB;
+	const char *db = meta_database_of(s);
 	struct buf q = BUF_INIT, v = BUF_INIT;
 	MYSQL *m = NULL;
 	bool found = false;
@@ -297,8 +296,7 @@ out:
 
 int task_record_destination(const struct spec *s, enum meta_stage st, struct gw_err *err)
 {
-	const char *db =
-	    s->destination.meta_database ? s->destination.meta_database : META_DEFAULT_DB;
+	const char *db = meta_database_of(s);
 	MYSQL *m = NULL;
 	int r;
 
