@@ -16,7 +16,7 @@ EXT_LIBS   := $(shell mariadb_config --libs 2>/dev/null) \
 
 ALL_CFLAGS := $(WARN) -D_GNU_SOURCE -I. $(EXT_CFLAGS) $(CFLAGS) -MMD -MP
 
-MODULES := lib spec reconcile engine cloud controller
+MODULES := lib binlog spec reconcile engine cloud controller
 SRCS    := $(filter-out controller/main.c,$(wildcard $(addsuffix /*.c,$(MODULES))))
 OBJS    := $(SRCS:%.c=$(O)/%.o)
 UNIT    := $(wildcard tests/unit/test_*.c)

@@ -5,7 +5,7 @@
  */
 #include "lib/common.h"
 #include "controller/commands.h"
-#include "engine/binlog.h"
+#include "binlog/binlog.h"
 #include "lib/buf.h"
 #include "lib/err.h"
 

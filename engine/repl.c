@@ -36,7 +36,7 @@
  * the reason.
  */
 #include "lib/common.h"
-#include "engine/binlog.h"
+#include "binlog/binlog.h"
 #include "engine/conn.h"
 #include "engine/engine.h"
 #include "engine/meta.h"

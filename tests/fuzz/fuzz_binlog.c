@@ -6,7 +6,7 @@
  * the JSON output all see arbitrary bytes.
  */
 #include "lib/common.h"
-#include "engine/binlog.h"
+#include "binlog/binlog.h"
 #include "lib/buf.h"
 
 #include <stdlib.h>

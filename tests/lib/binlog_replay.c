@@ -5,7 +5,7 @@
  * (run the output on a session with character set binary).
  */
 #include "lib/common.h"
-#include "engine/binlog.h"
+#include "binlog/binlog.h"
 #include "lib/buf.h"
 
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* The binlog decoder on hand-built bytes: tricky column types, binary JSON,
  * whole events with checksums, and malformed input. */
 #include "lib/common.h"
-#include "engine/binlog.h"
-#include "engine/binlog_int.h"
+#include "binlog/binlog.h"
+#include "binlog/binlog_int.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

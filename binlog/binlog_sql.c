@@ -2,7 +2,7 @@
  * Decoded values as SQL literals, for appliers that build statements.
  */
 #include "lib/common.h"
-#include "engine/binlog_int.h"
+#include "binlog/binlog_int.h"
 
 #include <math.h>
 #include <stdio.h>

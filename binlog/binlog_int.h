@@ -1,7 +1,7 @@
 /*
  * Internals shared by the binlog decoder's files (binlog.c: events and
  * table maps; binlog_rows.c: row images; binlog_jsonb.c: MySQL binary JSON;
- * binlog_json.c: the JSON output). Not for use outside engine/binlog*.c.
+ * binlog_json.c: the JSON output). Not for use outside binlog/binlog*.c.
  */
 #ifndef GODWIT_BINLOG_INT_H
 #define GODWIT_BINLOG_INT_H
@@ -9,7 +9,7 @@
 #include "lib/common.h"
 #include "lib/buf.h"
 #include "lib/err.h"
-#include "engine/binlog.h"
+#include "binlog/binlog.h"
 
 /* MYSQL_TYPE_* codes as they appear in table maps. */
 enum {

@@ -7,7 +7,7 @@
  * order, and the tree written back as compact JSON text.
  */
 #include "lib/common.h"
-#include "engine/binlog_int.h"
+#include "binlog/binlog_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * metadata of the table map.
  */
 #include "lib/common.h"
-#include "engine/binlog_int.h"
+#include "binlog/binlog_int.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
  * 4-byte (large) fields.
  */
 #include "lib/common.h"
-#include "engine/binlog_int.h"
+#include "binlog/binlog_int.h"
 #include "lib/json.h"
 
 #include <math.h>

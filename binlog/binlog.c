@@ -4,7 +4,7 @@
  * by table id, oldest first, at most BL_MAX_TABLES of them.
  */
 #include "lib/common.h"
-#include "engine/binlog_int.h"
+#include "binlog/binlog_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

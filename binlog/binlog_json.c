@@ -2,7 +2,7 @@
  * A decoded event as one JSON object (PRODUCT.md section 3, `binlog`).
  */
 #include "lib/common.h"
-#include "engine/binlog_int.h"
+#include "binlog/binlog_int.h"
 #include "lib/json.h"
 
 #include <math.h>
