@@ -1,0 +1,178 @@
+/*
+ * DDL text read and rewritten on tokens (lib/sqllex.h), never on lines or
+ * substrings: what a DDL statement of the binlog acts on (the applier), the
+ * CREATE TABLE of the destination from the source's SHOW CREATE TABLE
+ * (columns left out, names mapped, foreign keys apart), database renames
+ * inside view, routine, trigger and event definitions, and the DEFINER and
+ * option words of their headers. A rewriter copies every token it does not
+ * change byte for byte, so a name holding a newline, a quote or a comment
+ * marker stays one name.
+ *
+ * Pure: no server, no <mysql.h>; tests/unit/test_ddl.c covers it.
+ */
+#ifndef GODWIT_DDL_H
+#define GODWIT_DDL_H
+
+#include "lib/common.h"
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "spec/spec.h"
+
+/* The longest name in bytes: 64 characters of up to 4 bytes. */
+#define DDL_NAME_MAX 256
+
+/* The lexer's flags (enum sqllex_flags) for text written under sql_mode
+ * (a server's comma-separated list; NULL or "" for none). */
+unsigned ddl_mode_flags(const char *sql_mode);
+
+/* --- statements of the binlog ---------------------------------------- */
+
+enum ddl_verb { DDL_NONE, DDL_CREATE, DDL_ALTER, DDL_DROP, DDL_RENAME, DDL_TRUNCATE };
+
+struct ddl_stmt {
+	enum ddl_verb verb;
+	bool on_database;	       /* CREATE/ALTER/DROP DATABASE (SCHEMA) */
+	char db[DDL_NAME_MAX + 1];     /* the qualifier ("" when none); the
+					  database itself when on_database */
+	char table[DDL_NAME_MAX + 1];  /* the table, view or index's table */
+	size_t name_start, name_end;   /* the bytes of [db.]table in the text */
+	bool renames_table;	       /* RENAME TABLE, ALTER TABLE ... RENAME [TO] */
+	bool has_new_name;	       /* the rename's new name is known: */
+	char new_db[DDL_NAME_MAX + 1]; /* "" when unqualified */
+	char new_table[DDL_NAME_MAX + 1];
+};
+
+/*
+ * Reads statement sql (lexed with flags) as the applier needs it: true for
+ * DDL on a database or on a table, view or index (CREATE, ALTER, DROP,
+ * RENAME, TRUNCATE), with *out saying which object and where its name is;
+ * false for anything else (transactions, DML, triggers, routines, events,
+ * users, sequences). Of several tables (DROP TABLE a, b; RENAME TABLE a TO
+ * b, c TO d) the first.
+ */
+bool ddl_parse(struct ddl_stmt *out, const char *sql, size_t len, unsigned flags);
+
+/*
+ * Appends sql (lexed with flags) with every database qualifier (the db of
+ * db.t, db.t.c, `db` . `t`) that names a selected database with renameTo
+ * written as the destination's name; everything else is copied as it is:
+ * strings, comments, names after a '.', variables. The content of
+ * versioned comments is code and is mapped. NEEDSWORK: a table alias named
+ * like a renamed database (app.col meaning alias app) is mapped too.
+ */
+int ddl_map_databases(struct buf *out, const char *sql, size_t len, unsigned flags,
+		      const struct spec *s) WARN_UNUSED;
+
+/* The first selected database with renameTo that a string literal of sql
+ * names (as a word, in any case), or NULL: a body that builds statements
+ * at run time may name it where no rewriter can see a name. */
+const char *ddl_db_in_strings(const char *sql, size_t len, unsigned flags, const struct spec *s);
+
+/* --- CREATE TABLE ------------------------------------------------------ */
+
+enum ddl_def_kind {
+	DDL_DEF_COLUMN,
+	DDL_DEF_PRIMARY,
+	DDL_DEF_UNIQUE,
+	DDL_DEF_INDEX, /* KEY, INDEX */
+	DDL_DEF_FULLTEXT,
+	DDL_DEF_SPATIAL,
+	DDL_DEF_FOREIGN,
+	DDL_DEF_CHECK,
+	DDL_DEF_OTHER /* PERIOD FOR ..., and what a later server adds */
+};
+
+struct ddl_def {
+	enum ddl_def_kind kind;
+	size_t off, len; /* its text, without the blanks around it */
+	char *name;	 /* the column's, key's or constraint's name (owned);
+			    NULL for one without (PRIMARY KEY) */
+};
+
+struct ddl_defs {
+	struct ddl_def *v;
+	size_t n;
+	size_t tail; /* ddl_table_defs: the offset after the closing ')' */
+};
+
+void ddl_defs_release(struct ddl_defs *d);
+/*
+ * The definitions between the parentheses of CREATE TABLE statement sql
+ * (as SHOW CREATE TABLE prints it), in order. Fails (err says where) on
+ * what does not read as one CREATE TABLE: no parenthesis, an unterminated
+ * string or name, a ';', a name holding a NUL byte.
+ */
+int ddl_table_defs(struct ddl_defs *out, const char *sql, size_t len, struct gw_err *err);
+/* The same for definitions alone, separated by commas or line breaks
+ * (outside names and strings), as the full copy keeps deferred indexes. */
+int ddl_defs_split(struct ddl_defs *out, const char *text, size_t len, struct gw_err *err);
+
+struct ddl_fk {
+	char *name; /* the constraint's name */
+	char *sql;  /* "CONSTRAINT ... FOREIGN KEY (...) REFERENCES `db`.`t` (...) ..."
+		       with destination names, for ALTER TABLE ... ADD */
+};
+
+struct ddl_skip {
+	char *column; /* the unselected column it uses */
+	char *def;    /* the definition left out, as the source has it */
+};
+
+struct ddl_create {
+	struct buf sql; /* CREATE TABLE IF NOT EXISTS `ddb`.`dt` (...) options */
+	struct ddl_fk *fks;
+	size_t nfks;
+	struct ddl_skip *skips;
+	size_t nskips;
+};
+
+void ddl_create_release(struct ddl_create *c);
+/*
+ * The destination's CREATE TABLE for table db.table of spec s (tsel its
+ * selection, NULL for a whole database) from the source's SHOW CREATE
+ * TABLE text show: named dest_db.dest_table; columns outside `columns:`
+ * left out, and with them every definition that uses one (a key, a
+ * generated column, a CHECK, a foreign key: each in skips); renamed
+ * columns renamed wherever they are used (and a key named like one); the
+ * foreign keys apart, in fks, their referenced table under its
+ * destination name. Fails, with err naming the table, when the text does
+ * not read as one CREATE TABLE or the table is partitioned by a column
+ * that is not selected.
+ */
+int ddl_create_table(struct ddl_create *out, const char *show, size_t len, const struct spec *s,
+		     const char *db, const char *table, const struct table_sel *tsel,
+		     const char *dest_db, const char *dest_table, struct gw_err *err);
+
+/* --- headers of views, routines, triggers, events ------------------ */
+
+struct ddl_definer {
+	size_t off, len; /* DEFINER = user@host in the text */
+	struct buf user;
+	struct buf host;
+};
+
+void ddl_definer_release(struct ddl_definer *d);
+/*
+ * Finds DEFINER = user@host in the header of CREATE VIEW, PROCEDURE,
+ * FUNCTION, TRIGGER or EVENT statement sql (before the object's keyword):
+ * *found_out says whether there is one, *out its place and the decoded
+ * user and host. GW_ENOMEM.
+ */
+int ddl_find_definer(bool *found_out, struct ddl_definer *out, const char *sql, size_t len,
+		     unsigned flags) WARN_UNUSED;
+/*
+ * Whether the header of CREATE statement sql, up to its first code word
+ * stop (VIEW, DO, ...), has the words of phrase in a row ("SQL SECURITY
+ * DEFINER", "PRESERVE ENABLE"); *off_out and *len_out then hold the last
+ * word's place.
+ */
+bool ddl_header_word(size_t *off_out, size_t *len_out, const char *sql, size_t len, unsigned flags,
+		     const char *phrase, const char *stop);
+/* Replaces b's bytes [off, off + len) with text. */
+int ddl_splice(struct buf *b, size_t off, size_t len, const char *text) WARN_UNUSED;
+/* "CREATE DATABASE IF NOT EXISTS `dest`" and the options of SHOW CREATE
+ * DATABASE text sql (character set, collation, comment). */
+int ddl_create_database(struct buf *out, const char *sql, size_t len, const char *dest,
+			struct gw_err *err);
+
+#endif
