@@ -24,15 +24,16 @@
  */
 #include "lib/common.h"
 #include "engine/conn.h"
+#include "engine/ddl.h"
 #include "engine/engine.h"
 #include "engine/meta.h"
 #include "engine/schema.h"
 #include "engine/tableinfo.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/sqllex.h"
 #include "lib/util.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,111 +56,19 @@ static int oom(struct gw_err *err)
 	return err_set(err, GW_ENOMEM, "out of memory");
 }
 
-/* Replaces every occurrence of `from` (whole string) by `to` in b. */
-static int replace_all(struct buf *b, const char *from, const char *to)
+/* b with the spec's database renames applied (engine/ddl.h), lexed with
+ * flags. */
+static int rename_databases(struct buf *b, const struct spec *s, unsigned flags)
 {
 	struct buf out = BUF_INIT;
-	size_t fl = strlen(from);
-	const char *p, *hit;
 
-	if (!b->len || !fl || !strstr(b->ptr, from))
-		return 0;
-	for (p = b->ptr; (hit = strstr(p, from)); p = hit + fl)
-		if (buf_add(&out, p, (size_t)(hit - p)) < 0 || buf_puts(&out, to) < 0) {
-			buf_release(&out);
-			return GW_ENOMEM;
-		}
-	if (buf_puts(&out, p) < 0) {
+	if (ddl_map_databases(&out, b->ptr ? b->ptr : "", b->len, flags, s) < 0) {
 		buf_release(&out);
 		return GW_ENOMEM;
 	}
 	buf_release(b);
 	*b = out;
 	return 0;
-}
-
-/* Replaces the first occurrence of `from` by `to` in b. */
-static int replace_first(struct buf *b, const char *from, const char *to)
-{
-	struct buf out = BUF_INIT;
-	const char *hit = b->len ? strstr(b->ptr, from) : NULL;
-
-	if (!hit)
-		return 0;
-	if (buf_add(&out, b->ptr, (size_t)(hit - b->ptr)) < 0 || buf_puts(&out, to) < 0 ||
-	    buf_puts(&out, hit + strlen(from)) < 0) {
-		buf_release(&out);
-		return GW_ENOMEM;
-	}
-	buf_release(b);
-	*b = out;
-	return 0;
-}
-
-static bool ident_char(char c)
-{
-	return isalnum((unsigned char)c) || c == '_' || c == '$' || (unsigned char)c >= 0x80;
-}
-
-/*
- * After rename_databases(), the name of a renamed source database still in
- * a definition means a reference that could not be rewritten: unquoted
- * (db.t), spaced (`db` . t), or inside a string or a comment (prepared SQL).
- * A backquoted `db` not followed by a dot names something else (a table or
- * column of that name) and stays. Returns the database name, or NULL.
- */
-static const char *unrewritten_db(const struct buf *ddl, const struct spec *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->nobjects; i++) {
-		const char *db = s->objects[i].database, *p;
-		size_t n = strlen(db);
-		if (!s->objects[i].rename_to || !ddl->len)
-			continue;
-		for (p = ddl->ptr; (p = strcasestr(p, db)); p += n) {
-			bool before = p > ddl->ptr && ident_char(p[-1]);
-			const char *q = p + n;
-			if (before || ident_char(*q))
-				continue;
-			if (p > ddl->ptr && p[-1] == '`' && *q == '`') {
-				for (q++; *q == ' ' || *q == '\n' || *q == '\t'; q++)
-					;
-				if (*q != '.')
-					continue;
-			}
-			return db;
-		}
-	}
-	return NULL;
-}
-
-static int quoted(struct buf *b, const char *name)
-{
-	buf_reset(b);
-	return conn_quote_ident(b, name);
-}
-
-/* `src`. -> `dst`. for every selected database that is renamed. */
-static int rename_databases(struct buf *ddl, const struct spec *s)
-{
-	struct buf from = BUF_INIT, to = BUF_INIT;
-	size_t i;
-	int r = 0;
-
-	for (i = 0; i < s->nobjects && r == 0; i++) {
-		const struct object_sel *o = &s->objects[i];
-		if (!o->rename_to)
-			continue;
-		if (quoted(&from, o->database) < 0 || buf_putc(&from, '.') < 0 ||
-		    quoted(&to, o->rename_to) < 0 || buf_putc(&to, '.') < 0)
-			r = GW_ENOMEM;
-		else
-			r = replace_all(ddl, buf_cstr(&from), buf_cstr(&to));
-	}
-	buf_release(&from);
-	buf_release(&to);
-	return r;
 }
 
 static int query_res(MYSQL_RES **res, MYSQL *m, const char *sql, struct gw_err *err)
@@ -207,16 +116,24 @@ static int count_of(long *out, MYSQL *m, const struct buf *q, struct gw_err *err
 	return r;
 }
 
-static int note(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
-static int note(struct buf *b, const char *fmt, ...)
+/* "      - {object: OBJECT, reason: REASON}" in the skipped list. */
+static int report_skipped(struct schema_run *run, const char *object, const char *reason)
 {
-	va_list ap;
-	int r;
+	if (buf_puts(&run->skipped, "      - {object: ") < 0 ||
+	    yaml_str(&run->skipped, object) < 0 || buf_puts(&run->skipped, ", reason: ") < 0 ||
+	    yaml_str(&run->skipped, reason) < 0 || buf_puts(&run->skipped, "}\n") < 0)
+		return GW_ENOMEM;
+	return 0;
+}
 
-	va_start(ap, fmt);
-	r = buf_vprintf(b, fmt, ap);
-	va_end(ap);
-	return r;
+/* One more object created, listed in the report. */
+static int report_created(struct schema_run *run, const char *object, struct gw_err *err)
+{
+	run->ncreated++;
+	if (buf_puts(&run->created, "      - ") < 0 || yaml_str(&run->created, object) < 0 ||
+	    buf_putc(&run->created, '\n') < 0)
+		return oom(err);
+	return 0;
 }
 
 /* --- comparing an existing table ------------------------------------- */
@@ -451,165 +368,68 @@ out:
 
 /* --- tables ------------------------------------------------------------ */
 
-/* Whether a line of SHOW CREATE TABLE is a foreign key. */
-static bool is_fk_line(const char *line)
-{
-	while (*line == ' ')
-		line++;
-	return !strncmp(line, "CONSTRAINT ", 11) && strstr(line, " FOREIGN KEY ");
-}
-
-/* Whether a column/key line mentions `name`. */
-static bool line_mentions(const char *line, size_t n, const char *qname)
-{
-	size_t ql = strlen(qname), i;
-
-	for (i = 0; i + ql <= n; i++)
-		if (!memcmp(line + i, qname, ql))
-			return true;
-	return false;
-}
-
 /* Reports a definition left out because it uses an unselected column
  * (not the column itself: leaving it out is what the spec asks). */
-static bool skipped_with_column(struct schema_run *run, const struct table_info *t, const char *col,
-				const char *qcol, const char *line, size_t n)
+static int note_skipped(struct schema_run *run, const struct table_info *t,
+			const struct ddl_skip *sk)
 {
-	struct buf reason = BUF_INIT;
-	bool ok = true;
+	struct buf object = BUF_INIT, reason = BUF_INIT;
+	int r = 0;
 
-	while (n && *line == ' ')
-		line++, n--;
-	if (n > strlen(qcol) && !strncmp(line, qcol, strlen(qcol)) && line[strlen(qcol)] == ' ')
-		return true;
-	if (buf_printf(&reason, "left out with unselected column %s: %.*s", col, (int)n, line) <
+	if (buf_printf(&object, "%s.%s", t->dest_db, t->dest_table) < 0 ||
+	    buf_printf(&reason, "left out with unselected column %s: %s", sk->column, sk->def) <
 		0 ||
-	    note(&run->skipped, "      - {object: \"%s.%s\", reason: ", t->dest_db, t->dest_table) <
-		0 ||
-	    yaml_str(&run->skipped, buf_cstr(&reason)) < 0 || buf_puts(&run->skipped, "}\n") < 0)
-		ok = false;
+	    report_skipped(run, buf_cstr(&object), buf_cstr(&reason)) < 0)
+		r = GW_ENOMEM;
+	buf_release(&object);
 	buf_release(&reason);
-	return ok;
+	return r;
 }
 
 /*
- * The CREATE TABLE for the destination: named there, foreign keys left
- * out (fks_out gets them, one per line), unselected columns and the keys
- * that use them left out, renamed columns renamed.
+ * The CREATE TABLE for the destination (engine/ddl.h): named there,
+ * foreign keys apart (out->fks), unselected columns and the definitions
+ * that use them left out (reported when report is set), renamed columns
+ * renamed.
  */
-static int table_ddl(struct buf *out, struct buf *fks_out, struct schema_run *run,
-		     const struct table_info *t, struct gw_err *err)
+static int table_ddl(struct ddl_create *out, struct schema_run *run, const struct table_info *t,
+		     bool report, struct gw_err *err)
 {
-	struct buf src = BUF_INIT, q = BUF_INIT, qn = BUF_INIT;
-	const char *p, *body;
+	struct buf src = BUF_INIT, q = BUF_INIT;
 	size_t i;
 	int r;
 
-	if (buf_puts(&q, "SHOW CREATE TABLE ") < 0 || tableinfo_name(&q, t, false) < 0)
-		return oom(err);
-	if ((r = show_create(&src, run->src, buf_cstr(&q), 1, NULL, 0, err)) < 0)
-		goto out;
-	body = strchr(src.ptr, '(');
-	if (!body) {
-		r = err_set(err, GW_EFATAL, "table %s.%s: unexpected definition", t->db, t->table);
+	memset(out, 0, sizeof(*out));
+	if (buf_puts(&q, "SHOW CREATE TABLE ") < 0 || tableinfo_name(&q, t, false) < 0) {
+		r = oom(err);
 		goto out;
 	}
-	/* The header comes last: renames apply to the definitions only. */
-	buf_reset(out);
-	/* One definition per line between the parentheses. */
-	p = strchr(body, '\n');
-	p = p ? p + 1 : body + strlen(body);
-	{
-		bool first = true;
-		while (*p && !(p[0] == ')' && (p == body || p[-1] == '\n'))) {
-			const char *nl = strchr(p, '\n');
-			size_t n = nl ? (size_t)(nl - p) : strlen(p);
-			size_t m = n;
-			bool keep = true;
-			while (m && (p[m - 1] == ',' || p[m - 1] == '\r'))
-				m--;
-			if (is_fk_line(p)) {
-				if (buf_add(fks_out, p, m) < 0 || buf_putc(fks_out, '\n') < 0)
-					goto nomem;
-				keep = false;
-			} else if (t->tsel && t->tsel->columns) {
-				/* a column or key naming an unselected column goes */
-				struct buf qc = BUF_INIT;
-				MYSQL_RES *cres = NULL;
-				MYSQL_ROW crow;
-				buf_reset(&q);
-				if (buf_puts(&q,
-					     "SELECT COLUMN_NAME FROM information_schema.COLUMNS "
-					     "WHERE TABLE_SCHEMA = ") < 0 ||
-				    conn_quote_string(&q, run->src, t->db, strlen(t->db)) < 0 ||
-				    buf_puts(&q, " AND TABLE_NAME = ") < 0 ||
-				    conn_quote_string(&q, run->src, t->table, strlen(t->table)) < 0)
-					goto nomem;
-				if ((r = query_res(&cres, run->src, buf_cstr(&q), err)) < 0)
-					goto out;
-				while ((crow = mysql_fetch_row(cres)))
-					if (!spec_column_selected(t->tsel, crow[0])) {
-						if (quoted(&qc, crow[0]) < 0)
-							break;
-						if (line_mentions(p, m, buf_cstr(&qc))) {
-							keep = false;
-							if (!skipped_with_column(run, t, crow[0],
-										 buf_cstr(&qc), p,
-										 m))
-								r = oom(err);
-							break;
-						}
-					}
-				mysql_free_result(cres);
-				buf_release(&qc);
-			}
-			if (keep) {
-				if ((!first && buf_puts(out, ",\n") < 0) || buf_add(out, p, m) < 0)
-					goto nomem;
-				first = false;
-			}
-			p = nl ? nl + 1 : p + n;
+	if ((r = show_create(&src, run->src, buf_cstr(&q), 1, NULL, 0, err)) < 0 ||
+	    (r = ddl_create_table(out, src.ptr, src.len, run->s, t->db, t->table, t->tsel,
+				  t->dest_db, t->dest_table, err)) < 0)
+		goto out;
+	for (i = 0; report && i < out->nskips; i++)
+		if (note_skipped(run, t, &out->skips[i]) < 0) {
+			r = oom(err);
+			goto out;
 		}
-		/* table options after ')' */
-		if (buf_puts(out, "\n") < 0 || buf_puts(out, p) < 0)
-			goto nomem;
-	}
-	/* column renames */
-	for (i = 0; t->tsel && i < t->tsel->nrenames; i++) {
-		if (quoted(&q, t->tsel->renames[i].from) < 0 ||
-		    quoted(&qn, t->tsel->renames[i].to) < 0 ||
-		    replace_all(out, buf_cstr(&q), buf_cstr(&qn)) < 0)
-			goto nomem;
-	}
-	buf_reset(&q);
-	if (buf_puts(&q, "CREATE TABLE IF NOT EXISTS ") < 0 || tableinfo_name(&q, t, true) < 0 ||
-	    buf_puts(&q, " (\n") < 0 || buf_add(&q, out->ptr, out->len) < 0)
-		goto nomem;
-	buf_release(out);
-	*out = q;
-	buf_init(&q, 0);
-	r = 0;
-	goto out;
-nomem:
-	r = oom(err);
 out:
 	buf_release(&src);
 	buf_release(&q);
-	buf_release(&qn);
 	return r;
 }
 
 static int create_tables(struct schema_run *run, struct table_info *tables, size_t n,
 			 struct gw_err *err)
 {
-	struct buf ddl = BUF_INIT, fks = BUF_INIT, q = BUF_INIT;
+	struct buf ddl = BUF_INIT, q = BUF_INIT;
 	size_t i;
 	int r = 0;
 
 	for (i = 0; i < n && r == 0; i++) {
 		const struct table_info *t = &tables[i];
+		struct ddl_create create;
 		long exists = 0;
-		buf_reset(&fks);
 		buf_reset(&q);
 		if (buf_puts(
 			&q,
@@ -638,18 +458,21 @@ static int create_tables(struct schema_run *run, struct table_info *tables, size
 					    t->dest_db, t->dest_table, buf_cstr(&ddl));
 			continue;
 		}
-		if ((r = table_ddl(&ddl, &fks, run, t, err)) < 0)
+		if ((r = table_ddl(&create, run, t, true, err)) < 0)
 			break;
-		if ((r = conn_exec(run->dst, buf_cstr(&ddl), err)) < 0) {
+		r = conn_exec(run->dst, buf_cstr(&create.sql), err);
+		ddl_create_release(&create);
+		if (r < 0) {
 			err_prefix(err, "creating table %s.%s", t->dest_db, t->dest_table);
 			break;
 		}
-		run->ncreated++;
-		if (note(&run->created, "      - table %s.%s\n", t->dest_db, t->dest_table) < 0)
+		buf_reset(&q);
+		if (buf_printf(&q, "table %s.%s", t->dest_db, t->dest_table) < 0)
 			r = oom(err);
+		else
+			r = report_created(run, buf_cstr(&q), err);
 	}
 	buf_release(&ddl);
-	buf_release(&fks);
 	buf_release(&q);
 	return r;
 }
@@ -659,24 +482,18 @@ static int create_tables(struct schema_run *run, struct table_info *tables, size
 static int create_fks(struct schema_run *run, struct table_info *tables, size_t n,
 		      struct gw_err *err)
 {
-	struct buf ddl = BUF_INIT, fks = BUF_INIT, q = BUF_INIT, stmt = BUF_INIT;
-	size_t i;
+	struct buf q = BUF_INIT, stmt = BUF_INIT;
+	size_t i, k;
 	int r = 0;
 
 	for (i = 0; i < n && r == 0; i++) {
 		const struct table_info *t = &tables[i];
-		const char *line;
-		buf_reset(&fks);
-		if ((r = table_ddl(&ddl, &fks, run, t, err)) < 0)
+		struct ddl_create create;
+		if ((r = table_ddl(&create, run, t, false, err)) < 0)
 			break;
-		for (line = fks.ptr; line && *line && r == 0;) {
-			const char *nl = strchr(line, '\n');
-			size_t len = nl ? (size_t)(nl - line) : strlen(line);
-			char name[256] = "";
-			const char *bt = strchr(line, '`'), *bt2 = bt ? strchr(bt + 1, '`') : NULL;
+		for (k = 0; k < create.nfks && r == 0; k++) {
+			const char *name = create.fks[k].name;
 			long exists = 0;
-			if (bt && bt2 && (size_t)(bt2 - bt - 1) < sizeof(name))
-				memcpy(name, bt + 1, (size_t)(bt2 - bt - 1));
 			buf_reset(&q);
 			if (buf_puts(&q,
 				     "SELECT COUNT(*) FROM information_schema.TABLE_CONSTRAINTS "
@@ -691,42 +508,37 @@ static int create_fks(struct schema_run *run, struct table_info *tables, size_t 
 				r = oom(err);
 				break;
 			}
-			if ((r = count_of(&exists, run->dst, &q, err)) < 0)
+			if ((r = count_of(&exists, run->dst, &q, err)) < 0 || exists)
+				continue;
+			buf_reset(&stmt);
+			if (buf_puts(&stmt, "ALTER TABLE ") < 0 ||
+			    tableinfo_name(&stmt, t, true) < 0 || buf_puts(&stmt, " ADD ") < 0 ||
+			    buf_puts(&stmt, create.fks[k].sql) < 0) {
+				r = oom(err);
 				break;
-			if (!exists) {
-				buf_reset(&stmt);
-				if (buf_puts(&stmt, "ALTER TABLE ") < 0 ||
-				    tableinfo_name(&stmt, t, true) < 0 ||
-				    buf_puts(&stmt, " ADD ") < 0 || buf_add(&stmt, line, len) < 0 ||
-				    rename_databases(&stmt, run->s) < 0) {
-					r = oom(err);
-					break;
-				}
-				if ((r = conn_exec(run->dst, buf_cstr(&stmt), err)) < 0) {
-					/* A key to a table outside the selection. */
-					log_warn(run->s->name,
-						 "foreign key %s on %s.%s skipped: %s", name,
-						 t->dest_db, t->dest_table, err->msg);
-					if (note(&run->skipped,
-						 "      - {object: \"%s.%s foreign key %s\", "
-						 "reason: ",
-						 t->dest_db, t->dest_table, name) < 0 ||
-					    yaml_str(&run->skipped, err->msg) < 0 ||
-					    buf_puts(&run->skipped, "}\n") < 0)
-						r = oom(err);
-					else
-						r = 0;
-				} else {
-					run->ncreated++;
-					(void)note(&run->created, "      - foreign key %s.%s %s\n",
-						   t->dest_db, t->dest_table, name);
-				}
 			}
-			line = nl ? nl + 1 : NULL;
+			if ((r = conn_exec(run->dst, buf_cstr(&stmt), err)) < 0) {
+				/* A key to a table outside the selection. */
+				log_warn(run->s->name, "foreign key %s on %s.%s skipped: %s", name,
+					 t->dest_db, t->dest_table, err->msg);
+				buf_reset(&q);
+				if (buf_printf(&q, "%s.%s foreign key %s", t->dest_db,
+					       t->dest_table, name) < 0 ||
+				    report_skipped(run, buf_cstr(&q), err->msg) < 0)
+					r = oom(err);
+				else
+					r = 0;
+			} else {
+				buf_reset(&q);
+				if (buf_printf(&q, "foreign key %s.%s %s", t->dest_db,
+					       t->dest_table, name) < 0)
+					r = oom(err);
+				else
+					r = report_created(run, buf_cstr(&q), err);
+			}
 		}
+		ddl_create_release(&create);
 	}
-	buf_release(&ddl);
-	buf_release(&fks);
 	buf_release(&q);
 	buf_release(&stmt);
 	return r;
@@ -735,66 +547,59 @@ static int create_fks(struct schema_run *run, struct table_info *tables, size_t 
 /* --- definers ---------------------------------------------------------- */
 
 /*
- * DEFINER=`u`@`h` kept when that account exists on the destination, else
- * replaced by CURRENT_USER with SQL SECURITY INVOKER (where the object
- * kind takes it).
+ * DEFINER=`u`@`h` (in the header, engine/ddl.h) kept when that account
+ * exists on the destination, else replaced by CURRENT_USER; a view gets
+ * SQL SECURITY INVOKER too (routines get it by an ALTER, create_stored).
  */
-static int fix_definer(bool *replaced_out, struct buf *ddl, struct schema_run *run,
-		       const char *what, bool security_clause, struct gw_err *err)
+static int fix_definer(bool *replaced_out, struct buf *ddl, unsigned flags, struct schema_run *run,
+		       const char *what, bool routine, struct gw_err *err)
 {
-	const char *d = strstr(buf_cstr(ddl), "DEFINER=`");
-	char user[256], host[256];
-	const char *a, *b;
-	struct buf q = BUF_INIT, from = BUF_INIT;
+	struct ddl_definer d;
+	struct buf q = BUF_INIT, account = BUF_INIT;
+	bool found, view = !strncmp(what, "view ", 5);
+	size_t off, len;
 	long exists = 0;
 	int r;
 
 	*replaced_out = false;
-	if (!d)
-		return 0;
-	a = d + 9;
-	b = strchr(a, '`');
-	if (!b || b[1] != '@' || b[2] != '`' || (size_t)(b - a) >= sizeof(user))
-		return 0;
-	memcpy(user, a, (size_t)(b - a));
-	user[b - a] = '\0';
-	a = b + 3;
-	b = strchr(a, '`');
-	if (!b || (size_t)(b - a) >= sizeof(host))
-		return 0;
-	memcpy(host, a, (size_t)(b - a));
-	host[b - a] = '\0';
-	if (buf_puts(&q, "SELECT COUNT(*) FROM mysql.user WHERE User = ") < 0 ||
-	    conn_quote_string(&q, run->dst, user, strlen(user)) < 0 ||
-	    buf_puts(&q, " AND Host = ") < 0 ||
-	    conn_quote_string(&q, run->dst, host, strlen(host)) < 0)
+	if ((r = ddl_find_definer(&found, &d, ddl->ptr ? ddl->ptr : "", ddl->len, flags)) < 0)
 		return oom(err);
-	r = count_of(&exists, run->dst, &q, err);
-	buf_release(&q);
-	if (r < 0) {
+	if (!found)
+		goto out;
+	if (buf_puts(&q, "SELECT COUNT(*) FROM mysql.user WHERE User = ") < 0 ||
+	    conn_quote_string(&q, run->dst, buf_cstr(&d.user), d.user.len) < 0 ||
+	    buf_puts(&q, " AND Host = ") < 0 ||
+	    conn_quote_string(&q, run->dst, buf_cstr(&d.host), d.host.len) < 0) {
+		r = oom(err);
+		goto out;
+	}
+	if ((r = count_of(&exists, run->dst, &q, err)) < 0) {
 		/* mysql.user unreadable: keep the definer, the server decides. */
 		err_clear(err);
-		return 0;
+		r = 0;
+		goto out;
 	}
 	if (exists)
-		return 0;
-	if (buf_add(&from, d, (size_t)(b + 1 - d)) < 0)
-		return oom(err);
+		goto out;
 	*replaced_out = true;
-	r = replace_all(ddl, buf_cstr(&from), "DEFINER=CURRENT_USER");
-	/* Views print their SQL SECURITY; routines without it get an ALTER
-	 * after the CREATE (create_stored). Triggers and events have none:
-	 * they run as their definer, now the migration account. */
-	if (r == 0 && security_clause)
-		r = replace_first(ddl, "SQL SECURITY DEFINER", "SQL SECURITY INVOKER");
-	if (r == 0)
-		r = note(&run->definers,
-			 "      - {object: \"%s\", definer: \"%s@%s\", now: \"%s\"}\n", what, user,
-			 host,
-			 security_clause ? "the migration account, SQL SECURITY INVOKER"
-					 : "the migration account (runs with its privileges)");
-	buf_release(&from);
-	return r < 0 ? oom(err) : 0;
+	if (ddl_splice(ddl, d.off, d.len, "DEFINER=CURRENT_USER") < 0 ||
+	    (view &&
+	     ddl_header_word(&off, &len, ddl->ptr, ddl->len, flags, "SQL SECURITY DEFINER",
+			     "VIEW") &&
+	     ddl_splice(ddl, off, len, "INVOKER") < 0) ||
+	    buf_printf(&account, "%s@%s", buf_cstr(&d.user), buf_cstr(&d.host)) < 0 ||
+	    buf_puts(&run->definers, "      - {object: ") < 0 ||
+	    yaml_str(&run->definers, what) < 0 || buf_puts(&run->definers, ", definer: ") < 0 ||
+	    yaml_str(&run->definers, buf_cstr(&account)) < 0 ||
+	    buf_printf(&run->definers, ", now: \"%s\"}\n",
+		       view || routine ? "the migration account, SQL SECURITY INVOKER"
+				       : "the migration account (runs with its privileges)") < 0)
+		r = oom(err);
+out:
+	ddl_definer_release(&d);
+	buf_release(&q);
+	buf_release(&account);
+	return r;
 }
 
 /* --- views, routines, triggers, events --------------------------------- */
@@ -894,7 +699,7 @@ int schema_object_same(bool *out, MYSQL *src, MYSQL *dst, const struct spec *s, 
 		       const char *srcdb, const char *dest, const char *name, struct gw_err *err)
 {
 	const char *tbl, *scol, *ncol, *dcol, *type;
-	struct buf q = BUF_INIT, a = BUF_INIT, b = BUF_INIT;
+	struct buf q = BUF_INIT, a = BUF_INIT, b = BUF_INIT, mode = BUF_INIT;
 	int r = 0;
 
 	*out = false;
@@ -915,15 +720,31 @@ int schema_object_same(bool *out, MYSQL *src, MYSQL *dst, const struct spec *s, 
 		if ((r = conn_query_value(side ? &b : &a, NULL, m, buf_cstr(&q), err)) < 0)
 			goto out;
 	}
-	if (rename_databases(&a, s) < 0) {
+	if (strcmp(kind, "VIEW")) {
+		/* a body is lexed under the sql_mode it was written in */
+		buf_reset(&q);
+		if (buf_printf(&q, "SELECT SQL_MODE FROM information_schema.%s WHERE %s = ", tbl,
+			       scol) < 0 ||
+		    conn_quote_string(&q, src, srcdb, strlen(srcdb)) < 0 ||
+		    buf_printf(&q, " AND %s = ", ncol) < 0 ||
+		    conn_quote_string(&q, src, name, strlen(name)) < 0 ||
+		    (type && buf_printf(&q, " AND ROUTINE_TYPE = '%s'", type) < 0)) {
+			r = oom(err);
+			goto out;
+		}
+		if ((r = conn_query_value(&mode, NULL, src, buf_cstr(&q), err)) < 0)
+			goto out;
+	}
+	if (rename_databases(&a, s, ddl_mode_flags(buf_cstr(&mode))) < 0) {
 		r = oom(err);
 		goto out;
 	}
-	*out = !strcmp(buf_cstr(&a), buf_cstr(&b));
+	*out = a.len == b.len && !memcmp(buf_cstr(&a), buf_cstr(&b), a.len);
 out:
 	buf_release(&q);
 	buf_release(&a);
 	buf_release(&b);
+	buf_release(&mode);
 	return r;
 }
 
@@ -955,7 +776,6 @@ static int create_views(struct schema_run *run, const struct object_sel *o, stru
 	char **names = NULL, *done;
 	size_t n = 0, i, left, pass;
 	bool replaced;
-	const char *bad;
 	size_t noted;
 	int r;
 
@@ -996,32 +816,22 @@ static int create_views(struct schema_run *run, const struct object_sel *o, stru
 			}
 			if ((r = show_create(&ddl, run->src, buf_cstr(&q), 1, NULL, 0, err)) < 0)
 				goto out;
+			/* A view's strings are data (a view runs no statement it
+			 * builds): only its names are mapped. */
 			buf_reset(&what);
 			if (buf_printf(&what, "view %s.%s", dest, names[i]) < 0 ||
-			    rename_databases(&ddl, run->s) < 0) {
+			    rename_databases(&ddl, run->s, SQLLEX_DEFAULT) < 0) {
 				r = oom(err);
 				goto out;
 			}
-			if ((bad = unrewritten_db(&ddl, run->s))) {
-				done[i] = 2, left--;
-				if (note(
-					&run->skipped,
-					"      - {object: \"%s\", reason: \"its definition names "
-					"database %s in a form that cannot be rewritten to the new "
-					"name safely: create it by hand\"}\n",
-					buf_cstr(&what), bad) < 0) {
-					r = oom(err);
-					goto out;
-				}
-				continue;
-			}
 			noted = run->definers.len;
-			if ((r = fix_definer(&replaced, &ddl, run, buf_cstr(&what), true, err)) < 0)
+			if ((r = fix_definer(&replaced, &ddl, SQLLEX_DEFAULT, run, buf_cstr(&what),
+					     false, err)) < 0)
 				goto out;
 			if (mysql_real_query(run->dst, ddl.ptr, ddl.len) == 0) {
 				done[i] = 1, left--;
-				run->ncreated++;
-				(void)note(&run->created, "      - %s\n", buf_cstr(&what));
+				if ((r = report_created(run, buf_cstr(&what), err)) < 0)
+					goto out;
 				continue;
 			}
 			/* 1146: a view it reads is not there yet (a later pass) */
@@ -1034,13 +844,17 @@ static int create_views(struct schema_run *run, const struct object_sel *o, stru
 		if (left == before)
 			break;
 	}
-	for (i = 0; i < n; i++)
-		if (!done[i])
-			(void)note(
-			    &run->skipped,
-			    "      - {object: \"view %s.%s\", reason: \"reads an object that "
-			    "is not migrated\"}\n",
-			    dest, names[i]);
+	for (i = 0; i < n; i++) {
+		if (done[i])
+			continue;
+		buf_reset(&what);
+		if (buf_printf(&what, "view %s.%s", dest, names[i]) < 0 ||
+		    report_skipped(run, buf_cstr(&what), "reads an object that is not migrated") <
+			0) {
+			r = oom(err);
+			goto out;
+		}
+	}
 	r = 0;
 out:
 	free(done);
@@ -1067,6 +881,8 @@ static int create_stored(struct schema_run *run, const char *kind, const char *s
 	bool routine = !strcmp(kind, "PROCEDURE") || !strcmp(kind, "FUNCTION");
 	bool replaced = false;
 	const char *bad;
+	unsigned flags;
+	size_t off, len;
 	int r;
 
 	if (buf_printf(&q, "SHOW CREATE %s ", kind) < 0 || conn_quote_ident(&q, srcdb) < 0 ||
@@ -1077,27 +893,32 @@ static int create_stored(struct schema_run *run, const char *kind, const char *s
 	}
 	if ((r = show_create(&ddl, run->src, buf_cstr(&q), ddl_col, &mode, mode_col, err)) < 0)
 		goto out;
-	if (rename_databases(&ddl, run->s) < 0) {
+	flags = ddl_mode_flags(buf_cstr(&mode));
+	if (rename_databases(&ddl, run->s, flags) < 0) {
 		r = oom(err);
 		goto out;
 	}
 	if (exists && (r = check_existing(run, kind, srcdb, dest, name, err)) < 0)
 		goto out;
-	if (!exists && (bad = unrewritten_db(&ddl, run->s))) {
-		r = note(
-			&run->skipped,
-			"      - {object: \"%s\", reason: \"its body names database %s in a form "
-			"that cannot be rewritten to the new name safely (unquoted, or in a string "
-			"or comment): create it by hand\"}\n",
-			buf_cstr(&what), bad) < 0
-			? oom(err)
-			: 0;
+	/* A body may build statements at run time from its strings: one that
+	 * names a renamed database would act on the old one. */
+	if (!exists && (bad = ddl_db_in_strings(ddl.ptr, ddl.len, flags, run->s))) {
+		buf_reset(&q);
+		if (buf_printf(&q,
+			       "its body names database %s inside a string, which cannot be "
+			       "rewritten to the new name safely (it may be data, or a statement "
+			       "built at run time): create it by hand",
+			       bad) < 0 ||
+		    report_skipped(run, buf_cstr(&what), buf_cstr(&q)) < 0)
+			r = oom(err);
 		goto out;
 	}
-	if ((r = fix_definer(&replaced, &ddl, run, buf_cstr(&what), routine, err)) < 0)
+	if ((r = fix_definer(&replaced, &ddl, flags, run, buf_cstr(&what), routine, err)) < 0)
 		goto out;
+	/* created disabled: create_events enables it at its stage */
 	if (!strcmp(kind, "EVENT") &&
-	    (replace_first(&ddl, " PRESERVE ENABLE", " PRESERVE DISABLE") < 0)) {
+	    ddl_header_word(&off, &len, ddl.ptr, ddl.len, flags, "PRESERVE ENABLE", "DO") &&
+	    ddl_splice(&ddl, off, len, "DISABLE") < 0) {
 		r = oom(err);
 		goto out;
 	}
@@ -1114,10 +935,8 @@ static int create_stored(struct schema_run *run, const char *kind, const char *s
 			goto out;
 		if (mysql_real_query(run->dst, ddl.ptr, ddl.len))
 			r = conn_error(err, run->dst, buf_cstr(&what));
-		else {
-			run->ncreated++;
-			(void)note(&run->created, "      - %s\n", buf_cstr(&what));
-		}
+		else
+			r = report_created(run, buf_cstr(&what), err);
 		(void)conn_exec(run->dst,
 				"SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,"
 				"NO_ENGINE_SUBSTITUTION'",
@@ -1291,30 +1110,18 @@ static int create_events(struct schema_run *run, const struct object_sel *o, boo
 
 static int create_database(struct schema_run *run, const struct object_sel *o, struct gw_err *err)
 {
-	struct buf q = BUF_INIT, ddl = BUF_INIT, from = BUF_INIT, to = BUF_INIT;
+	struct buf q = BUF_INIT, ddl = BUF_INIT, stmt = BUF_INIT;
 	int r;
 
 	if (buf_puts(&q, "SHOW CREATE DATABASE ") < 0 || conn_quote_ident(&q, o->database) < 0)
 		return oom(err);
-	if ((r = show_create(&ddl, run->src, buf_cstr(&q), 1, NULL, 0, err)) < 0) {
+	if ((r = show_create(&ddl, run->src, buf_cstr(&q), 1, NULL, 0, err)) < 0 ||
+	    (r = ddl_create_database(&stmt, ddl.ptr, ddl.len, spec_dest_database(o), err)) < 0 ||
+	    (r = conn_exec(run->dst, buf_cstr(&stmt), err)) < 0)
 		err_prefix(err, "database %s", o->database);
-		goto out;
-	}
-	if (quoted(&from, o->database) < 0 || quoted(&to, spec_dest_database(o)) < 0 ||
-	    replace_all(&ddl, buf_cstr(&from), buf_cstr(&to)) < 0 ||
-	    replace_all(&ddl, "CREATE DATABASE ", "CREATE DATABASE IF NOT EXISTS ") < 0) {
-		r = oom(err);
-		goto out;
-	}
-	if (!strstr(ddl.ptr, "IF NOT EXISTS IF NOT EXISTS"))
-		r = conn_exec(run->dst, buf_cstr(&ddl), err);
-	else
-		r = conn_execf(run->dst, err, "CREATE DATABASE IF NOT EXISTS %s", buf_cstr(&to));
-out:
 	buf_release(&q);
 	buf_release(&ddl);
-	buf_release(&from);
-	buf_release(&to);
+	buf_release(&stmt);
 	return r;
 }
 
@@ -1323,8 +1130,12 @@ static void objects_of(struct buf *out, const struct buf *b)
 {
 	const char *p = b->len ? b->ptr : "", *e;
 
-	while ((p = strstr(p, "{object: \"")) && (e = strchr(p + 10, '"'))) {
-		if (buf_printf(out, "%s%.*s", out->len ? ", " : "", (int)(e - p - 10), p + 10) < 0)
+	while ((p = strstr(p, "{object: \""))) {
+		for (e = p + 10; *e && *e != '"'; e++)
+			if (*e == '\\' && e[1])
+				e++;
+		if (!*e ||
+		    buf_printf(out, "%s%.*s", out->len ? ", " : "", (int)(e - p - 10), p + 10) < 0)
 			return;
 		p = e;
 	}
@@ -1374,8 +1185,10 @@ int engine_schema(struct action_io *io, enum schema_stage stage)
 	    (r = conn_open(&run.dst, &io->spec->destination, "destination", CONN_DEFAULT, io->task,
 			   &io->err)) < 0)
 		goto out;
-	/* Definitions travel as text in the metadata's character set. */
-	if ((r = conn_exec(run.src, "SET NAMES utf8mb4", &io->err)) < 0 ||
+	/* Definitions travel as text in the metadata's character set, every
+	 * name quoted (the rewriters of engine/ddl.h expect it). */
+	if ((r = conn_exec(run.src, "SET NAMES utf8mb4, SESSION sql_quote_show_create = 1",
+			   &io->err)) < 0 ||
 	    (r = conn_exec(run.dst, "SET NAMES utf8mb4", &io->err)) < 0 ||
 	    (r = conn_exec(run.dst, "SET SESSION foreign_key_checks = 0", &io->err)) < 0)
 		goto out;
