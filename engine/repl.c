@@ -38,12 +38,13 @@
 #include "lib/common.h"
 #include "binlog/binlog.h"
 #include "engine/conn.h"
+#include "engine/ddl.h"
 #include "engine/engine.h"
 #include "engine/meta.h"
 #include "lib/log.h"
+#include "lib/sqllex.h"
 #include "lib/util.h"
 
-#include <ctype.h>
 #include <mariadb_rpl.h>
 #include <mysqld_error.h>
 #include <stdio.h>
@@ -1288,125 +1289,6 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 
 /* --- DDL ------------------------------------------------------------- */
 
-static const char *skip_space_comments(const char *p)
-{
-	for (;;) {
-		while (isspace((unsigned char)*p))
-			p++;
-		if (p[0] == '/' && p[1] == '*' && p[2] != '!') {
-			const char *e = strstr(p + 2, "*/");
-			if (!e)
-				return p + strlen(p);
-			p = e + 2;
-		} else if ((p[0] == '-' && p[1] == '-') || p[0] == '#') {
-			while (*p && *p != '\n')
-				p++;
-		} else {
-			return p;
-		}
-	}
-}
-
-static bool word_is(const char **pp, const char *w)
-{
-	const char *p = skip_space_comments(*pp);
-	size_t n = strlen(w);
-
-	if (strncasecmp(p, w, n) || isalnum((unsigned char)p[n]) || p[n] == '_')
-		return false;
-	*pp = p + n;
-	return true;
-}
-
-/* Reads an identifier (`quoted` or bare) into out. */
-static bool read_ident(const char **pp, char *out, size_t outsz)
-{
-	const char *p = skip_space_comments(*pp);
-	size_t n = 0;
-
-	if (*p == '`') {
-		p++;
-		while (*p && n + 1 < outsz) {
-			if (*p == '`') {
-				if (p[1] == '`')
-					p++;
-				else
-					break;
-			}
-			out[n++] = *p++;
-		}
-		if (*p != '`')
-			return false;
-		p++;
-	} else {
-		while ((isalnum((unsigned char)*p) || *p == '_' || *p == '$' ||
-			(unsigned char)*p >= 0x80) &&
-		       n + 1 < outsz)
-			out[n++] = *p++;
-	}
-	out[n] = '\0';
-	*pp = p;
-	return n > 0;
-}
-
-/* The object a DDL statement names: (db, table) with db "" when unqualified. */
-static bool ddl_target(const char *sql, char *db, char *table, size_t sz, bool *is_db_ddl,
-		       const char **name_start, const char **name_end)
-{
-	const char *p = sql;
-
-	*is_db_ddl = false;
-	*name_start = *name_end = NULL;
-	db[0] = table[0] = '\0';
-	if (word_is(&p, "CREATE") || word_is(&p, "ALTER") || word_is(&p, "DROP") ||
-	    word_is(&p, "RENAME") || word_is(&p, "TRUNCATE")) {
-		(void)(word_is(&p, "OR") && word_is(&p, "REPLACE"));
-		(void)word_is(&p, "TEMPORARY");
-		(void)word_is(&p, "ONLINE");
-		(void)word_is(&p, "IGNORE");
-		if (word_is(&p, "DATABASE") || word_is(&p, "SCHEMA")) {
-			*is_db_ddl = true;
-			(void)(word_is(&p, "IF") && (word_is(&p, "NOT") || 1) &&
-			       word_is(&p, "EXISTS"));
-			return read_ident(&p, db, sz);
-		}
-		/* ALGORITHM=... DEFINER=... SQL SECURITY ... before VIEW */
-		while (!word_is(&p, "TABLE") && !word_is(&p, "VIEW") && !word_is(&p, "INDEX") &&
-		       *p) {
-			if (word_is(&p, "UNIQUE") || word_is(&p, "FULLTEXT") ||
-			    word_is(&p, "SPATIAL"))
-				continue;
-			if (word_is(&p, "TRIGGER") || word_is(&p, "PROCEDURE") ||
-			    word_is(&p, "FUNCTION") || word_is(&p, "EVENT") ||
-			    word_is(&p, "USER") || word_is(&p, "ROLE") || word_is(&p, "SEQUENCE"))
-				return false;
-			p++;
-		}
-		if (!*p)
-			return false;
-		{
-			/* INDEX name ON table */
-			const char *q = p;
-			char idx[256];
-			if (read_ident(&q, idx, sizeof(idx)) && word_is(&q, "ON"))
-				p = q;
-		}
-		(void)(word_is(&p, "IF") && (word_is(&p, "NOT") || 1) && word_is(&p, "EXISTS"));
-		*name_start = skip_space_comments(p);
-		if (!read_ident(&p, table, sz))
-			return false;
-		if (*p == '.') {
-			p++;
-			(void)snprintf(db, sz, "%s", table);
-			if (!read_ident(&p, table, sz))
-				return false;
-		}
-		*name_end = p;
-		return true;
-	}
-	return false;
-}
-
 static bool ddl_errno_done(unsigned e, bool renames)
 {
 	/* Already applied before a crash: the statement's effect is there. A
@@ -1415,86 +1297,6 @@ static bool ddl_errno_done(unsigned e, bool renames)
 	return e == ER_TABLE_EXISTS_ERROR || e == ER_BAD_TABLE_ERROR || e == ER_DUP_FIELDNAME ||
 	       e == ER_DUP_KEYNAME || e == ER_CANT_DROP_FIELD_OR_KEY || e == ER_DB_CREATE_EXISTS ||
 	       e == ER_UNKNOWN_VIEW || (renames && e == ER_NO_SUCH_TABLE);
-}
-
-/* Copies sql [p, end) with every `db`.x whose db is a selected database
- * renamed on the destination written with the destination's name. Strings
- * and comments are copied as they are. NEEDSWORK: a table alias equal to
- * the name of a renamed database (`app.col` meaning alias app) would be
- * mapped too. */
-static int ddl_map_databases(struct buf *out, const struct spec *s, const char *p, const char *end)
-{
-	while (p < end) {
-		const char *st = p;
-
-		if (*p == '\'' || *p == '"') {
-			char qc = *p++;
-			while (p < end && *p != qc) {
-				if (*p == '\\' && p + 1 < end)
-					p++;
-				p++;
-			}
-			if (p < end)
-				p++;
-		} else if (p + 1 < end && p[0] == '/' && p[1] == '*' &&
-			   (p + 2 >= end || p[2] != '!')) {
-			const char *e = strstr(p + 2, "*/");
-			p = e && e + 2 <= end ? e + 2 : end;
-		} else if (*p == '#' || (p + 1 < end && p[0] == '-' && p[1] == '-')) {
-			while (p < end && *p != '\n')
-				p++;
-		} else if (*p == '`' || isalpha((unsigned char)*p) || *p == '_' || *p == '$' ||
-			   (unsigned char)*p >= 0x80) {
-			const struct object_sel *o;
-			char id[256];
-
-			if (!read_ident(&p, id, sizeof(id)) || p > end) {
-				p = st + 1;
-			} else if (p < end && *p == '.' && (o = spec_find_database(s, id)) &&
-				   o->rename_to) {
-				if (conn_quote_ident(out, o->rename_to) < 0)
-					return GW_ENOMEM;
-				continue;
-			}
-		} else {
-			p++;
-		}
-		if (buf_add(out, st, (size_t)(p - st)) < 0)
-			return GW_ENOMEM;
-	}
-	return 0;
-}
-
-/* Whether an ALTER TABLE renames the table itself (not a column or key). */
-static bool alter_renames_table(const char *sql)
-{
-	const char *p;
-
-	for (p = sql; *p; p++) {
-		const char *q = p;
-		if ((p == sql || !isalnum((unsigned char)p[-1])) && word_is(&q, "RENAME") &&
-		    !word_is(&q, "COLUMN") && !word_is(&q, "INDEX") && !word_is(&q, "KEY"))
-			return true;
-	}
-	return false;
-}
-
-/* The new name of RENAME TABLE a TO b (its first pair). */
-static bool rename_new_name(const char *name_end, const char *cur_db, char *db, char *table,
-			    size_t sz)
-{
-	const char *p = name_end;
-
-	if (!word_is(&p, "TO") || !read_ident(&p, table, sz))
-		return false;
-	(void)snprintf(db, sz, "%s", cur_db);
-	if (*p == '.') {
-		p++;
-		(void)snprintf(db, sz, "%s", table);
-		if (!read_ident(&p, table, sz))
-			return false;
-	}
-	return true;
 }
 
 /*
@@ -1511,70 +1313,64 @@ static bool rename_new_name(const char *name_end, const char *cur_db, char *db, 
  */
 static int apply_query(struct repl *r, const struct binlog_event *e, struct gw_err *err)
 {
-	char db[256], table[256], sql_db[256], ndb[256], ntable[256];
-	const char *p = e->sql, *ns, *ne;
+	char sql_db[DDL_NAME_MAX + 1], ndb[DDL_NAME_MAX + 1];
 	const struct object_sel *o;
 	const struct table_sel *tsel = NULL;
 	struct buf q = BUF_INIT, stmt = BUF_INIT;
-	bool is_db, is_rename, is_alter, keeps_columns;
+	struct ddl_stmt d;
+	const char *table = d.table;
 	size_t i;
 	int rc;
 
-	if (!e->sql || !e->sql_len)
+	/* NEEDSWORK: the statement is lexed (and applied) without the
+	 * ANSI_QUOTES or NO_BACKSLASH_ESCAPES its session may have had (the
+	 * Query event's sql_mode). */
+	if (!e->sql || !e->sql_len || !ddl_parse(&d, e->sql, e->sql_len, SQLLEX_DEFAULT))
 		return 0;
-	if (word_is(&p, "BEGIN") || word_is(&p, "COMMIT") || word_is(&p, "XA") ||
-	    word_is(&p, "SAVEPOINT") || word_is(&p, "ROLLBACK"))
-		return 0;
-	if (!ddl_target(e->sql, db, table, sizeof(db), &is_db, &ns, &ne))
-		return 0;
-	(void)snprintf(sql_db, sizeof(sql_db), "%s", db[0] ? db : e->db ? e->db : "");
+	(void)snprintf(sql_db, sizeof(sql_db), "%s", d.db[0] ? d.db : e->db ? e->db : "");
 	if (!(o = spec_find_database(r->s, sql_db)))
 		return 0; /* not a selected database */
-	if (is_db) {
-		p = e->sql;
-		if (word_is(&p, "DROP"))
+	if (d.on_database) {
+		if (d.verb == DDL_DROP)
 			return err_set(err, GW_EFATAL,
 				       "the source dropped database %s: refusing to drop it on the "
 				       "destination (stop the migration and decide)",
 				       sql_db);
-		if (word_is(&p, "CREATE"))
+		if (d.verb == DDL_CREATE)
 			return 0; /* it exists on the destination already */
 		return err_set(err, GW_EFATAL,
 			       "DDL on database %s cannot be applied safely: %.200s", sql_db,
 			       e->sql);
 	}
-	p = e->sql;
-	is_rename = word_is(&p, "RENAME");
-	p = e->sql;
-	is_alter = word_is(&p, "ALTER");
 	if (!spec_table_selected(r->s, sql_db, table, &tsel)) {
-		if (is_rename && rename_new_name(ne, sql_db, ndb, ntable, sizeof(ndb)) &&
-		    spec_table_selected(r->s, ndb, ntable, NULL))
+		(void)snprintf(ndb, sizeof(ndb), "%s", d.new_db[0] ? d.new_db : sql_db);
+		if (d.renames_table && d.has_new_name &&
+		    spec_table_selected(r->s, ndb, d.new_table, NULL))
 			return err_set(
 			    err, GW_EFATAL,
 			    "RENAME of %s.%s to the selected name %s.%s cannot be "
 			    "applied safely: the destination never had its rows (%.200s)",
-			    sql_db, table, ndb, ntable, e->sql);
+			    sql_db, table, ndb, d.new_table, e->sql);
 		return 0;
 	}
-	if (!spec_whole_database(o) && (is_rename || (is_alter && alter_renames_table(e->sql))))
+	if (!spec_whole_database(o) && d.renames_table)
 		return err_set(err, GW_EFATAL,
 			       "RENAME of %s.%s cannot be applied safely: the table is listed in "
 			       "the spec, which maps its name, not the new one (%.200s)",
 			       sql_db, table, e->sql);
-	p = e->sql;
-	keeps_columns = word_is(&p, "DROP") || word_is(&p, "TRUNCATE");
-	if (tsel && (tsel->ncolumns || tsel->nrenames) && !keeps_columns)
+	if (tsel && (tsel->ncolumns || tsel->nrenames) && d.verb != DDL_DROP &&
+	    d.verb != DDL_TRUNCATE)
 		return err_set(err, GW_EFATAL,
 			       "DDL on %s.%s cannot be applied safely: the spec selects or renames "
 			       "its columns, so the destination's columns are not the source's "
 			       "(%.200s)",
 			       sql_db, table, e->sql);
 	/* The statement with the destination's names. */
-	if (ddl_map_databases(&stmt, r->s, e->sql, ns) < 0 ||
+	if (ddl_map_databases(&stmt, e->sql, d.name_start, SQLLEX_DEFAULT, r->s) < 0 ||
 	    conn_quote_ident(&stmt, spec_dest_database(o)) < 0 || buf_putc(&stmt, '.') < 0 ||
 	    conn_quote_ident(&stmt, spec_dest_table(tsel, table)) < 0 ||
-	    ddl_map_databases(&stmt, r->s, ne, e->sql + e->sql_len) < 0 ||
+	    ddl_map_databases(&stmt, e->sql + d.name_end, e->sql_len - d.name_end, SQLLEX_DEFAULT,
+			      r->s) < 0 ||
 	    conn_quote_ident(&q, spec_dest_database(o)) < 0) {
 		rc = err_set(err, GW_ENOMEM, "out of memory");
 		goto out;
@@ -1585,7 +1381,7 @@ static int apply_query(struct repl *r, const struct binlog_event *e, struct gw_e
 		goto out;
 	if (mysql_real_query(r->dst, stmt.ptr, stmt.len)) {
 		unsigned en = mysql_errno(r->dst);
-		if (!ddl_errno_done(en, is_rename || (is_alter && alter_renames_table(e->sql)))) {
+		if (!ddl_errno_done(en, d.renames_table)) {
 			rc = conn_error(err, r->dst, "applying DDL");
 			err_prefix(err, "%s.%s", sql_db, table);
 			goto out;
