@@ -47,6 +47,7 @@
  */
 #include "lib/common.h"
 #include "engine/conn.h"
+#include "engine/ddl.h"
 #include "engine/engine.h"
 #include "engine/meta.h"
 #include "engine/tableinfo.h"
@@ -840,44 +841,17 @@ out:
 
 /* --- deferred secondary indexes ---------------------------------------- */
 
-/* Whether a SHOW CREATE TABLE line defines a non-unique index. */
-static bool is_secondary_index(const char *line)
-{
-	while (*line == ' ')
-		line++;
-	return !strncmp(line, "KEY `", 5) || !strncmp(line, "FULLTEXT KEY `", 14) ||
-	       !strncmp(line, "SPATIAL KEY `", 13);
-}
-
-/* The index name of such a line (between the first backticks). */
-static int index_name(struct buf *out, const char *line, size_t len)
-{
-	const char *a = memchr(line, '`', len), *b;
-
-	buf_reset(out);
-	if (!a)
-		return GW_EFATAL;
-	for (b = a + 1; b < line + len; b++) {
-		if (*b == '`' && b + 1 < line + len && b[1] == '`') {
-			if (buf_putc(out, '`') < 0)
-				return GW_ENOMEM;
-			b++;
-		} else if (*b == '`') {
-			return 0;
-		} else if (buf_putc(out, *b) < 0) {
-			return GW_ENOMEM;
-		}
-	}
-	return GW_EFATAL;
-}
-
-/* The destination table's non-unique index definitions, one a line. */
+/* The destination table's non-unique index definitions, one a line (a
+ * line break inside a name or string is not one: engine/ddl.h reads them
+ * back on tokens). */
 static int read_indexes(struct buf *out, MYSQL *dst, const struct table_info *t, struct gw_err *err)
 {
 	struct buf q = BUF_INIT;
+	struct ddl_defs defs = {NULL, 0, 0};
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
-	const char *p;
+	unsigned long *len;
+	size_t i;
 	int r;
 
 	buf_reset(out);
@@ -887,26 +861,28 @@ static int read_indexes(struct buf *out, MYSQL *dst, const struct table_info *t,
 	}
 	if ((r = store(&res, dst, &q, "reading the destination table", err)) < 0)
 		goto out;
-	/* An index a foreign key uses cannot be dropped: keep them all. */
-	if (!(row = mysql_fetch_row(res)) || !row[1] || strstr(row[1], " FOREIGN KEY "))
+	if (!(row = mysql_fetch_row(res)) || !row[1] || !(len = mysql_fetch_lengths(res)))
 		goto out;
-	for (p = row[1]; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		if (is_secondary_index(p)) {
-			size_t m = n;
-			while (m && (p[m - 1] == ',' || p[m - 1] == ' '))
-				m--;
-			while (m && *p == ' ')
-				p++, m--, n--;
-			if (buf_add(out, p, m) < 0 || buf_putc(out, '\n') < 0) {
-				r = err_set(err, GW_ENOMEM, "out of memory");
-				goto out;
-			}
+	if ((r = ddl_table_defs(&defs, row[1], len[1], err)) < 0) {
+		err_prefix(err, "destination table %s.%s", t->dest_db, t->dest_table);
+		goto out;
+	}
+	/* An index a foreign key uses cannot be dropped: keep them all. */
+	for (i = 0; i < defs.n; i++)
+		if (defs.v[i].kind == DDL_DEF_FOREIGN)
+			goto out;
+	for (i = 0; i < defs.n; i++) {
+		const struct ddl_def *d = &defs.v[i];
+		if (d->kind != DDL_DEF_INDEX && d->kind != DDL_DEF_FULLTEXT &&
+		    d->kind != DDL_DEF_SPATIAL)
+			continue;
+		if (buf_add(out, row[1] + d->off, d->len) < 0 || buf_putc(out, '\n') < 0) {
+			r = err_set(err, GW_ENOMEM, "out of memory");
+			goto out;
 		}
-		p = nl ? nl + 1 : p + n;
 	}
 out:
+	ddl_defs_release(&defs);
 	if (res)
 		mysql_free_result(res);
 	buf_release(&q);
@@ -946,37 +922,36 @@ out:
 static int alter_indexes(MYSQL *dst, const struct tstate *ts, bool add, struct gw_err *err)
 {
 	const struct table_info *t = ts->t;
-	struct buf q = BUF_INIT, name = BUF_INIT;
-	const char *p;
-	size_t head;
+	struct buf q = BUF_INIT;
+	struct ddl_defs defs = {NULL, 0, 0};
+	size_t head, i;
 	int64_t t0;
 	int r = 0;
 
 	if (!ts->indexes || !ts->indexes[0])
 		return 0;
+	if ((r = ddl_defs_split(&defs, ts->indexes, strlen(ts->indexes), err)) < 0) {
+		err_prefix(err, "the deferred indexes of %s.%s", t->dest_db, t->dest_table);
+		return r;
+	}
 	if (buf_puts(&q, "ALTER TABLE ") < 0 || tableinfo_name(&q, t, true) < 0)
 		goto oom;
 	head = q.len;
-	for (p = ts->indexes; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+	for (i = 0; i < defs.n; i++) {
+		const struct ddl_def *d = &defs.v[i];
 		bool exists;
-		if ((r = index_name(&name, p, n)) == GW_ENOMEM)
+		if (!d->name)
+			continue;
+		if ((r = index_exists(&exists, dst, t, d->name, err)) < 0)
+			goto out;
+		if (exists == add)
+			continue;
+		if (buf_puts(&q, q.len == head ? " " : ", ") < 0)
 			goto oom;
-		if (r == 0) {
-			if ((r = index_exists(&exists, dst, t, buf_cstr(&name), err)) < 0)
-				goto out;
-			if (exists != add) {
-				if (buf_puts(&q, q.len == head ? " " : ", ") < 0)
-					goto oom;
-				if (add ? (buf_puts(&q, "ADD ") < 0 || buf_add(&q, p, n) < 0)
-					: (buf_puts(&q, "DROP KEY ") < 0 ||
-					   conn_quote_ident(&q, buf_cstr(&name)) < 0))
-					goto oom;
-			}
-		}
-		r = 0;
-		p = nl ? nl + 1 : p + n;
+		if (add ? (buf_puts(&q, "ADD ") < 0 ||
+			   buf_add(&q, ts->indexes + d->off, d->len) < 0)
+			: (buf_puts(&q, "DROP KEY ") < 0 || conn_quote_ident(&q, d->name) < 0))
+			goto oom;
 	}
 	if (q.len == head)
 		goto out;
@@ -992,7 +967,7 @@ oom:
 	r = err_set(err, GW_ENOMEM, "out of memory");
 out:
 	buf_release(&q);
-	buf_release(&name);
+	ddl_defs_release(&defs);
 	return r;
 }
 
