@@ -6,6 +6,7 @@
  */
 #include "lib/common.h"
 #include "spec/keys.h"
+#include "spec/where.h"
 #include "lib/buf.h"
 #include "lib/util.h"
 
@@ -423,227 +424,40 @@ static void check_renames(struct load_ctx *c, const struct key *k, yaml_node_t *
 
 /* --- row filters --- */
 
-static const char *const where_keywords[] = {"AND",
-					     "OR",
-					     "NOT",
-					     "XOR",
-					     "IS",
-					     "NULL",
-					     "TRUE",
-					     "FALSE",
-					     "UNKNOWN",
-					     "IN",
-					     "LIKE",
-					     "ESCAPE",
-					     "REGEXP",
-					     "RLIKE",
-					     "BETWEEN",
-					     "DIV",
-					     "MOD",
-					     "CASE",
-					     "WHEN",
-					     "THEN",
-					     "ELSE",
-					     "END",
-					     "INTERVAL",
-					     "BINARY",
-					     "COLLATE",
-					     "SOUNDS",
-					     "EXISTS",
-					     "ANY",
-					     "ALL",
-					     "SOME",
-					     "AS",
-					     "FROM",
-					     "SELECT",
-					     "WHERE",
-					     "CURRENT_DATE",
-					     "CURRENT_TIME",
-					     "CURRENT_TIMESTAMP",
-					     "CURRENT_USER",
-					     "LOCALTIME",
-					     "LOCALTIMESTAMP",
-					     "UTC_DATE",
-					     "UTC_TIME",
-					     "UTC_TIMESTAMP",
-					     "SIGNED",
-					     "UNSIGNED",
-					     "CHAR",
-					     "DECIMAL",
-					     "USING",
-					     "MEMBER",
-					     "OF"};
+struct where_ctx {
+	struct load_ctx *c;
+	yaml_node_t *n;
+	const struct table_sel *t;
+};
 
-/* Interval units: keywords only right after a literal ("INTERVAL 1 DAY")
- * or before FROM ("EXTRACT(YEAR FROM d)"); elsewhere they may be columns. */
-static const char *const where_units[] = {"MICROSECOND",
-					  "SECOND",
-					  "MINUTE",
-					  "HOUR",
-					  "DAY",
-					  "WEEK",
-					  "MONTH",
-					  "QUARTER",
-					  "YEAR",
-					  "SECOND_MICROSECOND",
-					  "MINUTE_MICROSECOND",
-					  "MINUTE_SECOND",
-					  "HOUR_MICROSECOND",
-					  "HOUR_SECOND",
-					  "HOUR_MINUTE",
-					  "DAY_MICROSECOND",
-					  "DAY_SECOND",
-					  "DAY_MINUTE",
-					  "DAY_HOUR",
-					  "YEAR_MONTH"};
-
-static bool word_in(const char *w, size_t len, const char *const *list, size_t n)
+static bool where_is_column(void *ctx, const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strlen(list[i]) == len && !strncasecmp(w, list[i], len))
-			return true;
-	return false;
+	return has_column(((struct where_ctx *)ctx)->t, name);
 }
 
-static bool word_char(unsigned char ch)
+static void where_report(void *ctx, size_t off, enum where_issue issue, const char *text)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	       ch == '_' || ch == '$' || ch >= 0x80;
+	struct where_ctx *w = ctx;
+
+	if (issue == WHERE_COLUMN)
+		ld_diag_at(w->c, w->n, off,
+			   "where uses column '%s', which is not in columns (with incremental, "
+			   "every filter column must be selected)",
+			   text);
+	else
+		ld_diag_at(w->c, w->n, off, "%s", text);
 }
 
-static const char *skip_space(const char *p)
+/* The filter is one expression over the table's columns (spec/where.h);
+ * with incremental and a column list, over the selected ones. */
+static void check_where(struct load_ctx *c, yaml_node_t *n, const struct table_sel *t)
 {
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-		p++;
-	return p;
-}
+	struct where_ctx w = {c, n, t};
+	struct where_check cb = {NULL, where_report, &w};
 
-/* Skips a quoted literal or identifier starting at p; NULL if unterminated. */
-static const char *skip_quoted(const char *p)
-{
-	char q = *p++;
-
-	for (; *p; p++) {
-		if (*p == '\\' && q != '`' && p[1]) {
-			p++;
-		} else if (*p == q) {
-			if (p[1] == q)
-				p++;
-			else
-				return p + 1;
-		}
-	}
-	return NULL;
-}
-
-/* Reports each column of the filter that is not in the column list. */
-static void check_where_columns(struct load_ctx *c, yaml_node_t *n, const struct table_sel *t)
-{
-	const char *p = t->where;
-	char reported[8][IDENT_MAX + 1];
-	size_t nreported = 0, i;
-	bool after_literal = false, after_dot = false;
-
-	while (*(p = skip_space(p))) {
-		const char *start = p;
-		char col[IDENT_MAX + 1];
-		size_t len;
-
-		if (*p == '\'' || *p == '"') {
-			if (!(p = skip_quoted(p))) {
-				ld_diag(c, n, "where has an unterminated string literal");
-				return;
-			}
-			after_literal = true;
-			after_dot = false;
-			continue;
-		}
-		if (*p >= '0' && *p <= '9') {
-			while (word_char((unsigned char)*p) || *p == '.')
-				p++;
-			after_literal = true;
-			after_dot = false;
-			continue;
-		}
-		if (*p == '@') {
-			while (*p == '@')
-				p++;
-			while (word_char((unsigned char)*p))
-				p++;
-			after_literal = true;
-			continue;
-		}
-		if (*p == '`') {
-			const char *end = skip_quoted(p);
-			size_t o = 0;
-
-			if (!end) {
-				ld_diag(c, n, "where has an unterminated quoted identifier");
-				return;
-			}
-			for (p = start + 1; p < end - 1 && o < IDENT_MAX; p++) {
-				col[o++] = *p;
-				if (*p == '`')
-					p++;
-			}
-			col[o] = '\0';
-			p = end;
-		} else if (word_char((unsigned char)*p)) {
-			const char *next;
-			bool unit;
-
-			while (word_char((unsigned char)*p))
-				p++;
-			len = (size_t)(p - start);
-			next = skip_space(p);
-			if (*next == '(' || (*next == '.' && next[1] != '.')) {
-				after_dot = *next == '.'; /* a function, or db./table. */
-				if (*next == '.')
-					p = next + 1;
-				after_literal = false;
-				continue;
-			}
-			unit = word_in(start, len, where_units, ARRAY_SIZE(where_units)) &&
-			       (after_literal || (!strncasecmp(next, "FROM", 4) &&
-						  !word_char((unsigned char)next[4])));
-			if (!after_dot &&
-			    (unit ||
-			     word_in(start, len, where_keywords, ARRAY_SIZE(where_keywords)) ||
-			     (start[0] == '_' && (*next == '\'' || *next == '"')) ||
-			     ((*next == '\'' || *next == '"') &&
-			      word_in(start, len,
-				      (const char *const[]){"DATE", "TIME", "TIMESTAMP"}, 3)))) {
-				after_literal = false;
-				continue;
-			}
-			if (len > IDENT_MAX)
-				len = IDENT_MAX;
-			memcpy(col, start, len);
-			col[len] = '\0';
-		} else {
-			after_literal = *p == ')';
-			after_dot = false;
-			p++;
-			continue;
-		}
-		after_dot = false;
-		after_literal = false;
-		if (has_column(t, col))
-			continue;
-		for (i = 0; i < nreported; i++)
-			if (!strcasecmp(reported[i], col))
-				break;
-		if (i < nreported)
-			continue;
-		if (nreported < ARRAY_SIZE(reported))
-			memcpy(reported[nreported++], col, sizeof(col));
-		ld_diag(c, n,
-			"where uses column '%s', which is not in columns (with incremental, "
-			"every filter column must be selected)",
-			col);
-	}
+	if (t->columns && (ld_spec(c)->migration_types & MT_INCREMENTAL))
+		cb.is_column = where_is_column;
+	(void)where_check(t->where, &cb);
 }
 
 static void table_check(struct load_ctx *c, yaml_node_t *map, void *base)
@@ -691,8 +505,8 @@ static void table_check(struct load_ctx *c, yaml_node_t *map, void *base)
 			}
 		}
 	}
-	if (t->where && t->columns && (ld_spec(c)->migration_types & MT_INCREMENTAL))
-		check_where_columns(c, ld_map_value(c, map, "where"), t);
+	if (t->where)
+		check_where(c, ld_map_value(c, map, "where"), t);
 }
 
 static const struct key table_keys[] = {

@@ -74,6 +74,10 @@ extern const struct keytab spec_root_keys;
 
 /* Adds "FILE:LINE:COL: message" located at node n (or 1:1 if n is NULL). */
 void ld_diag(struct load_ctx *c, const yaml_node_t *n, const char *fmt, ...) PRINTF_LIKE(3, 4);
+/* The same at byte off of scalar n's value (a `where`): its own line and
+ * column where the value is written on one line, else n's. */
+void ld_diag_at(struct load_ctx *c, const yaml_node_t *n, size_t off, const char *fmt, ...)
+    PRINTF_LIKE(4, 5);
 /* Value / key node of key in mapping map, or NULL. */
 yaml_node_t *ld_map_value(struct load_ctx *c, yaml_node_t *map, const char *key);
 yaml_node_t *ld_map_key(struct load_ctx *c, yaml_node_t *map, const char *key);

@@ -26,6 +26,8 @@
 
 struct load_ctx {
 	const char *file;
+	const char *data; /* the file's bytes, for positions inside a value */
+	size_t len;
 	struct diag_list *diags;
 	yaml_document_t *doc;
 	struct spec *s;
@@ -161,6 +163,96 @@ void ld_diag(struct load_ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	diag_vadd(c, line, col, fmt, ap);
 	va_end(ap);
+}
+
+/* The bytes of the value an escape of a double-quoted scalar at p stands
+ * for, and *raw_len the escape's length; 0 when it is not one. */
+static size_t escape_len(const char *p, const char *end, size_t *raw_len)
+{
+	unsigned long cp;
+	char *e;
+	char hex[9];
+	size_t digits = p[1] == 'x' ? 2 : p[1] == 'u' ? 4 : p[1] == 'U' ? 8 : 0;
+
+	*raw_len = 2;
+	if (p + 1 >= end)
+		return 0;
+	if (p[1] == 'N' || p[1] == '_')
+		return 2; /* U+0085, U+00A0 */
+	if (p[1] == 'L' || p[1] == 'P')
+		return 3; /* U+2028, U+2029 */
+	if (!digits)
+		return 1;
+	if ((size_t)(end - p) < 2 + digits)
+		return 0;
+	memcpy(hex, p + 2, digits);
+	hex[digits] = '\0';
+	cp = strtoul(hex, &e, 16);
+	*raw_len = 2 + digits;
+	if (*e || digits == 2)
+		return *e ? 0 : 1;
+	return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+/*
+ * Line and column (1-based) of byte off of scalar n's value, when the
+ * value is written on one line (plain, or quoted with its escapes); false
+ * otherwise (block scalars, folded lines).
+ */
+static bool scalar_pos(const struct load_ctx *c, const yaml_node_t *n, size_t off, int *line,
+		       int *col)
+{
+	const char *start, *raw, *end;
+	yaml_scalar_style_t style;
+	size_t v = 0, chars = 0;
+
+	if (!c->data || !n || n->type != YAML_SCALAR_NODE || n->end_mark.index > c->len ||
+	    n->start_mark.index > n->end_mark.index || n->start_mark.line != n->end_mark.line)
+		return false;
+	style = n->data.scalar.style;
+	start = raw = c->data + n->start_mark.index;
+	end = c->data + n->end_mark.index;
+	if (style == YAML_SINGLE_QUOTED_SCALAR_STYLE || style == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
+		raw++;
+	else if (style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	while (v < off && raw < end) {
+		size_t step = 1, bytes = 1;
+		if (style == YAML_SINGLE_QUOTED_SCALAR_STYLE && raw[0] == '\'' && raw + 1 < end &&
+		    raw[1] == '\'')
+			step = 2;
+		else if (style == YAML_DOUBLE_QUOTED_SCALAR_STYLE && raw[0] == '\\' &&
+			 !(bytes = escape_len(raw, end, &step)))
+			return false;
+		raw += step;
+		v += bytes;
+	}
+	if (v != off)
+		return false;
+	for (; start < raw; start++)
+		chars += ((unsigned char)*start & 0xc0) != 0x80;
+	*line = (int)n->start_mark.line + 1;
+	*col = (int)(n->start_mark.column + chars) + 1;
+	return true;
+}
+
+void ld_diag_at(struct load_ctx *c, const yaml_node_t *n, size_t off, const char *fmt, ...)
+{
+	struct buf msg = BUF_INIT;
+	va_list ap;
+	int line, col, r;
+
+	va_start(ap, fmt);
+	r = buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		c->oom = true;
+	} else if (scalar_pos(c, n, off, &line, &col)) {
+		diag_at(c, line, col, "%s", buf_cstr(&msg));
+	} else {
+		ld_diag(c, n, "%s (at byte %zu of the value)", buf_cstr(&msg), off + 1);
+	}
+	buf_release(&msg);
 }
 
 void ld_oom(struct load_ctx *c)
@@ -871,6 +963,8 @@ int spec_load_buffer(struct spec **out, const char *path, const char *data, size
 	*out = NULL;
 	memset(&c, 0, sizeof(c));
 	c.file = path;
+	c.data = data;
+	c.len = len;
 	c.diags = diags;
 	c.doc = &doc;
 	if (!(s = calloc(1, sizeof(*s))) || !(s->file = strdup(path))) {

@@ -313,17 +313,43 @@ static const struct bad_case bad_cases[] = {
     {"where column not selected, incremental",
      BASE_NO_OBJ "  objects:\n    - database: a\n      tables:\n"
 		 "        - {name: t, columns: [id, a], where: \"b > 1 AND a < 2\"}\n",
-     "t.yaml:11:46: where uses column 'b', which is not in columns (with incremental, every "
+     "t.yaml:11:47: where uses column 'b', which is not in columns (with incremental, every "
      "filter column must be selected)\n"},
     {"where column renamed away, incremental",
      BASE_NO_OBJ "  objects:\n    - database: a\n      tables:\n"
 		 "        - {name: t, columns: [id, a], renameColumns: {a: b}, where: \"b > 1\"}\n",
-     "t.yaml:11:69: where uses column 'b', which is not in columns (with incremental, every "
+     "t.yaml:11:70: where uses column 'b', which is not in columns (with incremental, every "
      "filter column must be selected)\n"},
     {"where unterminated, incremental",
      BASE_NO_OBJ "  objects:\n    - database: a\n      tables:\n"
 		 "        - {name: t, columns: [id, a], where: \"a = 'x\"}\n",
-     "t.yaml:11:46: where has an unterminated string literal\n"},
+     "t.yaml:11:51: where has an unterminated string, quoted name or comment\n"},
+    /* one expression over the table's columns (spec/where.h), located
+     * where the problem is inside the value */
+    {"where with a subquery",
+     BASE_NO_OBJ "  objects:\n    - database: a\n      tables:\n"
+		 "        - {name: t, where: \"1=1 AND EXTRACTVALUE(1, CONCAT(0x7e,(SELECT "
+		 "authentication_string FROM mysql.user LIMIT 1)))\"}\n",
+     "t.yaml:11:66: where has SELECT: a filter is one expression (no subquery, no "
+     "statement)\n"},
+    {"where with a variable, single-quoted",
+     BASE_NO_OBJ "  objects:\n    - database: a\n      tables:\n"
+		 "        - {name: t, where: 'a = ''x'' AND @v = 1'}\n",
+     "t.yaml:11:43: where uses variable @v (a filter reads the row's columns only)\n"},
+    {"where with a comment, escaped quotes",
+     BASE_NO_OBJ "  objects:\n    - database: a\n      tables:\n"
+		 "        - {name: t, where: \"a = \\\"x\\\" -- c\"}\n",
+     "t.yaml:11:39: where has a comment (not allowed in a filter)\n"},
+    {"where with a statement, block scalar",
+     BASE_NO_OBJ "  objects:\n    - database: a\n      tables:\n"
+		 "        - name: t\n          where: |\n            a = 1; DROP TABLE t\n",
+     "t.yaml:12:18: where has a ';' (one expression, not statements) (at byte 6 of the "
+     "value)\n"},
+    {"where calling a stored function",
+     BASE_NO_OBJ "  objects:\n    - database: a\n      tables:\n"
+		 "        - {name: t, where: \"LOAD_FILE('/etc/passwd') IS NULL\"}\n",
+     "t.yaml:11:29: where calls LOAD_FILE(), which is not a built-in function a filter "
+     "may use\n"},
 
     /* --- duplicate keys --- */
     {"duplicate top-level key", BASE "  objects: [{database: b}]\n",
