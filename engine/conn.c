@@ -48,6 +48,20 @@ int conn_error(struct gw_err *err, MYSQL *m, const char *what)
 		       what, mysql_error(m), e);
 }
 
+int conn_error_filtered(struct gw_err *err, MYSQL *m, const char *what)
+{
+	unsigned e = mysql_errno(m);
+
+	/* The client's own errors (2000-2999: connection lost, ...) carry no
+	 * row data. */
+	if (e >= 2000 && e < 3000)
+		return conn_error(err, m, what);
+	return err_set(err, conn_errno_retryable(e) ? GW_ERETRY : GW_EFATAL,
+		       "%s: server error %u (SQLSTATE %s); the server's message is not shown, as "
+		       "it may quote row data (the query has the table's where filter)",
+		       what, e, mysql_sqlstate(m));
+}
+
 static int apply_tls(MYSQL *m, const struct endpoint *ep, bool plain)
 {
 	my_bool yes = 1, no = 0;

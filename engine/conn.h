@@ -36,6 +36,10 @@ int conn_open(MYSQL **out, const struct endpoint *ep, const char *role, unsigned
 	      const char *task, struct gw_err *err);
 /* Classifies the last error of m and writes "what: message (errno N)". */
 int conn_error(struct gw_err *err, MYSQL *m, const char *what);
+/* The same for a query that carries a table's `where`: the error number
+ * and SQLSTATE, never the server's message, which may quote row data
+ * (EXTRACTVALUE's "XPATH syntax error: '...'"). */
+int conn_error_filtered(struct gw_err *err, MYSQL *m, const char *what);
 /* Whether a MySQL error number means the operation may succeed later. */
 bool conn_errno_retryable(unsigned errnum);
 /* Runs one statement and discards any result. */

@@ -378,8 +378,11 @@ static int feed_next(struct feed *f)
 		return 0;
 	if (!(row = mysql_fetch_row(f->res))) {
 		if (mysql_errno(f->src)) {
-			(void)snprintf(f->msg, sizeof(f->msg), "reading rows: %s (errno %u)",
-				       mysql_error(f->src), mysql_errno(f->src));
+			struct gw_err e = GW_ERR_INIT;
+			/* (a filtered query's message may quote rows) */
+			(void)(t->tsel && t->tsel->where ? conn_error_filtered
+							 : conn_error)(&e, f->src, "reading rows");
+			(void)snprintf(f->msg, sizeof(f->msg), "%s", e.msg);
 			f->failed = true;
 		}
 		f->eof = true;
@@ -723,7 +726,8 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 		if (select_sql(&sel, p, NULL, 0) < 0)
 			goto oom;
 		if (mysql_real_query(src, sel.ptr, sel.len) || !(f.res = mysql_use_result(src))) {
-			r = conn_error(err, src, "reading rows");
+			r = (t->tsel && t->tsel->where ? conn_error_filtered
+						       : conn_error)(err, src, "reading rows");
 			goto out;
 		}
 	}
@@ -746,7 +750,8 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 				goto oom;
 			if (mysql_real_query(src, sel.ptr, sel.len) ||
 			    !(f.res = mysql_use_result(src))) {
-				r = conn_error(err, src, "reading rows");
+				r = (t->tsel && t->tsel->where ? conn_error_filtered : conn_error)(
+				    err, src, "reading rows");
 				goto out;
 			}
 			f.eof = false;

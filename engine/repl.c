@@ -738,8 +738,11 @@ static int filter_passes(bool *out, struct repl *r, const struct rtable *t,
 	rc = conn_query_value(&v, &found, r->dst, buf_cstr(&q), err);
 	if (rc == 0)
 		*out = found;
-	else
-		err_prefix(err, "evaluating the filter of %s.%s", t->db, t->table);
+	else if (mysql_errno(r->dst))
+		/* the server's message may quote the row */
+		rc = conn_error_filtered(err, r->dst, "evaluating the filter");
+	if (rc < 0)
+		err_prefix(err, "%s.%s", t->db, t->table);
 	buf_release(&q);
 	buf_release(&v);
 	return rc;

@@ -114,8 +114,8 @@ static int chunk_sums(struct sums *out, MYSQL *m, const struct table_info *t, bo
 	if (buf_puts(&q, ") x") < 0)
 		goto oom;
 	if (mysql_real_query(m, q.ptr, q.len) || !(res = mysql_store_result(m))) {
-		r = conn_error(err, m,
-			       dest ? "checksum on the destination" : "checksum on the source");
+		r = (filter ? conn_error_filtered : conn_error)(
+		    err, m, dest ? "checksum on the destination" : "checksum on the source");
 		goto out;
 	}
 	if ((row = mysql_fetch_row(res))) {
@@ -170,7 +170,8 @@ static int next_boundary(char ***hi_out, MYSQL *src, const struct table_info *t,
 	    buf_printf(&q, " LIMIT %d, 1", VERIFY_CHUNK - 1) < 0)
 		goto oom;
 	if (mysql_real_query(src, q.ptr, q.len) || !(res = mysql_store_result(src))) {
-		r = conn_error(err, src, "walking the source's keys");
+		r = (filter ? conn_error_filtered : conn_error)(err, src,
+								"walking the source's keys");
 		goto out;
 	}
 	if ((row = mysql_fetch_row(res))) {
@@ -237,7 +238,7 @@ static int drill(struct buf *report, size_t *listed, MYSQL *src, MYSQL *dst,
 				goto oom;
 	}
 	if (mysql_real_query(src, qs.ptr, qs.len) || !(rs = mysql_store_result(src))) {
-		r = conn_error(err, src, "reading source rows");
+		r = (filter ? conn_error_filtered : conn_error)(err, src, "reading source rows");
 		goto out;
 	}
 	if (mysql_real_query(dst, qd.ptr, qd.len) || !(rd = mysql_store_result(dst))) {

@@ -295,8 +295,8 @@ expect "$GW_TMP/objs.yaml" objects-exist fail "database nosuch does not exist on
 expect "$GW_TMP/objs.yaml" objects-exist fail "table shop.missing does not exist on the source" "fix: correct the table name"
 expect "$GW_TMP/objs.yaml" objects-exist fail "column shop.c.nosuchcol does not exist on the source" "fix: correct the column list"
 expect "$GW_TMP/objs.yaml" objects-exist fail "column shop.o.nosuchcol2 (in renameColumns) does not exist on the source" "fix: correct renameColumns"
-expect "$GW_TMP/objs.yaml" where-filters fail "where of shop.o does not parse on the source" "SQL syntax" "fix: correct the where expression"
-expect "$GW_TMP/objs.yaml" where-filters fail "where of shop.u does not parse on the source" "Unknown column 'nosuchcol'"
+expect "$GW_TMP/objs.yaml" where-filters fail "where of shop.o does not run on the source: error 1064 (SQLSTATE 42000): You have an error in your SQL syntax" "fix: correct the where expression"
+expect "$GW_TMP/objs.yaml" where-filters fail "where of shop.u: 'nosuchcol' (at byte 1) is not a column of the table" "fix: correct the where expression in the spec: one boolean expression over the table's own columns"
 copy_spec "$GW_TMP/where.yaml" where "schema, full" '    - database: shop
       tables:
         - name: c
