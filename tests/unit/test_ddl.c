@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <zlib.h>
 
+#include "binlog/binlog.h"
 #include "engine/ddl.h"
 #include "lib/buf.h"
 #include "lib/err.h"
@@ -291,6 +294,54 @@ static void test_create_hostile_names(void **state)
 	ddl_create_release(&c);
 }
 
+/* MySQL 8's SHOW CREATE TABLE: versioned comments (INVISIBLE, NOT
+ * ENFORCED, the partitioning), a functional key part. */
+static void test_create_mysql8(void **state)
+{
+	static char *cols[] = {"id", "d", "j"};
+	static struct column_rename ren[] = {{"d", "day"}};
+	static struct table_sel tsel = {"m", NULL, cols, 3, ren, 1, NULL};
+	static const char show[] =
+	    "CREATE TABLE `m` (\n"
+	    "  `id` int NOT NULL AUTO_INCREMENT,\n"
+	    "  `d` date NOT NULL,\n"
+	    "  `h` int DEFAULT NULL /*!80023 INVISIBLE */,\n"
+	    "  `j` json DEFAULT NULL,\n"
+	    "  PRIMARY KEY (`id`,`d`),\n"
+	    "  KEY `fj` ((cast(json_unquote(json_extract(`j`,_utf8mb4'$.a')) as char(10) charset "
+	    "utf8mb4))),\n"
+	    "  KEY `hk` (`h`) /*!80000 INVISIBLE */,\n"
+	    "  CONSTRAINT `c` CHECK ((`id` > 0)) /*!80016 NOT ENFORCED */\n"
+	    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci\n"
+	    "/*!50100 PARTITION BY RANGE (year(`d`))\n"
+	    "(PARTITION p0 VALUES LESS THAN (2020) ENGINE = InnoDB,\n"
+	    " PARTITION p1 VALUES LESS THAN MAXVALUE ENGINE = InnoDB) */";
+	struct ddl_create c;
+	struct gw_err err = GW_ERR_INIT;
+
+	(void)state;
+	assert_int_equal(
+	    ddl_create_table(&c, show, strlen(show), &spec, "app", "m", &tsel, "app2", "m", &err),
+	    0);
+	assert_string_equal(
+	    buf_cstr(&c.sql),
+	    "CREATE TABLE IF NOT EXISTS `app2`.`m` (\n"
+	    "  `id` int NOT NULL AUTO_INCREMENT,\n"
+	    "  `day` date NOT NULL,\n"
+	    "  `j` json DEFAULT NULL,\n"
+	    "  PRIMARY KEY (`id`,`day`),\n"
+	    "  KEY `fj` ((cast(json_unquote(json_extract(`j`,_utf8mb4'$.a')) as char(10) charset "
+	    "utf8mb4))),\n"
+	    "  CONSTRAINT `c` CHECK ((`id` > 0)) /*!80016 NOT ENFORCED */\n"
+	    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci\n"
+	    "/*!50100 PARTITION BY RANGE (year(`day`))\n"
+	    "(PARTITION p0 VALUES LESS THAN (2020) ENGINE = InnoDB,\n"
+	    " PARTITION p1 VALUES LESS THAN MAXVALUE ENGINE = InnoDB) */");
+	assert_int_equal(c.nskips, 1);
+	assert_string_equal(c.skips[0].def, "KEY `hk` (`h`) /*!80000 INVISIBLE */");
+	ddl_create_release(&c);
+}
+
 static void create_fails(const char *show, const struct table_sel *tsel, const char *want)
 {
 	struct ddl_create c;
@@ -432,6 +483,97 @@ static void test_create_database(void **state)
 	buf_release(&b);
 }
 
+/* Every statement of a binlog file, decoded, appended to out (NUL-ended
+ * each); the number of statements. */
+static size_t binlog_statements(struct buf *out, const char *file)
+{
+	struct binlog_decoder *d = binlog_decoder_new();
+	struct binlog_event ev;
+	struct gw_err err = GW_ERR_INIT;
+	gzFile f = gzopen(file, "rb");
+	uint8_t h[19], *b = NULL;
+	size_t n = 0;
+
+	if (!f)
+		fail_msg("%s: cannot open (the shared data sets are beside the repository)", file);
+	assert_non_null(d);
+	assert_int_equal(gzread(f, h, 4), 4);
+	while (gzread(f, h, 19) == 19) {
+		size_t size =
+		    (size_t)h[9] | (size_t)h[10] << 8 | (size_t)h[11] << 16 | (size_t)h[12] << 24;
+		assert_true(size >= 19);
+		assert_non_null(b = realloc(b, size));
+		memcpy(b, h, 19);
+		assert_int_equal(gzread(f, b + 19, (unsigned)(size - 19)), (int)(size - 19));
+		assert_int_equal(binlog_decode(d, b, size, &ev, &err), 0);
+		if (ev.kind == BK_QUERY && ev.sql) {
+			assert_int_equal(buf_add(out, ev.sql, ev.sql_len), 0);
+			assert_int_equal(buf_putc(out, '\0'), 0);
+			n++;
+		}
+	}
+	free(b);
+	gzclose(f);
+	binlog_decoder_free(d);
+	return n;
+}
+
+/* The DDL MySQL 5.5 wrote loading sakila (a real binlog): tables, views,
+ * the schema; triggers and routines are not the applier's. */
+static void test_parse_mysql_binlog(void **state)
+{
+	const char *dir = getenv("GW_SHARED");
+	struct buf file = BUF_INIT, stmts = BUF_INIT, tables = BUF_INIT;
+	size_t n, i, other = 0, dbs = 0;
+	const char *p;
+
+	(void)state;
+	assert_int_equal(buf_printf(&file,
+				    "%s/datasets/mysql-binlogs/"
+				    "mysql-5.5.27-sakila-load.binlog.gz",
+				    dir ? dir : "../shared"),
+			 0);
+	if (!dir && access(buf_cstr(&file), R_OK)) {
+		buf_reset(&file);
+		assert_int_equal(buf_puts(&file, "/work/shared/datasets/mysql-binlogs/"
+						 "mysql-5.5.27-sakila-load.binlog.gz"),
+				 0);
+	}
+	n = binlog_statements(&stmts, buf_cstr(&file));
+	for (i = 0, p = stmts.ptr; i < n; i++, p += strlen(p) + 1) {
+		struct ddl_stmt d;
+		if (!ddl_parse(&d, p, strlen(p), 0)) {
+			if (!strncmp(p, "CREATE", 6))
+				other++;
+			continue;
+		}
+		assert_false(d.renames_table);
+		if (d.on_database) {
+			assert_string_equal(d.db, "sakila");
+			dbs++;
+			continue;
+		}
+		assert_int_equal(d.verb, DDL_CREATE);
+		assert_string_equal(d.db, "");
+		/* the name's bytes, quoted or not */
+		assert_memory_equal(p + d.name_start + (p[d.name_start] == '`'), d.table,
+				    strlen(d.table));
+		assert_int_equal(d.name_end - d.name_start,
+				 strlen(d.table) + 2 * (p[d.name_start] == '`'));
+		assert_int_equal(buf_printf(&tables, "%s%s", tables.len ? " " : "", d.table), 0);
+	}
+	assert_string_equal(buf_cstr(&tables),
+			    "actor address category city country customer film film_actor "
+			    "film_category film_text inventory language payment rental staff store "
+			    "customer_list film_list nicer_but_slower_film_list staff_list "
+			    "sales_by_store sales_by_film_category actor_info");
+	assert_int_equal(dbs, 2);    /* DROP SCHEMA IF EXISTS, CREATE SCHEMA */
+	assert_int_equal(other, 12); /* 6 triggers, 3 procedures, 3 functions */
+	buf_release(&file);
+	buf_release(&stmts);
+	buf_release(&tables);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,7 +582,8 @@ int main(void)
 	    cmocka_unit_test(test_create_attack),	 cmocka_unit_test(test_create_subset),
 	    cmocka_unit_test(test_create_hostile_names), cmocka_unit_test(test_create_refused),
 	    cmocka_unit_test(test_defs_split),		 cmocka_unit_test(test_headers),
-	    cmocka_unit_test(test_create_database),
+	    cmocka_unit_test(test_create_database),	 cmocka_unit_test(test_create_mysql8),
+	    cmocka_unit_test(test_parse_mysql_binlog),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
