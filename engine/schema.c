@@ -695,53 +695,50 @@ static void kind_columns(const char *kind, const char **tbl, const char **scol, 
 		*dcol = "ROUTINE_DEFINITION", *type = kind;
 }
 
+/* SELECT col FROM information_schema.tbl WHERE scol = db AND ncol = name
+ * [AND ROUTINE_TYPE = type]: its value into out. */
+static int object_value(struct buf *out, MYSQL *m, const char *col, const char *tbl,
+			const char *scol, const char *ncol, const char *db, const char *name,
+			const char *type, struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	int r;
+
+	if (buf_printf(&q, "SELECT %s FROM information_schema.%s WHERE %s = ", col, tbl, scol) <
+		0 ||
+	    conn_quote_string(&q, m, db, strlen(db)) < 0 ||
+	    buf_printf(&q, " AND %s = ", ncol) < 0 ||
+	    conn_quote_string(&q, m, name, strlen(name)) < 0 ||
+	    (type && buf_printf(&q, " AND ROUTINE_TYPE = '%s'", type) < 0))
+		r = oom(err);
+	else
+		r = conn_query_value(out, NULL, m, buf_cstr(&q), err);
+	buf_release(&q);
+	return r;
+}
+
 int schema_object_same(bool *out, MYSQL *src, MYSQL *dst, const struct spec *s, const char *kind,
 		       const char *srcdb, const char *dest, const char *name, struct gw_err *err)
 {
 	const char *tbl, *scol, *ncol, *dcol, *type;
-	struct buf q = BUF_INIT, a = BUF_INIT, b = BUF_INIT, mode = BUF_INIT;
-	int r = 0;
+	struct buf a = BUF_INIT, b = BUF_INIT, mode = BUF_INIT;
+	int r;
 
 	*out = false;
 	kind_columns(kind, &tbl, &scol, &ncol, &dcol, &type);
-	for (int side = 0; side < 2; side++) {
-		MYSQL *m = side ? dst : src;
-		const char *db = side ? dest : srcdb;
-		buf_reset(&q);
-		if (buf_printf(&q, "SELECT %s FROM information_schema.%s WHERE %s = ", dcol, tbl,
-			       scol) < 0 ||
-		    conn_quote_string(&q, m, db, strlen(db)) < 0 ||
-		    buf_printf(&q, " AND %s = ", ncol) < 0 ||
-		    conn_quote_string(&q, m, name, strlen(name)) < 0 ||
-		    (type && buf_printf(&q, " AND ROUTINE_TYPE = '%s'", type) < 0)) {
-			r = oom(err);
-			goto out;
-		}
-		if ((r = conn_query_value(side ? &b : &a, NULL, m, buf_cstr(&q), err)) < 0)
-			goto out;
-	}
-	if (strcmp(kind, "VIEW")) {
-		/* a body is lexed under the sql_mode it was written in */
-		buf_reset(&q);
-		if (buf_printf(&q, "SELECT SQL_MODE FROM information_schema.%s WHERE %s = ", tbl,
-			       scol) < 0 ||
-		    conn_quote_string(&q, src, srcdb, strlen(srcdb)) < 0 ||
-		    buf_printf(&q, " AND %s = ", ncol) < 0 ||
-		    conn_quote_string(&q, src, name, strlen(name)) < 0 ||
-		    (type && buf_printf(&q, " AND ROUTINE_TYPE = '%s'", type) < 0)) {
-			r = oom(err);
-			goto out;
-		}
-		if ((r = conn_query_value(&mode, NULL, src, buf_cstr(&q), err)) < 0)
-			goto out;
-	}
+	/* a body is lexed under the sql_mode it was written in (a view's is
+	 * the server's own text) */
+	if ((r = object_value(&a, src, dcol, tbl, scol, ncol, srcdb, name, type, err)) < 0 ||
+	    (r = object_value(&b, dst, dcol, tbl, scol, ncol, dest, name, type, err)) < 0 ||
+	    (strcmp(kind, "VIEW") && (r = object_value(&mode, src, "SQL_MODE", tbl, scol, ncol,
+						       srcdb, name, type, err)) < 0))
+		goto out;
 	if (rename_databases(&a, s, ddl_mode_flags(buf_cstr(&mode))) < 0) {
 		r = oom(err);
 		goto out;
 	}
 	*out = a.len == b.len && !memcmp(buf_cstr(&a), buf_cstr(&b), a.len);
 out:
-	buf_release(&q);
 	buf_release(&a);
 	buf_release(&b);
 	buf_release(&mode);
