@@ -34,17 +34,26 @@ unsigned ddl_mode_flags(const char *sql_mode)
 }
 
 /* The name t stands for, into out[DDL_NAME_MAX + 1]; false when t is no
- * name, or one too long or holding a NUL byte. */
+ * name, or one empty, too long or holding a NUL byte. */
 static bool tok_name(char *out, const struct sqltok *t)
 {
 	struct buf b = BUF_INIT;
-	bool ok = sqltok_is_name(t) && sqltok_name(&b, t) == 0 && b.len <= DDL_NAME_MAX &&
+	bool ok = sqltok_is_name(t) && sqltok_name(&b, t) == 0 && b.len && b.len <= DDL_NAME_MAX &&
 		  !memchr(buf_cstr(&b), '\0', b.len);
 
 	if (ok)
 		memcpy(out, buf_cstr(&b), b.len + 1);
 	buf_release(&b);
 	return ok;
+}
+
+/* Appends name quoted in place of a token: after a quoted name that ends
+ * the output, a blank keeps the two apart (`a``b` would be one name). */
+static int quote_name(struct buf *out, const char *name)
+{
+	if (out->len && out->ptr[out->len - 1] == '`' && buf_putc(out, ' ') < 0)
+		return GW_ENOMEM;
+	return sqllex_quote_ident(out, name);
 }
 
 /* The code token after the one lx stands before, without moving lx. */
@@ -217,7 +226,7 @@ int ddl_map_databases(struct buf *out, const char *sql, size_t len, unsigned fla
 		bool dot = sqltok_sym(&t, ".");
 		if (sqltok_is_name(&t) && !after_dot && qualifier(&lx) && tok_name(name, &t) &&
 		    (o = spec_find_database(s, name)) && o->rename_to) {
-			if (sqllex_quote_ident(out, o->rename_to) < 0)
+			if (quote_name(out, o->rename_to) < 0)
 				return GW_ENOMEM;
 		} else if (buf_add(out, t.p, t.len) < 0) {
 			return GW_ENOMEM;
@@ -507,7 +516,7 @@ static int column_ref(struct buf *out, struct rewrite *rw, const struct sqltok *
 		return buf_add(out, t->p, t->len) < 0 ? GW_ENOMEM : 0;
 	if (check && !rw->bad[0] && !spec_column_selected(tsel, name))
 		memcpy(rw->bad, name, sizeof(name));
-	return sqllex_quote_ident(out, spec_dest_column(tsel, name)) < 0 ? GW_ENOMEM : 0;
+	return quote_name(out, spec_dest_column(tsel, name)) < 0 ? GW_ENOMEM : 0;
 }
 
 /* REFERENCES [db.]t: the referenced table under its destination name. */
@@ -532,7 +541,7 @@ static int db_ref(struct buf *out, const struct rewrite *rw, const struct sqltok
 	const struct object_sel *o;
 
 	if (tok_name(name, t) && (o = spec_find_database(rw->s, name)))
-		return sqllex_quote_ident(out, spec_dest_database(o)) < 0 ? GW_ENOMEM : 0;
+		return quote_name(out, spec_dest_database(o)) < 0 ? GW_ENOMEM : 0;
 	return buf_add(out, t->p, t->len) < 0 ? GW_ENOMEM : 0;
 }
 
@@ -641,7 +650,9 @@ static int rewrite_tail(struct buf *out, struct rewrite *rw, const char *tail, s
 				group = depth;
 			depth++;
 		} else if (sqltok_sym(&t, ")")) {
-			if (--depth == group)
+			if (--depth < 0)
+				return err_set(err, GW_EFATAL, "unexpected table options (a ')')");
+			if (depth == group)
 				group = -1, by = false;
 		}
 		if (is_code(t.kind) && !sqltok_sym(&t, "(") && !sqltok_sym(&t, ")")) {
@@ -664,6 +675,8 @@ static int rewrite_tail(struct buf *out, struct rewrite *rw, const char *tail, s
 			return err_set(err, GW_ENOMEM, "out of memory");
 		}
 	}
+	if (depth)
+		return err_set(err, GW_EFATAL, "unexpected table options (a '(' not closed)");
 	return 0;
 }
 

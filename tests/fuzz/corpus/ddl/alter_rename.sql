@@ -1,0 +1,1 @@
+ALTER TABLE app.t RENAME TO `app`.u

@@ -1,0 +1,1 @@
+/*M!100100 ALTER TABLE `a``b` ADD COLUMN c INT */ `open

@@ -1,0 +1,1 @@
+/*!50001 CREATE ALGORITHM=UNDEFINED */ /*!50013 DEFINER=`root`@`localhost` SQL SECURITY DEFINER */ /*!50001 VIEW `v` AS select 'a''b' AS `x`, _utf8mb4'c' from `app`.`t` join app.u */

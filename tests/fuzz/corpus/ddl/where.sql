@@ -1,0 +1,1 @@
+created_at >= '2024-01-01' AND (status IN ('a', "b") OR amount BETWEEN 1 AND 2e3) AND EXTRACT(YEAR FROM d) <=> 2024 AND j->>'$.x' = N'y'
