@@ -546,17 +546,21 @@ static int create_fks(struct schema_run *run, struct table_info *tables, size_t 
 
 /* --- definers ---------------------------------------------------------- */
 
+/* What a replaced definer means for an object: a view gets SQL SECURITY
+ * INVOKER in its text, a routine by an ALTER (create_stored); triggers and
+ * events run as their definer, now the migration account. */
+enum definer_use { DEFINER_VIEW, DEFINER_ROUTINE, DEFINER_RUNS_AS };
+
 /*
  * DEFINER=`u`@`h` (in the header, engine/ddl.h) kept when that account
- * exists on the destination, else replaced by CURRENT_USER; a view gets
- * SQL SECURITY INVOKER too (routines get it by an ALTER, create_stored).
+ * exists on the destination, else replaced by CURRENT_USER.
  */
 static int fix_definer(bool *replaced_out, struct buf *ddl, unsigned flags, struct schema_run *run,
-		       const char *what, bool routine, struct gw_err *err)
+		       const char *what, enum definer_use use, struct gw_err *err)
 {
 	struct ddl_definer d;
 	struct buf q = BUF_INIT, account = BUF_INIT;
-	bool found, view = !strncmp(what, "view ", 5);
+	bool found;
 	size_t off, len;
 	long exists = 0;
 	int r;
@@ -583,7 +587,7 @@ static int fix_definer(bool *replaced_out, struct buf *ddl, unsigned flags, stru
 		goto out;
 	*replaced_out = true;
 	if (ddl_splice(ddl, d.off, d.len, "DEFINER=CURRENT_USER") < 0 ||
-	    (view &&
+	    (use == DEFINER_VIEW &&
 	     ddl_header_word(&off, &len, ddl->ptr, ddl->len, flags, "SQL SECURITY DEFINER",
 			     "VIEW") &&
 	     ddl_splice(ddl, off, len, "INVOKER") < 0) ||
@@ -592,8 +596,9 @@ static int fix_definer(bool *replaced_out, struct buf *ddl, unsigned flags, stru
 	    yaml_str(&run->definers, what) < 0 || buf_puts(&run->definers, ", definer: ") < 0 ||
 	    yaml_str(&run->definers, buf_cstr(&account)) < 0 ||
 	    buf_printf(&run->definers, ", now: \"%s\"}\n",
-		       view || routine ? "the migration account, SQL SECURITY INVOKER"
-				       : "the migration account (runs with its privileges)") < 0)
+		       use != DEFINER_RUNS_AS
+			   ? "the migration account, SQL SECURITY INVOKER"
+			   : "the migration account (runs with its privileges)") < 0)
 		r = oom(err);
 out:
 	ddl_definer_release(&d);
@@ -823,7 +828,7 @@ static int create_views(struct schema_run *run, const struct object_sel *o, stru
 			}
 			noted = run->definers.len;
 			if ((r = fix_definer(&replaced, &ddl, SQLLEX_DEFAULT, run, buf_cstr(&what),
-					     false, err)) < 0)
+					     DEFINER_VIEW, err)) < 0)
 				goto out;
 			if (mysql_real_query(run->dst, ddl.ptr, ddl.len) == 0) {
 				done[i] = 1, left--;
@@ -910,7 +915,8 @@ static int create_stored(struct schema_run *run, const char *kind, const char *s
 			r = oom(err);
 		goto out;
 	}
-	if ((r = fix_definer(&replaced, &ddl, flags, run, buf_cstr(&what), routine, err)) < 0)
+	if ((r = fix_definer(&replaced, &ddl, flags, run, buf_cstr(&what),
+			     routine ? DEFINER_ROUTINE : DEFINER_RUNS_AS, err)) < 0)
 		goto out;
 	/* created disabled: create_events enables it at its stage */
 	if (!strcmp(kind, "EVENT") &&
