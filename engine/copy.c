@@ -566,8 +566,7 @@ static int write_chunk(MYSQL *dst, struct feed *f, struct gw_err *err)
 		} else {
 			r = check_warnings(dst, t, err);
 		}
-		mysql_set_local_infile_handler(dst, infile_init, infile_read, infile_end,
-					       infile_error, NULL);
+		conn_infile_refuse(dst);
 		goto out;
 	}
 	/* INSERT statements of at most STMT_MAX_BYTES. */
