@@ -52,6 +52,17 @@ int source_dir_open(struct source **out, const char *dir, int64_t rescan_ms, str
  * is cached under cache_dir. */
 int source_git_open(struct source **out, const char *url, const char *branch, const char *path,
 		    int64_t interval_ms, const char *cache_dir, struct gw_err *err);
+/*
+ * Takes the credentials out of a git URL (https://user:token@host/...):
+ * *clean_out (the caller frees it) is the URL without them, which is all
+ * that is logged or stored; the credential stays in this process's memory
+ * for the git source, which uses it when $GODWIT_GIT_TOKEN is not set.
+ * Returns 1 when the URL carried one, 0 when not, GW_ENOMEM.
+ */
+int source_git_url_take_credential(char **clean_out, const char *url);
+/* Specs that are symlinks to files outside the --dir directory are
+ * skipped (with a warning) unless this was called with true. */
+void source_dir_follow_outside_links(bool follow);
 /* Readable when source_changed() may return true. */
 int source_fd(struct source *s);
 /* Drains the fd; true when the set of specs may have changed (debounced:

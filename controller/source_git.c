@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -62,6 +63,74 @@ struct git_source {
 };
 
 /* --- credentials and host keys ------------------------------------- */
+
+/* From the --git URL; set before the source starts, then only read. */
+static char *url_user, *url_secret;
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+static char *percent_decode(const char *s, size_t n)
+{
+	char *out = malloc(n + 1), *o = out;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 2;
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+int source_git_url_take_credential(char **clean_out, const char *url)
+{
+	const char *scheme_end = strstr(url, "://"), *auth, *at = NULL, *p, *colon;
+	bool http;
+	struct buf b = BUF_INIT;
+
+	*clean_out = NULL;
+	if (scheme_end) {
+		auth = scheme_end + 3;
+		for (p = auth; *p && *p != '/' && *p != '?' && *p != '#'; p++)
+			if (*p == '@')
+				at = p;
+	}
+	http = scheme_end && (!strncasecmp(url, "https://", 8) || !strncasecmp(url, "http://", 7));
+	colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	/* Over http any user part may be a token (https://TOKEN@host); over
+	 * ssh the user is a name, and only a password is a secret. */
+	if (!at || (!http && !colon)) {
+		if (!(*clean_out = strdup(url)))
+			return GW_ENOMEM;
+		return 0;
+	}
+	free(url_user);
+	if (url_secret)
+		explicit_bzero(url_secret, strlen(url_secret));
+	free(url_secret);
+	url_user = percent_decode(auth, colon ? (size_t)(colon - auth) : (size_t)(at - auth));
+	url_secret = colon ? percent_decode(colon + 1, (size_t)(at - colon - 1)) : strdup("");
+	if (!url_user || !url_secret || buf_add(&b, url, (size_t)(auth - url)) < 0 ||
+	    (!http && buf_add(&b, auth, (size_t)(colon - auth)) < 0) ||
+	    (!http && buf_putc(&b, '@') < 0) || buf_puts(&b, at + 1) < 0) {
+		buf_release(&b);
+		return GW_ENOMEM;
+	}
+	*clean_out = buf_detach(&b, NULL);
+	return 1;
+}
 
 const char *source_git_cred_choose(enum git_cred_kind *kind, unsigned int allowed, int attempt,
 				   const char *token, const char *keyfile, char *why, size_t whysz)
@@ -117,9 +186,16 @@ static int cred_cb(git_credential **out, const char *url, const char *user_from_
 	const char *token = getenv("GODWIT_GIT_TOKEN");
 	const char *key = getenv("GODWIT_GIT_SSH_KEY");
 	const char *user = user_from_url ? user_from_url : "git";
+	const char *token_user = "x-access-token";
 	enum git_cred_kind kind;
 
 	(void)url;
+	/* The URL's own credential, taken out of it at start, when
+	 * $GODWIT_GIT_TOKEN (preferred) is not set. */
+	if ((!token || !*token) && url_secret && url_user) {
+		token = url_secret;
+		token_user = url_user;
+	}
 	/* a username-only round comes before the key round over ssh */
 	if (allowed != GIT_CREDENTIAL_USERNAME)
 		g->auth_tries++;
@@ -127,8 +203,7 @@ static int cred_cb(git_credential **out, const char *url, const char *user_from_
 				   sizeof(g->auth_why)))
 		return GIT_EUSER;
 	switch (kind) {
-	case GIT_CRED_TOKEN:
-		return git_credential_userpass_plaintext_new(out, "x-access-token", token);
+	case GIT_CRED_TOKEN: return git_credential_userpass_plaintext_new(out, token_user, token);
 	case GIT_CRED_SSH_KEY: return git_credential_ssh_key_new(out, user, NULL, key, NULL);
 	case GIT_CRED_SSH_AGENT: return git_credential_ssh_key_from_agent(out, user);
 	case GIT_CRED_USERNAME: return git_credential_username_new(out, user);
@@ -624,7 +699,11 @@ int source_git_open(struct source **out, const char *url, const char *branch, co
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv, NULL);
 	g->interval_ms = interval_ms > 0 ? interval_ms : 30000;
-	g->url = strdup(url);
+	if (source_git_url_take_credential(&g->url, url) < 0) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto fail;
+	}
+	url = g->url; /* from here on, without its credential */
 	g->branch = branch && *branch ? strdup(branch) : NULL;
 	g->path = path && *path ? trim_slashes(path) : NULL;
 	util_sha256_hex(h, url, strlen(url));

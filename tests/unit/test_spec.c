@@ -345,8 +345,15 @@ static const struct bad_case bad_cases[] = {
     {"newline in a value", TOP "metadata: {name: \"a\\nb\\e[31m\"}\nspec:\n" SRC DST TYPES OBJ,
      "t.yaml:3:18: name 'a\\nb\\x1b[31m' must be lowercase letters, digits and '-', starting "
      "and ending with a letter or digit\n"},
+    /* Only what looks like a key name is echoed: not a file's content. */
     {"tab in a key", BASE "  \"par\\tallelism\": 4\n",
-     "t.yaml:9:3: unknown key 'par\\tallelism' (did you mean 'parallelism'?)\n"},
+     "t.yaml:9:3: unknown key '(not shown: not a key name)' (did you mean 'parallelism'?)\n"},
+    {"a line of /etc/shadow as a key", BASE "  \"root:*:19000:0:99999:7:::\": x\n",
+     "t.yaml:9:3: unknown key '(not shown: not a key name)'\n"},
+    {"nested too deep",
+     BASE "  parallelism: "
+	  "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n",
+     "t.yaml:9:78: nested deeper than 64 levels (a spec needs a few)\n"},
     {"huge value", TOP "metadata: {name: t}\nspec:\n" SRC DST TYPES OBJ "  state: " HUGE "\n",
      "t.yaml:9:10: state must be one of running, paused, stopped (got '" HUGE_CUT "...\n"},
 
@@ -794,30 +801,30 @@ static void write_file(const char *path, const char *data)
 
 static void test_secret_env(void **state)
 {
-	struct secret_ref ref = {SECRET_ENV, (char *)"GODWIT_TEST_PW"};
+	struct secret_ref ref = {SECRET_ENV, (char *)"GW_UNIT_TEST_PW"};
 	struct gw_err err = GW_ERR_INIT;
 	char *v = NULL;
 
 	(void)state;
-	unsetenv("GODWIT_TEST_PW");
+	unsetenv("GW_UNIT_TEST_PW");
 	assert_int_equal(spec_secret_resolve(&v, &ref, &err), GW_EFATAL);
 	assert_null(v);
-	assert_string_equal(err.msg, "password: environment variable GODWIT_TEST_PW is not set");
+	assert_string_equal(err.msg, "password: environment variable GW_UNIT_TEST_PW is not set");
 	/* Read at the moment of use: a value set later is seen. */
-	setenv("GODWIT_TEST_PW", "pw one", 1);
+	setenv("GW_UNIT_TEST_PW", "pw one", 1);
 	assert_int_equal(spec_secret_resolve(&v, &ref, &err), 0);
 	assert_string_equal(v, "pw one");
 	spec_secret_free(v);
-	setenv("GODWIT_TEST_PW", "pw two", 1);
+	setenv("GW_UNIT_TEST_PW", "pw two", 1);
 	assert_int_equal(spec_secret_resolve(&v, &ref, &err), 0);
 	assert_string_equal(v, "pw two");
 	spec_secret_free(v);
 	/* An empty variable is an empty password, not an absent one. */
-	setenv("GODWIT_TEST_PW", "", 1);
+	setenv("GW_UNIT_TEST_PW", "", 1);
 	assert_int_equal(spec_secret_resolve(&v, &ref, &err), 0);
 	assert_string_equal(v, "");
 	spec_secret_free(v);
-	unsetenv("GODWIT_TEST_PW");
+	unsetenv("GW_UNIT_TEST_PW");
 }
 
 static void test_secret_file(void **state)
