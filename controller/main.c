@@ -34,7 +34,9 @@ static const struct command commands[] = {
      "  Exit 1 when any item fails.\n"},
     {"controller", cmd_controller,
      "godwit controller (--dir DIR | --git URL [--branch B] [--path P] [--interval 30s])\n"
-     "                  [--state-dir DIR] [--once] [--notify-url URL]",
+     "                  [--state-dir DIR] [--once] [--notify-url URL]\n"
+     "                  [--secret-env-prefix P] [--secret-dir DIR[:DIR...]]\n"
+     "                  [--follow-symlinks] [--state-group-read]",
      "watch specs and drive each migration until it converges",
      "  --dir DIR          follow a directory of specs (inotify)\n"
      "  --git URL          follow a branch of a git repository (file://, https, ssh)\n"
@@ -47,6 +49,20 @@ static const struct command commands[] = {
      "                     0 if none is Invalid, PrecheckFailed or Failed, else 1\n"
      "  --notify-url URL   POST a JSON document on every phase change\n"
      "  --log-level L      error, warn, info (default) or debug\n"
+     "  --secret-env-prefix P  fromEnv may name only variables starting with P\n"
+     "                     (default: any variable but the controller's own:\n"
+     "                     ALIBABA_CLOUD_*, GODWIT_*, proxy settings)\n"
+     "  --secret-dir DIRS  fromFile may name only regular files inside these\n"
+     "                     directories, ':'-separated (default: any regular file but\n"
+     "                     the controller's own: /proc, /sys, its state directory,\n"
+     "                     $GODWIT_GIT_SSH_KEY, ~/.ssh, ~/.git-credentials, ~/.netrc,\n"
+     "                     ~/.aliyun)\n"
+     "  --follow-symlinks  also read specs that are symlinks to files outside --dir\n"
+     "                     (default: not read, with a warning)\n"
+     "  --state-group-read state directory 0750 and its files 0640, for a reader in\n"
+     "                     the directory's group (default 0700 and 0600)\n"
+     "  Credentials in a --git URL are kept out of logs and the state directory;\n"
+     "  prefer $GODWIT_GIT_TOKEN. See docs/security.md.\n"
      "  SIGTERM/SIGINT checkpoint and exit; SIGHUP rescans or fetches now.\n"},
     {"status", cmd_status, "godwit status [NAME] [--state-dir DIR] [--json]",
      "show migrations and where they stand",
