@@ -895,6 +895,89 @@ static void test_secret_file(void **state)
 	unlink(path);
 }
 
+/* What a spec may name: never the controller's own, and as the operator
+ * confines it (docs/security.md). */
+static void test_secret_policy(void **state)
+{
+	struct secret_ref env = {SECRET_ENV, NULL}, file = {SECRET_FILE, NULL};
+	struct gw_err err = GW_ERR_INIT;
+	char path[256], fifo[256], sub[256], *v = NULL;
+	static const char *const own[] = {"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "GODWIT_GIT_TOKEN",
+					  "GODWIT_FORGE_TOKEN", "https_proxy"};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(own); i++) {
+		setenv(own[i], "own-VALUE", 1);
+		env.name = (char *)own[i];
+		assert_int_equal(spec_secret_resolve(&v, &env, &err), GW_EFATAL);
+		assert_null(v);
+		assert_non_null(strstr(err.msg, own[i]));
+		assert_non_null(strstr(err.msg, "never handed out"));
+		assert_null(strstr(err.msg, "VALUE"));
+		unsetenv(own[i]);
+	}
+	/* The kernel's files, FIFOs and directories: refused before a read. */
+	file.name = (char *)"/proc/self/environ";
+	assert_int_equal(spec_secret_resolve(&v, &file, &err), GW_EFATAL);
+	assert_non_null(strstr(err.msg, "a file of the kernel's"));
+	(void)snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	file.name = fifo;
+	assert_int_equal(spec_secret_resolve(&v, &file, &err), GW_EFATAL);
+	assert_string_equal(err.msg + strlen(err.msg) - strlen("not a regular file"),
+			    "not a regular file");
+	unlink(fifo);
+	/* A protected path, also through a symlink. */
+	(void)snprintf(sub, sizeof(sub), "%s/state", tmpdir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	(void)snprintf(path, sizeof(path), "%s/state/f", tmpdir);
+	write_file(path, "x\n");
+	assert_int_equal(spec_secret_protect_path(sub, &err), 0);
+	file.name = path;
+	assert_int_equal(spec_secret_resolve(&v, &file, &err), GW_EFATAL);
+	assert_non_null(strstr(err.msg, "of the controller's own"));
+	(void)snprintf(fifo, sizeof(fifo), "%s/link", tmpdir);
+	assert_int_equal(symlink(path, fifo), 0);
+	file.name = fifo;
+	assert_int_equal(spec_secret_resolve(&v, &file, &err), GW_EFATAL);
+	assert_non_null(strstr(err.msg, "of the controller's own"));
+	spec_secret_policy_reset();
+	assert_int_equal(spec_secret_resolve(&v, &file, &err), 0);
+	assert_string_equal(v, "x");
+	spec_secret_free(v);
+	/* Confined: a prefix, directories. */
+	assert_int_equal(spec_secret_policy_set("TEAM_", sub, &err), 0);
+	setenv("OTHER_PW", "o", 1);
+	setenv("TEAM_PW", "t", 1);
+	env.name = (char *)"OTHER_PW";
+	assert_int_equal(spec_secret_resolve(&v, &env, &err), GW_EFATAL);
+	assert_non_null(strstr(err.msg, "only variables named TEAM_*"));
+	env.name = (char *)"TEAM_PW";
+	assert_int_equal(spec_secret_resolve(&v, &env, &err), 0);
+	assert_string_equal(v, "t");
+	spec_secret_free(v);
+	file.name = path; /* inside */
+	assert_int_equal(spec_secret_resolve(&v, &file, &err), 0);
+	spec_secret_free(v);
+	(void)snprintf(path, sizeof(path), "%s/outside", tmpdir);
+	write_file(path, "y\n");
+	file.name = path;
+	assert_int_equal(spec_secret_resolve(&v, &file, &err), GW_EFATAL);
+	assert_non_null(strstr(err.msg, "outside the secret directories"));
+	spec_secret_policy_reset();
+	assert_int_equal(spec_secret_policy_set(NULL, "/nonexistent-dir", &err), GW_EFATAL);
+	assert_non_null(strstr(err.msg, "--secret-dir"));
+	spec_secret_policy_reset();
+	unsetenv("OTHER_PW");
+	unsetenv("TEAM_PW");
+	unlink(path);
+	unlink(fifo);
+	(void)snprintf(path, sizeof(path), "%s/state/f", tmpdir);
+	unlink(path);
+	rmdir(sub);
+}
+
 /* No diagnostic repeats what was written as a password. */
 static void test_secret_not_in_diagnostics(void **state)
 {
@@ -954,6 +1037,7 @@ int main(void)
 	    cmocka_unit_test(test_hashes),
 	    cmocka_unit_test(test_secret_env),
 	    cmocka_unit_test(test_secret_file),
+	    cmocka_unit_test(test_secret_policy),
 	    cmocka_unit_test(test_secret_not_in_diagnostics),
 	};
 	return cmocka_run_group_tests_name("spec", tests, setup_tmp, teardown_tmp);
