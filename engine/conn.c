@@ -228,6 +228,31 @@ static bool mysql_errno_is_tls(const struct gw_err *err)
 	return strstr(err->msg, "SSL") != NULL || strstr(err->msg, "TLS") != NULL;
 }
 
+/* Whether this is the first fallback to clear for host:port in this
+ * process: every connection of "preferred" to a server without TLS falls
+ * back, and the log says so once. */
+static bool first_fallback(const char *host, unsigned port)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static uint64_t seen[64];
+	static size_t nseen;
+	char key[300];
+	uint64_t h = 1469598103934665603ULL;
+	bool first = true;
+	size_t i;
+
+	(void)snprintf(key, sizeof(key), "%s:%u", host, port);
+	for (i = 0; key[i]; i++)
+		h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
+	pthread_mutex_lock(&mu);
+	for (i = 0; i < nseen && first; i++)
+		first = seen[i] != h;
+	if (first && nseen < ARRAY_SIZE(seen))
+		seen[nseen++] = h;
+	pthread_mutex_unlock(&mu);
+	return first;
+}
+
 int conn_open(MYSQL **out, const struct endpoint *ep, const char *role, unsigned flags,
 	      const char *task, struct gw_err *err)
 {
@@ -250,8 +275,11 @@ int conn_open(MYSQL **out, const struct endpoint *ep, const char *role, unsigned
 	}
 	r = try_connect(&m, ep, host, port, password, flags, false, err, role);
 	if (r < 0 && ep->tls_mode == TLS_PREFERRED && mysql_errno_is_tls(err)) {
-		log_warn(task, "%s %s:%u: TLS not available, connecting without it", role, host,
-			 port);
+		if (first_fallback(host, port))
+			log_warn(task,
+				 "%s %s:%u: TLS not available, connecting without it (said once "
+				 "per server)",
+				 role, host, port);
 		r = try_connect(&m, ep, host, port, password, flags, true, err, role);
 	}
 	if (r < 0)
