@@ -1208,7 +1208,7 @@ def main():
             spec = args.binlog[-1]
             m = re.match(r"^(.*):([A-Za-z0-9_.-]+\.\d+)$", spec)
             path = m.group(1) if m and not os.path.exists(spec) else spec
-            ver = B.load(path, "x").server_version.split("-")[0]
+            ver = B.peek_version(path).split("-")[0]
             if re.match(r"^\d+\.\d+\.\d+$", ver) and A.V(ver) >= (5, 6, 0):
                 args.version = ver
 
