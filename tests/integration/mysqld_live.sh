@@ -252,6 +252,22 @@ pydump "$ha_PORT" "\"checksum\":\"CRC32\",\"file\":\"mysql-bin.000102\",\"pos\":
 	fail "the old server's position found the same transactions on the new one"
 echo "ok: switch-over"
 
+# -- tagged GTIDs (MySQL 8.4+): zongji's tagged set encoding, GTID_TAGGED skipped -----
+S=55778904-0299-11f1-b1b8-4ef0c4956feb
+"$PY" "$GW_ROOT/tests/mysqld/layouts.py" "$BL/mysql-9.6.0-gtid-tagged.binlog" | mdb layouts
+myd_start tag --binlog "$BL/mysql-9.6.0-gtid-tagged.binlog" --forward layouts
+node "$ZJ" "$(zongji "$tag_PORT" "\"gtidSet\":\"$S:1-13:mytag:1-2\",\"nonBlock\":true,\"endFile\":\"binlog.000005\",\"endPos\":245,\"maxMs\":20000")" >"$GW_TMP/tag1.zj"
+assert_eq "$S:mytag:3" "$("$PY" -c 'import json, sys
+print(" ".join(e["gtid"] for e in map(json.loads, open(sys.argv[1])) if e["type"] == "gtid"))' "$GW_TMP/tag1.zj")" "the tagged transaction the set lacks"
+assert_contains "$(cat "$GW_TMP/tag1.zj")" '"writerows","file":"binlog.000004","pos":510,' "its row"
+node "$ZJ" "$(zongji "$tag_PORT" "\"gtidSet\":\"$S:1-13:mytag:1-3\",\"nonBlock\":true,\"endFile\":\"binlog.000005\",\"endPos\":245,\"maxMs\":20000")" >"$GW_TMP/tag2.zj"
+assert_eq '"binlog.000005"' "$(head -1 "$GW_TMP/tag2.zj" | "$PY" -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["file"]))')" \
+	"a set with every GTID starts at the newest file"
+assert_eq 0 "$(count "$GW_TMP/tag2.zj" '"type":"gtid"')" "nothing to send"
+node "$ZJ" "$(zongji "$tag_PORT" "\"gtidSet\":\"$S:1-13\",\"nonBlock\":true,\"maxMs\":20000,\"keepOnError\":false")" >"$GW_TMP/tag3.zj"
+assert_contains "$(cat "$GW_TMP/tag3.zj")" "and the missing transactions are '$S:mytag:1-2'" "purged tagged GTIDs"
+echo "ok: tagged GTIDs"
+
 # -- set-uuid: the source's own UUID decides "more GTIDs" -------------------------------
 myd_ctl live set-uuid 00000000-1111-2222-3333-444444444444 >/dev/null
 pydump "$live_PORT" "\"checksum\":\"CRC32\",\"gtid_set\":\"$U:1-25\",\"flags\":1" >"$GW_TMP/more2.py"
