@@ -202,14 +202,18 @@ echo "ok: same server id"
 # -- restart ------------------------------------------------------------------------
 node "$ZJ" "$(zongji "$held_PORT" "\"gtidSet\":\"$U:1-6\",\"maxMs\":60000")" >"$GW_TMP/rs.zj" &
 wait_for "a dump to stream" 30 at_least 1 myd_status held 's["dumps"]'
+# FLUSH BINARY LOGS while it streams: the file's ROTATE, then the next file
+myd_ctl held rotate >/dev/null
+wait_for "zongji to follow the rotation" 30 grep -q '"type":"previousgtids","file":"binlog.000002"' "$GW_TMP/rs.zj"
+assert_contains "$(cat "$GW_TMP/rs.zj")" "{\"type\":\"rotate\",\"file\":\"binlog.000001\",\"pos\":$(($(pos xid 6) + 44))," "the ROTATE ending binlog.000001"
 full=$(myd_status held 's["counters"].get("auth_full_rsa", 0)')
 myd_ctl held restart >/dev/null
 wait_for "zongji to see the restart" 30 grep -q '"type":"error"' "$GW_TMP/rs.zj"
-assert_eq "binlog.000001 binlog.000002" "$(myd_q held 'SHOW BINARY LOGS' | cut -f1 | tr '\n' ' ' | sed 's/ $//')" "a new file after the restart"
-assert_eq "$(($(pos xid 6) + 23))" "$(myd_q held 'SHOW BINARY LOGS' | head -1 | cut -f2)" "the old file closed with a STOP event"
+assert_eq "binlog.000001 binlog.000002 binlog.000003" "$(myd_q held 'SHOW BINARY LOGS' | cut -f1 | tr '\n' ' ' | sed 's/ $//')" "a new file after the restart"
+assert_eq "$((197 + 23))" "$(myd_q held 'SHOW BINARY LOGS' | sed -n 2p | cut -f2)" "the file being written closed with a STOP event"
 assert_eq "$((full + 1))" "$(myd_status held 's["counters"].get("auth_full_rsa", 0)')" "the cache was empty: a full authentication"
 myd_ctl held release 2 >/dev/null
-node "$ZJ" "$(zongji "$held_PORT" "\"gtidSet\":\"$U:1-6\",\"nonBlock\":true,\"endFile\":\"binlog.000002\",\"endPos\":$(myd_q held 'SHOW MASTER STATUS' | cut -f2),\"maxMs\":20000")" >"$GW_TMP/rs2.zj"
+node "$ZJ" "$(zongji "$held_PORT" "\"gtidSet\":\"$U:1-6\",\"nonBlock\":true,\"endFile\":\"binlog.000003\",\"endPos\":$(myd_q held 'SHOW MASTER STATUS' | cut -f2),\"maxMs\":20000")" >"$GW_TMP/rs2.zj"
 assert_eq "7 8" "$(gtids_of "$GW_TMP/rs2.zj")" "after the restart, by GTID set, the transactions released since (in the new file)"
 echo "ok: restart"
 
