@@ -11,15 +11,9 @@
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/mysqld.sh"
 
-PY=
-for p in python3 /usr/bin/python3; do
-	"$p" -c 'import pymysql, cryptography' 2>/dev/null && PY=$p && break
-done
-[ -n "$PY" ] || fail "python3-pymysql and python3-cryptography are needed (scripts/install-deps)"
-NM=$(myd_npm @vlasky/zongji@0.9.0 mysql@2.18.1) || {
-	command -v npm >/dev/null || { echo "SKIP: npm not available"; exit 0; }
-	fail "npm install"
-}
+myd_clients
+PY=$MYD_PYTHON
+NM=$MYD_NODE
 BL=$GW_SHARED/datasets/mysql-binlogs
 NQ=$GW_ROOT/tests/mysqld/clients/node_query.cjs
 

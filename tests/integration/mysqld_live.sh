@@ -13,15 +13,9 @@
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/mysqld.sh"
 
-PY=
-for p in python3 /usr/bin/python3; do
-	"$p" -c 'import pymysql' 2>/dev/null && PY=$p && break
-done
-[ -n "$PY" ] || fail "python3-pymysql is needed (scripts/install-deps)"
-NM=$(myd_npm @vlasky/zongji@0.9.0 mysql@2.18.1) || {
-	command -v npm >/dev/null || { echo "SKIP: npm not available"; exit 0; }
-	fail "npm install"
-}
+myd_clients
+PY=$MYD_PYTHON
+NM=$MYD_NODE
 ZJ=$GW_ROOT/tests/mysqld/clients/zongji_stream.mjs
 PD=$GW_ROOT/tests/mysqld/clients/pymysql_dump.py
 BL=$GW_SHARED/datasets/mysql-binlogs
@@ -144,7 +138,7 @@ import json, sys
 hb = [e for e in map(json.loads, open(sys.argv[1])) if e["type"] == "heartbeat"]
 assert all(h["binlogName"] == "binlog.000001" for h in hb), hb
 gaps = [b["ms"] - a["ms"] for a, b in zip(hb, hb[1:])]
-assert all(250 <= g <= 1500 for g in gaps), "heartbeat gaps %r (period 300 ms)" % gaps
+assert all(250 <= g <= 3000 for g in gaps), "heartbeat gaps %r (period 300 ms)" % gaps
 print("ok: heartbeats every", gaps)
 PY
 assert_eq "1 2 3" "$(gtids_of "$GW_TMP/held.zj")" "only the transactions shown"

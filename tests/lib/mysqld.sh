@@ -60,12 +60,17 @@
 #   myd_q NAME 'SQL'                runs SQL on the double with the mariadb
 #                                   client as godwit (tab-separated, no header)
 #   myd_stop NAME / myd_kill NAME   SIGTERM / SIGKILL
+#   myd_clients                     the cross-checking clients: sets MYD_PYTHON (a
+#                                   python3 with PyMySQL and cryptography) and
+#                                   MYD_NODE (node_modules with @vlasky/zongji,
+#                                   mysql2, mysql); SKIP without npm, fails on
+#                                   anything else missing
 #   myd_npm PKG@VERSION...          installs npm packages once per machine (a
 #                                   cache under TMPDIR keyed by the list) and
 #                                   prints the node_modules directory; fails
 #                                   without node and npm
 
-MYD_PY=$GW_ROOT/tests/mysqld/mysqld.py
+MYD_SERVER=$GW_ROOT/tests/mysqld/mysqld.py
 
 myd_start() {
 	local name=$1
@@ -87,7 +92,7 @@ myd_start() {
 	done
 	mkdir -p "$dir"
 	rm -f "$dir/port"
-	python3 "$MYD_PY" --dir "$dir" --port-file "$dir/port" --parent-pid $$ \
+	python3 "$MYD_SERVER" --dir "$dir" --port-file "$dir/port" --parent-pid $$ \
 		--password "$GW_PASSWORD" "${args[@]+"${args[@]}"}" >>"$dir/stderr" 2>&1 &
 	pid=$!
 	disown "$pid"
@@ -110,7 +115,7 @@ myd_ctl() {
 	local name=$1 dir
 	shift
 	dir="$GW_TMP/myd-$name"
-	python3 "$MYD_PY" ctl "$dir/ctl.sock" "$@"
+	python3 "$MYD_SERVER" ctl "$dir/ctl.sock" "$@"
 }
 
 myd_status() {
@@ -170,4 +175,17 @@ myd_npm() {
 		fi
 	) 9>"$root/$key.lock" || return 1
 	echo "$dir/node_modules"
+}
+
+myd_clients() {
+	local p
+	MYD_PYTHON=
+	for p in python3 /usr/bin/python3; do
+		"$p" -c 'import pymysql, cryptography' 2>/dev/null && MYD_PYTHON=$p && break
+	done
+	[ -n "$MYD_PYTHON" ] || fail "python3-pymysql and python3-cryptography are needed (scripts/install-deps)"
+	if ! MYD_NODE=$(myd_npm @vlasky/zongji@0.9.0 mysql@2.18.1); then
+		command -v npm >/dev/null || { echo "SKIP: npm not available"; exit 0; }
+		fail "npm install of the cross-checking clients"
+	fi
 }

@@ -15,9 +15,7 @@ end of the result (EOF). Errors are ERR 1236 with the sender's own text
 and, once a file was opened, the range it read ("; the first event ...").
 """
 
-import socket
 import struct
-import threading
 import time
 
 import binlogs as B
@@ -291,7 +289,7 @@ class Sender:
         f = self.file
         ck = self.event_checksum_on()
         name = f.name.encode()
-        if self.flags & USE_HEARTBEAT_EVENT_V2:
+        if self.flags & USE_HEARTBEAT_EVENT_V2 and self.srv.v >= (8, 0, 26):
             body = (P.lenenc_int(1) + P.lenenc_int(len(name)) + name +
                     P.lenenc_int(2) + P.lenenc_int(len(P.lenenc_int(log_pos))) +
                     P.lenenc_int(log_pos) + P.lenenc_int(0))
