@@ -233,6 +233,10 @@ assert_eq '{"connect":true}
 {"rows":[["two"]],"fields":["v"]}
 {"rows":[["id"],["v"]],"fields":["COLUMN_NAME"]}
 {"rows":[["one"]],"fields":["v"]}' "$(cat "$GW_TMP/m2.fw")" "mysql2 queries and prepared statements forwarded"
+# the compressed protocol (zlib), through TLS too
+assert_eq "8.0.40	xy" "$(mariadb --no-defaults -h127.0.0.1 -P"$m80_PORT" -ugodwit -p"$GW_PASSWORD" --ssl \
+	--compress --batch -N -e "SELECT @@version, CONCAT('x', 'y')")" "a compressed session"
+assert_contains "$(cat "$m80_LOG")" " tls compressed" "the double saw it compressed"
 echo "ok: answers to PyMySQL, mysql2, mysqljs"
 
 # -- the files' bytes ---------------------------------------------------------
