@@ -5,14 +5,19 @@
 #   myd_start NAME [options...]     starts a double; sets NAME_PORT, NAME_DIR,
 #                                   NAME_CA (its CA certificate, with --tls)
 #                                   and NAME_LOG (its log). Options:
-#     --version V                   MySQL version emulated (8.0.40 default;
+#     --version V                   MySQL version emulated (default: the one
+#                                   that wrote the last file, else 8.0.40;
 #                                   5.7.x, 8.4.x, 9.x change the answers)
+#     --version-comment TEXT        @@version_comment (RDS: Source distribution)
 #     --binlog FILE[:NAME]          a file written by a real MySQL (.gz too),
 #                                   repeated in order; NAME defaults from the
 #                                   files' own ROTATE events, else binlog.000001
 #                                   (mysql-bin.000001 for 5.7)
 #     --hold-after-txn N            the last file is still being written and
-#                                   shows its first N transactions only
+#                                   shows its first N transactions only (a
+#                                   ROTATE or STOP that closed it is left out);
+#                                   without it, a closed last file is followed
+#                                   by a new empty one
 #     --gtid on|off                 gtid_mode (default: from the files)
 #     --gtid-purged SET             (default: the first file's PREVIOUS_GTIDS)
 #     --server-id N --server-uuid U (default: the files' server id, the UUID of
@@ -20,6 +25,7 @@
 #     --auth caching_sha2_password|mysql_native_password
 #                                   the account's plugin (default: the
 #                                   version's default plugin)
+#     --default-auth PLUGIN         the server's default plugin (handshake)
 #     --prime-cache                 caching_sha2_password's cache starts full
 #                                   (default: empty, as after a restart)
 #     --tls                         offers TLS (CA and certificates made at start)
@@ -28,6 +34,7 @@
 #     --dynamic-grants 'PRIV,PRIV'  8.0 dynamic privileges, a second GRANT line
 #     --account NAME:PW:PLUGIN[:GRANTS]  one more account
 #     --var NAME=VALUE              a global variable's value
+#     --charset N                   the handshake's collation id (8.0: 255)
 #     --forward MARIADB_NAME        statements the double does not answer go to
 #                                   that harness server (it holds the tables)
 #   The account is godwit with $GW_PASSWORD, so spec_endpoint NAME works.
