@@ -49,7 +49,7 @@
 #include "engine/conn.h"
 #include "engine/engine.h"
 #include "engine/meta.h"
-#include "engine/tableinfo.h"
+#include "engine/table.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -78,7 +78,7 @@ struct copy_run;
 
 /* A table being copied. */
 struct tstate {
-	struct table_info *t;
+	struct table *t;
 	struct progress_table *pt; /* may be NULL */
 	size_t parts_left;	   /* guarded by run->mu */
 	char *indexes;		   /* deferred index definitions, one a line */
@@ -99,7 +99,7 @@ struct copy_run {
 	struct action_io *io;
 	const struct spec *s;
 	const char *metadb;
-	struct table_info *tables;
+	struct table *tables;
 	size_t ntables;
 	struct tstate *ts;
 	struct part *parts;
@@ -217,8 +217,7 @@ out:
 	return r;
 }
 
-static int state_where(struct buf *q, MYSQL *dst, const struct copy_run *run,
-		       const struct table_info *t)
+static int state_where(struct buf *q, MYSQL *dst, const struct copy_run *run, const struct table *t)
 {
 	if (buf_puts(q, " WHERE task = ") < 0 ||
 	    conn_quote_string(q, dst, run->s->name, strlen(run->s->name)) < 0 ||
@@ -266,7 +265,7 @@ static int split_key(char ***out, const char *p, size_t len, size_t nkey)
 static int checkpoint_sql(struct buf *q, MYSQL *dst, const struct copy_run *run,
 			  const struct part *p)
 {
-	const struct table_info *t = p->ts->t;
+	const struct table *t = p->ts->t;
 	struct buf key = BUF_INIT;
 	size_t i;
 	int r = GW_ENOMEM;
@@ -314,7 +313,7 @@ static void throttle(struct copy_run *run, uint64_t rows, uint64_t bytes)
 /* --- the feed: rows of the source's result, encoded for the destination */
 
 struct feed {
-	const struct table_info *t;
+	const struct table *t;
 	MYSQL *src;
 	MYSQL_RES *res;
 	bool load;	/* LOAD DATA text, else INSERT tuples */
@@ -364,11 +363,25 @@ static int load_field(struct buf *b, const char *v, size_t len)
 	return 0;
 }
 
+/* Where the key's k-th column is in a chunk's SELECT: among the copied
+ * columns, or after them (a generated key column, read but not written). */
+static size_t key_field(const struct table *t, size_t k)
+{
+	size_t i, extra = 0;
+
+	if (table_key_col(t, k)->pos >= 0)
+		return (size_t)table_key_col(t, k)->pos;
+	for (i = 0; i < k; i++)
+		if (table_key_col(t, i)->pos < 0)
+			extra++;
+	return t->ncopied + extra;
+}
+
 /* Takes the next row into f->row; 1 taken, 0 none (chunk full, end of the
  * result, or failure: f->failed). */
 static int feed_next(struct feed *f)
 {
-	const struct table_info *t = f->t;
+	const struct table *t = f->t;
 	MYSQL_ROW row;
 	unsigned long *len;
 	size_t before = f->row.len, i;
@@ -385,22 +398,23 @@ static int feed_next(struct feed *f)
 		return 0;
 	}
 	len = mysql_fetch_lengths(f->res);
-	for (i = 0; i < t->ncols; i++) {
+	for (i = 0; i < t->ncopied; i++) {
 		int e;
 		if (f->load)
 			e = (i && buf_putc(&f->row, '\t') < 0) ||
 			    load_field(&f->row, row[i], len[i]) < 0;
 		else
 			e = buf_putc(&f->row, i ? ',' : '(') < 0 ||
-			    tableinfo_literal(&f->row, &t->cols[i], row[i], len[i]) < 0;
+			    table_literal(&f->row, &t->cols[t->copied[i]], row[i], len[i]) < 0;
 		if (e)
 			goto oom;
 	}
 	if (buf_putc(&f->row, f->load ? '\n' : ')') < 0)
 		goto oom;
 	for (i = 0; i < t->nkey; i++) {
+		size_t pos = key_field(t, i);
 		buf_reset(&f->key[i]);
-		if (buf_add(&f->key[i], row[t->key[i]] ? row[t->key[i]] : "", len[t->key[i]]) < 0)
+		if (buf_add(&f->key[i], row[pos] ? row[pos] : "", len[pos]) < 0)
 			goto oom;
 	}
 	f->bytes += f->row.len - before;
@@ -457,33 +471,35 @@ static int infile_error(void *ptr, char *msg, unsigned int len)
 }
 
 /* LOAD DATA LOCAL INFILE ... (columns) SET ... for table t. */
-static int load_sql(struct buf *q, const struct table_info *t)
+static int load_sql(struct buf *q, const struct table *t)
 {
 	size_t i;
 	bool set = false;
 
 	if (buf_puts(q, "LOAD DATA LOCAL INFILE 'godwit-chunk' REPLACE INTO TABLE ") < 0 ||
-	    tableinfo_name(q, t, true) < 0 ||
+	    table_name(q, t, TABLE_DEST) < 0 ||
 	    buf_puts(q, " CHARACTER SET binary FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\'"
 			" LINES TERMINATED BY '\\n' (") < 0)
 		return GW_ENOMEM;
-	for (i = 0; i < t->ncols; i++) {
+	for (i = 0; i < t->ncopied; i++) {
+		const struct table_col *c = &t->cols[t->copied[i]];
 		if (i && buf_puts(q, ", ") < 0)
 			return GW_ENOMEM;
 		/* JSON refuses binary strings (MySQL): through a variable. */
-		if (t->cols[i].is_json ? buf_printf(q, "@v%zu", i) < 0
-				       : conn_quote_ident(q, t->cols[i].dest_name) < 0)
+		if (c->is_json ? buf_printf(q, "@v%zu", i) < 0
+			       : conn_quote_ident(q, c->dest_name) < 0)
 			return GW_ENOMEM;
 	}
 	if (buf_putc(q, ')') < 0)
 		return GW_ENOMEM;
-	for (i = 0; i < t->ncols; i++) {
-		if (!t->cols[i].is_json)
+	for (i = 0; i < t->ncopied; i++) {
+		const struct table_col *c = &t->cols[t->copied[i]];
+		if (!c->is_json)
 			continue;
 		if (buf_puts(q, set ? ", " : " SET ") < 0 ||
-		    conn_quote_ident(q, t->cols[i].dest_name) < 0 ||
+		    conn_quote_ident(q, c->dest_name) < 0 ||
 		    buf_printf(q, " = CONVERT(@v%zu USING %s)", i,
-			       t->cols[i].charset ? t->cols[i].charset : "utf8mb4") < 0)
+			       c->text ? c->charset : "utf8mb4") < 0)
 			return GW_ENOMEM;
 		set = true;
 	}
@@ -491,10 +507,10 @@ static int load_sql(struct buf *q, const struct table_info *t)
 }
 
 /* INSERT INTO t (...) VALUES */
-static int insert_head(struct buf *q, const struct table_info *t)
+static int insert_head(struct buf *q, const struct table *t)
 {
-	if (buf_puts(q, "INSERT INTO ") < 0 || tableinfo_name(q, t, true) < 0 ||
-	    buf_puts(q, " (") < 0 || tableinfo_column_list(q, t, true) < 0 ||
+	if (buf_puts(q, "INSERT INTO ") < 0 || table_name(q, t, TABLE_DEST) < 0 ||
+	    buf_puts(q, " (") < 0 || table_column_list(q, t, TABLE_DEST) < 0 ||
 	    buf_puts(q, ") VALUES ") < 0)
 		return GW_ENOMEM;
 	return 0;
@@ -502,23 +518,25 @@ static int insert_head(struct buf *q, const struct table_info *t)
 
 /* ON DUPLICATE KEY UPDATE c = VALUES(c), ...: a row already there (a table
  * that had rows before its copy) takes the source's image. */
-static int insert_tail(struct buf *q, const struct table_info *t)
+static int insert_tail(struct buf *q, const struct table *t)
 {
 	size_t i;
 
 	if (buf_puts(q, " ON DUPLICATE KEY UPDATE ") < 0)
 		return GW_ENOMEM;
-	for (i = 0; i < t->ncols; i++)
-		if ((i && buf_puts(q, ", ") < 0) || conn_quote_ident(q, t->cols[i].dest_name) < 0 ||
-		    buf_puts(q, " = VALUES(") < 0 ||
-		    conn_quote_ident(q, t->cols[i].dest_name) < 0 || buf_putc(q, ')') < 0)
+	for (i = 0; i < t->ncopied; i++) {
+		const char *n = t->cols[t->copied[i]].dest_name;
+		if ((i && buf_puts(q, ", ") < 0) || conn_quote_ident(q, n) < 0 ||
+		    buf_puts(q, " = VALUES(") < 0 || conn_quote_ident(q, n) < 0 ||
+		    buf_putc(q, ')') < 0)
 			return GW_ENOMEM;
+	}
 	return 0;
 }
 
 /* A warning after LOAD DATA LOCAL means a value was changed on the way in
  * (LOCAL turns strict errors into warnings): refuse it. */
-static int check_warnings(MYSQL *dst, const struct table_info *t, struct gw_err *err)
+static int check_warnings(MYSQL *dst, const struct table *t, struct gw_err *err)
 {
 	struct buf w = BUF_INIT;
 	int r;
@@ -547,7 +565,7 @@ static int check_warnings(MYSQL *dst, const struct table_info *t, struct gw_err 
  */
 static int write_chunk(MYSQL *dst, struct feed *f, struct gw_err *err)
 {
-	const struct table_info *t = f->t;
+	const struct table *t = f->t;
 	struct buf q = BUF_INIT;
 	int r = 0;
 
@@ -607,12 +625,18 @@ out:
  * ORDER BY key LIMIT n */
 static int select_sql(struct buf *q, const struct part *p, char *const *after, size_t limit)
 {
-	const struct table_info *t = p->ts->t;
+	const struct table *t = p->ts->t;
 	const char *where = t->tsel ? t->tsel->where : NULL;
 	const char *sep = " WHERE ";
+	size_t k;
 
-	if (buf_puts(q, "SELECT ") < 0 || tableinfo_column_list(q, t, false) < 0 ||
-	    buf_puts(q, " FROM ") < 0 || tableinfo_name(q, t, false) < 0)
+	if (buf_puts(q, "SELECT ") < 0 || table_column_list(q, t, TABLE_SOURCE) < 0)
+		return GW_ENOMEM;
+	for (k = 0; k < t->nkey; k++)
+		if (table_key_col(t, k)->pos < 0 &&
+		    (buf_puts(q, ", ") < 0 || conn_quote_ident(q, table_key_col(t, k)->name) < 0))
+			return GW_ENOMEM;
+	if (buf_puts(q, " FROM ") < 0 || table_name(q, t, TABLE_SOURCE) < 0)
 		return GW_ENOMEM;
 	if (where) {
 		if (buf_printf(q, "%s(%s)", sep, where) < 0)
@@ -620,17 +644,17 @@ static int select_sql(struct buf *q, const struct part *p, char *const *after, s
 		sep = " AND ";
 	}
 	if (after) {
-		if (buf_puts(q, sep) < 0 || tableinfo_key_after(q, t, after) < 0)
+		if (buf_puts(q, sep) < 0 || table_key_after(q, t, TABLE_SOURCE, after) < 0)
 			return GW_ENOMEM;
 		sep = " AND ";
 	}
 	if (p->hi) {
 		char *hi[1] = {p->hi};
 		if (buf_puts(q, sep) < 0 || buf_puts(q, "NOT ") < 0 ||
-		    tableinfo_key_after(q, t, hi) < 0)
+		    table_key_after(q, t, TABLE_SOURCE, hi) < 0)
 			return GW_ENOMEM;
 	}
-	if (t->nkey && (buf_puts(q, " ORDER BY ") < 0 || tableinfo_key_list(q, t) < 0 ||
+	if (t->nkey && (buf_puts(q, " ORDER BY ") < 0 || table_key_list(q, t, TABLE_SOURCE) < 0 ||
 			buf_printf(q, " LIMIT %zu", limit) < 0))
 		return GW_ENOMEM;
 	return 0;
@@ -639,7 +663,7 @@ static int select_sql(struct buf *q, const struct part *p, char *const *after, s
 /* The literals of the last key the feed took. */
 static int feed_last_key(char ***out, const struct feed *f)
 {
-	const struct table_info *t = f->t;
+	const struct table *t = f->t;
 	char **k = calloc(t->nkey, sizeof(*k));
 	size_t i;
 
@@ -648,8 +672,8 @@ static int feed_last_key(char ***out, const struct feed *f)
 		return GW_ENOMEM;
 	for (i = 0; i < t->nkey; i++) {
 		struct buf lit = BUF_INIT;
-		if (tableinfo_literal(&lit, &t->cols[t->key[i]], f->key[i].ptr ? f->key[i].ptr : "",
-				      f->key[i].len) < 0) {
+		if (table_literal(&lit, table_key_col(t, i), f->key[i].ptr ? f->key[i].ptr : "",
+				  f->key[i].len) < 0) {
 			buf_release(&lit);
 			util_strv_free(k, t->nkey);
 			return GW_ENOMEM;
@@ -684,7 +708,7 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 {
 	struct action_io *io = run->io;
 	struct tstate *ts = p->ts;
-	const struct table_info *t = ts->t;
+	const struct table *t = ts->t;
 	struct feed f;
 	struct buf sel = BUF_INIT, cq = BUF_INIT;
 	size_t chunk = CHUNK_FIRST, i;
@@ -707,7 +731,8 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 		if (p->rows) {
 			log_info(run->s->name, "full copy: %s.%s has no key: copying it again",
 				 t->db, t->table);
-			if (buf_puts(&sel, "DELETE FROM ") < 0 || tableinfo_name(&sel, t, true) < 0)
+			if (buf_puts(&sel, "DELETE FROM ") < 0 ||
+			    table_name(&sel, t, TABLE_DEST) < 0)
 				goto oom;
 			if ((r = conn_exec(dst, buf_cstr(&sel), err)) < 0)
 				goto out;
@@ -872,7 +897,7 @@ static int index_name(struct buf *out, const char *line, size_t len)
 }
 
 /* The destination table's non-unique index definitions, one a line. */
-static int read_indexes(struct buf *out, MYSQL *dst, const struct table_info *t, struct gw_err *err)
+static int read_indexes(struct buf *out, MYSQL *dst, const struct table *t, struct gw_err *err)
 {
 	struct buf q = BUF_INIT;
 	MYSQL_RES *res = NULL;
@@ -881,7 +906,7 @@ static int read_indexes(struct buf *out, MYSQL *dst, const struct table_info *t,
 	int r;
 
 	buf_reset(out);
-	if (buf_puts(&q, "SHOW CREATE TABLE ") < 0 || tableinfo_name(&q, t, true) < 0) {
+	if (buf_puts(&q, "SHOW CREATE TABLE ") < 0 || table_name(&q, t, TABLE_DEST) < 0) {
 		r = err_set(err, GW_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -914,7 +939,7 @@ out:
 }
 
 /* Whether index `name` exists on the destination table. */
-static int index_exists(bool *out, MYSQL *dst, const struct table_info *t, const char *name,
+static int index_exists(bool *out, MYSQL *dst, const struct table *t, const char *name,
 			struct gw_err *err)
 {
 	struct buf q = BUF_INIT;
@@ -941,20 +966,25 @@ out:
 	return r;
 }
 
-/* One ALTER TABLE that drops (add=false) the deferred indexes still there,
- * or adds (add=true) those missing: one pass over the table for all. */
-static int alter_indexes(MYSQL *dst, const struct tstate *ts, bool add, struct gw_err *err)
+enum index_change {
+	INDEXES_DROP, /* the deferred indexes still there */
+	INDEXES_ADD,  /* those missing */
+};
+
+/* One ALTER TABLE that drops or adds the deferred indexes: one pass over
+ * the table for all. */
+static int alter_indexes_once(MYSQL *dst, const struct tstate *ts, enum index_change change,
+			      struct gw_err *err)
 {
-	const struct table_info *t = ts->t;
+	const struct table *t = ts->t;
+	bool add = change == INDEXES_ADD;
 	struct buf q = BUF_INIT, name = BUF_INIT;
 	const char *p;
 	size_t head;
 	int64_t t0;
 	int r = 0;
 
-	if (!ts->indexes || !ts->indexes[0])
-		return 0;
-	if (buf_puts(&q, "ALTER TABLE ") < 0 || tableinfo_name(&q, t, true) < 0)
+	if (buf_puts(&q, "ALTER TABLE ") < 0 || table_name(&q, t, TABLE_DEST) < 0)
 		goto oom;
 	head = q.len;
 	for (p = ts->indexes; *p;) {
@@ -996,10 +1026,34 @@ out:
 	return r;
 }
 
+/*
+ * The deferred indexes dropped or added. An ALTER of an earlier run that
+ * was killed goes on on the server (it notices the lost client only once
+ * done): ours waits for its table lock, then finds the index it added or
+ * dropped meanwhile; then the indexes are looked at again.
+ */
+static int alter_indexes(MYSQL *dst, const struct tstate *ts, enum index_change change,
+			 struct gw_err *err)
+{
+	int r = 0, attempt;
+
+	if (!ts->indexes || !ts->indexes[0])
+		return 0;
+	for (attempt = 0; attempt < 3; attempt++) {
+		unsigned e;
+		if ((r = alter_indexes_once(dst, ts, change, err)) == 0)
+			break;
+		e = mysql_errno(dst);
+		if (e != ER_DUP_KEYNAME && e != ER_CANT_DROP_FIELD_OR_KEY)
+			break;
+	}
+	return r;
+}
+
 /* Every part of the table is copied: indexes built, the table done. */
 static int finish_table(struct copy_run *run, MYSQL *dst, struct tstate *ts, struct gw_err *err)
 {
-	const struct table_info *t = ts->t;
+	const struct table *t = ts->t;
 	struct buf q = BUF_INIT;
 	uint64_t rows = 0;
 	size_t i;
@@ -1008,7 +1062,7 @@ static int finish_table(struct copy_run *run, MYSQL *dst, struct tstate *ts, str
 	for (i = 0; i < run->nparts; i++)
 		if (run->parts[i].ts == ts)
 			rows += run->parts[i].rows;
-	if ((r = alter_indexes(dst, ts, true, err)) < 0)
+	if ((r = alter_indexes(dst, ts, INDEXES_ADD, err)) < 0)
 		goto out;
 	if (buf_puts(&q, "UPDATE ") < 0 || conn_quote_ident(&q, run->metadb) < 0 ||
 	    buf_printf(&q, ".copy_table SET done = 1, rows_copied = %llu",
@@ -1030,18 +1084,6 @@ out:
 }
 
 /* --- planning: the parts of every table --------------------------------- */
-
-static bool is_int_type(const char *type)
-{
-	static const char *ints[] = {"tinyint", "smallint", "mediumint",
-				     "int",	"integer",  "bigint"};
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(ints); i++)
-		if (!strcmp(type, ints[i]))
-			return true;
-	return false;
-}
 
 static __int128 parse_i128(const char *s)
 {
@@ -1077,7 +1119,7 @@ static char *format_i128(__int128 v)
 static int plan_ranges(char ***cuts_out, size_t *nparts_out, MYSQL *src, const struct tstate *ts,
 		       size_t want, struct gw_err *err)
 {
-	const struct table_info *t = ts->t;
+	const struct table *t = ts->t;
 	struct buf q = BUF_INIT;
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
@@ -1087,9 +1129,10 @@ static int plan_ranges(char ***cuts_out, size_t *nparts_out, MYSQL *src, const s
 
 	*cuts_out = NULL;
 	*nparts_out = 1;
-	if (buf_puts(&q, "SELECT MIN(") < 0 || conn_quote_ident(&q, t->cols[t->key[0]].name) < 0 ||
-	    buf_puts(&q, "), MAX(") < 0 || conn_quote_ident(&q, t->cols[t->key[0]].name) < 0 ||
-	    buf_puts(&q, ") FROM ") < 0 || tableinfo_name(&q, t, false) < 0) {
+	if (buf_puts(&q, "SELECT MIN(") < 0 ||
+	    conn_quote_ident(&q, table_key_col(t, 0)->name) < 0 || buf_puts(&q, "), MAX(") < 0 ||
+	    conn_quote_ident(&q, table_key_col(t, 0)->name) < 0 || buf_puts(&q, ") FROM ") < 0 ||
+	    table_name(&q, t, TABLE_SOURCE) < 0) {
 		r = err_set(err, GW_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -1129,14 +1172,14 @@ out:
 }
 
 /* Whether the destination table has any row. */
-static int dest_empty(bool *out, MYSQL *dst, const struct table_info *t, struct gw_err *err)
+static int dest_empty(bool *out, MYSQL *dst, const struct table *t, struct gw_err *err)
 {
 	struct buf q = BUF_INIT;
 	MYSQL_RES *res = NULL;
 	int r;
 
 	*out = false;
-	if (buf_puts(&q, "SELECT 1 FROM ") < 0 || tableinfo_name(&q, t, true) < 0 ||
+	if (buf_puts(&q, "SELECT 1 FROM ") < 0 || table_name(&q, t, TABLE_DEST) < 0 ||
 	    buf_puts(&q, " LIMIT 1") < 0) {
 		r = err_set(err, GW_ENOMEM, "out of memory");
 		goto out;
@@ -1156,7 +1199,7 @@ out:
 static int plan_new(struct copy_run *run, MYSQL *src, MYSQL *dst, struct tstate *ts,
 		    struct gw_err *err)
 {
-	const struct table_info *t = ts->t;
+	const struct table *t = ts->t;
 	size_t workers = run->s->parallelism > 0 ? (size_t)run->s->parallelism : 1;
 	size_t want = 1, nparts = 1, i;
 	char **cuts = NULL;
@@ -1243,11 +1286,11 @@ static int plan(struct copy_run *run, MYSQL *src, MYSQL *dst, struct gw_err *err
 
 	for (i = 0; i < run->ntables; i++) {
 		struct tstate *ts = &run->ts[i];
-		const struct table_info *t = ts->t;
+		const struct table *t = ts->t;
 		bool found = false, done = false;
 		size_t first = run->nparts;
 
-		ts->int_key = t->nkey == 1 && is_int_type(t->cols[t->key[0]].data_type);
+		ts->int_key = t->nkey == 1 && table_key_col(t, 0)->integer;
 		for (int attempt = 0; attempt < 2 && !found; attempt++) {
 			buf_reset(&q);
 			if (buf_puts(&q, "SELECT indexes, done, rows_copied FROM ") < 0 ||
@@ -1325,7 +1368,7 @@ static int plan(struct copy_run *run, MYSQL *src, MYSQL *dst, struct gw_err *err
 				goto out;
 			continue;
 		}
-		if ((r = alter_indexes(dst, ts, false, err)) < 0)
+		if ((r = alter_indexes(dst, ts, INDEXES_DROP, err)) < 0)
 			goto out;
 	}
 	goto out;
@@ -1397,6 +1440,25 @@ out:
 	return NULL;
 }
 
+/* What the precheck refuses, refused again: the copy of a table that
+ * cannot be addressed on the destination, or has nothing to copy. */
+static int check_tables(const struct copy_run *run, struct gw_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < run->ntables; i++) {
+		const struct table *t = &run->tables[i];
+		if (!t->ncopied)
+			return err_set(err, GW_EFATAL, "table %s.%s: no column to copy", t->db,
+				       t->table);
+		if (t->key_unselected)
+			return err_set(err, GW_EFATAL,
+				       "table %s.%s: the column list leaves out key column %s",
+				       t->db, t->table, t->key_unselected);
+	}
+	return 0;
+}
+
 /* Whether the destination takes LOAD DATA LOCAL INFILE (local_infile). */
 static int probe_load(bool *out, MYSQL *dst, struct gw_err *err)
 {
@@ -1441,7 +1503,9 @@ int engine_full(struct action_io *io)
 	/* Before the first row is read. */
 	if ((r = record_handoff(src, dst, &run, &io->err)) < 0)
 		goto out;
-	if ((r = tableinfo_list(&run.tables, &run.ntables, src, io->spec, &io->err)) < 0)
+	if ((r = table_list(&run.tables, &run.ntables, src, io->spec, TABLE_MISSING_FAILS,
+			    &io->err)) < 0 ||
+	    (r = check_tables(&run, &io->err)) < 0)
 		goto out;
 	if ((r = probe_load(&run.use_load, dst, &io->err)) < 0)
 		goto out;
@@ -1511,7 +1575,7 @@ out:
 	for (i = 0; run.ts && i < run.ntables; i++)
 		free(run.ts[i].indexes);
 	free(run.ts);
-	tableinfo_free_list(run.tables, run.ntables);
+	table_list_free(run.tables, run.ntables);
 	if (src)
 		mysql_close(src);
 	if (dst)

@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/meta.h"
 #include "engine/schema.h"
+#include "engine/table.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -813,99 +814,85 @@ static int check_object_conflicts(struct pc *pc)
 	return failed;
 }
 
-/* Keys, conflicts, engines, charsets: one pass over the selected tables. */
+/* The key item of one table (see table.h for the key); returns 1 on a
+ * warn or fail. */
+static int check_key(struct pc *pc, const struct table *t)
+{
+	unsigned long version;
+	bool mariadb;
+
+	if (t->key_unselected) {
+		item(pc, "primary-keys", PC_FAIL, "add the key column to columns: in the spec",
+		     "the column list of %s.%s leaves out %s key column %s: its rows cannot be "
+		     "addressed on the destination",
+		     t->db, t->table, t->key_kind == TABLE_KEY_PRIMARY ? "primary" : "unique",
+		     t->key_unselected);
+		return 1;
+	}
+	if (t->key_kind != TABLE_KEY_NONE)
+		return 0;
+	conn_server_version(pc->src, &version, &mariadb);
+	if (pc->incremental) {
+		item(
+		    pc, "primary-keys", PC_FAIL,
+		    "add a primary key (ALTER TABLE ... ADD PRIMARY KEY (...)), or leave the table "
+		    "out with excludeTables",
+		    "table %s.%s has no primary key, nor a unique key on NOT NULL columns: changes "
+		    "cannot be applied by key",
+		    t->db, t->table);
+		return 1;
+	}
+	item(pc, "primary-keys", PC_WARN,
+	     "add a primary key (ALTER TABLE ... ADD PRIMARY KEY (...)) or leave the table out "
+	     "with excludeTables; nothing, if that is acceptable",
+	     "table %s.%s has no primary key, nor a unique key on NOT NULL columns: its copy "
+	     "cannot resume part-way (an interrupted copy starts it again from empty)%s%s",
+	     t->db, t->table,
+	     pc->incremental ? "; its changes are applied by the whole row (UPDATE and DELETE "
+			       "find it by every column, LIMIT 1: a scan of the destination "
+			       "table per change unless an index helps)"
+			     : "",
+	     pc->incremental && !mariadb
+		 ? "; the copy locks it (LOCK TABLES ... READ) for a moment to read its "
+		   "position: the source account needs LOCK TABLES"
+		 : "");
+	return 1;
+}
+
+/* Keys, conflicts, engines, storage: one pass over the selected tables. */
 static void check_tables(struct pc *pc)
 {
-	struct buf b = BUF_INIT;
-	MYSQL_RES *res;
-	MYSQL_ROW row;
-	int nokey = 0, conflicts = 0, engines = 0, checked = 0;
+	struct table *tables = NULL;
+	struct gw_err e = GW_ERR_INIT;
+	size_t n = 0, i;
+	int nokey = 0, conflicts = 0, engines = 0;
 
-	if (buf_puts(
-		&b,
-		"SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.ENGINE,"
-		" (SELECT GROUP_CONCAT(k.COLUMN_NAME ORDER BY k.ORDINAL_POSITION)"
-		"  FROM information_schema.KEY_COLUMN_USAGE k WHERE k.TABLE_SCHEMA = t.TABLE_SCHEMA"
-		"  AND k.TABLE_NAME = t.TABLE_NAME AND k.CONSTRAINT_NAME = 'PRIMARY'),"
-		/* unique keys the engines can walk: whole NOT NULL columns */
-		" (SELECT COUNT(*) FROM information_schema.STATISTICS s WHERE"
-		"  s.TABLE_SCHEMA = t.TABLE_SCHEMA AND s.TABLE_NAME = t.TABLE_NAME AND"
-		"  s.NON_UNIQUE = 0 AND s.INDEX_NAME NOT IN (SELECT s2.INDEX_NAME"
-		"  FROM information_schema.STATISTICS s2 JOIN information_schema.COLUMNS c2"
-		"  ON c2.TABLE_SCHEMA = s2.TABLE_SCHEMA AND c2.TABLE_NAME = s2.TABLE_NAME"
-		"  AND c2.COLUMN_NAME = s2.COLUMN_NAME WHERE s2.TABLE_SCHEMA = s.TABLE_SCHEMA"
-		"  AND s2.TABLE_NAME = s.TABLE_NAME"
-		"  AND (c2.IS_NULLABLE = 'YES' OR s2.SUB_PART IS NOT NULL))),"
-		" IFNULL(t.DATA_LENGTH, 0) + IFNULL(t.INDEX_LENGTH, 0)"
-		" FROM information_schema.TABLES t WHERE t.TABLE_TYPE = 'BASE TABLE'"
-		" AND t.TABLE_SCHEMA IN (") < 0 ||
-	    db_list(&b, pc->src, pc->s) < 0 || buf_puts(&b, ") ORDER BY 1, 2") < 0) {
-		buf_release(&b);
-		return;
-	}
-	if (!(res = q(pc->src, buf_cstr(&b)))) {
+	if (table_list(&tables, &n, pc->src, pc->s, TABLE_MISSING_SKIPPED, &e) < 0) {
 		item(pc, "primary-keys", PC_FAIL, "grant SELECT on the selected databases",
-		     "cannot read the source's tables: %s", mysql_error(pc->src));
-		buf_release(&b);
+		     "cannot read the source's tables: %s", e.msg);
 		return;
 	}
 	{
 		uint64_t bytes = 0;
-		while ((row = mysql_fetch_row(res))) {
-			const struct table_sel *tsel = NULL;
-			const struct object_sel *o;
-			const char *dest_table;
-			if (!spec_table_selected(pc->s, row[0], row[1], &tsel))
-				continue;
-			checked++;
-			bytes += strtoull(row[5], NULL, 10);
-			o = spec_find_database(pc->s, row[0]);
-			dest_table = spec_dest_table(tsel, row[1]);
-			if (!row[3] && !strcmp(row[4], "0")) {
-				nokey++;
-				item(pc, "primary-keys", pc->incremental ? PC_FAIL : PC_WARN,
-				     "add a primary key (ALTER TABLE ... ADD PRIMARY KEY (...)), "
-				     "or leave "
-				     "the table out with excludeTables",
-				     "table %s.%s has no primary key, nor a unique key on NOT NULL "
-				     "columns: %s",
-				     row[0], row[1],
-				     pc->incremental
-					 ? "changes cannot be applied by key (duplicates)"
-					 : "its copy cannot resume part-way");
-			} else if (row[3] && tsel && tsel->columns) {
-				/* the key must be among the selected columns */
-				char *keys = strdup(row[3]), *save = NULL, *c;
-				for (c = keys ? strtok_r(keys, ",", &save) : NULL; c;
-				     c = strtok_r(NULL, ",", &save))
-					if (!spec_column_selected(tsel, c)) {
-						item(pc, "primary-keys", PC_FAIL,
-						     "add the key column to columns: in the spec",
-						     "the column list of %s.%s leaves out primary "
-						     "key "
-						     "column %s",
-						     row[0], row[1], c);
-						nokey++;
-					}
-				free(keys);
-			}
-			if (row[2] && strcasecmp(row[2], "InnoDB")) {
+		for (i = 0; i < n; i++) {
+			const struct table *t = &tables[i];
+			bytes += t->bytes;
+			nokey += check_key(pc, t);
+			if (t->engine && strcasecmp(t->engine, "InnoDB")) {
 				engines++;
 				item(pc, "engines", PC_WARN,
 				     "convert it: ALTER TABLE ... ENGINE=InnoDB",
 				     "table %s.%s uses %s: not transactional, its copy and changes "
 				     "are "
 				     "not atomic with their checkpoints",
-				     row[0], row[1], row[2]);
+				     t->db, t->table, t->engine);
 			}
 			/* name conflicts on the destination */
 			if (!pc->task_has_data &&
-			    table_exists(pc->dst, spec_dest_database(o), dest_table)) {
+			    table_exists(pc->dst, t->dest_db, t->dest_table)) {
 				struct buf c = BUF_INIT;
 				char *any;
-				if (conn_quote_ident(&c, spec_dest_database(o)) == 0 &&
-				    buf_putc(&c, '.') == 0 &&
-				    conn_quote_ident(&c, dest_table) == 0) {
+				if (table_name(&c, t, TABLE_DEST) == 0) {
 					struct buf sq = BUF_INIT;
 					if (buf_printf(
 						&sq,
@@ -921,11 +908,11 @@ static void check_tables(struct pc *pc)
 							     "destination table %s.%s already "
 							     "exists and "
 							     "holds rows",
-							     spec_dest_database(o), dest_table);
+							     t->dest_db, t->dest_table);
 						} else if (any) {
 							conflicts += check_same_table(
-							    pc, row[0], row[1], tsel,
-							    spec_dest_database(o), dest_table);
+							    pc, t->db, t->table, t->tsel,
+							    t->dest_db, t->dest_table);
 						}
 						free(any);
 					}
@@ -934,12 +921,11 @@ static void check_tables(struct pc *pc)
 				buf_release(&c);
 			}
 		}
-		mysql_free_result(res);
 		if (!pc->task_has_data)
 			conflicts += check_object_conflicts(pc);
 		if (!nokey)
 			item(pc, "primary-keys", PC_PASS, NULL,
-			     "every selected table (%d) has a primary or unique key", checked);
+			     "every selected table (%zu) has a primary or unique key", n);
 		if (!conflicts)
 			item(pc, "name-conflicts", PC_PASS, NULL,
 			     pc->task_has_data ? "the destination tables are this migration's own"
@@ -948,12 +934,12 @@ static void check_tables(struct pc *pc)
 			item(pc, "engines", PC_PASS, NULL, "every selected table is InnoDB");
 		if (pc->s->destination.is_rds) {
 			struct cloud_instance_info info;
-			struct gw_err e = GW_ERR_INIT;
-			if (cloud_instance_info(&info, &pc->s->destination, pc->s->name, &e) < 0)
+			struct gw_err ce = GW_ERR_INIT;
+			if (cloud_instance_info(&info, &pc->s->destination, pc->s->name, &ce) < 0)
 				item(pc, "storage", PC_FAIL,
 				     "check the Alibaba Cloud credentials and the RAM role's "
 				     "rds:DescribeDBInstanceAttribute permission",
-				     "cannot read the destination instance's storage: %s", e.msg);
+				     "cannot read the destination instance's storage: %s", ce.msg);
 			else if (info.storage_total &&
 				 info.storage_total - info.storage_used < bytes)
 				item(
@@ -977,7 +963,7 @@ static void check_tables(struct pc *pc)
 			    (unsigned long long)((bytes + (1 << 20) - 1) >> 20));
 		}
 	}
-	buf_release(&b);
+	table_list_free(tables, n);
 }
 
 static void check_foreign_keys(struct pc *pc)

@@ -40,6 +40,7 @@
 #include "engine/conn.h"
 #include "engine/engine.h"
 #include "engine/meta.h"
+#include "engine/table.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -138,16 +139,12 @@ struct rtable {
 	char *dest_db;
 	char *dest_table;
 	const struct table_sel *tsel;
-	size_t ncols;
-	char **names;	   /* source column names, table order */
-	char **dest_names; /* NULL for a column not written */
-	bool *is_unsigned;
-	size_t *key; /* indexes of the key columns */
-	size_t nkey;
+	struct table model;	 /* the layout at the position being applied */
+	const char **dest_names; /* of the columns written, else NULL (model's) */
 	bool loaded;
 	bool net; /* changes may be merged by key (see struct pend) */
-	/* segment mode: the destination's other unique keys, as column
-	 * indexes: key u is ucols[uoff[u] .. uoff[u + 1]) */
+	/* segment mode: the other unique keys, as column indexes: key u is
+	 * ucols[uoff[u] .. uoff[u + 1]) */
 	bool seg;
 	size_t *ucols, *uoff;
 	size_t nuniq;
@@ -341,23 +338,13 @@ static int source_position(struct binlog_pos *out, MYSQL *src, struct gw_err *er
 
 static void rtable_unload(struct rtable *t)
 {
-	size_t i;
-
-	for (i = 0; i < t->ncols; i++) {
-		free(t->names[i]);
-		if (t->dest_names)
-			free(t->dest_names[i]);
-	}
-	free(t->names);
+	table_release(&t->model);
 	free(t->dest_names);
-	free(t->is_unsigned);
-	free(t->key);
 	free(t->ucols);
 	free(t->uoff);
-	t->names = t->dest_names = NULL;
-	t->is_unsigned = NULL;
-	t->key = t->ucols = t->uoff = NULL;
-	t->ncols = t->nkey = t->nuniq = 0;
+	t->dest_names = NULL;
+	t->ucols = t->uoff = NULL;
+	t->nuniq = 0;
 	t->loaded = t->net = t->seg = false;
 }
 
@@ -392,232 +379,139 @@ static struct rtable *rtable_find(struct repl *r, const char *db, const char *ta
 	return t;
 }
 
-/* Appends " WHERE TABLE_SCHEMA = 'db' AND TABLE_NAME = 'table'". */
-static int where_table(struct buf *q, MYSQL *m, const char *db, const char *table)
+/* The column of the applier's layout that column `name` of the other
+ * side's table is (the other side names columns as the destination does),
+ * or -1. */
+static int other_col(const struct rtable *t, const char *name)
 {
-	if (buf_puts(q, " WHERE TABLE_SCHEMA = ") < 0 ||
-	    conn_quote_string(q, m, db, strlen(db)) < 0 || buf_puts(q, " AND TABLE_NAME = ") < 0 ||
-	    conn_quote_string(q, m, table, strlen(table)) < 0)
+	size_t i;
+
+	for (i = 0; name && i < t->model.ncols; i++)
+		if (t->model.cols[i].dest_name && !strcasecmp(t->model.cols[i].dest_name, name))
+			return (int)i;
+	return -1;
+}
+
+/*
+ * The unique keys other than the row-addressing key, of the destination's
+ * table and of the source's (one that only one side has still orders the
+ * changes: a key added on either side later, outside the stream, is then
+ * covered too), as column indexes into ucols/uoff. *all_int false when one
+ * has a column that is not an integer (whose text is not the value's
+ * identity) or not among the table's columns.
+ */
+static int rtable_unique_keys(bool *all_int, struct rtable *t, const struct table *other)
+{
+	const struct table *side[2] = {&t->model, other};
+	size_t s, i, k, nparts = 0, nc = 0;
+
+	*all_int = true;
+	for (s = 0; s < 2; s++)
+		for (i = 0; side[s] && i < side[s]->nindexes; i++)
+			nparts += side[s]->indexes[i].nparts;
+	if (!(t->ucols = calloc(nparts + 1, sizeof(*t->ucols))) ||
+	    !(t->uoff = calloc(nparts + 2, sizeof(*t->uoff))))
 		return GW_ENOMEM;
+	for (s = 0; s < 2; s++) {
+		const struct table *m = side[s];
+		for (i = 0; m && i < m->nindexes; i++) {
+			const struct table_index *x = &m->indexes[i];
+			if (x->kind == TABLE_INDEX_PLAIN ||
+			    (t->model.key_index && !strcmp(x->name, t->model.key_index->name)))
+				continue;
+			t->uoff[t->nuniq++] = nc;
+			for (k = 0; k < x->nparts; k++) {
+				int c = x->parts[k].col < 0 ? -1
+					: s == 0	    ? x->parts[k].col
+						 : other_col(t, m->cols[x->parts[k].col].name);
+				if (c < 0 || !t->model.cols[c].integer)
+					*all_int = false;
+				else
+					t->ucols[nc++] = (size_t)c;
+			}
+		}
+	}
+	t->uoff[t->nuniq] = nc;
 	return 0;
 }
 
-/* Whether db.table has a unique key other than the primary key (a table
- * not there has none). */
-static int other_unique_key(bool *out, MYSQL *m, const char *db, const char *table,
-			    struct gw_err *err)
-{
-	struct buf q = BUF_INIT, v = BUF_INIT;
-	bool found;
-	int rc;
-
-	*out = true;
-	if (buf_puts(&q, "SELECT 1 FROM information_schema.STATISTICS") < 0 ||
-	    where_table(&q, m, db, table) < 0 ||
-	    buf_puts(&q, " AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY' LIMIT 1") < 0) {
-		rc = err_set(err, GW_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = conn_query_value(&v, &found, m, buf_cstr(&q), err)) < 0)
-		goto out;
-	*out = found;
-out:
-	buf_release(&q);
-	buf_release(&v);
-	return rc;
-}
-
 /*
- * Segment mode's keys: the unique keys other than the primary key, of the
- * destination's table and of the source's (one that only one side has
- * still orders the changes: a key added on either side later, outside the
- * stream, is then covered too), as column indexes. *ok false when one has
- * a column that is not an integer (whose text is not the value's
- * identity) or not among the table's columns.
- */
-static int rtable_load_unique(bool *ok, struct repl *r, struct rtable *t, const bool *is_int,
-			      struct gw_err *err)
-{
-	struct buf q = BUF_INIT;
-	MYSQL_RES *res = NULL;
-	MYSQL_ROW row;
-	size_t n, i, nc = 0, side, cap = 0;
-	int rc = 0;
-
-	*ok = false;
-	for (side = 0; side < 2; side++) {
-		MYSQL *m = side ? r->src : r->dst;
-		char *const *names = side ? t->names : t->dest_names;
-		char prev[256] = "";
-		size_t *nu, *no;
-
-		buf_reset(&q);
-		if (buf_puts(&q,
-			     "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS") <
-			0 ||
-		    where_table(&q, m, side ? t->db : t->dest_db, side ? t->table : t->dest_table) <
-			0 ||
-		    buf_puts(&q, " AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY'"
-				 " ORDER BY INDEX_NAME, SEQ_IN_INDEX") < 0) {
-			rc = err_set(err, GW_ENOMEM, "out of memory");
-			goto out;
-		}
-		if (res)
-			mysql_free_result(res);
-		if (mysql_real_query(m, q.ptr, q.len) || !(res = mysql_store_result(m))) {
-			rc = conn_error(err, m, "reading the unique keys");
-			goto out;
-		}
-		n = (size_t)mysql_num_rows(res);
-		cap += n;
-		if (!(nu = realloc(t->ucols, (cap + 1) * sizeof(*nu)))) {
-			rc = err_set(err, GW_ENOMEM, "out of memory");
-			goto out;
-		}
-		t->ucols = nu;
-		if (!(no = realloc(t->uoff, (cap + 2) * sizeof(*no)))) {
-			rc = err_set(err, GW_ENOMEM, "out of memory");
-			goto out;
-		}
-		t->uoff = no;
-		while ((row = mysql_fetch_row(res)) && nc < cap) {
-			if (!row[0] || !row[1])
-				goto out;
-			if (strcmp(prev, row[0])) {
-				(void)snprintf(prev, sizeof(prev), "%s", row[0]);
-				t->uoff[t->nuniq++] = nc;
-			}
-			for (i = 0; i < t->ncols; i++)
-				if (names[i] && !strcmp(names[i], row[1]))
-					break;
-			if (i == t->ncols || !is_int[i])
-				goto out;
-			t->ucols[nc++] = i;
-		}
-		t->uoff[t->nuniq] = nc;
-	}
-	*ok = true;
-out:
-	if (res)
-		mysql_free_result(res);
-	buf_release(&q);
-	return rc;
-}
-
-/*
- * Column names, signedness, generated columns and the key of a table, for
- * the layout of the binlog position being applied. The destination's
- * table has had every DDL up to that position applied (DDL is replicated in
- * stream order, its position committed after it), so for tables copied
- * whole its columns are the source's columns at this position: that is the
- * schema history, kept where the data is. Tables with a column selection or
- * column renames refuse DDL that changes columns, so the source's current
- * columns are theirs. NEEDSWORK: without binlog_row_metadata=FULL, rows of
- * such a table logged before an ALTER of it (a backlog) are decoded with the
- * layout after it; with FULL the decoder refuses the mismatch.
+ * The layout of a table (table.h's model) at the binlog position being
+ * applied. The destination's table has had every DDL up to that position
+ * applied (DDL is replicated in stream order, its position committed after
+ * it), so for tables copied whole its columns are the source's columns at
+ * this position: that is the schema history, kept where the data is.
+ * Tables with a column selection or column renames refuse DDL that changes
+ * columns, so the source's current columns are theirs. NEEDSWORK: without
+ * binlog_row_metadata=FULL, rows of such a table logged before an ALTER of
+ * it (a backlog) are decoded with the layout after it; with FULL the
+ * decoder refuses the mismatch. The other side's table is read for its
+ * unique keys.
  */
 static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 {
 	bool from_dest = !t->tsel || (!t->tsel->ncolumns && !t->tsel->nrenames);
-	MYSQL *m = from_dest ? r->dst : r->src;
+	MYSQL *m = from_dest ? r->dst : r->src, *om = from_dest ? r->src : r->dst;
 	const char *db = from_dest ? t->dest_db : t->db;
 	const char *table = from_dest ? t->dest_table : t->table;
-	struct buf q = BUF_INIT;
-	MYSQL_RES *res = NULL;
-	MYSQL_ROW row;
-	bool *is_int = NULL;
+	struct table other;
+	char **names = NULL;
+	bool *is_unsigned = NULL, all_int = true, unique_other;
 	size_t n, i;
-	int rc = GW_ENOMEM;
+	int rc;
 
+	memset(&other, 0, sizeof(other));
 	rtable_unload(t);
-	/* Plain queries on information_schema: a correlated subquery there
-	 * opens the table once per column, and costs far more. */
-	if (buf_puts(&q, "SELECT COLUMN_NAME, COLUMN_TYPE LIKE '%unsigned%', IS_GENERATED,"
-			 " DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint')"
-			 " FROM information_schema.COLUMNS") < 0 ||
-	    where_table(&q, m, db, table) < 0 || buf_puts(&q, " ORDER BY ORDINAL_POSITION") < 0)
-		goto oom;
-	if (mysql_real_query(m, q.ptr, q.len) || !(res = mysql_store_result(m))) {
-		rc = conn_error(err, m, "reading the columns");
+	if ((rc = table_load(&t->model, m, db, table, from_dest ? NULL : t->tsel, t->dest_db,
+			     t->dest_table, err)) < 0) {
+		if (rc == GW_ENOTFOUND)
+			rc = err_set(err, GW_EFATAL, "table %s.%s: not found on the %s (%s.%s)",
+				     t->db, t->table, from_dest ? "destination" : "source", db,
+				     table);
 		goto out;
 	}
-	n = (size_t)mysql_num_rows(res);
-	if (n == 0) {
-		rc = err_set(err, GW_EFATAL, "table %s.%s: not found on the %s (%s.%s)", t->db,
-			     t->table, from_dest ? "destination" : "source", db, table);
+	/* (a table the other side lacks has no unique key there) */
+	rc = table_load(&other, om, from_dest ? t->db : t->dest_db,
+			from_dest ? t->table : t->dest_table, NULL, NULL, NULL, err);
+	if (rc < 0 && rc != GW_ENOTFOUND)
+		goto out;
+	n = t->model.ncols;
+	if (!(t->dest_names = calloc(n ? n : 1, sizeof(*t->dest_names))) ||
+	    !(names = calloc(n ? n : 1, sizeof(*names))) ||
+	    !(is_unsigned = calloc(n ? n : 1, sizeof(*is_unsigned))))
+		goto oom;
+	for (i = 0; i < n; i++) {
+		const struct table_col *c = &t->model.cols[i];
+		names[i] = c->name;
+		is_unsigned[i] = c->is_unsigned;
+		t->dest_names[i] = c->pos >= 0 ? c->dest_name : NULL;
+	}
+	if (t->model.key_unselected) {
+		rc = err_set(err, GW_EFATAL, "table %s.%s: key column %s is not selected", t->db,
+			     t->table, t->model.key_unselected);
 		goto out;
 	}
-	t->names = calloc(n, sizeof(*t->names));
-	t->dest_names = calloc(n, sizeof(*t->dest_names));
-	t->is_unsigned = calloc(n, sizeof(*t->is_unsigned));
-	t->key = calloc(n, sizeof(*t->key));
-	is_int = calloc(n, sizeof(*is_int));
-	if (!t->names || !t->dest_names || !t->is_unsigned || !t->key || !is_int)
-		goto oom;
-	for (i = 0; i < n && (row = mysql_fetch_row(res)); i++) {
-		t->names[i] = strdup(row[0]);
-		if (!t->names[i])
-			goto oom;
-		t->is_unsigned[i] = row[1] && row[1][0] == '1';
-		if ((!row[2] || !strcmp(row[2], "NEVER")) &&
-		    spec_column_selected(t->tsel, row[0]) &&
-		    !(t->dest_names[i] = strdup(spec_dest_column(t->tsel, row[0]))))
-			goto oom;
-		is_int[i] = row[3] && row[3][0] == '1';
-		t->ncols++;
-	}
-	mysql_free_result(res);
-	res = NULL;
-	/* the primary key's columns in key order */
-	buf_reset(&q);
-	if (buf_puts(&q, "SELECT COLUMN_NAME FROM information_schema.STATISTICS") < 0 ||
-	    where_table(&q, m, db, table) < 0 ||
-	    buf_puts(&q, " AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX") < 0)
-		goto oom;
-	if (mysql_real_query(m, q.ptr, q.len) || !(res = mysql_store_result(m))) {
-		rc = conn_error(err, m, "reading the primary key");
-		goto out;
-	}
-	while ((row = mysql_fetch_row(res)) && t->nkey < t->ncols)
-		for (i = 0; i < t->ncols; i++)
-			if (row[0] && !strcmp(row[0], t->names[i])) {
-				t->key[t->nkey++] = i;
-				break;
-			}
-	t->net = t->nkey > 0;
-	if (t->nkey == 0) {
+	if (t->model.nkey == 0) {
 		rc = err_set(err, GW_EFATAL,
 			     "table %s.%s has no primary key: changes cannot be applied by key "
 			     "(precheck refuses such tables for incremental migration)",
 			     t->db, t->table);
 		goto out;
 	}
-	for (i = 0; i < t->nkey; i++)
-		if (!t->dest_names[t->key[i]]) {
-			rc = err_set(err, GW_EFATAL, "table %s.%s: key column %s is not selected",
-				     t->db, t->table, t->names[t->key[i]]);
-			goto out;
-		}
-	if (t->net) {
-		/* Another unique key on either side makes the order of
-		 * changes to distinct primary keys matter. */
-		bool u1 = true, u2 = true;
-		if ((rc = other_unique_key(&u1, r->dst, t->dest_db, t->dest_table, err)) < 0 ||
-		    (rc = other_unique_key(&u2, r->src, t->db, t->table, err)) < 0)
-			goto out;
-		t->net = !u1 && !u2;
-	}
+	if (rtable_unique_keys(&all_int, t, rc == GW_ENOTFOUND ? NULL : &other) < 0)
+		goto oom;
+	unique_other = t->nuniq > 0;
+	/* Another unique key on either side makes the order of changes to
+	 * distinct keys matter. */
+	t->net = !unique_other;
 	if (!t->net) {
-		bool ok = true;
-		for (i = 0; i < t->nkey; i++)
-			if (!is_int[t->key[i]])
-				ok = false;
-		if (ok && (rc = rtable_load_unique(&ok, r, t, is_int, err)) < 0)
-			goto out;
-		t->seg = ok;
+		for (i = 0; i < t->model.nkey; i++)
+			if (!table_key_col(&t->model, i)->integer)
+				all_int = false;
+		t->seg = all_int;
 	}
-	if ((rc = binlog_decoder_describe_table(r->dec, t->db, t->table, t->names, t->is_unsigned,
-						t->ncols, err)) < 0)
+	if ((rc = binlog_decoder_describe_table(r->dec, t->db, t->table, (char **)names,
+						is_unsigned, n, err)) < 0)
 		goto out;
 	t->loaded = true;
 	rc = 0;
@@ -625,10 +519,9 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 oom:
 	rc = err_set(err, GW_ENOMEM, "out of memory");
 out:
-	if (res)
-		mysql_free_result(res);
-	free(is_int);
-	buf_release(&q);
+	table_release(&other);
+	free(names);
+	free(is_unsigned);
 	return rc;
 }
 
@@ -727,10 +620,10 @@ static int filter_passes(bool *out, struct repl *r, const struct rtable *t,
 		return 0;
 	if (buf_puts(&q, "SELECT 1 FROM (SELECT ") < 0)
 		goto oom;
-	for (c = 0; c < t->ncols; c++)
+	for (c = 0; c < t->model.ncols; c++)
 		if ((c && buf_puts(&q, ", ") < 0) ||
 		    binlog_value_sql(&q, &img[c], &map->cols[c]) < 0 || buf_puts(&q, " AS ") < 0 ||
-		    conn_quote_ident(&q, t->names[c]) < 0)
+		    conn_quote_ident(&q, t->model.cols[c].name) < 0)
 			goto oom;
 	if (buf_printf(&q, ") AS godwit_row WHERE (%s)", t->tsel->where) < 0)
 		goto oom;
@@ -755,7 +648,7 @@ static int upsert_head(struct buf *q, const struct rtable *t)
 
 	if (buf_puts(q, "INSERT INTO ") < 0 || dest_name(q, t) < 0 || buf_puts(q, " (") < 0)
 		return GW_ENOMEM;
-	for (c = 0; c < t->ncols; c++) {
+	for (c = 0; c < t->model.ncols; c++) {
 		if (!t->dest_names[c])
 			continue;
 		if ((!first && buf_puts(q, ", ") < 0) || conn_quote_ident(q, t->dest_names[c]) < 0)
@@ -773,7 +666,7 @@ static int upsert_row(struct buf *q, const struct rtable *t, const struct bl_val
 
 	if (buf_putc(q, '(') < 0)
 		return GW_ENOMEM;
-	for (c = 0; c < t->ncols; c++) {
+	for (c = 0; c < t->model.ncols; c++) {
 		if (!t->dest_names[c])
 			continue;
 		if ((!first && buf_putc(q, ',') < 0) ||
@@ -791,7 +684,7 @@ static int upsert_tail(struct buf *q, const struct rtable *t)
 
 	if (buf_puts(q, " ON DUPLICATE KEY UPDATE ") < 0)
 		return GW_ENOMEM;
-	for (c = 0; c < t->ncols; c++) {
+	for (c = 0; c < t->model.ncols; c++) {
 		if (!t->dest_names[c])
 			continue;
 		if ((!first && buf_puts(q, ", ") < 0) ||
@@ -828,12 +721,12 @@ static int key_text(struct buf *q, const struct rtable *t, const struct bl_value
 {
 	size_t k;
 
-	if (t->nkey == 1 && img[t->key[0]].kind != BL_NULL)
-		return binlog_value_sql(q, &img[t->key[0]], &map->cols[t->key[0]]);
+	if (t->model.nkey == 1 && img[t->model.key[0]].kind != BL_NULL)
+		return binlog_value_sql(q, &img[t->model.key[0]], &map->cols[t->model.key[0]]);
 	if (buf_putc(q, '(') < 0)
 		return GW_ENOMEM;
-	for (k = 0; k < t->nkey; k++) {
-		size_t c = t->key[k];
+	for (k = 0; k < t->model.nkey; k++) {
+		size_t c = t->model.key[k];
 		const struct bl_value *v = &img[c];
 		if ((k && buf_puts(q, " AND ") < 0) || conn_quote_ident(q, t->dest_names[c]) < 0)
 			return GW_ENOMEM;
@@ -851,8 +744,9 @@ static bool key_changed(const struct rtable *t, const struct bl_row *row)
 {
 	size_t k;
 
-	for (k = 0; k < t->nkey; k++) {
-		const struct bl_value *a = &row->before[t->key[k]], *b = &row->after[t->key[k]];
+	for (k = 0; k < t->model.nkey; k++) {
+		const struct bl_value *a = &row->before[t->model.key[k]],
+				      *b = &row->after[t->model.key[k]];
 		if (a->kind != b->kind || a->i != b->i || a->u != b->u ||
 		    memcmp(&a->d, &b->d, sizeof(a->d)) || a->len != b->len ||
 		    (a->len && memcmp(a->s, b->s, a->len)))
@@ -1098,7 +992,8 @@ static int pend_send(struct repl *r, struct rtable *t, bool del, size_t from, si
 		if (o && o->del != del)
 			continue;
 		if (n && (!o || q->len >= STMT_BYTES)) {
-			if (del ? t->nkey == 1 && buf_putc(q, ')') < 0 : upsert_tail(q, t) < 0)
+			if (del ? t->model.nkey == 1 && buf_putc(q, ')') < 0
+				: upsert_tail(q, t) < 0)
 				goto oom;
 			if (mysql_real_query(r->dst, q->ptr, q->len)) {
 				rc = conn_error(err, r->dst, "applying changes");
@@ -1115,14 +1010,14 @@ static int pend_send(struct repl *r, struct rtable *t, bool del, size_t from, si
 				if (buf_puts(q, "DELETE FROM ") < 0 || dest_name(q, t) < 0 ||
 				    buf_puts(q, " WHERE ") < 0)
 					goto oom;
-				if (t->nkey == 1 &&
-				    (conn_quote_ident(q, t->dest_names[t->key[0]]) < 0 ||
+				if (t->model.nkey == 1 &&
+				    (conn_quote_ident(q, t->dest_names[t->model.key[0]]) < 0 ||
 				     buf_puts(q, " IN (") < 0))
 					goto oom;
 			} else if (upsert_head(q, t) < 0) {
 				goto oom;
 			}
-		} else if (buf_puts(q, del && t->nkey != 1 ? " OR " : ",") < 0) {
+		} else if (buf_puts(q, del && t->model.nkey != 1 ? " OR " : ",") < 0) {
 			goto oom;
 		}
 		if ((del ? buf_add(q, p->arena.ptr + o->koff, o->klen)
@@ -1245,11 +1140,11 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 		return 0; /* not selected */
 	if (!t->loaded && (rc = rtable_load(r, t, err)) < 0)
 		return rc;
-	if (map->ncols != t->ncols)
+	if (map->ncols != t->model.ncols)
 		return err_set(err, GW_EFATAL,
 			       "table %s.%s: the binlog has %zu columns, the source's schema %zu: "
 			       "the table changed without a DDL the stream showed",
-			       t->db, t->table, map->ncols, t->ncols);
+			       t->db, t->table, map->ncols, t->model.ncols);
 	if ((rc = txn_begin(r, err)) < 0)
 		return rc;
 	for (i = 0; i < e->nrows; i++) {
@@ -1264,7 +1159,7 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 			continue;
 		}
 		if (e->kind == BK_UPDATE_ROWS && row->before) {
-			for (size_t c = 0; c < t->ncols; c++)
+			for (size_t c = 0; c < t->model.ncols; c++)
 				if (!row->after_present[c])
 					return err_set(err, GW_EFATAL,
 						       "table %s.%s: partial row images "
