@@ -16,7 +16,7 @@
  * Consecutive source transactions are grouped into one destination
  * transaction (up to GROUP_ROWS row changes or GROUP_MS, and committed as
  * soon as the stream goes quiet) for speed; inside it the changes of each
- * table are sent as multi-row statements (struct pend says when changes
+ * table are sent as multi-row statements (engine/batch.h says when changes
  * are merged by key and when their order is kept). One connection applies
  * everything: a second one could not commit its rows atomically with the
  * position, and the batching leaves the destination server, not the round
@@ -37,6 +37,7 @@
  */
 #include "lib/common.h"
 #include "binlog/binlog.h"
+#include "engine/batch.h"
 #include "engine/conn.h"
 #include "engine/engine.h"
 #include "engine/meta.h"
@@ -63,75 +64,6 @@
 #define HEARTBEAT_NS "100000000"
 #define FREEZE_WAIT_S "10"
 
-/*
- * The changes of one table not yet sent to the destination, inside the
- * open destination transaction. Every change is by primary key: an upsert
- * of a full image or a delete. They are sent as few multi-row statements
- * (one INSERT ... ON DUPLICATE KEY UPDATE, one DELETE ... IN) instead of
- * one statement per row: the round trips, not the server's work, are what
- * limits a row-at-a-time applier.
- *
- * Order. Tables are independent on the destination (foreign key checks
- * are off for the applier, triggers are created only at the cutover), so
- * tables are flushed in any order. Within a table:
- * - net mode (table.net): the table has no unique key but the primary
- *   key. The last change of a key value is its whole effect, so a later
- *   change replaces the earlier one; then all deletes are sent, then all
- *   upserts, in any order. Why that is the source's result: changes are
- *   grouped by the key's bytes, while the destination compares keys by
- *   collation ('a' = 'A' = 'a ' under a case-insensitive, pad-space one),
- *   so take one class of equal keys. The row images carry stored values,
- *   the source holds at most one row of the class at any time, and an
- *   update that changes the key's bytes is a delete of the old bytes and
- *   an upsert of the new. So if the class's last change is an upsert of
- *   value x, every other value of the class last had a delete (it left
- *   the table before x arrived); if it is a delete, every value's last
- *   change is a delete. Deletes first, then at most one upsert per class:
- *   the class ends as on the source. Rows of other classes do not
- *   interact: no other unique key.
- * - segment mode (table.seg): other unique keys, whose columns, like the
- *   primary key's, are all integers (text equal exactly when values are).
- *   Changes are merged as in net mode, in segments: a change whose row
- *   images (before and after) have a unique value that a change of another
- *   row in the segment had first sends the segment (seg_admit). Within a
- *   segment each unique value belongs to one row; a row can only take a
- *   value on the source after its holder gave it up, and that holder's
- *   change is then in an earlier, already sent segment (or before the
- *   segment, so already applied): deletes first, then upserts in any
- *   order, meet no conflict the source did not have.
- * - ordered mode (every other table): changes are kept in source order and
- *   each run of consecutive upserts or deletes is one statement, which the
- *   server executes row by row in that order: the same as one statement
- *   per row.
- *   NEEDSWORK: on such a table, alternating deletes and inserts make runs
- *   of one row, i.e. a statement per change; segment mode could cover
- *   string keys by comparing values as the collation does.
- */
-struct pend_op {
-	size_t koff, klen; /* key text in arena: "7" or "(`a` = 1 AND `b` = 2)" */
-	size_t voff, vlen; /* upsert: "(v1,v2,...)" in arena */
-	bool del;
-};
-
-/* Segment mode: a value of a unique key seen in the segment, and the
- * primary key of the row it was seen in (texts in struct pend.seen). */
-struct seen_ent {
-	size_t off, vlen, klen; /* value text at off, key text after it */
-};
-
-struct pend {
-	struct buf arena;
-	struct pend_op *ops;
-	size_t nops, cap;
-	uint32_t *hash; /* net mode: op index + 1 by key text, 0 empty */
-	size_t hcap;
-	struct buf seen; /* segment mode: unique values of the segment */
-	struct seen_ent *sents;
-	size_t nsents, scap;
-	uint32_t *shash; /* seen entry index + 1 by value text */
-	size_t shcap;
-};
-
 /* A selected table as the applier knows it. */
 struct rtable {
 	char *db;
@@ -142,13 +74,12 @@ struct rtable {
 	struct table model;	 /* the layout at the position being applied */
 	const char **dest_names; /* of the columns written, else NULL (model's) */
 	bool loaded;
-	bool net; /* changes may be merged by key (see struct pend) */
+	struct batch_shape shape; /* its mode and statement parts (batch.h) */
 	/* segment mode: the other unique keys, as column indexes: key u is
 	 * ucols[uoff[u] .. uoff[u + 1]) */
-	bool seg;
 	size_t *ucols, *uoff;
 	size_t nuniq;
-	struct pend pend;
+	struct batch batch; /* the changes not sent yet */
 };
 
 /* MariaDB GTID state: the last seq per domain. */
@@ -182,7 +113,11 @@ struct repl {
 	uint64_t events_in_group;
 	uint64_t txns_in_group;
 	size_t pend_bytes; /* pending SQL text of all tables */
-	struct buf kscratch, vscratch;
+	struct buf kscratch, vscratch, uscratch;
+	struct batch_text *uniq; /* a change's unique values (segment mode) */
+	size_t *uniq_offs;	 /* (their offsets in uscratch) */
+	size_t uniq_cap;
+	struct gw_err *send_err; /* where send_stmt() reports */
 	/* the gated stop */
 	bool stopping;
 	struct gtid_dom *final_doms;
@@ -336,6 +271,8 @@ static int source_position(struct binlog_pos *out, MYSQL *src, struct gw_err *er
 
 /* --- tables ---------------------------------------------------------- */
 
+static int rtable_shape(struct rtable *t);
+
 static void rtable_unload(struct rtable *t)
 {
 	table_release(&t->model);
@@ -345,7 +282,8 @@ static void rtable_unload(struct rtable *t)
 	t->dest_names = NULL;
 	t->ucols = t->uoff = NULL;
 	t->nuniq = 0;
-	t->loaded = t->net = t->seg = false;
+	t->loaded = false;
+	batch_shape_release(&t->shape);
 }
 
 static struct rtable *rtable_find(struct repl *r, const char *db, const char *table, bool add)
@@ -503,13 +441,15 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 	unique_other = t->nuniq > 0;
 	/* Another unique key on either side makes the order of changes to
 	 * distinct keys matter. */
-	t->net = !unique_other;
-	if (!t->net) {
+	t->shape.mode = BATCH_NET;
+	if (unique_other) {
 		for (i = 0; i < t->model.nkey; i++)
 			if (!table_key_col(&t->model, i)->integer)
 				all_int = false;
-		t->seg = all_int;
+		t->shape.mode = all_int ? BATCH_SEGMENT : BATCH_ORDERED;
 	}
+	if (rtable_shape(t) < 0)
+		goto oom;
 	if ((rc = binlog_decoder_describe_table(r->dec, t->db, t->table, (char **)names,
 						is_unsigned, n, err)) < 0)
 		goto out;
@@ -527,10 +467,8 @@ out:
 
 /* --- applying -------------------------------------------------------- */
 
-static int pend_flush_all(struct repl *r, struct gw_err *err);
-static int pend_flush(struct repl *r, struct rtable *t, struct gw_err *err);
-static void pend_drop_all(struct repl *r);
-static void pend_release(struct pend *p);
+static int flush_all(struct repl *r, struct gw_err *err);
+static void drop_all(struct repl *r);
 
 static int dst_exec(struct repl *r, const struct buf *q, struct gw_err *err)
 {
@@ -565,8 +503,7 @@ static int txn_commit(struct repl *r, struct gw_err *err)
 
 	if (!r->in_txn)
 		return 0;
-	if ((rc = pend_flush_all(r, err)) < 0) {
-		pend_drop_all(r);
+	if ((rc = flush_all(r, err)) < 0) {
 		(void)mysql_query(r->dst, "ROLLBACK");
 		r->in_txn = false;
 		return rc;
@@ -593,14 +530,6 @@ static int txn_commit(struct repl *r, struct gw_err *err)
 	atomic_store(&r->io->progress->last_event_unix, r->last_event_ts);
 	meta_position_format(text, sizeof(text), &pos);
 	progress_set_position(r->io->progress, text);
-	return 0;
-}
-
-static int dest_name(struct buf *q, const struct rtable *t)
-{
-	if (conn_quote_ident(q, t->dest_db) < 0 || buf_putc(q, '.') < 0 ||
-	    conn_quote_ident(q, t->dest_table) < 0)
-		return GW_ENOMEM;
 	return 0;
 }
 
@@ -641,25 +570,50 @@ oom:
 	return err_set(err, GW_ENOMEM, "out of memory");
 }
 
-static int upsert_head(struct buf *q, const struct rtable *t)
+/* The statement parts of t's layout (struct batch_shape). */
+static int rtable_shape(struct rtable *t)
 {
+	struct batch_shape *sh = &t->shape;
+	struct buf name = BUF_INIT;
 	size_t c;
 	bool first = true;
+	int rc = GW_ENOMEM;
 
-	if (buf_puts(q, "INSERT INTO ") < 0 || dest_name(q, t) < 0 || buf_puts(q, " (") < 0)
-		return GW_ENOMEM;
+	if (table_name(&name, &t->model, TABLE_DEST) < 0 ||
+	    buf_puts(&sh->insert, "INSERT INTO ") < 0 ||
+	    buf_add(&sh->insert, name.ptr, name.len) < 0 || buf_puts(&sh->insert, " (") < 0 ||
+	    buf_puts(&sh->upsert, " ON DUPLICATE KEY UPDATE ") < 0)
+		goto out;
 	for (c = 0; c < t->model.ncols; c++) {
-		if (!t->dest_names[c])
+		const char *n = t->dest_names[c];
+		if (!n)
 			continue;
-		if ((!first && buf_puts(q, ", ") < 0) || conn_quote_ident(q, t->dest_names[c]) < 0)
-			return GW_ENOMEM;
+		if ((!first &&
+		     (buf_puts(&sh->insert, ", ") < 0 || buf_puts(&sh->upsert, ", ") < 0)) ||
+		    conn_quote_ident(&sh->insert, n) < 0 || conn_quote_ident(&sh->upsert, n) < 0 ||
+		    buf_puts(&sh->upsert, " = VALUES(") < 0 ||
+		    conn_quote_ident(&sh->upsert, n) < 0 || buf_putc(&sh->upsert, ')') < 0)
+			goto out;
 		first = false;
 	}
-	return buf_puts(q, ") VALUES ");
+	if (buf_puts(&sh->insert, ") VALUES ") < 0 || buf_puts(&sh->delete, "DELETE FROM ") < 0 ||
+	    buf_add(&sh->delete, name.ptr, name.len) < 0 || buf_puts(&sh->delete, " WHERE ") < 0 ||
+	    buf_puts(&sh->update, "UPDATE ") < 0 || buf_add(&sh->update, name.ptr, name.len) < 0 ||
+	    buf_puts(&sh->update, " SET ") < 0)
+		goto out;
+	if (t->model.nkey == 1 &&
+	    (conn_quote_ident(&sh->key_in, table_key_col(&t->model, 0)->dest_name) < 0 ||
+	     buf_puts(&sh->key_in, " IN (") < 0))
+		goto out;
+	rc = 0;
+out:
+	buf_release(&name);
+	return rc;
 }
 
-static int upsert_row(struct buf *q, const struct rtable *t, const struct bl_value *img,
-		      const struct bl_table *map)
+/* "(v1,v2,...)" of the written columns of an image. */
+static int values_text(struct buf *q, const struct rtable *t, const struct bl_value *img,
+		       const struct bl_table *map)
 {
 	size_t c;
 	bool first = true;
@@ -677,25 +631,6 @@ static int upsert_row(struct buf *q, const struct rtable *t, const struct bl_val
 	return buf_putc(q, ')');
 }
 
-static int upsert_tail(struct buf *q, const struct rtable *t)
-{
-	size_t c;
-	bool first = true;
-
-	if (buf_puts(q, " ON DUPLICATE KEY UPDATE ") < 0)
-		return GW_ENOMEM;
-	for (c = 0; c < t->model.ncols; c++) {
-		if (!t->dest_names[c])
-			continue;
-		if ((!first && buf_puts(q, ", ") < 0) ||
-		    conn_quote_ident(q, t->dest_names[c]) < 0 || buf_puts(q, " = VALUES(") < 0 ||
-		    conn_quote_ident(q, t->dest_names[c]) < 0 || buf_putc(q, ')') < 0)
-			return GW_ENOMEM;
-		first = false;
-	}
-	return 0;
-}
-
 /*
  * Ends the group when the stream ends: what was applied up to the last
  * whole source transaction is committed; a source transaction read only in
@@ -705,7 +640,7 @@ static int upsert_tail(struct buf *q, const struct rtable *t)
 static int txn_close(struct repl *r, struct gw_err *err)
 {
 	if (r->in_txn && r->have_pending) {
-		pend_drop_all(r);
+		drop_all(r);
 		(void)mysql_query(r->dst, "ROLLBACK");
 		r->in_txn = false;
 		return 0;
@@ -728,7 +663,8 @@ static int key_text(struct buf *q, const struct rtable *t, const struct bl_value
 	for (k = 0; k < t->model.nkey; k++) {
 		size_t c = t->model.key[k];
 		const struct bl_value *v = &img[c];
-		if ((k && buf_puts(q, " AND ") < 0) || conn_quote_ident(q, t->dest_names[c]) < 0)
+		if ((k && buf_puts(q, " AND ") < 0) ||
+		    conn_quote_ident(q, t->model.cols[c].dest_name) < 0)
 			return GW_ENOMEM;
 		if (v->kind == BL_NULL) {
 			if (buf_puts(q, " IS NULL") < 0)
@@ -755,154 +691,22 @@ static bool key_changed(const struct rtable *t, const struct bl_row *row)
 	return false;
 }
 
-/* --- pending changes (struct pend) ----------------------------------- */
-
-/*
- * Memory: the pending text of all tables together stays under PEND_BYTES
- * (then every table is flushed, inside the open transaction), so a source
- * transaction of any size streams through. After a flush a table keeps
- * only small allocations (PEND_KEEP_*), so many tables touched once do
- * not each hold the size of their largest batch.
- */
-#define PEND_BYTES ((size_t)8 << 20)
-#define PEND_OPS 20000			   /* per table */
-#define STMT_BYTES ((size_t)4 << 20)	   /* one statement, well below max_allowed_packet */
-#define PEND_KEEP_BYTES ((size_t)16 << 10) /* arena kept across flushes */
-#define PEND_KEEP_OPS 512		   /* ops and hash slots kept */
-
-static void pend_clear(struct pend *p)
-{
-	p->nops = 0;
-	p->nsents = 0;
-	if (p->arena.cap > PEND_KEEP_BYTES || p->cap > PEND_KEEP_OPS ||
-	    p->hcap > 2 * PEND_KEEP_OPS || p->seen.cap > PEND_KEEP_BYTES ||
-	    p->scap > PEND_KEEP_OPS || p->shcap > 2 * PEND_KEEP_OPS) {
-		pend_release(p);
-		return;
-	}
-	buf_reset(&p->arena);
-	buf_reset(&p->seen);
-	if (p->hash)
-		memset(p->hash, 0, p->hcap * sizeof(*p->hash));
-	if (p->shash)
-		memset(p->shash, 0, p->shcap * sizeof(*p->shash));
-}
-
-static void pend_release(struct pend *p)
-{
-	buf_release(&p->arena);
-	buf_release(&p->seen);
-	free(p->ops);
-	free(p->hash);
-	free(p->sents);
-	free(p->shash);
-	memset(p, 0, sizeof(*p));
-}
-
-static uint32_t pend_hash_of(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	while (n--)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
-/* Keeps the hash at most half full: doubles it and re-inserts the ops. */
-static int pend_hash_fit(struct pend *p)
-{
-	size_t ncap, i, mask;
-	uint32_t *h;
-
-	if (p->hash && 2 * (p->nops + 1) <= p->hcap)
-		return 0;
-	ncap = p->hcap ? 2 * p->hcap : 64;
-	while (ncap < 2 * (p->nops + 1))
-		ncap *= 2;
-	if (!(h = calloc(ncap, sizeof(*h))))
-		return GW_ENOMEM;
-	mask = ncap - 1;
-	for (i = 0; i < p->nops; i++) {
-		size_t j = pend_hash_of(p->arena.ptr + p->ops[i].koff, p->ops[i].klen) & mask;
-		while (h[j])
-			j = (j + 1) & mask;
-		h[j] = (uint32_t)(i + 1);
-	}
-	free(p->hash);
-	p->hash = h;
-	p->hcap = ncap;
-	return 0;
-}
-
-/* The op with the same key text in net mode, or NULL. */
-static struct pend_op *pend_lookup(struct pend *p, const char *k, size_t klen, size_t *slot_out)
-{
-	size_t mask = p->hcap - 1, i = pend_hash_of(k, klen) & mask;
-
-	for (; p->hash[i]; i = (i + 1) & mask) {
-		struct pend_op *o = &p->ops[p->hash[i] - 1];
-		if (o->klen == klen && !memcmp(p->arena.ptr + o->koff, k, klen))
-			return o;
-	}
-	*slot_out = i;
-	return NULL;
-}
-
-/* Keeps the seen set's hash at most half full. */
-static int seen_fit(struct pend *p)
-{
-	size_t ncap, i, mask;
-	uint32_t *h;
-
-	if (p->shash && 2 * (p->nsents + 1) <= p->shcap)
-		return 0;
-	ncap = p->shcap ? 2 * p->shcap : 64;
-	while (ncap < 2 * (p->nsents + 1))
-		ncap *= 2;
-	if (!(h = calloc(ncap, sizeof(*h))))
-		return GW_ENOMEM;
-	mask = ncap - 1;
-	for (i = 0; i < p->nsents; i++) {
-		size_t j = pend_hash_of(p->seen.ptr + p->sents[i].off, p->sents[i].vlen) & mask;
-		while (h[j])
-			j = (j + 1) & mask;
-		h[j] = (uint32_t)(i + 1);
-	}
-	free(p->shash);
-	p->shash = h;
-	p->shcap = ncap;
-	return 0;
-}
-
-/* The seen entry of a value text, or NULL (and the free slot). */
-static struct seen_ent *seen_lookup(struct pend *p, const char *v, size_t vlen, size_t *slot_out)
-{
-	size_t mask = p->shcap - 1, i = pend_hash_of(v, vlen) & mask;
-
-	for (; p->shash[i]; i = (i + 1) & mask) {
-		struct seen_ent *e = &p->sents[p->shash[i] - 1];
-		if (e->vlen == vlen && !memcmp(p->seen.ptr + e->off, v, vlen))
-			return e;
-	}
-	*slot_out = i;
-	return NULL;
-}
-
-/* The text of unique key u's value in img into v ("u:v1,v2"); false when
- * a column is NULL (NULLs never collide in a unique key). */
+/* The text of unique key u's value in img appended to v ("u:v1,v2");
+ * false when a column is NULL (NULLs never collide in a unique key). */
 static int unique_text(bool *out, struct buf *v, const struct rtable *t, size_t u,
 		       const struct bl_value *img, const struct bl_table *map)
 {
-	size_t c;
+	size_t c, start = v->len;
 
 	*out = false;
-	buf_reset(v);
 	if (buf_printf(v, "%zu:", u) < 0)
 		return GW_ENOMEM;
 	for (c = t->uoff[u]; c < t->uoff[u + 1]; c++) {
 		const struct bl_value *x = &img[t->ucols[c]];
-		if (x->kind == BL_NULL)
+		if (x->kind == BL_NULL) {
+			buf_truncate(v, start);
 			return 0;
+		}
 		if ((c > t->uoff[u] && buf_putc(v, ',') < 0) ||
 		    binlog_value_sql(v, x, &map->cols[t->ucols[c]]) < 0)
 			return GW_ENOMEM;
@@ -912,218 +716,133 @@ static int unique_text(bool *out, struct buf *v, const struct rtable *t, size_t 
 }
 
 /*
- * Segment mode: before a change of the row with key text k (images img
- * and, for an update, its before image other) joins the table's pending
- * changes, a value of a unique key that a change of another row of the
- * segment had (before or after) ends the segment: the pending changes are
- * sent first. Within a segment every unique value belongs to one row, so
- * the rows' changes commute (see struct pend).
+ * Memory: the pending text of all tables together stays under PEND_BYTES
+ * (then every table is flushed, inside the open transaction), so a source
+ * transaction of any size streams through.
  */
-static int seg_admit(struct repl *r, struct rtable *t, const struct bl_value *img,
-		     const struct bl_value *other, const struct bl_table *map, struct gw_err *err)
-{
-	struct pend *p = &t->pend;
-	struct buf *k = &r->kscratch, *v = &r->vscratch;
-	const struct bl_value *imgs[2] = {img, other};
-	size_t u, m, slot = 0, before;
-	bool has, clash = false;
-	int rc;
+#define PEND_BYTES ((size_t)8 << 20)
+#define PEND_OPS 20000 /* per table */
 
-	buf_reset(k);
-	if (key_text(k, t, img, map) < 0 || seen_fit(p) < 0)
-		goto oom;
-	for (m = 0; m < 2 && imgs[m] && !clash; m++)
-		for (u = 0; u < t->nuniq && !clash; u++) {
-			const struct seen_ent *e;
-			if (unique_text(&has, v, t, u, imgs[m], map) < 0)
-				goto oom;
-			if (has && (e = seen_lookup(p, v->ptr, v->len, &slot)) &&
-			    (e->klen != k->len ||
-			     memcmp(p->seen.ptr + e->off + e->vlen, k->ptr, k->len)))
-				clash = true;
-		}
-	if (clash && (rc = pend_flush(r, t, err)) < 0)
-		return rc;
-	before = p->seen.len;
-	for (m = 0; m < 2 && imgs[m]; m++)
-		for (u = 0; u < t->nuniq; u++) {
-			struct seen_ent *e;
-			if (unique_text(&has, v, t, u, imgs[m], map) < 0 || seen_fit(p) < 0)
-				goto oom;
-			if (!has || seen_lookup(p, v->ptr, v->len, &slot))
-				continue;
-			if (p->nsents == p->scap) {
-				size_t ncap = p->scap ? 2 * p->scap : 64;
-				struct seen_ent *n = realloc(p->sents, ncap * sizeof(*n));
-				if (!n)
-					goto oom;
-				p->sents = n;
-				p->scap = ncap;
-			}
-			e = &p->sents[p->nsents];
-			e->off = p->seen.len;
-			e->vlen = v->len;
-			e->klen = k->len;
-			if (buf_add(&p->seen, v->ptr, v->len) < 0 ||
-			    buf_add(&p->seen, k->ptr, k->len) < 0)
-				goto oom;
-			p->nsents++;
-			p->shash[slot] = (uint32_t)p->nsents;
-		}
-	r->pend_bytes += p->seen.len - before;
+/* batch_send_fn: one statement of the batcher on the destination. */
+static int send_stmt(void *ctx, const struct buf *sql, enum batch_expect expect)
+{
+	struct repl *r = ctx;
+	my_ulonglong n;
+
+	if (mysql_real_query(r->dst, sql->ptr, sql->len))
+		return conn_error(r->send_err, r->dst, "applying changes");
+	n = mysql_affected_rows(r->dst);
+	if (expect == BATCH_EXPECT_ONE && n != 1)
+		return err_set(r->send_err, GW_EFATAL,
+			       "the destination has no row equal to the source's before image "
+			       "(the tables differ): %.300s",
+			       buf_cstr(sql));
 	return 0;
-oom:
-	return err_set(err, GW_ENOMEM, "out of memory");
 }
 
-/* Sends the ops [from, to) of one kind as statements of at most
- * STMT_BYTES. */
-static int pend_send(struct repl *r, struct rtable *t, bool del, size_t from, size_t to,
-		     struct gw_err *err)
+static int flush_table(struct repl *r, struct rtable *t, struct gw_err *err)
 {
-	struct pend *p = &t->pend;
-	struct buf *q = &r->sql;
-	size_t i, n = 0;
+	size_t bytes = batch_bytes(&t->batch);
 	int rc;
 
-	buf_reset(q);
-	for (i = from; i <= to; i++) {
-		const struct pend_op *o = i < to ? &p->ops[i] : NULL;
-		if (o && o->del != del)
-			continue;
-		if (n && (!o || q->len >= STMT_BYTES)) {
-			if (del ? t->model.nkey == 1 && buf_putc(q, ')') < 0
-				: upsert_tail(q, t) < 0)
-				goto oom;
-			if (mysql_real_query(r->dst, q->ptr, q->len)) {
-				rc = conn_error(err, r->dst, "applying changes");
-				err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
-				return rc;
-			}
-			buf_reset(q);
-			n = 0;
-		}
-		if (!o)
-			break;
-		if (n == 0) {
-			if (del) {
-				if (buf_puts(q, "DELETE FROM ") < 0 || dest_name(q, t) < 0 ||
-				    buf_puts(q, " WHERE ") < 0)
-					goto oom;
-				if (t->model.nkey == 1 &&
-				    (conn_quote_ident(q, t->dest_names[t->model.key[0]]) < 0 ||
-				     buf_puts(q, " IN (") < 0))
-					goto oom;
-			} else if (upsert_head(q, t) < 0) {
-				goto oom;
-			}
-		} else if (buf_puts(q, del && t->model.nkey != 1 ? " OR " : ",") < 0) {
-			goto oom;
-		}
-		if ((del ? buf_add(q, p->arena.ptr + o->koff, o->klen)
-			 : buf_add(q, p->arena.ptr + o->voff, o->vlen)) < 0)
-			goto oom;
-		n++;
+	r->send_err = err;
+	r->pend_bytes -= bytes < r->pend_bytes ? bytes : r->pend_bytes;
+	if ((rc = batch_flush(&t->batch, &t->shape, &r->sql, send_stmt, r)) < 0) {
+		if (rc == GW_ENOMEM)
+			err_set(err, GW_ENOMEM, "out of memory");
+		err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
 	}
-	return 0;
-oom:
-	return err_set(err, GW_ENOMEM, "out of memory");
-}
-
-static int pend_flush(struct repl *r, struct rtable *t, struct gw_err *err)
-{
-	struct pend *p = &t->pend;
-	size_t a, b;
-	int rc = 0;
-
-	if (!p->nops)
-		return 0;
-	r->pend_bytes -=
-	    p->arena.len + p->seen.len < r->pend_bytes ? p->arena.len + p->seen.len : r->pend_bytes;
-	if (t->net || t->seg) {
-		if ((rc = pend_send(r, t, true, 0, p->nops, err)) == 0)
-			rc = pend_send(r, t, false, 0, p->nops, err);
-	} else {
-		for (a = 0; a < p->nops && rc == 0; a = b) {
-			for (b = a + 1; b < p->nops && p->ops[b].del == p->ops[a].del; b++)
-				;
-			rc = pend_send(r, t, p->ops[a].del, a, b, err);
-		}
-	}
-	pend_clear(p);
 	return rc;
 }
 
-static int pend_flush_all(struct repl *r, struct gw_err *err)
+static int flush_all(struct repl *r, struct gw_err *err)
 {
 	size_t i;
 	int rc;
 
 	for (i = 0; i < r->ntables; i++)
-		if ((rc = pend_flush(r, &r->tables[i], err)) < 0) {
+		if ((rc = flush_table(r, &r->tables[i], err)) < 0) {
 			/* the transaction is lost: so is the rest of it */
-			pend_drop_all(r);
+			drop_all(r);
 			return rc;
 		}
 	return 0;
 }
 
-static void pend_drop_all(struct repl *r)
+static void drop_all(struct repl *r)
 {
 	size_t i;
 
 	for (i = 0; i < r->ntables; i++)
-		pend_clear(&r->tables[i].pend);
+		batch_clear(&r->tables[i].batch);
 	r->pend_bytes = 0;
 }
 
-/* Queues a delete (img is the key's image) or an upsert of img; other is
- * the before image of an update that keeps its key, else NULL. */
-static int pend_add(struct repl *r, struct rtable *t, bool del, const struct bl_value *img,
-		    const struct bl_value *other, const struct bl_table *map, struct gw_err *err)
+/* Queues a change of kind `kind`: key from the image `key` (the image
+ * itself for a keyed delete), values from `values`; `other` is the before
+ * image of an update that keeps its key (its unique values count too). */
+static int change_add(struct repl *r, struct rtable *t, enum batch_kind kind,
+		      const struct bl_value *key, const struct bl_value *values,
+		      const struct bl_value *other, const struct bl_table *map, struct gw_err *err)
 {
-	struct pend *p = &t->pend;
-	struct pend_op *o = NULL;
-	bool merged = t->net || t->seg;
-	size_t koff, voff, slot = 0;
+	struct buf *k = &r->kscratch, *v = &r->vscratch, *u = &r->uscratch;
+	struct batch_change c;
+	size_t before = batch_bytes(&t->batch), n = 0, i, m;
 	int rc;
 
-	if (t->seg && (rc = seg_admit(r, t, img, other, map, err)) < 0)
-		return rc;
-	koff = p->arena.len;
-	if (merged && pend_hash_fit(p) < 0)
+	buf_reset(k);
+	buf_reset(v);
+	buf_reset(u);
+	memset(&c, 0, sizeof(c));
+	c.kind = kind;
+	if (key_text(k, t, key, map) < 0 || (values && values_text(v, t, values, map) < 0))
 		goto oom;
-	if (key_text(&p->arena, t, img, map) < 0)
-		goto oom;
-	voff = p->arena.len;
-	if (!del && upsert_row(&p->arena, t, img, map) < 0)
-		goto oom;
-	if (merged && (o = pend_lookup(p, p->arena.ptr + koff, voff - koff, &slot))) {
-		/* A later change of the key is its whole effect. */
-		o->koff = koff;
-	} else {
-		if (p->nops == p->cap) {
-			size_t ncap = p->cap ? 2 * p->cap : 256;
-			struct pend_op *n = realloc(p->ops, ncap * sizeof(*n));
-			if (!n)
+	if (t->shape.mode == BATCH_SEGMENT) {
+		const struct bl_value *imgs[2] = {key, other};
+		if (r->uniq_cap < 2 * t->nuniq) {
+			struct batch_text *nu = realloc(r->uniq, 2 * t->nuniq * sizeof(*nu));
+			size_t *no = nu ? realloc(r->uniq_offs, 2 * t->nuniq * sizeof(*no)) : NULL;
+			if (nu)
+				r->uniq = nu;
+			if (!no)
 				goto oom;
-			p->ops = n;
-			p->cap = ncap;
+			r->uniq_offs = no;
+			r->uniq_cap = 2 * t->nuniq;
 		}
-		o = &p->ops[p->nops++];
-		o->koff = koff;
-		if (merged)
-			p->hash[slot] = (uint32_t)p->nops;
+		for (m = 0; m < 2 && imgs[m]; m++)
+			for (i = 0; i < t->nuniq; i++) {
+				bool has;
+				size_t start = u->len;
+				if (unique_text(&has, u, t, i, imgs[m], map) < 0)
+					goto oom;
+				if (has) {
+					r->uniq_offs[n] = start;
+					r->uniq[n++].len = u->len - start;
+				}
+			}
+		/* (u moved while it grew: pointers only now) */
+		for (i = 0; i < n; i++)
+			r->uniq[i].s = u->ptr + r->uniq_offs[i];
+		c.uniq = r->uniq;
+		c.nuniq = n;
 	}
-	o->klen = voff - koff;
-	o->voff = voff;
-	o->vlen = p->arena.len - voff;
-	o->del = del;
-	r->pend_bytes += p->arena.len - koff;
+	c.key.s = k->ptr;
+	c.key.len = k->len;
+	c.values.s = v->ptr;
+	c.values.len = v->len;
+	r->send_err = err;
+	if ((rc = batch_add(&t->batch, &t->shape, &c, &r->sql, send_stmt, r)) < 0) {
+		if (rc == GW_ENOMEM)
+			goto oom;
+		err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
+		return rc;
+	}
+	if (batch_bytes(&t->batch) > before)
+		r->pend_bytes += batch_bytes(&t->batch) - before;
 	if (r->pend_bytes >= PEND_BYTES)
-		return pend_flush_all(r, err);
-	if (p->nops >= PEND_OPS)
-		return pend_flush(r, t, err);
+		return flush_all(r, err);
+	if (batch_count(&t->batch) >= PEND_OPS)
+		return flush_table(r, t, err);
 	return 0;
 oom:
 	return err_set(err, GW_ENOMEM, "out of memory");
@@ -1149,12 +868,12 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 		return rc;
 	for (i = 0; i < e->nrows; i++) {
 		const struct bl_row *row = &e->rows[i];
+		const struct bl_value *other = NULL;
 		bool pass = true;
 
-		const struct bl_value *other = NULL;
-
 		if (e->kind == BK_DELETE_ROWS) {
-			if ((rc = pend_add(r, t, true, row->before, NULL, map, err)) < 0)
+			if ((rc = change_add(r, t, BATCH_DELETE, row->before, NULL, NULL, map,
+					     err)) < 0)
 				return rc;
 			continue;
 		}
@@ -1167,13 +886,15 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 						       t->db, t->table);
 			if (!key_changed(t, row))
 				other = row->before;
-			else if ((rc = pend_add(r, t, true, row->before, NULL, map, err)) < 0)
+			else if ((rc = change_add(r, t, BATCH_DELETE, row->before, NULL, NULL, map,
+						  err)) < 0)
 				return rc;
 		}
 		if ((rc = filter_passes(&pass, r, t, row->after, map, err)) < 0)
 			return rc;
 		/* Out of the filter: not (or no longer) on the destination. */
-		if ((rc = pend_add(r, t, !pass, row->after, other, map, err)) < 0)
+		if ((rc = change_add(r, t, pass ? BATCH_UPSERT : BATCH_DELETE, row->after,
+				     pass ? row->after : NULL, other, map, err)) < 0)
 			return rc;
 	}
 	r->txn_rows += e->nrows;
@@ -1719,7 +1440,7 @@ static int stream(struct repl *r, struct gw_err *err)
 	int rc;
 
 	/* Nothing pending survives a stream that ended in an error. */
-	pend_drop_all(r);
+	drop_all(r);
 	if ((rc = open_stream(&rpl, &m, r, err)) < 0)
 		return rc;
 	log_info(r->s->name, "incremental: streaming from %s",
@@ -1887,7 +1608,7 @@ out:
 		(void)mysql_query(r.dst, "ROLLBACK");
 	for (i = 0; i < r.ntables; i++) {
 		rtable_unload(&r.tables[i]);
-		pend_release(&r.tables[i].pend);
+		batch_release(&r.tables[i].batch);
 		free(r.tables[i].db);
 		free(r.tables[i].table);
 		free(r.tables[i].dest_db);
@@ -1899,6 +1620,9 @@ out:
 	buf_release(&r.sql);
 	buf_release(&r.kscratch);
 	buf_release(&r.vscratch);
+	buf_release(&r.uscratch);
+	free(r.uniq);
+	free(r.uniq_offs);
 	binlog_decoder_free(r.dec);
 	if (r.src)
 		mysql_close(r.src);
