@@ -115,13 +115,35 @@ struct copy_run {
 	uint64_t win_bytes;
 };
 
+/* The source's binlog file and position ("" when it has no binlog).
+ * SHOW MASTER STATUS needs REPLICATION CLIENT (or BINLOG MONITOR), which
+ * the incremental migration needs anyway; not RELOAD. */
+static int source_file_pos(char *file, size_t filesz, uint64_t *pos, MYSQL *src, struct gw_err *err)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+
+	file[0] = '\0';
+	*pos = 0;
+	if (mysql_query(src, "SHOW MASTER STATUS") &&
+	    (mysql_errno(src) != ER_PARSE_ERROR || mysql_query(src, "SHOW BINARY LOG STATUS")))
+		/* (MySQL 8.4 knows only the second) */
+		return conn_error(err, src, "reading the source's binlog position");
+	if (!(res = mysql_store_result(src)))
+		return conn_error(err, src, "reading the source's binlog position");
+	if ((row = mysql_fetch_row(res)) && row[0]) {
+		(void)snprintf(file, filesz, "%s", row[0]);
+		*pos = row[1] ? strtoull(row[1], NULL, 10) : 0;
+	}
+	mysql_free_result(res);
+	return 0;
+}
+
 /* Records where the incremental migration will replay from, once. */
 static int record_handoff(MYSQL *src, MYSQL *dst, const struct copy_run *run, struct gw_err *err)
 {
 	struct binlog_pos pos;
 	struct buf v = BUF_INIT, sql = BUF_INIT;
-	MYSQL_RES *res = NULL;
-	MYSQL_ROW row;
 	unsigned long ver;
 	bool found, mariadb;
 	int r;
@@ -139,18 +161,8 @@ static int record_handoff(MYSQL *src, MYSQL *dst, const struct copy_run *run, st
 	if (r < 0)
 		goto out;
 	(void)snprintf(pos.gtid, sizeof(pos.gtid), "%s", buf_cstr(&v));
-	/* SHOW MASTER STATUS needs REPLICATION CLIENT (or BINLOG MONITOR),
-	 * which the incremental migration needs anyway; not RELOAD. */
-	if (mysql_query(src, "SHOW MASTER STATUS") &&
-	    (mysql_errno(src) != ER_PARSE_ERROR || mysql_query(src, "SHOW BINARY LOG STATUS"))) {
-		/* (MySQL 8.4 knows only the second) */
-		r = conn_error(err, src, "reading the source's binlog position");
+	if ((r = source_file_pos(pos.file, sizeof(pos.file), &pos.pos, src, err)) < 0)
 		goto out;
-	}
-	if ((res = mysql_store_result(src)) && (row = mysql_fetch_row(res)) && row[0]) {
-		(void)snprintf(pos.file, sizeof(pos.file), "%s", row[0]);
-		pos.pos = row[1] ? strtoull(row[1], NULL, 10) : 0;
-	}
 	if (!pos.file[0] && !pos.gtid[0]) {
 		if (run->s->migration_types & MT_INCREMENTAL) {
 			r = err_set(err, GW_EFATAL,
@@ -173,10 +185,55 @@ static int record_handoff(MYSQL *src, MYSQL *dst, const struct copy_run *run, st
 		progress_set_position(run->io->progress, text);
 	}
 out:
-	if (res)
-		mysql_free_result(res);
 	buf_release(&v);
 	buf_release(&sql);
+	return r;
+}
+
+/* Brings state tables of an earlier version up to this one's columns. */
+static int upgrade_state_tables(MYSQL *dst, const char *metadb, struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	bool snap = false, wide = false;
+	int r = GW_ENOMEM;
+
+	if (buf_puts(&q, "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS"
+			 " WHERE TABLE_SCHEMA = ") < 0 ||
+	    conn_quote_string(&q, dst, metadb, strlen(metadb)) < 0 ||
+	    buf_puts(&q, " AND ((TABLE_NAME = 'copy_table' AND COLUMN_NAME = 'snap_file')"
+			 " OR (TABLE_NAME = 'copy_state' AND COLUMN_NAME = 'lo'))") < 0)
+		goto oom;
+	if ((r = conn_query(&res, dst, buf_cstr(&q), "reading the copy state's columns", err)) < 0)
+		goto out;
+	while ((row = mysql_fetch_row(res))) {
+		if (!strcmp(row[1], "snap_file"))
+			snap = true;
+		else if (row[2] && !strcasecmp(row[2], "mediumblob"))
+			wide = true;
+	}
+	buf_reset(&q);
+	/* (snapshot positions of tables without a key; range bounds that are
+	 * key tuples of any type) */
+	if (!snap && (buf_puts(&q, "ALTER TABLE ") < 0 || conn_quote_ident(&q, metadb) < 0 ||
+		      buf_puts(&q, ".copy_table ADD COLUMN snap_file VARBINARY(512) NULL,"
+				   " ADD COLUMN snap_pos BIGINT UNSIGNED NULL") < 0))
+		goto oom;
+	if (q.len && (r = conn_exec(dst, buf_cstr(&q), err)) < 0)
+		goto out;
+	buf_reset(&q);
+	if (!wide && (buf_puts(&q, "ALTER TABLE ") < 0 || conn_quote_ident(&q, metadb) < 0 ||
+		      buf_puts(&q, ".copy_state MODIFY lo MEDIUMBLOB, MODIFY hi MEDIUMBLOB") < 0))
+		goto oom;
+	r = q.len ? conn_exec(dst, buf_cstr(&q), err) : 0;
+	goto out;
+oom:
+	r = err_set(err, GW_ENOMEM, "out of memory");
+out:
+	if (res)
+		mysql_free_result(res);
+	buf_release(&q);
 	return r;
 }
 
@@ -191,6 +248,7 @@ static int ensure_state_tables(MYSQL *dst, const char *metadb, struct gw_err *er
 			 " tbl VARCHAR(64) NOT NULL, parts INT NOT NULL,"
 			 " indexes MEDIUMBLOB, rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0,"
 			 " done TINYINT NOT NULL DEFAULT 0,"
+			 " snap_file VARBINARY(512) NULL, snap_pos BIGINT UNSIGNED NULL,"
 			 " updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
 			 " PRIMARY KEY (task, db, tbl)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4") < 0)
 		goto oom;
@@ -201,14 +259,15 @@ static int ensure_state_tables(MYSQL *dst, const char *metadb, struct gw_err *er
 	    buf_puts(&q, ".copy_state ("
 			 " task VARCHAR(63) NOT NULL, db VARCHAR(64) NOT NULL,"
 			 " tbl VARCHAR(64) NOT NULL, part INT NOT NULL,"
-			 " lo VARBINARY(64), hi VARBINARY(64), last_key MEDIUMBLOB,"
+			 " lo MEDIUMBLOB, hi MEDIUMBLOB, last_key MEDIUMBLOB,"
 			 " rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0,"
 			 " done TINYINT NOT NULL DEFAULT 0,"
 			 " updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
 			 " PRIMARY KEY (task, db, tbl, part)) ENGINE=InnoDB"
 			 " DEFAULT CHARSET=utf8mb4") < 0)
 		goto oom;
-	r = conn_exec(dst, buf_cstr(&q), err);
+	if ((r = conn_exec(dst, buf_cstr(&q), err)) == 0)
+		r = upgrade_state_tables(dst, metadb, err);
 	goto out;
 oom:
 	r = err_set(err, GW_ENOMEM, "out of memory");
@@ -630,7 +689,7 @@ static int select_sql(struct buf *q, const struct part *p, char *const *after, s
 	const char *sep = " WHERE ";
 	size_t k;
 
-	if (buf_puts(q, "SELECT ") < 0 || table_column_list(q, t, TABLE_SOURCE) < 0)
+	if (buf_puts(q, "SELECT ") < 0 || table_select_list(q, t) < 0)
 		return GW_ENOMEM;
 	for (k = 0; k < t->nkey; k++)
 		if (table_key_col(t, k)->pos < 0 &&
@@ -698,6 +757,134 @@ static int commit_part_state(MYSQL *dst, struct copy_run *run, struct part *p, s
 }
 
 /*
+ * The source's binlog position of a consistent snapshot opened on src:
+ * MariaDB gives it with the snapshot (binlog_snapshot_file/position, no
+ * lock); elsewhere the table is locked for reading on a connection of its
+ * own (lock_wait_timeout bounds the wait for its writers) while the
+ * snapshot opens and the position is read: every change of the table
+ * committed before is in the snapshot and before the position, every one
+ * after is after it.
+ */
+static int snapshot_position(char *file, size_t filesz, uint64_t *pos, struct copy_run *run,
+			     MYSQL *src, const struct table *t, struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	MYSQL *lk = NULL;
+	unsigned long ver;
+	bool mariadb;
+	int r;
+
+	file[0] = '\0';
+	*pos = 0;
+	conn_server_version(src, &ver, &mariadb);
+	if (mariadb) {
+		if ((r = conn_exec(src, "START TRANSACTION WITH CONSISTENT SNAPSHOT", err)) < 0 ||
+		    (r = conn_query(&res, src, "SHOW STATUS LIKE 'binlog_snapshot_%'",
+				    "reading the snapshot's binlog position", err)) < 0)
+			goto out;
+		while ((row = mysql_fetch_row(res)))
+			if (row[0] && row[1] && !strcasecmp(row[0], "Binlog_snapshot_file"))
+				(void)snprintf(file, filesz, "%s", row[1]);
+			else if (row[0] && row[1] &&
+				 !strcasecmp(row[0], "Binlog_snapshot_position"))
+				*pos = strtoull(row[1], NULL, 10);
+		goto out;
+	}
+	if (buf_puts(&q, "LOCK TABLES ") < 0 || table_name(&q, t, TABLE_SOURCE) < 0 ||
+	    buf_puts(&q, " READ") < 0) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = conn_open(&lk, &run->s->source, "source", CONN_DEFAULT, run->s->name, err)) < 0 ||
+	    (r = conn_exec(lk, "SET SESSION lock_wait_timeout = 10", err)) < 0 ||
+	    (r = conn_exec(lk, buf_cstr(&q), err)) < 0 ||
+	    (r = conn_exec(src, "START TRANSACTION WITH CONSISTENT SNAPSHOT", err)) < 0 ||
+	    (r = source_file_pos(file, filesz, pos, src, err)) < 0)
+		goto out;
+	r = conn_exec(lk, "UNLOCK TABLES", err);
+out:
+	if (r < 0)
+		err_prefix(err, "table %s.%s: a consistent snapshot", t->db, t->table);
+	if (lk)
+		mysql_close(lk);
+	if (res)
+		mysql_free_result(res);
+	buf_release(&q);
+	return r;
+}
+
+/*
+ * A table without a key cannot be resumed by key, nor its changes applied
+ * idempotently (a replayed insert would double a row). It is copied in
+ * one pass from an empty table (rows an earlier, interrupted pass wrote are
+ * deleted first, in the same transaction as its checkpoint). With an
+ * incremental migration to follow, the pass reads a consistent snapshot
+ * whose binlog position goes into copy_table.snap_file/snap_pos: the
+ * incremental migration applies this table's changes from there on only.
+ */
+static int keyless_start(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *p,
+			 struct gw_err *err)
+{
+	struct tstate *ts = p->ts;
+	const struct table *t = ts->t;
+	struct buf q = BUF_INIT;
+	char file[512] = "";
+	uint64_t pos = 0;
+	int r;
+
+	if ((run->s->migration_types & MT_INCREMENTAL) &&
+	    (r = snapshot_position(file, sizeof(file), &pos, run, src, t, err)) < 0)
+		goto out;
+	if ((r = conn_exec(dst, "START TRANSACTION", err)) < 0)
+		goto out;
+	if (p->rows) {
+		log_info(run->s->name,
+			 "full copy: %s.%s has no key: copying it again from the start (%llu rows "
+			 "of an interrupted copy deleted)",
+			 t->db, t->table, (unsigned long long)p->rows);
+		if (buf_puts(&q, "DELETE FROM ") < 0 || table_name(&q, t, TABLE_DEST) < 0)
+			goto oom;
+		if ((r = conn_exec(dst, buf_cstr(&q), err)) < 0)
+			goto fail;
+		buf_reset(&q);
+	}
+	if (buf_puts(&q, "UPDATE ") < 0 || conn_quote_ident(&q, run->metadb) < 0 ||
+	    buf_puts(&q, ".copy_table SET snap_file = ") < 0 ||
+	    (file[0] ? conn_quote_string(&q, dst, file, strlen(file)) : buf_puts(&q, "NULL")) < 0 ||
+	    buf_printf(&q, ", snap_pos = %llu", (unsigned long long)pos) < 0 ||
+	    state_where(&q, dst, run, t) < 0)
+		goto oom;
+	if ((r = conn_exec(dst, buf_cstr(&q), err)) < 0)
+		goto fail;
+	buf_reset(&q);
+	if (ts->pt)
+		atomic_fetch_sub(&ts->pt->rows_done, p->rows);
+	atomic_fetch_sub(&run->io->progress->rows_done, p->rows);
+	p->rows = 0;
+	if (checkpoint_sql(&q, dst, run, p) < 0)
+		goto oom;
+	if ((r = conn_exec(dst, buf_cstr(&q), err)) < 0 ||
+	    (r = meta_fence(dst, run->s->name, run->io->lock_holder, err)) < 0 ||
+	    (r = conn_exec(dst, "COMMIT", err)) < 0)
+		goto fail;
+	if (file[0])
+		log_info(run->s->name,
+			 "full copy: %s.%s has no key: copied from a snapshot at %s:%llu, from "
+			 "which the incremental migration applies its changes",
+			 t->db, t->table, file, (unsigned long long)pos);
+	goto out;
+oom:
+	r = err_set(err, GW_ENOMEM, "out of memory");
+fail:
+	(void)mysql_query(dst, "ROLLBACK");
+out:
+	buf_release(&q);
+	return r;
+}
+
+/*
  * Copies one part, chunk by chunk. A keyed part runs one SELECT per chunk
  * (keyset pagination from the checkpoint); a keyless table runs one SELECT
  * whose rows are cut into chunks, and starts again from an empty table
@@ -712,6 +899,7 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 	struct feed f;
 	struct buf sel = BUF_INIT, cq = BUF_INIT;
 	size_t chunk = CHUNK_FIRST, i;
+	bool snapshot = false;
 	int r = 0;
 
 	/* The first chunk by the table's average row length (wide rows, few
@@ -727,23 +915,9 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 	if (t->nkey && !(f.key = calloc(t->nkey, sizeof(*f.key))))
 		goto oom;
 	if (t->nkey == 0) {
-		/* No key to resume by: from empty, whatever an earlier run wrote. */
-		if (p->rows) {
-			log_info(run->s->name, "full copy: %s.%s has no key: copying it again",
-				 t->db, t->table);
-			if (buf_puts(&sel, "DELETE FROM ") < 0 ||
-			    table_name(&sel, t, TABLE_DEST) < 0)
-				goto oom;
-			if ((r = conn_exec(dst, buf_cstr(&sel), err)) < 0)
-				goto out;
-			buf_reset(&sel);
-			if (ts->pt)
-				atomic_fetch_sub(&ts->pt->rows_done, p->rows);
-			atomic_fetch_sub(&io->progress->rows_done, p->rows);
-			p->rows = 0;
-			if ((r = commit_part_state(dst, run, p, err)) < 0)
-				goto out;
-		}
+		if ((r = keyless_start(run, src, dst, p, err)) < 0)
+			goto out;
+		snapshot = true;
 		if (select_sql(&sel, p, NULL, 0) < 0)
 			goto oom;
 		if (mysql_real_query(src, sel.ptr, sel.len) || !(f.res = mysql_use_result(src))) {
@@ -854,6 +1028,8 @@ oom:
 out:
 	if (f.res)
 		mysql_free_result(f.res);
+	if (snapshot)
+		(void)mysql_query(src, "COMMIT"); /* the snapshot's end */
 	for (i = 0; f.key && i < t->nkey; i++)
 		buf_release(&f.key[i]);
 	free(f.key);

@@ -832,16 +832,6 @@ static int check_key(struct pc *pc, const struct table *t)
 	if (t->key_kind != TABLE_KEY_NONE)
 		return 0;
 	conn_server_version(pc->src, &version, &mariadb);
-	if (pc->incremental) {
-		item(
-		    pc, "primary-keys", PC_FAIL,
-		    "add a primary key (ALTER TABLE ... ADD PRIMARY KEY (...)), or leave the table "
-		    "out with excludeTables",
-		    "table %s.%s has no primary key, nor a unique key on NOT NULL columns: changes "
-		    "cannot be applied by key",
-		    t->db, t->table);
-		return 1;
-	}
 	item(pc, "primary-keys", PC_WARN,
 	     "add a primary key (ALTER TABLE ... ADD PRIMARY KEY (...)) or leave the table out "
 	     "with excludeTables; nothing, if that is acceptable",

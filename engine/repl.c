@@ -80,6 +80,18 @@ struct rtable {
 	size_t *ucols, *uoff;
 	size_t nuniq;
 	struct batch batch; /* the changes not sent yet */
+	/* a keyless table's copy snapshot ("": none): the changes up to
+	 * there are in the copy */
+	char snap_file[512];
+	uint64_t snap_pos;
+};
+
+/* Where the copy of a table without a key read its snapshot. */
+struct snapshot {
+	char *db;
+	char *table;
+	char file[512];
+	uint64_t pos;
 };
 
 /* MariaDB GTID state: the last seq per domain. */
@@ -118,6 +130,10 @@ struct repl {
 	size_t *uniq_offs;	 /* (their offsets in uscratch) */
 	size_t uniq_cap;
 	struct gw_err *send_err; /* where send_stmt() reports */
+	bool dst_mariadb;
+	/* keyless tables' copy snapshots: changes up to them are copied */
+	struct snapshot *snaps;
+	size_t nsnaps;
 	/* the gated stop */
 	bool stopping;
 	struct gtid_dom *final_doms;
@@ -313,6 +329,11 @@ static struct rtable *rtable_find(struct repl *r, const char *db, const char *ta
 		free(t->db), free(t->table), free(t->dest_db), free(t->dest_table);
 		return NULL;
 	}
+	for (i = 0; i < r->nsnaps; i++)
+		if (!strcmp(r->snaps[i].db, db) && !strcmp(r->snaps[i].table, table)) {
+			memcpy(t->snap_file, r->snaps[i].file, sizeof(t->snap_file));
+			t->snap_pos = r->snaps[i].pos;
+		}
 	r->ntables++;
 	return t;
 }
@@ -429,20 +450,15 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 			     t->table, t->model.key_unselected);
 		goto out;
 	}
-	if (t->model.nkey == 0) {
-		rc = err_set(err, GW_EFATAL,
-			     "table %s.%s has no primary key: changes cannot be applied by key "
-			     "(precheck refuses such tables for incremental migration)",
-			     t->db, t->table);
-		goto out;
-	}
 	if (rtable_unique_keys(&all_int, t, rc == GW_ENOTFOUND ? NULL : &other) < 0)
 		goto oom;
 	unique_other = t->nuniq > 0;
 	/* Another unique key on either side makes the order of changes to
-	 * distinct keys matter. */
+	 * distinct keys matter; without a key rows are found by their image. */
 	t->shape.mode = BATCH_NET;
-	if (unique_other) {
+	if (t->model.nkey == 0) {
+		t->shape.mode = BATCH_ROWS;
+	} else if (unique_other) {
 		for (i = 0; i < t->model.nkey; i++)
 			if (!table_key_col(&t->model, i)->integer)
 				all_int = false;
@@ -463,6 +479,75 @@ out:
 	free(names);
 	free(is_unsigned);
 	return rc;
+}
+
+/* The snapshots the full copy took of tables without a key (none for an
+ * incremental-only migration, or before any was taken). */
+static int load_snapshots(struct repl *r, struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	int rc;
+
+	if (buf_puts(&q, "SELECT db, tbl, snap_file, snap_pos FROM ") < 0 ||
+	    conn_quote_ident(&q, r->metadb) < 0 ||
+	    buf_puts(&q, ".copy_table WHERE snap_file IS NOT NULL AND task = ") < 0 ||
+	    conn_quote_string(&q, r->dst, r->s->name, strlen(r->s->name)) < 0) {
+		rc = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (mysql_real_query(r->dst, q.ptr, q.len)) {
+		unsigned e = mysql_errno(r->dst);
+		/* no copy_table (incremental only), or one from before snapshots */
+		rc = e == ER_NO_SUCH_TABLE || e == ER_BAD_FIELD_ERROR
+			 ? 0
+			 : conn_error(err, r->dst, "reading the copy's snapshots");
+		goto out;
+	}
+	if (!(res = mysql_store_result(r->dst))) {
+		rc = conn_error(err, r->dst, "reading the copy's snapshots");
+		goto out;
+	}
+	while ((row = mysql_fetch_row(res))) {
+		struct snapshot *sn = realloc(r->snaps, (r->nsnaps + 1) * sizeof(*sn));
+		if (!sn) {
+			rc = err_set(err, GW_ENOMEM, "out of memory");
+			goto out;
+		}
+		r->snaps = sn;
+		sn = &sn[r->nsnaps];
+		memset(sn, 0, sizeof(*sn));
+		if (!(sn->db = strdup(row[0])) || !(sn->table = strdup(row[1]))) {
+			free(sn->db);
+			rc = err_set(err, GW_ENOMEM, "out of memory");
+			goto out;
+		}
+		(void)snprintf(sn->file, sizeof(sn->file), "%s", row[2]);
+		sn->pos = row[3] ? strtoull(row[3], NULL, 10) : 0;
+		r->nsnaps++;
+	}
+	rc = 0;
+out:
+	if (res)
+		mysql_free_result(res);
+	buf_release(&q);
+	return rc;
+}
+
+/* Whether the event being applied (at r->file, r->pos: where it starts) is
+ * before t's copy snapshot, so in the copy already. A snapshot's position
+ * is between two transactions, so a transaction is wholly before or after
+ * it. NEEDSWORK: file:pos of the source that was copied; after a
+ * failover between the copy and the catch-up, another server's names. */
+static bool in_snapshot(const struct repl *r, const struct rtable *t)
+{
+	int c;
+
+	if (!t->snap_file[0])
+		return false;
+	c = strcmp(r->file, t->snap_file);
+	return c < 0 || (c == 0 && r->pos < t->snap_pos);
 }
 
 /* --- applying -------------------------------------------------------- */
@@ -715,6 +800,63 @@ static int unique_text(bool *out, struct buf *v, const struct rtable *t, size_t 
 	return 0;
 }
 
+/* A value as compared with the stored one: a FLOAT's binlog value is the
+ * float itself, written with the digits that make the same double (the
+ * server compares a FLOAT column as a double; fewer digits name another
+ * double); a JSON document on MySQL as JSON (a string is not equal to any
+ * JSON value there; MariaDB's JSON is text). */
+static int match_value(struct buf *q, const struct repl *r, const struct table_col *col,
+		       const struct bl_value *v, const struct bl_column *bc)
+{
+	if (v->kind == BL_DOUBLE && !strcmp(col->data_type, "float"))
+		return buf_printf(q, "%.17g", v->d);
+	if (col->is_json && v->kind != BL_NULL && !r->dst_mariadb)
+		return buf_puts(q, "CAST(") < 0 || binlog_value_sql(q, v, bc) < 0 ||
+			       buf_puts(q, " AS JSON)") < 0
+			   ? GW_ENOMEM
+			   : 0;
+	return binlog_value_sql(q, v, bc);
+}
+
+/* A keyless table's row as a condition: every written column <=> its
+ * value in img (NULL-safe: a NULL matches a NULL). */
+static int row_condition(struct buf *q, const struct repl *r, const struct rtable *t,
+			 const struct bl_value *img, const struct bl_table *map)
+{
+	size_t c;
+	bool first = true;
+
+	for (c = 0; c < t->model.ncols; c++) {
+		if (!t->dest_names[c])
+			continue;
+		if ((!first && buf_puts(q, " AND ") < 0) ||
+		    conn_quote_ident(q, t->dest_names[c]) < 0 || buf_puts(q, " <=> ") < 0 ||
+		    match_value(q, r, &t->model.cols[c], &img[c], &map->cols[c]) < 0)
+			return GW_ENOMEM;
+		first = false;
+	}
+	return 0;
+}
+
+/* "`a` = 1, `b` = 2": the written columns of an image, for UPDATE. */
+static int set_text(struct buf *q, const struct rtable *t, const struct bl_value *img,
+		    const struct bl_table *map)
+{
+	size_t c;
+	bool first = true;
+
+	for (c = 0; c < t->model.ncols; c++) {
+		if (!t->dest_names[c])
+			continue;
+		if ((!first && buf_puts(q, ", ") < 0) ||
+		    conn_quote_ident(q, t->dest_names[c]) < 0 || buf_puts(q, " = ") < 0 ||
+		    binlog_value_sql(q, &img[c], &map->cols[c]) < 0)
+			return GW_ENOMEM;
+		first = false;
+	}
+	return 0;
+}
+
 /*
  * Memory: the pending text of all tables together stays under PEND_BYTES
  * (then every table is flushed, inside the open transaction), so a source
@@ -795,8 +937,14 @@ static int change_add(struct repl *r, struct rtable *t, enum batch_kind kind,
 	buf_reset(u);
 	memset(&c, 0, sizeof(c));
 	c.kind = kind;
-	if (key_text(k, t, key, map) < 0 || (values && values_text(v, t, values, map) < 0))
+	if (t->shape.mode == BATCH_ROWS) {
+		if ((key && row_condition(k, r, t, key, map) < 0) ||
+		    (values && (kind == BATCH_UPDATE ? set_text(v, t, values, map)
+						     : values_text(v, t, values, map)) < 0))
+			goto oom;
+	} else if (key_text(k, t, key, map) < 0 || (values && values_text(v, t, values, map) < 0)) {
 		goto oom;
+	}
 	if (t->shape.mode == BATCH_SEGMENT) {
 		const struct bl_value *imgs[2] = {key, other};
 		if (r->uniq_cap < 2 * t->nuniq) {
@@ -848,6 +996,51 @@ oom:
 	return err_set(err, GW_ENOMEM, "out of memory");
 }
 
+/* Whether every column of an image is there (binlog_row_image=FULL). */
+static bool image_full(const struct rtable *t, const bool *present)
+{
+	size_t c;
+
+	for (c = 0; present && c < t->model.ncols; c++)
+		if (!present[c])
+			return false;
+	return true;
+}
+
+/*
+ * A change of a table without a key, by the rows' whole images. With a
+ * filter, an image that does not pass is not on the destination: an
+ * update into the filter inserts, out of it deletes, outside it does
+ * nothing; the same for the images of inserts and deletes.
+ */
+static int apply_row_keyless(struct repl *r, struct rtable *t, enum binlog_kind kind,
+			     const struct bl_row *row, const struct bl_table *map,
+			     struct gw_err *err)
+{
+	bool was = false, is = false;
+	int rc;
+
+	if ((row->before && !image_full(t, row->before_present)) ||
+	    (row->after && !image_full(t, row->after_present)))
+		return err_set(err, GW_EFATAL,
+			       "table %s.%s: partial row images (binlog_row_image is not FULL): "
+			       "a table without a key needs the whole row",
+			       t->db, t->table);
+	if (kind != BK_WRITE_ROWS && row->before &&
+	    (rc = filter_passes(&was, r, t, row->before, map, err)) < 0)
+		return rc;
+	if (kind != BK_DELETE_ROWS && row->after &&
+	    (rc = filter_passes(&is, r, t, row->after, map, err)) < 0)
+		return rc;
+	if (was && is)
+		return change_add(r, t, BATCH_UPDATE, row->before, row->after, NULL, map, err);
+	if (was)
+		return change_add(r, t, BATCH_DELETE, row->before, NULL, NULL, map, err);
+	if (is)
+		return change_add(r, t, BATCH_INSERT, NULL, row->after, NULL, map, err);
+	return 0;
+}
+
 static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_err *err)
 {
 	const struct bl_table *map = e->table;
@@ -864,9 +1057,14 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 			       "table %s.%s: the binlog has %zu columns, the source's schema %zu: "
 			       "the table changed without a DDL the stream showed",
 			       t->db, t->table, map->ncols, t->model.ncols);
+	if (in_snapshot(r, t))
+		return 0;
 	if ((rc = txn_begin(r, err)) < 0)
 		return rc;
-	for (i = 0; i < e->nrows; i++) {
+	for (i = 0; i < e->nrows && t->shape.mode == BATCH_ROWS; i++)
+		if ((rc = apply_row_keyless(r, t, e->kind, &e->rows[i], map, err)) < 0)
+			return rc;
+	for (i = 0; i < e->nrows && t->shape.mode != BATCH_ROWS; i++) {
 		const struct bl_row *row = &e->rows[i];
 		const struct bl_value *other = NULL;
 		bool pass = true;
@@ -1595,8 +1793,12 @@ int engine_incremental(struct action_io *io)
 	 * already accepted. */
 	if ((rc = conn_exec(r.dst, "SET SESSION foreign_key_checks = 0", &io->err)) < 0 ||
 	    (rc = meta_ensure(r.dst, r.metadb, &io->err)) < 0 ||
-	    (rc = start_position(&r, &io->err)) < 0)
+	    (rc = load_snapshots(&r, &io->err)) < 0 || (rc = start_position(&r, &io->err)) < 0)
 		goto out;
+	{
+		unsigned long ver;
+		conn_server_version(r.dst, &ver, &r.dst_mariadb);
+	}
 	rc = stream(&r, &io->err);
 	if (rc == 0)
 		log_info(io->task, "incremental migration stopped");
@@ -1615,6 +1817,11 @@ out:
 		free(r.tables[i].dest_table);
 	}
 	free(r.tables);
+	for (i = 0; i < r.nsnaps; i++) {
+		free(r.snaps[i].db);
+		free(r.snaps[i].table);
+	}
+	free(r.snaps);
 	free(r.doms);
 	free(r.final_doms);
 	buf_release(&r.sql);

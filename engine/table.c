@@ -540,6 +540,27 @@ int table_column_list(struct buf *b, const struct table *t, enum table_side side
 	return 0;
 }
 
+int table_select_col(struct buf *b, const struct table_col *c, const char *name)
+{
+	if (strcmp(c->data_type, "float"))
+		return conn_quote_ident(b, name);
+	if (buf_putc(b, '(') < 0 || conn_quote_ident(b, name) < 0)
+		return GW_ENOMEM;
+	return buf_puts(b, " * 1E0)");
+}
+
+int table_select_list(struct buf *b, const struct table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->ncopied; i++) {
+		const struct table_col *c = &t->cols[t->copied[i]];
+		if ((i && buf_puts(b, ", ") < 0) || table_select_col(b, c, c->name) < 0)
+			return GW_ENOMEM;
+	}
+	return 0;
+}
+
 int table_name(struct buf *b, const struct table *t, enum table_side side)
 {
 	if (conn_quote_ident(b, side == TABLE_DEST ? t->dest_db : t->db) < 0 ||

@@ -147,6 +147,13 @@ int table_literal(struct buf *b, const struct table_col *c, const char *val,
 		  size_t len) WARN_UNUSED;
 /* "`a`, `b`" of the copied columns, with one side's names. */
 int table_column_list(struct buf *b, const struct table *t, enum table_side side) WARN_UNUSED;
+/* The copied columns as a SELECT reads them without loss, source names:
+ * "`a`, (`f` * 1E0), `b`". A FLOAT is read as the double it is: the text
+ * protocol writes a FLOAT with 6 digits (16777217 as 16777200), a double
+ * with all it needs. */
+int table_select_list(struct buf *b, const struct table *t) WARN_UNUSED;
+/* One column as such a SELECT reads it (c's name on that side). */
+int table_select_col(struct buf *b, const struct table_col *c, const char *name) WARN_UNUSED;
 /* `db`.`table` on one side. */
 int table_name(struct buf *b, const struct table *t, enum table_side side) WARN_UNUSED;
 /* "key > last" for keyset pagination by the whole key tuple:

@@ -49,10 +49,11 @@ static int row_crc(struct buf *b, const struct table *t, enum table_side side)
 	if (buf_puts(b, "CRC32(CONCAT_WS('#'") < 0)
 		return GW_ENOMEM;
 	for (i = 0; i < t->ncopied; i++) {
-		const char *n = side_name(&t->cols[t->copied[i]], side);
+		const struct table_col *c = &t->cols[t->copied[i]];
+		const char *n = side_name(c, side);
 		if (buf_puts(b, ", ISNULL(") < 0 || conn_quote_ident(b, n) < 0 ||
-		    buf_puts(b, "), LENGTH(") < 0 || conn_quote_ident(b, n) < 0 ||
-		    buf_puts(b, "), ") < 0 || conn_quote_ident(b, n) < 0)
+		    buf_puts(b, "), LENGTH(") < 0 || table_select_col(b, c, n) < 0 ||
+		    buf_puts(b, "), ") < 0 || table_select_col(b, c, n) < 0)
 			return GW_ENOMEM;
 	}
 	return buf_puts(b, "))");
