@@ -18,10 +18,11 @@
  * Parts and chunks. A table is split into parts that workers take from one
  * queue, biggest table first, so one big table is copied by every worker
  * instead of one: a single integer key is cut into ranges between its
- * MIN and MAX; other keys (composite, strings) are one part walked by
- * keyset pagination (WHERE (a, b) > (?, ?) ORDER BY a, b LIMIT n). A part
- * is copied in chunks whose row count adapts to the time a chunk takes and
- * to its bytes.
+ * MIN and MAX, any other key (strings, composite) at keys sampled on the
+ * source; within a range rows are walked by keyset pagination by the whole
+ * key tuple (WHERE (a, b) > (?, ?) ORDER BY a, b LIMIT n). A part is copied
+ * in chunks whose row count adapts to the time a chunk takes and to its
+ * bytes (engine/plan.c has the arithmetic).
  *
  * Checkpoints. godwit_meta.copy_state has one row per part with its range
  * and the last key copied; it is written in the same destination
@@ -49,6 +50,7 @@
 #include "engine/conn.h"
 #include "engine/engine.h"
 #include "engine/meta.h"
+#include "engine/plan.h"
 #include "engine/table.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -64,15 +66,7 @@
 
 #include "lib/banned.h"
 
-#define CHUNK_MIN 10
-#define CHUNK_MAX 200000
-#define CHUNK_FIRST 1000
-#define CHUNK_FIRST_BYTES (4u << 20)
-#define CHUNK_TARGET_MS 1000
-#define CHUNK_MAX_BYTES (32u << 20) /* one destination transaction */
 #define STMT_MAX_BYTES (4u << 20)
-#define PART_ROWS 100000 /* estimated rows per part of a split table */
-#define PARTS_MAX 64
 
 struct copy_run;
 
@@ -82,15 +76,15 @@ struct tstate {
 	struct progress_table *pt; /* may be NULL */
 	size_t parts_left;	   /* guarded by run->mu */
 	char *indexes;		   /* deferred index definitions, one a line */
-	bool int_key;		   /* one integer key column: split into ranges */
+	bool int_key;		   /* one integer key column: cut by arithmetic */
 };
 
 /* A unit of work: a key range of a table, (lo, hi]; NULL is unbounded. */
 struct part {
 	struct tstate *ts;
 	int no;
-	char *lo, *hi; /* integer literals, for int_key tables */
-	char **last;   /* nkey literals of the last key copied, or NULL */
+	char **lo, **hi; /* nkey literals each: the range (lo, hi], NULL unbounded */
+	char **last;	 /* nkey literals of the last key copied, or NULL */
 	uint64_t rows;
 	bool done;
 };
@@ -296,53 +290,26 @@ static int store(MYSQL_RES **out, MYSQL *m, const struct buf *q, const char *wha
 	return 0;
 }
 
-/* Splits a stored last_key (the literals, one a line: literals hold no
- * newline) into nkey strings. */
-static int split_key(char ***out, const char *p, size_t len, size_t nkey)
-{
-	const char *end = p + len;
-	char **k;
-	size_t i;
-
-	*out = NULL;
-	if (!(k = calloc(nkey, sizeof(*k))))
-		return GW_ENOMEM;
-	for (i = 0; i < nkey; i++) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		if (!(k[i] = strndup(p, n))) {
-			util_strv_free(k, nkey);
-			return GW_ENOMEM;
-		}
-		p = nl ? nl + 1 : end;
-	}
-	*out = k;
-	return 0;
-}
-
 /* The checkpoint statement of a part. */
 static int checkpoint_sql(struct buf *q, MYSQL *dst, const struct copy_run *run,
 			  const struct part *p)
 {
 	const struct table *t = p->ts->t;
-	struct buf key = BUF_INIT;
-	size_t i;
+	char *key = NULL;
 	int r = GW_ENOMEM;
 
-	for (i = 0; p->last && i < t->nkey; i++)
-		if ((i && buf_putc(&key, '\n') < 0) || buf_puts(&key, p->last[i]) < 0)
-			goto out;
+	if (p->last && plan_key_join(&key, p->last, t->nkey) < 0)
+		goto out;
 	if (buf_puts(q, "UPDATE ") < 0 || conn_quote_ident(q, run->metadb) < 0 ||
 	    buf_puts(q, ".copy_state SET last_key = ") < 0 ||
-	    (p->last ? conn_quote_string(q, NULL, buf_cstr(&key), key.len) : buf_puts(q, "NULL")) <
-		0 ||
+	    (key ? conn_quote_string(q, NULL, key, strlen(key)) : buf_puts(q, "NULL")) < 0 ||
 	    buf_printf(q, ", rows_copied = %llu, done = %d, updated_at = CURRENT_TIMESTAMP(6)",
 		       (unsigned long long)p->rows, p->done ? 1 : 0) < 0 ||
 	    state_where(q, dst, run, t) < 0 || buf_printf(q, " AND part = %d", p->no) < 0)
 		goto out;
 	r = 0;
 out:
-	buf_release(&key);
+	free(key);
 	return r;
 }
 
@@ -707,12 +674,9 @@ static int select_sql(struct buf *q, const struct part *p, char *const *after, s
 			return GW_ENOMEM;
 		sep = " AND ";
 	}
-	if (p->hi) {
-		char *hi[1] = {p->hi};
-		if (buf_puts(q, sep) < 0 || buf_puts(q, "NOT ") < 0 ||
-		    table_key_after(q, t, TABLE_SOURCE, hi) < 0)
-			return GW_ENOMEM;
-	}
+	if (p->hi && (buf_puts(q, sep) < 0 || buf_puts(q, "NOT ") < 0 ||
+		      table_key_after(q, t, TABLE_SOURCE, p->hi) < 0))
+		return GW_ENOMEM;
 	if (t->nkey && (buf_puts(q, " ORDER BY ") < 0 || table_key_list(q, t, TABLE_SOURCE) < 0 ||
 			buf_printf(q, " LIMIT %zu", limit) < 0))
 		return GW_ENOMEM;
@@ -898,16 +862,13 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 	const struct table *t = ts->t;
 	struct feed f;
 	struct buf sel = BUF_INIT, cq = BUF_INIT;
-	size_t chunk = CHUNK_FIRST, i;
+	size_t chunk, i;
 	bool snapshot = false;
 	int r = 0;
 
 	/* The first chunk by the table's average row length (wide rows, few
 	 * rows), the next ones by what the previous one took. */
-	if (t->avg_row_len && (CHUNK_FIRST_BYTES / t->avg_row_len) < chunk)
-		chunk = CHUNK_FIRST_BYTES / t->avg_row_len < CHUNK_MIN
-			    ? CHUNK_MIN
-			    : CHUNK_FIRST_BYTES / t->avg_row_len;
+	chunk = plan_chunk_first(t->avg_row_len);
 	memset(&f, 0, sizeof(f));
 	f.t = t;
 	f.src = src;
@@ -926,7 +887,7 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 		}
 	}
 	for (;;) {
-		int64_t t0 = util_now_mono_ms(), dt;
+		int64_t t0 = util_now_mono_ms();
 		uint64_t n;
 
 		if (*io->cancel || atomic_load(&run->failed)) {
@@ -936,11 +897,7 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 		}
 		if (t->nkey) {
 			buf_reset(&sel);
-			if (select_sql(&sel, p,
-				       p->last ? p->last
-				       : p->lo ? &p->lo
-					       : NULL,
-				       chunk) < 0)
+			if (select_sql(&sel, p, p->last ? p->last : p->lo, chunk) < 0)
 				goto oom;
 			if (mysql_real_query(src, sel.ptr, sel.len) ||
 			    !(f.res = mysql_use_result(src))) {
@@ -1007,16 +964,7 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 		} else if (f.eof) {
 			break;
 		}
-		/* Adapt the chunk to ~CHUNK_TARGET_MS and CHUNK_MAX_BYTES. */
-		dt = util_now_mono_ms() - t0;
-		{
-			size_t by_time = dt > 0 ? chunk * CHUNK_TARGET_MS / (size_t)dt : chunk * 2;
-			size_t by_bytes = f.bytes ? chunk * CHUNK_MAX_BYTES / f.bytes : CHUNK_MAX;
-			size_t want = by_time < by_bytes ? by_time : by_bytes;
-			if (want > chunk * 2)
-				want = chunk * 2;
-			chunk = want < CHUNK_MIN ? CHUNK_MIN : want > CHUNK_MAX ? CHUNK_MAX : want;
-		}
+		chunk = plan_chunk_next(chunk, util_now_mono_ms() - t0, f.bytes);
 	}
 	p->done = true;
 	if ((r = commit_part_state(dst, run, p, err)) < 0)
@@ -1261,46 +1209,14 @@ out:
 
 /* --- planning: the parts of every table --------------------------------- */
 
-static __int128 parse_i128(const char *s)
+/* The cut points of an integer key: between its MIN and MAX, by
+ * arithmetic (plan_int_cuts). */
+static int cuts_int(char ***cuts_out, size_t *nparts_out, MYSQL *src, const struct table *t,
+		    size_t want, struct gw_err *err)
 {
-	bool neg = *s == '-';
-	__int128 v = 0;
-
-	if (neg || *s == '+')
-		s++;
-	for (; *s >= '0' && *s <= '9'; s++)
-		v = v * 10 + (*s - '0');
-	return neg ? -v : v;
-}
-
-static char *format_i128(__int128 v)
-{
-	char tmp[48], *p = tmp + sizeof(tmp) - 1;
-	bool neg = v < 0;
-	unsigned __int128 u = neg ? (unsigned __int128)(-(v + 1)) + 1 : (unsigned __int128)v;
-
-	*p = '\0';
-	do {
-		*--p = (char)('0' + (int)(u % 10));
-		u /= 10;
-	} while (u);
-	if (neg)
-		*--p = '-';
-	return strdup(p);
-}
-
-/* The range boundaries of a new plan: nparts - 1 cut points between the
- * key's MIN and MAX (the first part open below, the last open above, so
- * rows added past either end during the copy are copied too). */
-static int plan_ranges(char ***cuts_out, size_t *nparts_out, MYSQL *src, const struct tstate *ts,
-		       size_t want, struct gw_err *err)
-{
-	const struct table *t = ts->t;
 	struct buf q = BUF_INIT;
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
-	char **cuts = NULL;
-	size_t n = 1, i;
 	int r;
 
 	*cuts_out = NULL;
@@ -1312,37 +1228,87 @@ static int plan_ranges(char ***cuts_out, size_t *nparts_out, MYSQL *src, const s
 		r = err_set(err, GW_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = store(&res, src, &q, "reading the key range", err)) < 0)
+	if ((r = conn_query(&res, src, buf_cstr(&q), "reading the key range", err)) < 0)
 		goto out;
-	if ((row = mysql_fetch_row(res)) && row[0] && row[1]) {
-		__int128 lo = parse_i128(row[0]), hi = parse_i128(row[1]), span = hi - lo + 1;
-		n = want;
-		if ((__int128)n > span)
-			n = (size_t)span;
-		if (n > 1) {
-			if (!(cuts = calloc(n - 1, sizeof(*cuts)))) {
-				r = err_set(err, GW_ENOMEM, "out of memory");
-				goto out;
-			}
-			for (i = 1; i < n; i++)
-				if (!(cuts[i - 1] =
-					  format_i128(lo - 1 + span * (__int128)i / (__int128)n))) {
-					util_strv_free(cuts, i - 1);
-					cuts = NULL;
-					r = err_set(err, GW_ENOMEM, "out of memory");
-					goto out;
-				}
-		} else {
-			n = 1;
-		}
-	} else {
-		n = 1;
-	}
-	*cuts_out = cuts;
-	*nparts_out = n;
+	if ((row = mysql_fetch_row(res)) && row[0] && row[1] &&
+	    plan_int_cuts(cuts_out, nparts_out, row[0], row[1], want) < 0)
+		r = err_set(err, GW_ENOMEM, "out of memory");
 out:
 	if (res)
 		mysql_free_result(res);
+	buf_release(&q);
+	return r;
+}
+
+/*
+ * The cut points of any other key (strings, composite, dates): sampled on
+ * the source, every step-th key in the key's order, by the whole key tuple
+ * and with the column's collation (SELECT key ... WHERE key > previous
+ * ORDER BY key LIMIT step - 1, 1). The server walks the key's index to
+ * each point, and only the points cross the network. Each cut is the
+ * tuple's literals (plan_key_join); fewer parts when the table has fewer
+ * rows than estimated.
+ */
+static int cuts_sampled(char ***cuts_out, size_t *nparts_out, MYSQL *src, const struct table *t,
+			size_t want, struct gw_err *err)
+{
+	uint64_t step = plan_sample_step(t->est_rows, want);
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	char **cuts = NULL, **prev = NULL, **lits = NULL;
+	size_t n = 0, k;
+	int r = 0;
+
+	*cuts_out = NULL;
+	*nparts_out = 1;
+	if (!(cuts = calloc(want, sizeof(*cuts))))
+		goto oom;
+	while (n + 1 < want) {
+		buf_reset(&q);
+		if (buf_puts(&q, "SELECT ") < 0 || table_key_list(&q, t, TABLE_SOURCE) < 0 ||
+		    buf_puts(&q, " FROM ") < 0 || table_name(&q, t, TABLE_SOURCE) < 0 ||
+		    (prev && (buf_puts(&q, " WHERE ") < 0 ||
+			      table_key_after(&q, t, TABLE_SOURCE, prev) < 0)) ||
+		    buf_puts(&q, " ORDER BY ") < 0 || table_key_list(&q, t, TABLE_SOURCE) < 0 ||
+		    buf_printf(&q, " LIMIT %llu, 1", (unsigned long long)(step - 1)) < 0)
+			goto oom;
+		if ((r = conn_query(&res, src, buf_cstr(&q), "sampling the key", err)) < 0)
+			goto out;
+		if (!(row = mysql_fetch_row(res)))
+			break; /* fewer rows than estimated */
+		if (!(lits = calloc(t->nkey, sizeof(*lits))))
+			goto oom;
+		for (k = 0; k < t->nkey; k++) {
+			struct buf lit = BUF_INIT;
+			unsigned long *len = mysql_fetch_lengths(res);
+			if (table_literal(&lit, table_key_col(t, k), row[k], len[k]) < 0) {
+				buf_release(&lit);
+				goto oom;
+			}
+			lits[k] = buf_detach(&lit, NULL);
+		}
+		mysql_free_result(res);
+		res = NULL;
+		if (plan_key_join(&cuts[n], lits, t->nkey) < 0)
+			goto oom;
+		n++;
+		util_strv_free(prev, t->nkey);
+		prev = lits;
+		lits = NULL;
+	}
+	*cuts_out = cuts;
+	*nparts_out = n + 1;
+	cuts = NULL;
+	goto out;
+oom:
+	r = err_set(err, GW_ENOMEM, "out of memory");
+out:
+	if (res)
+		mysql_free_result(res);
+	util_strv_free(cuts, n);
+	util_strv_free(prev, t->nkey);
+	util_strv_free(lits, t->nkey);
 	buf_release(&q);
 	return r;
 }
@@ -1377,24 +1343,18 @@ static int plan_new(struct copy_run *run, MYSQL *src, MYSQL *dst, struct tstate 
 {
 	const struct table *t = ts->t;
 	size_t workers = run->s->parallelism > 0 ? (size_t)run->s->parallelism : 1;
-	size_t want = 1, nparts = 1, i;
+	size_t want, nparts = 1, i;
 	char **cuts = NULL;
 	struct buf idx = BUF_INIT, q = BUF_INIT, parts = BUF_INIT;
 	bool empty = false;
 	int r;
 
-	/* NEEDSWORK: a big table keyed otherwise (strings, composite) is one
-	 * part, copied by one worker; sampled boundaries (every Nth key) would
-	 * split it as well. */
-	if (ts->int_key && t->est_rows > PART_ROWS) {
-		want = (size_t)(t->est_rows / PART_ROWS) + 1;
-		if (want < workers)
-			want = workers;
-		if (want > PARTS_MAX)
-			want = PARTS_MAX;
-		if ((r = plan_ranges(&cuts, &nparts, src, ts, want, err)) < 0)
-			goto out;
-	}
+	/* A big table is cut into ranges that workers share, whatever its
+	 * key: by arithmetic for an integer, by sampled keys otherwise. */
+	want = t->nkey ? plan_parts(t->est_rows, workers) : 1;
+	if (want > 1 && (r = ts->int_key ? cuts_int(&cuts, &nparts, src, t, want, err)
+					 : cuts_sampled(&cuts, &nparts, src, t, want, err)) < 0)
+		goto out;
 	if ((r = dest_empty(&empty, dst, t, err)) < 0)
 		goto out;
 	/* Indexes are deferred only on a table that is still empty: rows a
@@ -1421,8 +1381,13 @@ static int plan_new(struct copy_run *run, MYSQL *src, MYSQL *dst, struct tstate 
 		    conn_quote_string(&parts, dst, t->db, strlen(t->db)) < 0 ||
 		    buf_puts(&parts, ", ") < 0 ||
 		    conn_quote_string(&parts, dst, t->table, strlen(t->table)) < 0 ||
-		    buf_printf(&parts, ", %zu, %s%s%s, %s%s%s)", i, lo ? "'" : "", lo ? lo : "NULL",
-			       lo ? "'" : "", hi ? "'" : "", hi ? hi : "NULL", hi ? "'" : "") < 0)
+		    buf_printf(&parts, ", %zu, ", i) < 0 ||
+		    (lo ? conn_quote_string(&parts, dst, lo, strlen(lo))
+			: buf_puts(&parts, "NULL")) < 0 ||
+		    buf_puts(&parts, ", ") < 0 ||
+		    (hi ? conn_quote_string(&parts, dst, hi, strlen(hi))
+			: buf_puts(&parts, "NULL")) < 0 ||
+		    buf_putc(&parts, ')') < 0)
 			goto oom;
 	}
 	if ((r = conn_exec(dst, "START TRANSACTION", err)) < 0)
@@ -1517,11 +1482,13 @@ static int plan(struct copy_run *run, MYSQL *src, MYSQL *dst, struct gw_err *err
 			p->no = (int)strtol(row[0], NULL, 10);
 			p->rows = strtoull(row[4], NULL, 10);
 			p->done = row[5][0] == '1';
-			if ((row[1] && !(p->lo = strdup(row[1]))) ||
-			    (row[2] && !(p->hi = strdup(row[2]))))
+			if ((row[1] && t->nkey &&
+			     plan_key_split(&p->lo, row[1], len[1], t->nkey) < 0) ||
+			    (row[2] && t->nkey &&
+			     plan_key_split(&p->hi, row[2], len[2], t->nkey) < 0))
 				goto oom;
 			if (row[3] && len[3] && t->nkey &&
-			    split_key(&p->last, row[3], len[3], t->nkey) < 0)
+			    plan_key_split(&p->last, row[3], len[3], t->nkey) < 0)
 				goto oom;
 			atomic_fetch_add(&io->progress->rows_done, p->rows);
 			if (ts->pt)
@@ -1743,8 +1710,8 @@ int engine_full(struct action_io *io)
 out:
 	free(threads);
 	for (i = 0; i < run.nparts; i++) {
-		free(run.parts[i].lo);
-		free(run.parts[i].hi);
+		util_strv_free(run.parts[i].lo, run.parts[i].ts->t->nkey);
+		util_strv_free(run.parts[i].hi, run.parts[i].ts->t->nkey);
 		util_strv_free(run.parts[i].last, run.parts[i].ts->t->nkey);
 	}
 	free(run.parts);
