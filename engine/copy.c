@@ -281,15 +281,6 @@ static int state_where(struct buf *q, MYSQL *dst, const struct copy_run *run, co
 	return 0;
 }
 
-static int store(MYSQL_RES **out, MYSQL *m, const struct buf *q, const char *what,
-		 struct gw_err *err)
-{
-	*out = NULL;
-	if (mysql_real_query(m, q->ptr, q->len) || !(*out = mysql_store_result(m)))
-		return conn_error(err, m, what);
-	return 0;
-}
-
 /* The checkpoint statement of a part. */
 static int checkpoint_sql(struct buf *q, MYSQL *dst, const struct copy_run *run,
 			  const struct part *p)
@@ -829,10 +820,10 @@ static int keyless_start(struct copy_run *run, MYSQL *src, MYSQL *dst, struct pa
 	p->rows = 0;
 	if (checkpoint_sql(&q, dst, run, p) < 0)
 		goto oom;
-	if ((r = conn_exec(dst, buf_cstr(&q), err)) < 0 ||
-	    (r = meta_fence(dst, run->s->name, run->io->lock_holder, err)) < 0 ||
-	    (r = conn_exec(dst, "COMMIT", err)) < 0)
+	if ((r = conn_exec(dst, buf_cstr(&q), err)) < 0)
 		goto fail;
+	if ((r = meta_commit(dst, run->s->name, run->io->lock_holder, err)) < 0)
+		goto out;
 	if (file[0])
 		log_info(run->s->name,
 			 "full copy: %s.%s has no key: copied from a snapshot at %s:%llu, from "
@@ -941,10 +932,9 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 			(void)mysql_query(dst, "ROLLBACK");
 			goto oom;
 		}
-		if ((r = conn_exec(dst, buf_cstr(&cq), err)) < 0 ||
-		    (r = meta_fence(dst, run->s->name, io->lock_holder, err)) < 0 ||
-		    (r = conn_exec(dst, "COMMIT", err)) < 0) {
+		if ((r = conn_exec(dst, buf_cstr(&cq), err)) < 0)
 			(void)mysql_query(dst, "ROLLBACK");
+		if (r < 0 || (r = meta_commit(dst, run->s->name, io->lock_holder, err)) < 0) {
 			err_prefix(err, "table %s.%s", t->dest_db, t->dest_table);
 			goto out;
 		}
@@ -1034,7 +1024,7 @@ static int read_indexes(struct buf *out, MYSQL *dst, const struct table *t, stru
 		r = err_set(err, GW_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = store(&res, dst, &q, "reading the destination table", err)) < 0)
+	if ((r = conn_query(&res, dst, buf_cstr(&q), "reading the destination table", err)) < 0)
 		goto out;
 	/* An index a foreign key uses cannot be dropped: keep them all. */
 	if (!(row = mysql_fetch_row(res)) || !row[1] || strstr(row[1], " FOREIGN KEY "))
@@ -1080,7 +1070,7 @@ static int index_exists(bool *out, MYSQL *dst, const struct table *t, const char
 		r = err_set(err, GW_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = store(&res, dst, &q, "reading the destination's indexes", err)) < 0)
+	if ((r = conn_query(&res, dst, buf_cstr(&q), "reading the destination's indexes", err)) < 0)
 		goto out;
 	*out = mysql_num_rows(res) > 0;
 out:
@@ -1326,7 +1316,7 @@ static int dest_empty(bool *out, MYSQL *dst, const struct table *t, struct gw_er
 		r = err_set(err, GW_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = store(&res, dst, &q, "reading the destination table", err)) < 0)
+	if ((r = conn_query(&res, dst, buf_cstr(&q), "reading the destination table", err)) < 0)
 		goto out;
 	*out = mysql_num_rows(res) == 0;
 out:
@@ -1393,10 +1383,9 @@ static int plan_new(struct copy_run *run, MYSQL *src, MYSQL *dst, struct tstate 
 	if ((r = conn_exec(dst, "START TRANSACTION", err)) < 0)
 		goto out;
 	if ((r = conn_exec(dst, buf_cstr(&q), err)) < 0 ||
-	    (r = conn_exec(dst, buf_cstr(&parts), err)) < 0 ||
-	    (r = meta_fence(dst, run->s->name, run->io->lock_holder, err)) < 0 ||
-	    (r = conn_exec(dst, "COMMIT", err)) < 0) {
+	    (r = conn_exec(dst, buf_cstr(&parts), err)) < 0)
 		(void)mysql_query(dst, "ROLLBACK");
+	if (r < 0 || (r = meta_commit(dst, run->s->name, run->io->lock_holder, err)) < 0) {
 		err_prefix(err, "planning the copy of %s.%s", t->db, t->table);
 		goto out;
 	}
@@ -1438,7 +1427,8 @@ static int plan(struct copy_run *run, MYSQL *src, MYSQL *dst, struct gw_err *err
 			    conn_quote_ident(&q, run->metadb) < 0 ||
 			    buf_puts(&q, ".copy_table") < 0 || state_where(&q, dst, run, t) < 0)
 				goto oom;
-			if ((r = store(&res, dst, &q, "reading the copy checkpoint", err)) < 0)
+			if ((r = conn_query(&res, dst, buf_cstr(&q), "reading the copy checkpoint",
+					    err)) < 0)
 				goto out;
 			if ((row = mysql_fetch_row(res))) {
 				found = true;
@@ -1468,7 +1458,8 @@ static int plan(struct copy_run *run, MYSQL *src, MYSQL *dst, struct gw_err *err
 		    conn_quote_ident(&q, run->metadb) < 0 || buf_puts(&q, ".copy_state") < 0 ||
 		    state_where(&q, dst, run, t) < 0 || buf_puts(&q, " ORDER BY part") < 0)
 			goto oom;
-		if ((r = store(&res, dst, &q, "reading the copy checkpoint", err)) < 0)
+		if ((r = conn_query(&res, dst, buf_cstr(&q), "reading the copy checkpoint", err)) <
+		    0)
 			goto out;
 		while ((row = mysql_fetch_row(res))) {
 			struct part *p;

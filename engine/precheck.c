@@ -68,12 +68,14 @@ static void item(struct pc *pc, const char *id, enum precheck_result res, const 
 	(void)snprintf(it->fix, sizeof(it->fix), "%s", fix ? fix : "");
 }
 
-/* Runs a query; NULL result on error (the error goes into an item). */
+/* Runs a query; NULL result on error (mysql_error() says which, for the
+ * item). */
 static MYSQL_RES *q(MYSQL *m, const char *sql)
 {
-	if (mysql_real_query(m, sql, strlen(sql)))
-		return NULL;
-	return mysql_store_result(m);
+	struct gw_err e = GW_ERR_INIT;
+	MYSQL_RES *res;
+
+	return conn_query(&res, m, sql, "query", &e) < 0 ? NULL : res;
 }
 
 static char *value(MYSQL *m, const char *sql)
@@ -234,8 +236,14 @@ static bool db_pattern_match(const char *p, size_t pn, const char *name)
 	return (*p == '_' || *p == *name) && db_pattern_match(p + 1, pn - 1, name + 1);
 }
 
-static bool privs_have(const char *privs, const char *p, bool global)
+enum grant_scope {
+	GRANT_GLOBAL,	/* ON *.* */
+	GRANT_DATABASE, /* ON db.* */
+};
+
+static bool privs_have(const char *privs, const char *p, enum grant_scope scope)
 {
+	bool global = scope == GRANT_GLOBAL;
 	char pat[64];
 
 	/* ALL PRIVILEGES on a database does not carry the global-only ones */
@@ -251,13 +259,13 @@ static bool grants_have(const struct grants *g, const char *db, const char *p)
 {
 	const char *line;
 
-	if (g->global.len && privs_have(buf_cstr(&g->global), p, true))
+	if (g->global.len && privs_have(buf_cstr(&g->global), p, GRANT_GLOBAL))
 		return true;
 	/* MariaDB 10.5 renamed REPLICATION CLIENT to BINLOG MONITOR; SUPER
 	 * held it before */
 	if (!strcmp(p, "REPLICATION CLIENT") && g->global.len &&
-	    (privs_have(buf_cstr(&g->global), "BINLOG MONITOR", true) ||
-	     privs_have(buf_cstr(&g->global), "SUPER", true)))
+	    (privs_have(buf_cstr(&g->global), "BINLOG MONITOR", GRANT_GLOBAL) ||
+	     privs_have(buf_cstr(&g->global), "SUPER", GRANT_GLOBAL)))
 		return true;
 	for (line = g->dbs.len ? g->dbs.ptr : NULL; db && line && *line;) {
 		const char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
@@ -266,7 +274,7 @@ static bool grants_have(const struct grants *g, const char *db, const char *p)
 		if (db_pattern_match(line, (size_t)(tab - line), db)) {
 			struct buf privs = BUF_INIT;
 			bool yes = buf_add(&privs, tab + 1, (size_t)(nl - tab - 1)) == 0 &&
-				   privs_have(buf_cstr(&privs), p, false);
+				   privs_have(buf_cstr(&privs), p, GRANT_DATABASE);
 			buf_release(&privs);
 			if (yes)
 				return true;
@@ -322,8 +330,14 @@ static void account_of(struct buf *out, MYSQL *m, const char *fallback_user)
 	free(cu);
 }
 
-static void check_privileges(struct pc *pc, bool source)
+enum pc_side {
+	PC_SOURCE,
+	PC_DESTINATION,
+};
+
+static void check_privileges(struct pc *pc, enum pc_side side)
 {
+	bool source = side == PC_SOURCE;
 	static const char *src_need[] = {"SELECT", "SHOW VIEW", "TRIGGER", "EVENT"};
 	static const char *inc_need[] = {"REPLICATION SLAVE", "REPLICATION CLIENT"};
 	static const char *dst_need[] = {"SELECT",	"CREATE",  "ALTER",	     "INDEX",
@@ -1351,8 +1365,8 @@ int precheck_run(struct action_io *io, struct precheck_summary *out, struct prec
 				   &ignore) == 0)
 			pc.task_has_data = st >= META_SCHEMA_DONE;
 		check_versions(&pc);
-		check_privileges(&pc, true);
-		check_privileges(&pc, false);
+		check_privileges(&pc, PC_SOURCE);
+		check_privileges(&pc, PC_DESTINATION);
 		if (pc.incremental)
 			check_binlog(&pc);
 		check_objects(&pc);

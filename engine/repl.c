@@ -302,21 +302,27 @@ static void rtable_unload(struct rtable *t)
 	batch_shape_release(&t->shape);
 }
 
-static struct rtable *rtable_find(struct repl *r, const char *db, const char *table, bool add)
+/* The table db.table as the applier knows it (*out), added when first
+ * seen; *out NULL when the spec does not select it. */
+static int rtable_find(struct rtable **out, struct repl *r, const char *db, const char *table,
+		       struct gw_err *err)
 {
 	const struct table_sel *tsel = NULL;
 	const struct object_sel *o;
 	struct rtable *t;
 	size_t i;
 
+	*out = NULL;
 	for (i = 0; i < r->ntables; i++)
-		if (!strcmp(r->tables[i].db, db) && !strcmp(r->tables[i].table, table))
-			return &r->tables[i];
-	if (!add || !spec_table_selected(r->s, db, table, &tsel))
-		return NULL;
+		if (!strcmp(r->tables[i].db, db) && !strcmp(r->tables[i].table, table)) {
+			*out = &r->tables[i];
+			return 0;
+		}
+	if (!spec_table_selected(r->s, db, table, &tsel))
+		return 0;
 	o = spec_find_database(r->s, db);
 	if (!(t = realloc(r->tables, (r->ntables + 1) * sizeof(*t))))
-		return NULL;
+		return err_set(err, GW_ENOMEM, "out of memory");
 	r->tables = t;
 	t = &t[r->ntables];
 	memset(t, 0, sizeof(*t));
@@ -327,7 +333,7 @@ static struct rtable *rtable_find(struct repl *r, const char *db, const char *ta
 	t->tsel = tsel;
 	if (!t->db || !t->table || !t->dest_db || !t->dest_table) {
 		free(t->db), free(t->table), free(t->dest_db), free(t->dest_table);
-		return NULL;
+		return err_set(err, GW_ENOMEM, "out of memory");
 	}
 	for (i = 0; i < r->nsnaps; i++)
 		if (!strcmp(r->snaps[i].db, db) && !strcmp(r->snaps[i].table, table)) {
@@ -335,7 +341,8 @@ static struct rtable *rtable_find(struct repl *r, const char *db, const char *ta
 			t->snap_pos = r->snaps[i].pos;
 		}
 	r->ntables++;
-	return t;
+	*out = t;
+	return 0;
 }
 
 /* The column of the applier's layout that column `name` of the other
@@ -497,16 +504,14 @@ static int load_snapshots(struct repl *r, struct gw_err *err)
 		rc = err_set(err, GW_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (mysql_real_query(r->dst, q.ptr, q.len)) {
+	if ((rc = conn_query(&res, r->dst, buf_cstr(&q), "reading the copy's snapshots", err)) <
+	    0) {
 		unsigned e = mysql_errno(r->dst);
 		/* no copy_table (incremental only), or one from before snapshots */
-		rc = e == ER_NO_SUCH_TABLE || e == ER_BAD_FIELD_ERROR
-			 ? 0
-			 : conn_error(err, r->dst, "reading the copy's snapshots");
-		goto out;
-	}
-	if (!(res = mysql_store_result(r->dst))) {
-		rc = conn_error(err, r->dst, "reading the copy's snapshots");
+		if (e == ER_NO_SUCH_TABLE || e == ER_BAD_FIELD_ERROR) {
+			err_clear(err);
+			rc = 0;
+		}
 		goto out;
 	}
 	while ((row = mysql_fetch_row(res))) {
@@ -596,20 +601,20 @@ static int txn_commit(struct repl *r, struct gw_err *err)
 	if (position_now(&pos, r) < 0 ||
 	    meta_position_sql(&q, r->dst, r->metadb, r->s->name, &pos) < 0) {
 		buf_release(&q);
+		drop_all(r);
+		(void)mysql_query(r->dst, "ROLLBACK");
+		r->in_txn = false;
 		return err_set(err, GW_ENOMEM, "out of memory");
 	}
 	rc = dst_exec(r, &q, err);
 	buf_release(&q);
-	if (rc == 0)
-		rc = meta_fence(r->dst, r->s->name, r->io->lock_holder, err);
-	if (rc == 0)
-		rc = conn_exec(r->dst, "COMMIT", err);
-	if (rc < 0) {
+	if (rc < 0)
 		(void)mysql_query(r->dst, "ROLLBACK");
-		r->in_txn = false;
-		return rc;
-	}
+	else
+		rc = meta_commit(r->dst, r->s->name, r->io->lock_holder, err);
 	r->in_txn = false;
+	if (rc < 0)
+		return rc;
 	atomic_fetch_add(&r->io->progress->events_applied, r->events_in_group);
 	atomic_fetch_add(&r->io->progress->txns_applied, r->txns_in_group);
 	atomic_store(&r->io->progress->last_event_unix, r->last_event_ts);
@@ -1048,8 +1053,10 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 	size_t i;
 	int rc;
 
-	if (!map || !(t = rtable_find(r, map->db, map->table, true)))
-		return 0; /* not selected */
+	if (!map)
+		return 0;
+	if ((rc = rtable_find(&t, r, map->db, map->table, err)) < 0 || !t)
+		return rc; /* (!t: not selected) */
 	if (!t->loaded && (rc = rtable_load(r, t, err)) < 0)
 		return rc;
 	if (map->ncols != t->model.ncols)
@@ -1697,10 +1704,11 @@ static int stream(struct repl *r, struct gw_err *err)
 				break;
 			case BK_TABLE_MAP: {
 				/* Described before its rows are decoded. */
-				struct rtable *t;
+				struct rtable *t = NULL;
 				if (e.table &&
-				    (t = rtable_find(r, e.table->db, e.table->table, true)) &&
-				    !t->loaded)
+				    (rc = rtable_find(&t, r, e.table->db, e.table->table, err)) ==
+					0 &&
+				    t && !t->loaded)
 					rc = rtable_load(r, t, err);
 				break;
 			}

@@ -1015,9 +1015,15 @@ out:
 	return r;
 }
 
-static int create_events(struct schema_run *run, const struct object_sel *o, bool enable,
-			 struct gw_err *err)
+enum event_status {
+	EVENTS_DISABLED,     /* created disabled: none runs before the cutover */
+	EVENTS_AS_ON_SOURCE, /* those enabled on the source enabled */
+};
+
+static int create_events(struct schema_run *run, const struct object_sel *o,
+			 enum event_status status, struct gw_err *err)
 {
+	bool enable = status == EVENTS_AS_ON_SOURCE;
 	const char *dest = spec_dest_database(o);
 	char **names = NULL;
 	size_t i, n;
@@ -1172,7 +1178,7 @@ int engine_schema(struct action_io *io, enum schema_stage stage)
 				continue;
 			if ((r = create_views(&run, o, &io->err)) < 0 ||
 			    (r = create_routines(&run, o, &io->err)) < 0 ||
-			    (r = create_events(&run, o, false, &io->err)) < 0)
+			    (r = create_events(&run, o, EVENTS_DISABLED, &io->err)) < 0)
 				goto out;
 		}
 		break;
@@ -1187,7 +1193,7 @@ int engine_schema(struct action_io *io, enum schema_stage stage)
 			if (!spec_whole_database(o))
 				continue;
 			if ((r = create_triggers(&run, o, &io->err)) < 0 ||
-			    (r = create_events(&run, o, true, &io->err)) < 0)
+			    (r = create_events(&run, o, EVENTS_AS_ON_SOURCE, &io->err)) < 0)
 				goto out;
 		}
 		break;
