@@ -67,6 +67,15 @@ int meta_fence(MYSQL *dst, const char *task, unsigned long holder, struct gw_err
 int meta_commit(MYSQL *dst, const char *task, unsigned long holder, struct gw_err *err) WARN_UNUSED;
 /* "gtid" when set, else "file:pos". */
 void meta_position_format(char *out, size_t outsz, const struct binlog_pos *pos);
+/* For the task loop (struct task_env, reconcile/task.h), in engine/lock.c:
+ * the task's stage and immutable hash as the destination records them
+ * (META_NONE when nothing is; reads only), and a stage recorded. */
+int meta_observe_task(enum meta_stage *stage_out, char hash_out[65], const struct spec *s,
+		      struct gw_err *err);
+int meta_record_task(const struct spec *s, enum meta_stage st, struct gw_err *err);
+/* GET_LOCK('godwit:NAME') on a connection of the lock keeper's own. */
+struct lock_ops;
+extern const struct lock_ops engine_lock_ops;
 /* Removes every row of the task in the meta tables it knows of (for a
  * new migration reusing the name after a deleted one; never called by the
  * controller on spec deletion). */
