@@ -642,11 +642,23 @@ static void check_objects(struct pc *pc)
 		free(v);
 		for (j = 0; j < o->ntables; j++) {
 			const struct table_sel *t = &o->tables[j];
-			if (!table_exists(pc->src, o->database, t->name)) {
-				item(pc, "objects-exist", PC_FAIL,
-				     "correct the table name in the spec",
-				     "table %s.%s does not exist on the source", o->database,
-				     t->name);
+			struct table model;
+			struct gw_err e = GW_ERR_INIT;
+			int lr;
+
+			memset(&model, 0, sizeof(model));
+			if ((lr = table_load(&model, pc->src, o->database, t->name, NULL, NULL,
+					     NULL, &e)) < 0) {
+				if (lr == GW_ENOTFOUND)
+					item(pc, "objects-exist", PC_FAIL,
+					     "correct the table name in the spec",
+					     "table %s.%s does not exist on the source",
+					     o->database, t->name);
+				else
+					item(pc, "objects-exist", PC_FAIL,
+					     "grant SELECT on the selected databases",
+					     "cannot read table %s.%s on the source: %s",
+					     o->database, t->name, e.msg);
 				bad++;
 				continue;
 			}
@@ -655,23 +667,11 @@ static void check_objects(struct pc *pc)
 				bool listed = k < t->ncolumns;
 				const char *col =
 				    listed ? t->columns[k] : t->renames[k - t->ncolumns].from;
-				struct buf c = BUF_INIT;
-				char *n;
-				if (buf_puts(
-					&c, "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE "
-					    "TABLE_SCHEMA = ") < 0 ||
-				    conn_quote_string(&c, pc->src, o->database,
-						      strlen(o->database)) < 0 ||
-				    buf_puts(&c, " AND TABLE_NAME = ") < 0 ||
-				    conn_quote_string(&c, pc->src, t->name, strlen(t->name)) < 0 ||
-				    buf_puts(&c, " AND COLUMN_NAME = ") < 0 ||
-				    conn_quote_string(&c, pc->src, col, strlen(col)) < 0) {
-					buf_release(&c);
-					continue;
-				}
-				n = value(pc->src, buf_cstr(&c));
-				buf_release(&c);
-				if (!n || !strcmp(n, "0")) {
+				size_t c;
+				for (c = 0; c < model.ncols; c++)
+					if (!strcasecmp(model.cols[c].name, col))
+						break;
+				if (c == model.ncols) {
 					item(pc, "objects-exist", PC_FAIL,
 					     listed ? "correct the column list in the spec"
 						    : "correct renameColumns in the spec",
@@ -680,8 +680,8 @@ static void check_objects(struct pc *pc)
 					     listed ? "" : " (in renameColumns)");
 					bad++;
 				}
-				free(n);
 			}
+			table_release(&model);
 			if (t->where) {
 				struct buf w = BUF_INIT;
 				nwhere++;
