@@ -3,6 +3,7 @@
 #include "controller/notify.h"
 #include "controller/source.h"
 #include "controller/status.h"
+#include "engine/meta.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -396,9 +397,10 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 	c.o = o;
 	c.env.actions = o->actions;
 	c.env.state_dir = o->state_dir;
-	c.env.observe = task_observe_destination;
-	c.env.record_stage = task_record_destination;
+	c.env.observe = meta_observe_task;
+	c.env.record_stage = meta_record_task;
 	c.env.use_lock = true;
+	c.env.lock = &engine_lock_ops;
 	c.env.lock_retry_ms = 3000;
 	c.env.audit = hook_audit;
 	c.env.phase_changed = hook_phase;

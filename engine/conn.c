@@ -302,6 +302,17 @@ out:
 	return r;
 }
 
+int conn_query(MYSQL_RES **out, MYSQL *m, const char *sql, const char *what, struct gw_err *err)
+{
+	*out = NULL;
+	if (mysql_real_query(m, sql, strlen(sql)))
+		return conn_error(err, m, what);
+	if (!(*out = mysql_store_result(m)))
+		return mysql_errno(m) ? conn_error(err, m, what)
+				      : err_set(err, GW_EFATAL, "%s: no result set", what);
+	return 0;
+}
+
 int conn_exec(MYSQL *m, const char *sql, struct gw_err *err)
 {
 	MYSQL_RES *res;

@@ -52,6 +52,11 @@ void conn_infile_refuse(MYSQL *m);
 int conn_error(struct gw_err *err, MYSQL *m, const char *what);
 /* Whether a MySQL error number means the operation may succeed later. */
 bool conn_errno_retryable(unsigned errnum);
+/* Runs a query and stores its whole result in *out (the caller frees it
+ * with mysql_free_result). A statement without a result set is an error.
+ * `what` names the step in the message ("reading the columns"). */
+int conn_query(MYSQL_RES **out, MYSQL *m, const char *sql, const char *what,
+	       struct gw_err *err) WARN_UNUSED;
 /* Runs one statement and discards any result. */
 int conn_exec(MYSQL *m, const char *sql, struct gw_err *err);
 int conn_execf(MYSQL *m, struct gw_err *err, const char *fmt, ...) PRINTF_LIKE(3, 4);

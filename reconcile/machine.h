@@ -11,7 +11,7 @@
 #define GODWIT_MACHINE_H
 
 #include "lib/common.h"
-#include "engine/meta.h"
+#include "reconcile/stage.h"
 #include "spec/spec.h"
 
 #include <stdint.h>

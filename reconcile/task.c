@@ -1,7 +1,5 @@
 #include "lib/common.h"
 #include "reconcile/task.h"
-#include "engine/conn.h"
-#include "engine/meta.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -34,6 +32,7 @@ struct keeper {
 	struct endpoint ep; /* a deep copy of the destination, owned */
 	char name[64];
 	int64_t retry_ms;
+	const struct lock_ops *ops;
 };
 
 static void endpoint_release(struct endpoint *e)
@@ -93,25 +92,15 @@ static void keeper_set(struct keeper *k, enum lock_state st, const char *msg)
 	atomic_store(&k->state, st);
 }
 
-static int keeper_query(char *out, size_t outsz, MYSQL *m, const char *fn, const char *lock,
-			struct gw_err *err)
+/* SELECT fn('lock'); for IS_USED_LOCK "1" when this connection holds it. */
+static int keeper_query(char *out, size_t outsz, struct lock_conn *m, const char *fn,
+			const char *lock, struct gw_err *err)
 {
-	struct buf q = BUF_INIT, v = BUF_INIT;
-	bool found = false;
-	int r;
+	int r = m->ops->call(out, outsz, m, fn, lock, err);
 
-	if (buf_printf(&q, "SELECT %s(", fn) < 0 ||
-	    conn_quote_string(&q, m, lock, strlen(lock)) < 0 ||
-	    buf_puts(&q, !strcmp(fn, "GET_LOCK") ? ", 0)" : ")") < 0 ||
-	    (!strcmp(fn, "IS_USED_LOCK") && buf_puts(&q, " = CONNECTION_ID()") < 0)) {
-		r = err_set(err, GW_ENOMEM, "out of memory");
-		goto out;
-	}
-	r = conn_query_value(&v, &found, m, buf_cstr(&q), err);
-	snprintf(out, outsz, "%s", found && v.len ? buf_cstr(&v) : "NULL");
-out:
-	buf_release(&q);
-	buf_release(&v);
+	if (r == 0 && !strcmp(fn, "IS_USED_LOCK"))
+		snprintf(out, outsz, "%d",
+			 strcmp(out, "NULL") && strtoul(out, NULL, 10) == m->ops->id(m));
 	return r;
 }
 
@@ -120,14 +109,13 @@ static void *keeper_main(void *arg)
 	struct keeper *k = arg;
 	struct gw_err err = GW_ERR_INIT;
 	char lock[80], val[32];
-	MYSQL *m = NULL;
+	struct lock_conn *m = NULL;
 	bool held = false;
 
 	snprintf(lock, sizeof(lock), "godwit:%s", k->name);
 	while (!k->quit) {
 		if (!m) {
-			int code =
-			    conn_open(&m, &k->ep, "destination", CONN_NO_SESSION, k->name, &err);
+			int code = k->ops->open(&m, &k->ep, k->name, &err);
 
 			if (code < 0) {
 				m = NULL;
@@ -141,11 +129,11 @@ static void *keeper_main(void *arg)
 		if (!held) {
 			if (keeper_query(val, sizeof(val), m, "GET_LOCK", lock, &err) < 0) {
 				keeper_set(k, LOCK_ERROR, err.msg);
-				mysql_close(m);
+				m->ops->close(m);
 				m = NULL;
 			} else if (!strcmp(val, "1")) {
 				held = true;
-				atomic_store(&k->holder, mysql_thread_id(m));
+				atomic_store(&k->holder, m->ops->id(m));
 				if (atomic_load(&k->state) == LOCK_OTHER) {
 					/* A takeover. The previous holder may be alive
 					 * with only its lock connection gone: it sees
@@ -183,14 +171,14 @@ static void *keeper_main(void *arg)
 			held = false;
 			atomic_store(&k->holder, 0);
 			keeper_set(k, LOCK_ERROR, "lost the lock on the destination");
-			mysql_close(m);
+			m->ops->close(m);
 			m = NULL;
 		}
 	}
 	if (m) {
 		if (held && keeper_query(val, sizeof(val), m, "RELEASE_LOCK", lock, &err) < 0)
 			log_warn(k->name, "releasing the lock: %s", err.msg);
-		mysql_close(m);
+		m->ops->close(m);
 	}
 	keeper_unref(k);
 	return NULL;
@@ -213,9 +201,13 @@ static void keeper_drop(struct task *t, bool wait)
 
 static void keeper_start(struct task *t)
 {
-	struct keeper *k = calloc(1, sizeof(*k));
+	struct keeper *k;
 
-	if (!k)
+	if (!t->env->lock) {
+		log_error(t->name, "no lock implementation: nothing runs");
+		return;
+	}
+	if (!(k = calloc(1, sizeof(*k))))
 		return;
 	if (endpoint_dup(&k->ep, &t->spec->destination) < 0) {
 		free(k);
@@ -228,6 +220,7 @@ static void keeper_start(struct task *t)
 	pthread_mutex_init(&k->mu, NULL);
 	snprintf(k->name, sizeof(k->name), "%s", t->name);
 	k->retry_ms = t->env->lock_retry_ms > 0 ? t->env->lock_retry_ms : 3000;
+	k->ops = t->env->lock;
 	if (pthread_create(&k->th, NULL, keeper_main, k) != 0) {
 		log_error(t->name, "cannot start the lock thread");
 		pthread_mutex_destroy(&k->mu);
@@ -254,58 +247,6 @@ static enum lock_state lock_state(const struct task *t, char *msg, size_t msgsz)
 		pthread_mutex_unlock(&k->mu);
 	}
 	return st;
-}
-
-/* --- the destination, for real --- */
-
-int task_observe_destination(enum meta_stage *stage_out, char hash_out[65], const struct spec *s,
-			     struct gw_err *err)
-{
-	const char *db = meta_database_of(s);
-	struct buf q = BUF_INIT, v = BUF_INIT;
-	MYSQL *m = NULL;
-	bool found = false;
-	int r;
-
-	*stage_out = META_NONE;
-	hash_out[0] = 0;
-	if ((r = conn_open(&m, &s->destination, "destination", CONN_DEFAULT, s->name, err)) < 0) {
-		m = NULL;
-		goto out;
-	}
-	/* Reads only: the meta database may not exist yet (nothing written). */
-	if (buf_puts(&q, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ") <
-		0 ||
-	    conn_quote_string(&q, m, db, strlen(db)) < 0 ||
-	    buf_puts(&q, " AND TABLE_NAME = 'task_stage'") < 0) {
-		r = err_set(err, GW_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = conn_query_value(&v, &found, m, buf_cstr(&q), err)) < 0)
-		goto out;
-	if (!found || strcmp(buf_cstr(&v), "1") != 0)
-		goto out;
-	r = meta_stage_get(stage_out, hash_out, m, db, s->name, err);
-out:
-	if (m)
-		mysql_close(m);
-	buf_release(&q);
-	buf_release(&v);
-	return r;
-}
-
-int task_record_destination(const struct spec *s, enum meta_stage st, struct gw_err *err)
-{
-	const char *db = meta_database_of(s);
-	MYSQL *m = NULL;
-	int r;
-
-	if ((r = conn_open(&m, &s->destination, "destination", CONN_DEFAULT, s->name, err)) < 0)
-		return r;
-	if ((r = meta_ensure(m, db, err)) == 0)
-		r = meta_stage_set(m, db, s->name, st, s->immutable_hash, err);
-	mysql_close(m);
-	return r;
 }
 
 /* --- revisions --- */

@@ -34,6 +34,29 @@ struct spec_rev {
 	int64_t time; /* the commit's author time, unix seconds; 0 for --dir */
 };
 
+/*
+ * The destination's user-level locks, as the lock keeper takes and watches
+ * them on a connection of its own. Implemented over the MySQL client by
+ * engine/lock.c (engine_lock_ops): reconcile itself includes no server
+ * library. A connection starts with struct lock_conn (its operations).
+ */
+struct lock_conn;
+struct lock_ops {
+	/* Opens a connection to ep for task; *out is closed with close. */
+	int (*open)(struct lock_conn **out, const struct endpoint *ep, const char *task,
+		    struct gw_err *err);
+	/* The value of SELECT fn('lock'), "NULL" for SQL NULL; fn is GET_LOCK
+	 * (taken without waiting), IS_USED_LOCK, IS_FREE_LOCK or RELEASE_LOCK. */
+	int (*call)(char *out, size_t outsz, struct lock_conn *c, const char *fn, const char *lock,
+		    struct gw_err *err);
+	/* The connection's id on the server (what IS_USED_LOCK returns). */
+	unsigned long (*id)(struct lock_conn *c);
+	void (*close)(struct lock_conn *c);
+};
+struct lock_conn {
+	const struct lock_ops *ops;
+};
+
 /* The outside world of a task, replaceable in tests. */
 struct task_env {
 	const struct actions *actions;
@@ -44,7 +67,8 @@ struct task_env {
 		       struct gw_err *err);
 	/* Records a stage on the destination (meta_stage_set). */
 	int (*record_stage)(const struct spec *s, enum meta_stage st, struct gw_err *err);
-	bool use_lock; /* hold GET_LOCK('godwit:NAME') on the destination */
+	bool use_lock;		     /* hold GET_LOCK('godwit:NAME') on the destination */
+	const struct lock_ops *lock; /* how (needed with use_lock) */
 	int64_t lock_retry_ms;
 	/* Hooks, called from the loop thread; may be NULL. */
 	void (*audit)(void *ctx, struct task *t, enum mact a, const char *event, int result,
@@ -53,10 +77,8 @@ struct task_env {
 	void *ctx;
 };
 
-/* The real destination access (engine/meta.h through engine/conn.h). */
-int task_observe_destination(enum meta_stage *stage_out, char hash_out[65], const struct spec *s,
-			     struct gw_err *err);
-int task_record_destination(const struct spec *s, enum meta_stage st, struct gw_err *err);
+/* (The real ones: meta_observe_task(), meta_record_task() and
+ * engine_lock_ops of engine/.) */
 
 enum lock_state { LOCK_UNKNOWN, LOCK_HELD, LOCK_OTHER, LOCK_ERROR };
 
