@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -39,6 +40,7 @@ struct ctl {
 	struct notifier *notifier;
 	bool snapshot_taken;
 	int64_t recheck_ms; /* monotonic; 0: no deletion waits for confirmation */
+	int wfd;	    /* eventfd: a worker or lock thread has news */
 };
 
 /*
@@ -300,6 +302,16 @@ static void hook_phase(void *ctx, struct task *t, enum phase from, enum phase to
 	buf_release(&b);
 }
 
+static void hook_wake(void *ctx)
+{
+	struct ctl *c = ctx;
+	uint64_t one = 1;
+
+	/* a full counter (it cannot be) still wakes the loop */
+	if (write(c->wfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_debug(NULL, "wake: %s", strerror(errno));
+}
+
 static void drop_finished(struct ctl *c)
 {
 	size_t i = 0;
@@ -394,6 +406,7 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 
 	memset(&c, 0, sizeof(c));
 	c.o = o;
+	c.wfd = -1;
 	c.env.actions = o->actions;
 	c.env.state_dir = o->state_dir;
 	c.env.observe = task_observe_destination;
@@ -402,6 +415,7 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 	c.env.lock_retry_ms = 3000;
 	c.env.audit = hook_audit;
 	c.env.phase_changed = hook_phase;
+	c.env.wake = hook_wake;
 	c.env.ctx = &c;
 
 	sigemptyset(&mask);
@@ -434,6 +448,10 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		err_set(err, GW_EFATAL, "signalfd: %s", strerror(errno));
 		goto out;
 	}
+	if ((c.wfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		err_set(err, GW_EFATAL, "eventfd: %s", strerror(errno));
+		goto out;
+	}
 	if ((tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0) {
 		err_set(err, GW_EFATAL, "timerfd: %s", strerror(errno));
 		goto out;
@@ -458,7 +476,7 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		 o->dir ? o->dir : o->git_url, o->state_dir ? o->state_dir : "(none)");
 
 	for (;;) {
-		struct pollfd pf[3];
+		struct pollfd pf[4];
 		struct signalfd_siginfo si;
 		uint64_t ticks;
 		bool changed = first;
@@ -469,7 +487,13 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		pf[1].events = POLLIN;
 		pf[2].fd = tfd;
 		pf[2].events = POLLIN;
-		if (poll(pf, 3, (int)tick * 4) < 0 && errno != EINTR) {
+		pf[3].fd = c.wfd;
+		pf[3].events = POLLIN;
+		/* The first step at once; then a finished action, a lock taken
+		 * or lost (the eventfd), a source change or a signal wake the
+		 * loop, and the timer is the safety net (progress, backoff,
+		 * the deletion recheck). */
+		if (poll(pf, 4, first ? 0 : (int)tick * 4) < 0 && errno != EINTR) {
 			err_set(err, GW_EFATAL, "poll: %s", strerror(errno));
 			goto out;
 		}
@@ -490,6 +514,8 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 			}
 		}
 		while (read(tfd, &ticks, sizeof(ticks)) == (ssize_t)sizeof(ticks))
+			;
+		while (read(c.wfd, &ticks, sizeof(ticks)) == (ssize_t)sizeof(ticks))
 			;
 		if (source_changed(src))
 			changed = true;
@@ -548,6 +574,8 @@ out:
 		task_free(c.tasks[i]);
 	}
 	if (leak) {
+		/* the stuck worker must not write to a closed descriptor */
+		c.env.wake = NULL;
 		if (c.notifier)
 			notifier_free(c.notifier, 1000);
 		return rc;
@@ -564,6 +592,8 @@ out:
 		close(sfd);
 	if (tfd >= 0)
 		close(tfd);
+	if (c.wfd >= 0)
+		close(c.wfd);
 	curl_global_cleanup();
 	mysql_library_end();
 	return rc;

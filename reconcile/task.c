@@ -34,6 +34,8 @@ struct keeper {
 	struct endpoint ep; /* a deep copy of the destination, owned */
 	char name[64];
 	int64_t retry_ms;
+	void (*wake)(void *ctx); /* called under mu, never once quit is set */
+	void *wake_ctx;
 };
 
 static void endpoint_release(struct endpoint *e)
@@ -87,10 +89,16 @@ static void keeper_unref(struct keeper *k)
 
 static void keeper_set(struct keeper *k, enum lock_state st, const char *msg)
 {
+	bool changed;
+
 	pthread_mutex_lock(&k->mu);
 	snprintf(k->msg, sizeof(k->msg), "%s", msg ? msg : "");
+	changed = atomic_exchange(&k->state, st) != (int)st;
+	/* under mu: keeper_drop() sets quit under it, so no wake reaches a
+	 * controller that already let the task go */
+	if (changed && !k->quit && k->wake)
+		k->wake(k->wake_ctx);
 	pthread_mutex_unlock(&k->mu);
-	atomic_store(&k->state, st);
 }
 
 static int keeper_query(char *out, size_t outsz, MYSQL *m, const char *fn, const char *lock,
@@ -203,7 +211,9 @@ static void keeper_drop(struct task *t, bool wait)
 	if (!k)
 		return;
 	t->keeper = NULL;
+	pthread_mutex_lock(&k->mu);
 	k->quit = 1;
+	pthread_mutex_unlock(&k->mu);
 	if (wait)
 		(void)pthread_join(k->th, NULL);
 	else
@@ -228,6 +238,8 @@ static void keeper_start(struct task *t)
 	pthread_mutex_init(&k->mu, NULL);
 	snprintf(k->name, sizeof(k->name), "%s", t->name);
 	k->retry_ms = t->env->lock_retry_ms > 0 ? t->env->lock_retry_ms : 3000;
+	k->wake = t->env->wake;
+	k->wake_ctx = t->env->ctx;
 	if (pthread_create(&k->th, NULL, keeper_main, k) != 0) {
 		log_error(t->name, "cannot start the lock thread");
 		pthread_mutex_destroy(&k->mu);
@@ -772,6 +784,9 @@ out:
 		err_set(&io->err, r, "%s", err_code_name(r));
 	t->job_result = r;
 	atomic_store(&t->worker_done, 1);
+	/* env outlives the task; the task may be collected from here on */
+	if (env->wake)
+		env->wake(env->ctx);
 	return NULL;
 }
 

@@ -50,6 +50,11 @@ struct task_env {
 	void (*audit)(void *ctx, struct task *t, enum mact a, const char *event, int result,
 		      const char *error);
 	void (*phase_changed)(void *ctx, struct task *t, enum phase from, enum phase to);
+	/* Called from a worker or lock thread when the loop has something to
+	 * pick up (an action ended, the lock was taken or lost): the loop
+	 * steps at once instead of at its next tick. Any thread may call it;
+	 * never after task_free() returned. May be NULL. */
+	void (*wake)(void *ctx);
 	void *ctx;
 };
 
