@@ -1,14 +1,17 @@
 #include "lib/common.h"
 #include "controller/controller.h"
+#include "controller/metascan.h"
 #include "controller/notify.h"
 #include "controller/source.h"
 #include "controller/status.h"
 #include "lib/json.h"
+#include "spec/overlap.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "reconcile/task.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <mysql.h>
 #include <poll.h>
@@ -41,6 +44,14 @@ struct ctl {
 	bool snapshot_taken;
 	int64_t recheck_ms; /* monotonic; 0: no deletion waits for confirmation */
 	int wfd;	    /* eventfd: a worker or lock thread has news */
+	struct metascan *metascan;
+	bool meta_wait;	     /* a scan of the destinations is under way */
+	char (*ignored)[64]; /* recorded on a destination, not ours */
+	size_t nignored;
+	char (*recorded)[64]; /* names the destinations record (last scan) */
+	size_t nrecorded;
+	bool meta_known; /* a scan of the destinations finished */
+	struct source *src;
 };
 
 /*
@@ -126,9 +137,66 @@ static void name_from_path(char *out, size_t outsz, const char *path)
 		snprintf(out, outsz, "invalid");
 }
 
-static void apply_snapshot(struct ctl *c, struct source_snapshot *snap)
+/*
+ * Level-triggered: the migrations the state directory knows and no task
+ * of this process stands for (a spec deleted while no controller ran, or
+ * between two --once runs) become tasks again, dormant, with the spec
+ * they last acted on; the caller's deletion check then treats them as it
+ * treats a spec seen to go.
+ */
+static void restore_known(struct ctl *c, struct source *src)
 {
-	bool *seen = calloc(c->ntasks + snap->nfiles + 1, sizeof(*seen));
+	char dir[4096];
+	struct dirent *de;
+	DIR *d;
+
+	if (!c->o->state_dir ||
+	    (size_t)snprintf(dir, sizeof(dir), "%s/tasks", c->o->state_dir) >= sizeof(dir) ||
+	    !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		struct task *t, **nt;
+
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(t->name) ||
+		    find_task(c, de->d_name))
+			continue;
+		if (!(nt = realloc(c->tasks, (c->ntasks + 1) * sizeof(*nt))))
+			break;
+		c->tasks = nt;
+		if (task_new(&t, de->d_name, &c->env, util_now_ms()) < 0)
+			break;
+		if (task_restore(t) < 0) {
+			task_free(t);
+			continue;
+		}
+		if (t->rev.file) {
+			struct spec_deleted del;
+			struct spec_rev rev;
+
+			memset(&del, 0, sizeof(del));
+			source_attribute_deletion(src, t->rev.file, &del);
+			if (del.commit[0]) {
+				memset(&rev, 0, sizeof(rev));
+				rev.file = t->rev.file;
+				rev.author = del.author;
+				memcpy(rev.commit, del.commit, sizeof(rev.commit));
+				rev.time = del.commit_time;
+				spec_rev_copy(&t->attempted, &rev);
+			}
+			free(del.author);
+		}
+		log_info(t->name,
+			 "known to the state directory (%s), no spec names it now: "
+			 "deleted while no controller watched?",
+			 t->rev.file ? t->rev.file : "no file");
+		c->tasks[c->ntasks++] = t;
+	}
+	closedir(d);
+}
+
+static void apply_snapshot(struct ctl *c, struct source_snapshot *snap, struct source *src)
+{
+	bool *seen = calloc(c->ntasks + snap->nfiles + 1, sizeof(*seen)), *ns;
 	size_t i, j, before = c->ntasks;
 
 	if (!seen) {
@@ -229,6 +297,20 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap)
 			spec_rev_copy(&t->attempted, &rev);
 		}
 	}
+	if (snap->complete) {
+		size_t n = c->ntasks;
+
+		restore_known(c, src);
+		if (c->ntasks > n) {
+			if (!(ns = realloc(seen, c->ntasks * sizeof(*seen)))) {
+				free(seen);
+				return;
+			}
+			seen = ns;
+			memset(seen + n, 0, (c->ntasks - n) * sizeof(*seen));
+		}
+		before = c->ntasks;
+	}
 	/* A source that suddenly lists nothing at all is not believed. */
 	if (!snap->complete) {
 		log_warn(NULL, "the spec source could not be read whole; nothing is deleted");
@@ -263,6 +345,238 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap)
 		}
 	}
 	free(seen);
+}
+
+/* After each complete snapshot: which migrations do the destinations in
+ * use record? */
+static void request_metascan(struct ctl *c)
+{
+	const char **names = NULL, **bytes = NULL;
+	size_t *lens = NULL, i, n = 0;
+
+	if (!c->metascan)
+		return;
+	if (c->ntasks && (!(names = calloc(c->ntasks, sizeof(*names))) ||
+			  !(bytes = calloc(c->ntasks, sizeof(*bytes))) ||
+			  !(lens = calloc(c->ntasks, sizeof(*lens)))))
+		goto out;
+	for (i = 0; i < c->ntasks; i++) {
+		struct task *t = c->tasks[i];
+
+		if (!t->spec || !t->spec_bytes || t->deleted)
+			continue;
+		names[n] = t->name;
+		bytes[n] = t->spec_bytes;
+		lens[n++] = t->spec_len;
+	}
+	metascan_request(c->metascan, names, bytes, lens, n);
+	c->meta_wait = true;
+out:
+	free(names);
+	free(bytes);
+	free(lens);
+}
+
+static bool is_ignored(struct ctl *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nignored; i++)
+		if (!strcmp(c->ignored[i], name))
+			return true;
+	return false;
+}
+
+static void ignore(struct ctl *c, const char *name)
+{
+	char(*n)[64] = realloc(c->ignored, (c->nignored + 1) * sizeof(*n));
+
+	if (!n)
+		return;
+	c->ignored = n;
+	snprintf(n[c->nignored++], sizeof(n[0]), "%s", name);
+}
+
+/*
+ * A migration a destination records that neither a spec nor the state
+ * directory knows. With --git the branch's history tells whether its spec
+ * was deleted there: then it is deleted like any other (the lock taken on
+ * that destination, Stopped, the audit line naming the deleting commit).
+ * Otherwise it may be another spec source's migration sharing the
+ * destination: said once, left alone.
+ */
+static void adopt_orphan(struct ctl *c, const struct meta_found *f)
+{
+	struct task *via = find_task(c, f->via), *t, **nt;
+	struct task_record rec;
+	struct spec_deleted del;
+	struct diag_list d = DIAG_LIST_INIT;
+	struct spec *s = NULL;
+	struct spec_rev rev;
+
+	if (find_task(c, f->name) || is_ignored(c, f->name) || !via || !via->spec_bytes)
+		return;
+	/* the state directory carried its deletion out already */
+	if (task_record_load(&rec, c->o->state_dir, f->name) == 0 && rec.deleted)
+		return;
+	if (source_find_deleted(c->src, f->name, &del) < 0) {
+		log_warn(NULL,
+			 "migration %s is recorded on the destination of %s (its meta database), "
+			 "but no spec here names it%s: left alone",
+			 f->name, f->via,
+			 c->o->git_url
+			     ? " and the branch's history deleted none of that name"
+			     : " (with --dir nothing tells whether its spec was deleted)");
+		ignore(c, f->name);
+		return;
+	}
+	memset(&rev, 0, sizeof(rev));
+	rev.file = del.path;
+	rev.author = del.author;
+	memcpy(rev.commit, del.commit, sizeof(rev.commit));
+	rev.time = del.commit_time;
+	if (spec_load_buffer(&s, via->spec->file, via->spec_bytes, via->spec_len, &d) < 0 ||
+	    !(nt = realloc(c->tasks, (c->ntasks + 1) * sizeof(*nt))) ||
+	    task_new(&t, f->name, &c->env, util_now_ms()) < 0) {
+		spec_free(s);
+		goto out;
+	}
+	c->tasks = nt;
+	free(s->name);
+	if (!(s->name = strdup(f->name))) {
+		spec_free(s);
+		task_free(t);
+		goto out;
+	}
+	s->hash[0] = s->immutable_hash[0] = 0;
+	task_set_orphan(t, s, &rev);
+	c->tasks[c->ntasks++] = t;
+	log_info(t->name,
+		 "recorded on the destination of %s; its spec %s was deleted by commit %.12s: "
+		 "stopping (data kept)",
+		 f->via, del.path ? del.path : "", del.commit);
+	if (c->o->state_dir)
+		(void)status_audit_deletion(c->o->state_dir, t);
+out:
+	diag_list_release(&d);
+	free(del.path);
+	free(del.author);
+}
+
+static bool recorded(struct ctl *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nrecorded; i++)
+		if (!strcmp(c->recorded[i], name))
+			return true;
+	return false;
+}
+
+static int64_t declared(struct ctl *c, struct task *t)
+{
+	if (!t->declared_s && t->rev.file)
+		t->declared_s = source_declared_time(c->src, t->rev.file);
+	return t->declared_s;
+}
+
+/*
+ * Which of two overlapping migrations goes on. The same answer in every
+ * controller on the spec source, whatever its state directory: one whose
+ * destination records it (data moved) over one it does not, else the
+ * earlier declared (with --git when the file came to the branch, else the
+ * file name), else the name.
+ */
+static bool declared_before(struct ctl *c, struct task *a, struct task *b)
+{
+	bool ra = recorded(c, a->name), rb = recorded(c, b->name);
+	int64_t ta, tb;
+	int cmp;
+
+	if (ra != rb)
+		return ra;
+	ta = declared(c, a);
+	tb = declared(c, b);
+	if (ta && tb && ta != tb)
+		return ta < tb;
+	cmp = strcmp(a->rev.file ? a->rev.file : "", b->rev.file ? b->rev.file : "");
+	return cmp ? cmp < 0 : strcmp(a->name, b->name) < 0;
+}
+
+static bool conflict_candidate(const struct task *t)
+{
+	return t->spec && !t->invalid && !t->deleted && !t->dormant && !t->finished;
+}
+
+/*
+ * Two migrations that write the same destination objects would overwrite
+ * (with incremental, delete) each other's rows: the later declared one is
+ * refused (condition Conflict), and goes on once the other is gone or no
+ * longer overlaps. Until the destinations were read once, both wait.
+ */
+static void check_conflicts(struct ctl *c)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->ntasks; i++) {
+		struct task *t = c->tasks[i];
+		struct buf why = BUF_INIT, msg = BUF_INIT;
+
+		if (!conflict_candidate(t)) {
+			if (t->conflict)
+				task_set_conflict(t, NULL);
+			continue;
+		}
+		for (j = 0; j < c->ntasks && !msg.len; j++) {
+			struct task *u = c->tasks[j];
+			int r;
+
+			if (u == t || !conflict_candidate(u))
+				continue;
+			buf_reset(&why);
+			if ((r = spec_overlap(t->spec, u->spec, &why)) <= 0)
+				continue;
+			if (!c->meta_known)
+				r = buf_printf(&msg,
+					       "waiting: it writes what %s writes (%s); which one "
+					       "goes on is decided once the destination was read",
+					       u->name, buf_cstr(&why));
+			else if (declared_before(c, u, t))
+				r = buf_printf(
+				    &msg,
+				    "conflict with %s (%s, declared first): %s; delete or "
+				    "narrow one of them",
+				    u->name, u->rev.file ? u->rev.file : "?", buf_cstr(&why));
+			if (r < 0)
+				buf_reset(&msg);
+		}
+		task_set_conflict(t, msg.len ? buf_cstr(&msg) : NULL);
+		buf_release(&why);
+		buf_release(&msg);
+	}
+}
+
+static void take_metascan(struct ctl *c)
+{
+	struct meta_found *found = NULL;
+	char(*names)[64];
+	size_t i, n = 0;
+
+	if (!c->metascan || !metascan_result(c->metascan, &found, &n))
+		return;
+	c->meta_wait = metascan_busy(c->metascan);
+	if ((names = calloc(n + 1, sizeof(*names)))) {
+		for (i = 0; i < n; i++)
+			memcpy(names[i], found[i].name, sizeof(names[i]));
+		free(c->recorded);
+		c->recorded = names;
+		c->nrecorded = n;
+		c->meta_known = true;
+	}
+	for (i = 0; i < n; i++)
+		adopt_orphan(c, &found[i]);
+	free(found);
+	check_conflicts(c);
 }
 
 static void hook_audit(void *ctx, struct task *t, enum mact a, const char *event, int result,
@@ -335,7 +649,7 @@ static bool all_steady(struct ctl *c)
 {
 	size_t i;
 
-	if (!c->snapshot_taken || c->recheck_ms)
+	if (!c->snapshot_taken || c->recheck_ms || c->meta_wait)
 		return false;
 	for (i = 0; i < c->ntasks; i++)
 		if (!task_steady(c->tasks[i]))
@@ -348,7 +662,8 @@ static int once_exit_code(struct ctl *c)
 	size_t i;
 
 	for (i = 0; i < c->ntasks; i++)
-		if (task_reports(c->tasks[i]) && phase_is_error(c->tasks[i]->rec.phase))
+		if (task_reports(c->tasks[i]) &&
+		    (phase_is_error(c->tasks[i]->rec.phase) || c->tasks[i]->conflict))
 			return 1;
 	return 0;
 }
@@ -386,9 +701,12 @@ static int take_snapshot(struct ctl *c, struct source *src)
 	}
 	/* An incomplete empty snapshot: nothing fetched yet. */
 	if (snap.complete || snap.nfiles)
-		apply_snapshot(c, &snap);
-	if (snap.complete)
+		apply_snapshot(c, &snap, src);
+	if (snap.complete) {
 		c->snapshot_taken = true;
+		request_metascan(c);
+	}
+	check_conflicts(c);
 	source_snapshot_release(&snap);
 	return 0;
 }
@@ -472,6 +790,9 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 				   o->state_dir ? o->state_dir : ".", err) < 0) {
 		goto out;
 	}
+	c.src = src;
+	if (metascan_start(&c.metascan, hook_wake, &c, err) < 0)
+		goto out;
 	log_info(NULL, "controller started: %s %s, state in %s", o->dir ? "directory" : "git",
 		 o->dir ? o->dir : o->git_url, o->state_dir ? o->state_dir : "(none)");
 
@@ -542,6 +863,7 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		}
 		if (changed)
 			(void)take_snapshot(&c, src);
+		take_metascan(&c);
 		now = util_now_ms();
 		for (i = 0; i < c.ntasks; i++)
 			task_tick(c.tasks[i], now);
@@ -563,6 +885,8 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		}
 	}
 out:
+	metascan_free(c.metascan); /* it wakes the loop: first */
+	c.metascan = NULL;
 	for (i = 0; i < c.ntasks; i++) {
 		if (!task_can_free(c.tasks[i])) {
 			/* a worker stuck on a hung server past the grace time:
@@ -581,6 +905,8 @@ out:
 		return rc;
 	}
 	free(c.tasks);
+	free(c.ignored);
+	free(c.recorded);
 	for (i = 0; i < c.npaths; i++)
 		free(c.paths[i].path);
 	free(c.paths);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/banned.h"
 
@@ -362,6 +363,18 @@ static int put_line(struct buf *b, const char *key, const char *val)
 	return buf_putc(b, '\n');
 }
 
+/* The revision of the spec, so that a controller started after the file
+ * was deleted knows which file it was (and with --git who deleted it). */
+static int rev_lines(struct buf *b, const struct spec_rev *r)
+{
+	if (put_line(b, "rev_file", r->file ? r->file : "") < 0 ||
+	    put_line(b, "rev_sha256", r->sha256) < 0 || put_line(b, "rev_commit", r->commit) < 0 ||
+	    put_line(b, "rev_author", r->author ? r->author : "") < 0 ||
+	    buf_printf(b, "rev_time=%lld\n", (long long)r->time) < 0)
+		return GW_ENOMEM;
+	return 0;
+}
+
 int task_save_record(struct task *t)
 {
 	const struct task_record *r = &t->rec;
@@ -380,13 +393,14 @@ int task_save_record(struct task *t)
 	    put_line(&b, "blocked_phase", phase_name(r->blocked_phase)) < 0 ||
 	    buf_printf(&b,
 		       "whitelist_added=%d\nverified=%d\nincremental_done=%d\nincomplete=%d\n"
-		       "retries=%d\nretry_since_ms=%lld\nnext_attempt_ms=%lld\n"
+		       "deleted=%d\nretries=%d\nretry_since_ms=%lld\nnext_attempt_ms=%lld\n"
 		       "retries_total=%llu\nlast_success_ms=%lld\ncreated_ms=%lld\n",
 		       r->whitelist_added, r->verified, r->incremental_done, r->incomplete,
-		       r->retries, (long long)r->retry_since_ms, (long long)r->next_attempt_ms,
-		       (unsigned long long)r->retries_total, (long long)r->last_success_ms,
-		       (long long)r->created_ms) < 0 ||
-	    put_line(&b, "message", r->message) < 0 || put_line(&b, "warning", r->warning) < 0)
+		       r->deleted, r->retries, (long long)r->retry_since_ms,
+		       (long long)r->next_attempt_ms, (unsigned long long)r->retries_total,
+		       (long long)r->last_success_ms, (long long)r->created_ms) < 0 ||
+	    put_line(&b, "message", r->message) < 0 || put_line(&b, "warning", r->warning) < 0 ||
+	    rev_lines(&b, t->rev.file ? &t->rev : &t->attempted) < 0)
 		goto out;
 	if (task_dir(path, sizeof(path), t, "record") < 0)
 		goto out;
@@ -440,6 +454,8 @@ int task_record_load(struct task_record *r, const char *state_dir, const char *n
 			r->incremental_done = n != 0;
 		else if (!strcmp(line, "incomplete"))
 			r->incomplete = n != 0;
+		else if (!strcmp(line, "deleted"))
+			r->deleted = n != 0;
 		else if (!strcmp(line, "retries"))
 			r->retries = (int)n;
 		else if (!strcmp(line, "retry_since_ms"))
@@ -515,8 +531,8 @@ out:
 /* --- lifecycle --- */
 
 static const char *const cond_types[TASK_NCOND] = {
-    "Ready",  "Reconciling", "Stalled", "SpecImmutable", "DestinationIncomplete",
-    "Locked", "NotDelayed",
+    "Ready",  "Reconciling", "Stalled",	 "SpecImmutable", "DestinationIncomplete",
+    "Locked", "NotDelayed",  "Conflict",
 };
 
 int task_new(struct task **out, const char *name, const struct task_env *env, int64_t now_ms)
@@ -604,6 +620,71 @@ static void set_pending(struct task *t, struct spec *s, const char *bytes, size_
 	}
 }
 
+static bool rev_same(const struct spec_rev *a, const struct spec_rev *b)
+{
+	return !strcmp(a->sha256, b->sha256) && !strcmp(a->commit, b->commit) &&
+	       !strcmp(a->file ? a->file : "", b->file ? b->file : "");
+}
+
+/* A spec (valid or not) is there: the task is alive again, and the record
+ * knows its file. */
+static void spec_seen(struct task *t, const struct spec_rev *rev)
+{
+	bool save = t->rec.deleted || !rev_same(&t->attempted, rev);
+	char path[4096];
+
+	t->rec.deleted = false;
+	t->dormant = false;
+	spec_rev_copy(&t->attempted, rev);
+	/* only a record this controller keeps already: one that does not
+	 * drive the migration writes nothing (the driver's records it) */
+	if (save && t->env->state_dir && task_dir(path, sizeof(path), t, "record") == 0 &&
+	    access(path, F_OK) == 0)
+		(void)task_save_record(t);
+}
+
+int task_restore(struct task *t)
+{
+	struct buf b = BUF_INIT;
+	char path[4096], *line, *next, *eq;
+	int rc = GW_ENOTFOUND;
+
+	if (!t->env->state_dir || task_dir(path, sizeof(path), t, "record") < 0 ||
+	    util_read_file(&b, path) < 0 || !b.len)
+		goto out;
+	/* records written before the flag existed */
+	if (t->rec.deleted || (t->rec.phase == PH_STOPPED &&
+			       !strncmp(t->rec.message, "spec deleted", strlen("spec deleted"))))
+		goto out;
+	spec_rev_release(&t->rev);
+	for (line = b.ptr; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (!(eq = strchr(line, '=')))
+			continue;
+		*eq++ = 0;
+		if (!strcmp(line, "rev_file") && *eq)
+			t->rev.file = strdup(eq);
+		else if (!strcmp(line, "rev_author") && *eq)
+			t->rev.author = strdup(eq);
+		else if (!strcmp(line, "rev_sha256"))
+			copy_field(t->rev.sha256, sizeof(t->rev.sha256), eq);
+		else if (!strcmp(line, "rev_commit"))
+			copy_field(t->rev.commit, sizeof(t->rev.commit), eq);
+		else if (!strcmp(line, "rev_time"))
+			t->rev.time = strtoll(eq, NULL, 10);
+	}
+	spec_rev_copy(&t->attempted, &t->rev);
+	if (!t->spec && (t->spec = load_saved_spec(t, NULL, &t->spec_bytes, &t->spec_len)))
+		t->spec_saved = true;
+	t->dormant = true;
+	rc = 0;
+out:
+	buf_release(&b);
+	return rc;
+}
+
 void task_set_spec(struct task *t, struct spec *s, const char *bytes, size_t len,
 		   const struct spec_rev *rev)
 {
@@ -612,7 +693,7 @@ void task_set_spec(struct task *t, struct spec *s, const char *bytes, size_t len
 	char *saved_bytes = NULL;
 	size_t saved_len = 0;
 
-	spec_rev_copy(&t->attempted, rev);
+	spec_seen(t, rev);
 	t->invalid = false;
 	t->invalid_msg[0] = 0;
 	t->deleted = false;
@@ -669,9 +750,19 @@ void task_set_spec(struct task *t, struct spec *s, const char *bytes, size_t len
 	}
 }
 
+void task_set_orphan(struct task *t, struct spec *s, const struct spec_rev *rev)
+{
+	retire(t, t->spec);
+	t->spec = s;
+	t->spec_saved = true; /* not its own spec: never written as spec.yaml */
+	spec_rev_copy(&t->rev, rev);
+	spec_rev_copy(&t->attempted, rev);
+	t->deleted = true;
+}
+
 void task_set_invalid(struct task *t, const char *msg, const struct spec_rev *rev)
 {
-	spec_rev_copy(&t->attempted, rev);
+	spec_seen(t, rev);
 	t->invalid = true;
 	t->deleted = false;
 	snprintf(t->invalid_msg, sizeof(t->invalid_msg), "%s", msg);
@@ -680,6 +771,21 @@ void task_set_invalid(struct task *t, const char *msg, const struct spec_rev *re
 void task_set_deleted(struct task *t)
 {
 	t->deleted = true;
+}
+
+void task_set_conflict(struct task *t, const char *msg)
+{
+	if (!msg) {
+		if (t->conflict)
+			log_info(t->name, "the conflict is gone: going on");
+		t->conflict = false;
+		t->conflict_msg[0] = 0;
+		return;
+	}
+	if (!t->conflict || strcmp(t->conflict_msg, msg))
+		log_warn(t->name, "refused: %s", msg);
+	t->conflict = true;
+	snprintf(t->conflict_msg, sizeof(t->conflict_msg), "%s", msg);
 }
 
 bool task_busy(const struct task *t)
@@ -704,14 +810,18 @@ bool task_reports(const struct task *t)
 {
 	enum lock_state ls;
 
-	if (!t->env->use_lock || !t->spec)
-		return true;
+	if (!t->env->use_lock || !t->spec || (t->conflict && !t->deleted))
+		return true; /* a conflict is the spec source's: every controller sees it */
 	ls = lock_state(t, NULL, 0);
 	return ls == LOCK_HELD || ls == LOCK_ERROR;
 }
 
 bool task_steady(const struct task *t)
 {
+	if (t->dormant && !t->deleted)
+		return true; /* nothing to do until the controller decides */
+	if (t->conflict && !t->deleted && !t->invalid)
+		return !t->worker_live; /* a person must act */
 	if (t->worker_live && t->running != MA_INCREMENTAL)
 		return false;
 	if (t->env->use_lock && t->spec && lock_state(t, NULL, 0) == LOCK_OTHER)
@@ -956,6 +1066,8 @@ static void update_conditions(struct task *t, int64_t now_ms)
 	} else {
 		cond_set(t, 6, false, "NotStreaming", NULL, now_s);
 	}
+	cond_set(t, 7, t->conflict, t->conflict ? "Conflict" : "None",
+		 t->conflict ? t->conflict_msg : NULL, now_s);
 }
 
 static void resolve_immutable(struct task *t)
@@ -1053,6 +1165,64 @@ static void lock_unreachable(struct task *t, int64_t now_ms)
 		(void)task_save_record(t);
 }
 
+/*
+ * A deleted spec whose lock this controller does not get: another
+ * controller drives the migration and carries the deletion out itself,
+ * or the destination cannot be reached (the whitelist entries, if any,
+ * stay: nothing can be checked). Either way it is done here; the record
+ * says so, so that a later scan does not take it up again.
+ */
+static void deleted_unlocked(struct task *t, enum lock_state ls, int64_t now_ms)
+{
+	struct task_record before = t->rec;
+
+	t->rec.deleted = true;
+	if (ls == LOCK_ERROR) {
+		t->rec.phase = PH_STOPPED;
+		snprintf(t->rec.message, sizeof(t->rec.message),
+			 "spec deleted: stopped; the destination could not be reached%s; data kept",
+			 t->rec.whitelist_added ? " (whitelist entries not removed)" : "");
+		if (before.phase != t->rec.phase && t->env->phase_changed)
+			t->env->phase_changed(t->env->ctx, t, before.phase, t->rec.phase);
+	}
+	t->finished = true;
+	(void)now_ms;
+	if (memcmp(&before, &t->rec, sizeof(before)) != 0)
+		(void)task_save_record(t);
+}
+
+/* Refused for a conflict: the running action (if any) is cancelled and
+ * collected, the lock let go (another controller may drive the earlier
+ * spec's migration), nothing starts. */
+static void conflict_hold(struct task *t, int64_t now_ms)
+{
+	struct task_record before = t->rec;
+	struct machine_in in;
+
+	if (t->worker_live) {
+		t->cancel = 1;
+		if (!atomic_load(&t->worker_done)) {
+			update_conditions(t, now_ms);
+			return;
+		}
+		memset(&in, 0, sizeof(in));
+		collect(t, &in);
+	}
+	keeper_drop(t, false);
+	if (t->rec.phase != PH_PENDING && !phase_steady(t->rec.phase))
+		t->rec.phase = PH_PENDING;
+	snprintf(t->rec.message, sizeof(t->rec.message), "refused: %s", t->conflict_msg);
+	if (before.phase != t->rec.phase) {
+		log_info(t->name, "phase %s -> %s: %s", phase_name(before.phase),
+			 phase_name(t->rec.phase), t->rec.message);
+		if (t->env->phase_changed)
+			t->env->phase_changed(t->env->ctx, t, before.phase, t->rec.phase);
+	}
+	if (memcmp(&before, &t->rec, sizeof(before)) != 0)
+		(void)task_save_record(t);
+	update_conditions(t, now_ms);
+}
+
 void task_tick(struct task *t, int64_t now_ms)
 {
 	struct machine_in in;
@@ -1063,6 +1233,12 @@ void task_tick(struct task *t, int64_t now_ms)
 
 	if (t->finished)
 		return;
+	if (t->dormant && !t->deleted)
+		return;
+	if (t->conflict && !t->deleted && !t->invalid) {
+		conflict_hold(t, now_ms);
+		return;
+	}
 	memset(&in, 0, sizeof(in));
 	if (t->worker_live && atomic_load(&t->worker_done)) {
 		collect(t, &in);
@@ -1078,16 +1254,18 @@ void task_tick(struct task *t, int64_t now_ms)
 				t->cancel = 1;
 			if (ls == LOCK_ERROR && !t->deleted && !t->invalid)
 				lock_unreachable(t, now_ms);
-			if (t->deleted && !t->worker_live)
-				t->finished = true;
+			if (t->deleted && !t->worker_live && (ls == LOCK_OTHER || ls == LOCK_ERROR))
+				deleted_unlocked(t, ls, now_ms);
 			if (collected)
 				(void)task_save_record(t);
 			update_conditions(t, now_ms);
 			return;
 		}
 	}
-	resolve_immutable(t);
-	if (t->spec_immutable && t->pending == NULL && t->spec &&
+	/* a deleted spec applies nothing: whether it could is moot */
+	if (!t->deleted)
+		resolve_immutable(t);
+	if (!t->deleted && t->spec_immutable && t->pending == NULL && t->spec &&
 	    machine_spec_immutable(t->stage, t->meta_hash, t->spec)) {
 		/* no spec to go on with: hold */
 		if (t->worker_live)

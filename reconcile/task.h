@@ -65,7 +65,7 @@ int task_record_destination(const struct spec *s, enum meta_stage st, struct gw_
 
 enum lock_state { LOCK_UNKNOWN, LOCK_HELD, LOCK_OTHER, LOCK_ERROR };
 
-#define TASK_NCOND 7
+#define TASK_NCOND 8
 struct condition {
 	const char *type; /* static */
 	bool status;
@@ -91,6 +91,14 @@ struct task {
 	bool deleted;
 	int64_t missing_since_ms; /* the controller's: its file gone, not yet
 				     confirmed (see controller.c) */
+	bool conflict;		  /* writes objects another spec writes: nothing
+				     runs (task_set_conflict) */
+	char conflict_msg[512];
+	int64_t declared_s; /* the controller's: when the spec was declared
+			       (see controller.c); 0 not known yet */
+	bool dormant;	    /* restored from the state directory, no spec
+			       names it: nothing runs unless it is
+			       deleted (task_restore) */
 	bool spec_immutable;
 	char immutable_msg[512];
 	struct task_record rec;
@@ -144,7 +152,23 @@ int task_new(struct task **out, const char *name, const struct task_env *env, in
 void task_set_spec(struct task *t, struct spec *s, const char *bytes, size_t len,
 		   const struct spec_rev *rev);
 void task_set_invalid(struct task *t, const char *msg, const struct spec_rev *rev);
+/* A migration of the state directory that no spec names now: loads the
+ * spec it last acted on (spec.yaml) and its revision from the record, so
+ * that its deletion can be carried out like one seen live. GW_ENOTFOUND
+ * when the state directory has no record of it, or its deletion was
+ * carried out already. */
+int task_restore(struct task *t);
+/* A migration recorded on a destination whose spec the source's history
+ * shows deleted, unknown to this controller: s (owned) is a spec naming
+ * that destination under the migration's name (the lock, the stage), rev
+ * the deleting commit. The task is deleted at once; s is not persisted. */
+void task_set_orphan(struct task *t, struct spec *s, const struct spec_rev *rev);
 void task_set_deleted(struct task *t);
+/* msg non-NULL: the spec writes destination objects another (earlier
+ * declared) spec writes; the task is refused: a running action is
+ * cancelled, nothing starts, condition Conflict says msg. NULL: the
+ * conflict is gone, the task goes on. */
+void task_set_conflict(struct task *t, const char *msg);
 /* Collects a finished worker, asks the machine, starts the next action.
  * Never blocks. */
 void task_tick(struct task *t, int64_t now_ms);
