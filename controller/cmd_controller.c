@@ -1,7 +1,8 @@
 /*
  * `godwit controller (--dir DIR | --git URL [--branch B] [--path P]
  * [--interval 30s]) [--state-dir DIR] [--once] [--notify-url URL]
- * [--log-level LEVEL]`.
+ * [--log-level LEVEL] [--max-migrations N] [--id NAME] [--listen
+ * [ADDR:]PORT]`.
  */
 #include "lib/common.h"
 #include "controller/commands.h"
@@ -11,25 +12,29 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lib/banned.h"
 
 static const char usage[] =
     "usage: godwit controller (--dir DIR | --git URL [--branch B] [--path P] [--interval 30s])\n"
-    "                         [--state-dir DIR] [--once] [--notify-url URL] [--log-level LEVEL]\n";
+    "                         [--state-dir DIR] [--once] [--notify-url URL] [--log-level LEVEL]\n"
+    "                         [--max-migrations N] [--id NAME] [--listen [ADDR:]PORT]\n";
 
 int cmd_controller(int argc, char **argv)
 {
 	struct controller_opts o = {0};
 	struct gw_err err = GW_ERR_INIT;
-	const char *interval = NULL, *level = NULL;
+	const char *interval = NULL, *level = NULL, *max = NULL;
 	bool help = false;
 	const struct cli_opt opts[] = {
-	    {"dir", &o.dir, NULL},	   {"git", &o.git_url, NULL},
-	    {"branch", &o.branch, NULL},   {"path", &o.path, NULL},
-	    {"interval", &interval, NULL}, {"state-dir", &o.state_dir, NULL},
-	    {"once", NULL, &o.once},	   {"notify-url", &o.notify_url, NULL},
-	    {"log-level", &level, NULL},   {"help", NULL, &help},
+	    {"dir", &o.dir, NULL},	    {"git", &o.git_url, NULL},
+	    {"branch", &o.branch, NULL},    {"path", &o.path, NULL},
+	    {"interval", &interval, NULL},  {"state-dir", &o.state_dir, NULL},
+	    {"once", NULL, &o.once},	    {"notify-url", &o.notify_url, NULL},
+	    {"log-level", &level, NULL},    {"help", NULL, &help},
+	    {"max-migrations", &max, NULL}, {"id", &o.id, NULL},
+	    {"listen", &o.listen, NULL},
 	};
 	char **pos = NULL;
 	size_t npos = 0;
@@ -52,6 +57,23 @@ int cmd_controller(int argc, char **argv)
 	if (interval && (util_parse_duration(&o.interval_ms, interval) < 0 || o.interval_ms <= 0)) {
 		fprintf(stderr, "godwit controller: --interval %s: not a duration (e.g. 30s, 5m)\n",
 			interval);
+		return 2;
+	}
+	if (max) {
+		int64_t n;
+
+		if (util_parse_int64(&n, max, 1, 100000) < 0) {
+			fprintf(
+			    stderr,
+			    "godwit controller: --max-migrations %s: a number from 1 to 100000\n",
+			    max);
+			return 2;
+		}
+		o.max_migrations = (int)n;
+	}
+	if (o.id && (!*o.id || strlen(o.id) > 100 || strpbrk(o.id, "\"\\\n\r\t"))) {
+		fprintf(stderr, "godwit controller: --id: 1 to 100 characters, no quotes, "
+				"backslashes or control characters\n");
 		return 2;
 	}
 	if (!level)

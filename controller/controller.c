@@ -1,5 +1,6 @@
 #include "lib/common.h"
 #include "controller/controller.h"
+#include "controller/http.h"
 #include "controller/metascan.h"
 #include "controller/notify.h"
 #include "controller/source.h"
@@ -50,7 +51,9 @@ struct ctl {
 	size_t nignored;
 	char (*recorded)[64]; /* names the destinations record (last scan) */
 	size_t nrecorded;
-	bool meta_known; /* a scan of the destinations finished */
+	bool meta_known;   /* a scan of the destinations finished */
+	char id[128];	   /* --id, or host:pid */
+	struct http *http; /* --listen */
 	struct source *src;
 };
 
@@ -579,6 +582,88 @@ static void take_metascan(struct ctl *c)
 	check_conflicts(c);
 }
 
+/* Rendezvous hashing: each controller prefers other migrations, so that
+ * replicas started together spread them without many collisions. */
+static uint64_t preference(const char *id, const char *name)
+{
+	uint64_t h = 1469598103934665603ull;
+	const char *p;
+
+	for (p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h = (h ^ 0xff) * 1099511628211ull;
+	for (p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
+/*
+ * --max-migrations N: this controller takes the lock of at most N
+ * migrations at once. A migration another controller drives, or one that
+ * has converged (Completed, Stopped) gives its slot back; the others wait
+ * for room, watching their lock: a migration nobody drives is taken by
+ * whichever controller has room first (a dead replica's, after its
+ * sessions closed). Deletions are carried out whatever the count.
+ */
+static void admit(struct ctl *c)
+{
+	struct task **cand = NULL;
+	size_t i, j, n = 0, used = 0;
+	int max = c->o->max_migrations;
+
+	if (max <= 0)
+		return;
+	for (i = 0; i < c->ntasks; i++) {
+		struct task *t = c->tasks[i];
+
+		if (!t->admitted)
+			continue;
+		if (!t->deleted && !t->worker_live &&
+		    (task_lock_state(t) == LOCK_OTHER || t->conflict || !task_wants_slot(t)))
+			task_admit(t, false);
+		else if (task_parkable(t))
+			task_park(t);
+		else if (!t->deleted)
+			used++;
+	}
+	if (c->ntasks && !(cand = calloc(c->ntasks, sizeof(*cand))))
+		return;
+	for (i = 0; i < c->ntasks; i++) {
+		struct task *t = c->tasks[i];
+
+		if (t->admitted || !task_wants_slot(t))
+			continue;
+		if (t->deleted) {
+			task_admit(t, true);
+			continue;
+		}
+		cand[n++] = t;
+	}
+	/* most preferred first (n is small: insertion sort) */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 &&
+			    preference(c->id, cand[j]->name) > preference(c->id, cand[j - 1]->name);
+		     j--) {
+			struct task *x = cand[j];
+
+			cand[j] = cand[j - 1];
+			cand[j - 1] = x;
+		}
+	for (i = 0; i < n; i++) {
+		struct task *t = cand[i];
+
+		if (used < (size_t)max) {
+			task_admit(t, true);
+			used++;
+		} else if (task_lock_state(t) == LOCK_FREE && t->spec) {
+			snprintf(t->rec.message, sizeof(t->rec.message),
+				 "waiting for a controller with room (%s drives %zu of %d)", c->id,
+				 used, max);
+		}
+	}
+	free(cand);
+}
+
 static void hook_audit(void *ctx, struct task *t, enum mact a, const char *event, int result,
 		       const char *error)
 {
@@ -673,19 +758,28 @@ static void write_all(struct ctl *c, int64_t now)
 	struct task **mine = NULL;
 	size_t i, n = 0;
 
-	if (!c->o->state_dir)
-		return;
 	if (c->ntasks && !(mine = calloc(c->ntasks, sizeof(*mine))))
 		return;
 	for (i = 0; i < c->ntasks; i++)
 		if (task_reports(c->tasks[i])) {
-			(void)status_write_task(c->o->state_dir, c->tasks[i], now);
+			if (c->o->state_dir)
+				(void)status_write_task(c->o->state_dir, c->tasks[i], now);
 			mine[n++] = c->tasks[i];
 		}
 	/* only the migrations this controller drives: another controller
 	 * sharing the state directory reports the others */
-	if (n || !c->ntasks)
+	if (c->o->state_dir && (n || !c->ntasks))
 		(void)status_write_metrics(c->o->state_dir, mine, n);
+	if (c->http) {
+		struct buf m = BUF_INIT;
+
+		if (status_metrics(&m, mine, n) < 0)
+			buf_reset(&m);
+		http_publish(c->http, m.ptr ? m.ptr : "", m.len, c->snapshot_taken,
+			     source_last_error(c->src));
+		buf_release(&m);
+		http_loop_alive(c->http, util_now_mono_ms());
+	}
 	free(mine);
 }
 
@@ -731,6 +825,17 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 	c.env.record_stage = task_record_destination;
 	c.env.use_lock = true;
 	c.env.lock_retry_ms = 3000;
+	c.env.admission = o->max_migrations > 0;
+	if (o->id && *o->id) {
+		snprintf(c.id, sizeof(c.id), "%s", o->id);
+	} else {
+		char host[64] = "";
+
+		(void)gethostname(host, sizeof(host) - 1);
+		snprintf(c.id, sizeof(c.id), "%s:%ld", host[0] ? host : "localhost",
+			 (long)getpid());
+	}
+	c.env.controller_id = c.id;
 	c.env.audit = hook_audit;
 	c.env.phase_changed = hook_phase;
 	c.env.wake = hook_wake;
@@ -793,8 +898,12 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 	c.src = src;
 	if (metascan_start(&c.metascan, hook_wake, &c, err) < 0)
 		goto out;
-	log_info(NULL, "controller started: %s %s, state in %s", o->dir ? "directory" : "git",
-		 o->dir ? o->dir : o->git_url, o->state_dir ? o->state_dir : "(none)");
+	if (o->listen &&
+	    http_start(&c.http, o->listen, o->state_dir ? o->state_dir : ".", c.id, err) < 0)
+		goto out;
+	log_info(NULL, "controller %s started: %s %s, state in %s, --max-migrations %d", c.id,
+		 o->dir ? "directory" : "git", o->dir ? o->dir : o->git_url,
+		 o->state_dir ? o->state_dir : "(none)", o->max_migrations);
 
 	for (;;) {
 		struct pollfd pf[4];
@@ -865,6 +974,7 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 			(void)take_snapshot(&c, src);
 		take_metascan(&c);
 		now = util_now_ms();
+		admit(&c);
 		for (i = 0; i < c.ntasks; i++)
 			task_tick(c.tasks[i], now);
 		write_all(&c, now);
@@ -887,6 +997,8 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 out:
 	metascan_free(c.metascan); /* it wakes the loop: first */
 	c.metascan = NULL;
+	http_free(c.http);
+	c.http = NULL;
 	for (i = 0; i < c.ntasks; i++) {
 		if (!task_can_free(c.tasks[i])) {
 			/* a worker stuck on a hung server past the grace time:

@@ -34,7 +34,8 @@ static const struct command commands[] = {
      "  Exit 1 when any item fails.\n"},
     {"controller", cmd_controller,
      "godwit controller (--dir DIR | --git URL [--branch B] [--path P] [--interval 30s])\n"
-     "                  [--state-dir DIR] [--once] [--notify-url URL]",
+     "                  [--state-dir DIR] [--once] [--notify-url URL]\n"
+     "                  [--max-migrations N] [--id NAME] [--listen [ADDR:]PORT]",
      "watch specs and drive each migration until it converges",
      "  --dir DIR          follow a directory of specs (inotify)\n"
      "  --git URL          follow a branch of a git repository (file://, https, ssh)\n"
@@ -47,6 +48,13 @@ static const struct command commands[] = {
      "                     0 if none is Invalid, PrecheckFailed or Failed, else 1\n"
      "  --notify-url URL   POST a JSON document on every phase change\n"
      "  --log-level L      error, warn, info (default) or debug\n"
+     "  --max-migrations N drive at most N migrations at once; converged ones let\n"
+     "                     their lock go; other replicas on the same specs take the\n"
+     "                     rest (default: no limit)\n"
+     "  --id NAME          this controller's name in status and logs (default\n"
+     "                     host:pid)\n"
+     "  --listen [A:]PORT  serve /metrics, /healthz, /readyz and /status over HTTP\n"
+     "                     (a bare port listens on 127.0.0.1; default: off)\n"
      "  SIGTERM/SIGINT checkpoint and exit; SIGHUP rescans or fetches now.\n"},
     {"status", cmd_status, "godwit status [NAME] [--state-dir DIR] [--json]",
      "show migrations and where they stand",

@@ -37,6 +37,8 @@ struct keeper {
 	int64_t retry_ms;
 	void (*wake)(void *ctx); /* called under mu, never once quit is set */
 	void *wake_ctx;
+	atomic_int want; /* take the lock (1) or only watch whether it is free */
+	atomic_int poke; /* want changed: stop sleeping */
 };
 
 static void endpoint_release(struct endpoint *e)
@@ -124,13 +126,46 @@ out:
 	return r;
 }
 
+/* Sleeps ms, or less when asked to quit or when want changed. */
+static void keeper_sleep(struct keeper *k, int64_t ms)
+{
+	int64_t end = util_now_mono_ms() + ms;
+
+	while (!k->quit && !atomic_exchange(&k->poke, 0) && util_now_mono_ms() < end)
+		util_sleep_ms(50, &k->quit);
+}
+
+/* "connection 42 from 10.0.0.3:51234": who holds the lock, as far as the
+ * server shows it (the host needs the PROCESS privilege for another
+ * account's sessions). */
+static void keeper_holder(char *out, size_t outsz, MYSQL *m, const char *lock)
+{
+	struct gw_err err = GW_ERR_INIT;
+	struct buf q = BUF_INIT, v = BUF_INIT;
+	bool found = false;
+
+	out[0] = 0;
+	if (buf_puts(&q, "SELECT CONCAT('connection ', l.id, IFNULL(CONCAT(' from ', p.HOST), '')) "
+			 "FROM (SELECT IS_USED_LOCK(") < 0 ||
+	    conn_quote_string(&q, m, lock, strlen(lock)) < 0 ||
+	    buf_puts(&q, ") AS id) l LEFT JOIN information_schema.PROCESSLIST p ON p.ID = l.id "
+			 "WHERE l.id IS NOT NULL") < 0)
+		goto out;
+	if (conn_query_value(&v, &found, m, buf_cstr(&q), &err) == 0 && found)
+		snprintf(out, outsz, "%s", buf_cstr(&v));
+out:
+	buf_release(&q);
+	buf_release(&v);
+}
+
 static void *keeper_main(void *arg)
 {
 	struct keeper *k = arg;
 	struct gw_err err = GW_ERR_INIT;
 	char lock[80], val[32];
 	MYSQL *m = NULL;
-	bool held = false;
+	bool held = false, saw_other = false;
+	char who[160], msg[400];
 
 	snprintf(lock, sizeof(lock), "godwit:%s", k->name);
 	while (!k->quit) {
@@ -147,6 +182,39 @@ static void *keeper_main(void *arg)
 			}
 			atomic_store(&k->fatal, 0);
 		}
+		if (held && !atomic_load(&k->want)) {
+			/* let go (--max-migrations): another migration gets the slot */
+			if (keeper_query(val, sizeof(val), m, "RELEASE_LOCK", lock, &err) < 0) {
+				mysql_close(m);
+				m = NULL;
+			}
+			held = false;
+			atomic_store(&k->holder, 0);
+			log_info(k->name, "lock %s released (parked)", lock);
+			keeper_set(k, LOCK_UNKNOWN, "");
+			continue;
+		}
+		if (!held && !atomic_load(&k->want)) {
+			/* not admitted: watch whether anybody drives it */
+			if (keeper_query(val, sizeof(val), m, "IS_FREE_LOCK", lock, &err) < 0) {
+				keeper_set(k, LOCK_ERROR, err.msg);
+				mysql_close(m);
+				m = NULL;
+			} else if (!strcmp(val, "1")) {
+				keeper_set(k, LOCK_FREE, "no controller drives this migration");
+			} else {
+				saw_other = true;
+				keeper_holder(who, sizeof(who), m, lock);
+				snprintf(
+				    msg, sizeof(msg),
+				    "another controller drives this migration (lock %s held by "
+				    "%s)",
+				    lock, who[0] ? who : "another session");
+				keeper_set(k, LOCK_OTHER, msg);
+			}
+			keeper_sleep(k, k->retry_ms);
+			continue;
+		}
 		if (!held) {
 			if (keeper_query(val, sizeof(val), m, "GET_LOCK", lock, &err) < 0) {
 				keeper_set(k, LOCK_ERROR, err.msg);
@@ -155,7 +223,7 @@ static void *keeper_main(void *arg)
 			} else if (!strcmp(val, "1")) {
 				held = true;
 				atomic_store(&k->holder, mysql_thread_id(m));
-				if (atomic_load(&k->state) == LOCK_OTHER) {
+				if (saw_other || atomic_load(&k->state) == LOCK_OTHER) {
 					/* A takeover. The previous holder may be alive
 					 * with only its lock connection gone: it sees
 					 * the loss within a second and cancels its
@@ -169,20 +237,29 @@ static void *keeper_main(void *arg)
 					util_sleep_ms(LOCK_TAKEOVER_MS, &k->quit);
 				}
 				log_info(k->name, "lock %s acquired on the destination", lock);
+				saw_other = false;
 				keeper_set(k, LOCK_HELD, "");
 				continue;
 			} else {
+				keeper_holder(who, sizeof(who), m, lock);
 				if (atomic_load(&k->state) != LOCK_OTHER)
 					log_info(k->name,
-						 "another controller holds lock %s; waiting", lock);
-				keeper_set(k, LOCK_OTHER,
-					   "another controller drives this migration (lock "
-					   "godwit:NAME on the destination); waiting");
+						 "another controller holds lock %s (%s); waiting",
+						 lock, who[0] ? who : "another session");
+				saw_other = true;
+				snprintf(
+				    msg, sizeof(msg),
+				    "another controller drives this migration (lock %s held by "
+				    "%s); waiting",
+				    lock, who[0] ? who : "another session");
+				keeper_set(k, LOCK_OTHER, msg);
 			}
-			util_sleep_ms(k->retry_ms, &k->quit);
+			keeper_sleep(k, k->retry_ms);
 			continue;
 		}
-		util_sleep_ms(1000, &k->quit);
+		keeper_sleep(k, 1000);
+		if (held && !atomic_load(&k->want))
+			continue;
 		if (k->quit)
 			break;
 		if (keeper_query(val, sizeof(val), m, "IS_USED_LOCK", lock, &err) < 0 ||
@@ -241,6 +318,8 @@ static void keeper_start(struct task *t)
 	k->retry_ms = t->env->lock_retry_ms > 0 ? t->env->lock_retry_ms : 3000;
 	k->wake = t->env->wake;
 	k->wake_ctx = t->env->ctx;
+	atomic_init(&k->want, !t->env->admission || t->admitted);
+	atomic_init(&k->poke, 0);
 	if (pthread_create(&k->th, NULL, keeper_main, k) != 0) {
 		log_error(t->name, "cannot start the lock thread");
 		pthread_mutex_destroy(&k->mu);
@@ -773,6 +852,50 @@ void task_set_deleted(struct task *t)
 	t->deleted = true;
 }
 
+void task_admit(struct task *t, bool yes)
+{
+	if (t->admitted == yes)
+		return;
+	t->admitted = yes;
+	if (t->keeper) {
+		atomic_store(&t->keeper->want, yes);
+		atomic_store(&t->keeper->poke, 1);
+	}
+}
+
+enum lock_state task_lock_state(const struct task *t)
+{
+	return lock_state(t, NULL, 0);
+}
+
+bool task_parkable(const struct task *t)
+{
+	return t->spec && !t->deleted && !t->invalid && !t->conflict && !t->worker_live &&
+	       t->stage_known && !t->spec_immutable &&
+	       (t->rec.phase == PH_COMPLETED ||
+		(t->rec.phase == PH_STOPPED && t->spec->state == STATE_STOPPED)) &&
+	       lock_state(t, NULL, 0) == LOCK_HELD;
+}
+
+void task_park(struct task *t)
+{
+	snprintf(t->parked_hash, sizeof(t->parked_hash), "%s", t->spec->hash);
+	log_info(t->name, "%s: letting its lock go to another migration (--max-migrations)",
+		 phase_name(t->rec.phase));
+	task_admit(t, false);
+}
+
+bool task_wants_slot(const struct task *t)
+{
+	if (!t->spec || t->invalid || t->finished || (t->dormant && !t->deleted))
+		return false;
+	if (t->deleted)
+		return true;
+	if (t->conflict || (t->parked_hash[0] && !strcmp(t->parked_hash, t->spec->hash)))
+		return false;
+	return lock_state(t, NULL, 0) != LOCK_OTHER;
+}
+
 void task_set_conflict(struct task *t, const char *msg)
 {
 	if (!msg) {
@@ -813,7 +936,9 @@ bool task_reports(const struct task *t)
 	if (!t->env->use_lock || !t->spec || (t->conflict && !t->deleted))
 		return true; /* a conflict is the spec source's: every controller sees it */
 	ls = lock_state(t, NULL, 0);
-	return ls == LOCK_HELD || ls == LOCK_ERROR;
+	/* LOCK_FREE: nobody drives it; this controller says why it waits */
+	return ls == LOCK_HELD || ls == LOCK_ERROR || ls == LOCK_FREE ||
+	       (t->parked_hash[0] && t->spec && !strcmp(t->parked_hash, t->spec->hash));
 }
 
 bool task_steady(const struct task *t)
@@ -1041,12 +1166,17 @@ static void update_conditions(struct task *t, int64_t now_ms)
 		 now_s);
 	if (t->env->use_lock && t->spec) {
 		ls = lock_state(t, lmsg, sizeof(lmsg));
+		bool parked = t->parked_hash[0] && !strcmp(t->parked_hash, t->spec->hash);
+
 		cond_set(t, 5, ls == LOCK_HELD,
 			 ls == LOCK_HELD    ? "LockHeld"
 			 : ls == LOCK_OTHER ? "HeldByAnother"
 			 : ls == LOCK_ERROR ? "LockError"
+			 : parked	    ? "Released"
+			 : ls == LOCK_FREE  ? "WaitingForRoom"
 					    : "Acquiring",
-			 lmsg, now_s);
+			 parked ? "converged: the lock went back for another migration" : lmsg,
+			 now_s);
 	} else {
 		cond_set(t, 5, true, "NoLock", NULL, now_s);
 	}
@@ -1248,6 +1378,8 @@ void task_tick(struct task *t, int64_t now_ms)
 		if (!t->keeper)
 			keeper_start(t);
 		ls = lock_state(t, NULL, 0);
+		if (t->env->admission && !t->admitted && !t->deleted && ls == LOCK_HELD)
+			ls = LOCK_UNKNOWN; /* being let go: nothing starts */
 		if (ls != LOCK_HELD) {
 			/* not ours (or not yet, or lost): nothing runs */
 			if (t->worker_live)

@@ -46,6 +46,10 @@ struct task_env {
 	int (*record_stage)(const struct spec *s, enum meta_stage st, struct gw_err *err);
 	bool use_lock; /* hold GET_LOCK('godwit:NAME') on the destination */
 	int64_t lock_retry_ms;
+	/* Tasks take their lock only once admitted (task_admit); until then
+	 * they only watch whether it is free. false: every task takes it. */
+	bool admission;
+	const char *controller_id; /* "host:pid" or --id, in status.yaml */
 	/* Hooks, called from the loop thread; may be NULL. */
 	void (*audit)(void *ctx, struct task *t, enum mact a, const char *event, int result,
 		      const char *error);
@@ -63,7 +67,9 @@ int task_observe_destination(enum meta_stage *stage_out, char hash_out[65], cons
 			     struct gw_err *err);
 int task_record_destination(const struct spec *s, enum meta_stage st, struct gw_err *err);
 
-enum lock_state { LOCK_UNKNOWN, LOCK_HELD, LOCK_OTHER, LOCK_ERROR };
+/* LOCK_FREE: nobody holds the lock, and this controller does not take it
+ * (the task is not admitted: --max-migrations). */
+enum lock_state { LOCK_UNKNOWN, LOCK_HELD, LOCK_OTHER, LOCK_ERROR, LOCK_FREE };
 
 #define TASK_NCOND 8
 struct condition {
@@ -94,11 +100,14 @@ struct task {
 	bool conflict;		  /* writes objects another spec writes: nothing
 				     runs (task_set_conflict) */
 	char conflict_msg[512];
-	int64_t declared_s; /* the controller's: when the spec was declared
-			       (see controller.c); 0 not known yet */
-	bool dormant;	    /* restored from the state directory, no spec
-			       names it: nothing runs unless it is
-			       deleted (task_restore) */
+	int64_t declared_s;   /* the controller's: when the spec was declared
+				 (see controller.c); 0 not known yet */
+	bool admitted;	      /* may take its lock (see task_env.admission) */
+	char parked_hash[65]; /* converged under this spec hash: the lock let go
+				 for another migration (task_park) */
+	bool dormant;	      /* restored from the state directory, no spec
+				 names it: nothing runs unless it is
+				 deleted (task_restore) */
 	bool spec_immutable;
 	char immutable_msg[512];
 	struct task_record rec;
@@ -169,6 +178,21 @@ void task_set_deleted(struct task *t);
  * cancelled, nothing starts, condition Conflict says msg. NULL: the
  * conflict is gone, the task goes on. */
 void task_set_conflict(struct task *t, const char *msg);
+/* With env->admission: whether the task may take its lock now. A task
+ * let go releases its lock (no action runs: the caller lets go only of an
+ * idle task) and goes back to watching it. */
+void task_admit(struct task *t, bool yes);
+/* Whether the task has converged under its current spec (Completed, or
+ * Stopped by its spec) and sits idle: its lock can go to another
+ * migration. task_park() lets it go and remembers the spec hash: the task
+ * wants a slot again only when the spec changes. */
+bool task_parkable(const struct task *t);
+void task_park(struct task *t);
+/* Whether the task wants one of the controller's --max-migrations slots:
+ * a valid spec, not refused, not parked, not driven elsewhere. */
+bool task_wants_slot(const struct task *t);
+/* The lock's state as the keeper sees it (LOCK_UNKNOWN without one). */
+enum lock_state task_lock_state(const struct task *t);
 /* Collects a finished worker, asks the machine, starts the next action.
  * Never blocks. */
 void task_tick(struct task *t, int64_t now_ms);
