@@ -4,6 +4,7 @@
 #include "engine/meta.h"
 #include "lib/buf.h"
 #include "lib/log.h"
+#include "reconcile/task.h"
 #include "spec/spec.h"
 
 #include <pthread.h>
@@ -81,7 +82,7 @@ static int add_found(struct meta_found **v, size_t *n, const char *name, const c
 static int scan_one(struct meta_found **v, size_t *n, const struct spec *s, struct gw_err *err)
 {
 	const char *db = meta_database_of(s);
-	struct buf q = BUF_INIT, have = BUF_INIT;
+	struct buf q = BUF_INIT;
 	MYSQL *m = NULL;
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
@@ -94,17 +95,8 @@ static int scan_one(struct meta_found **v, size_t *n, const struct spec *s, stru
 		goto out;
 	}
 	/* reads only: the meta database may not exist */
-	if (buf_puts(&q, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ") <
-		0 ||
-	    conn_quote_string(&q, m, db, strlen(db)) < 0 ||
-	    buf_puts(&q, " AND TABLE_NAME = 'task_stage'") < 0) {
-		r = err_set(err, GW_ENOMEM, "out of memory");
+	if ((r = task_meta_present(&found, m, db, err)) < 0 || !found)
 		goto out;
-	}
-	if ((r = conn_query_value(&have, &found, m, buf_cstr(&q), err)) < 0 || !found ||
-	    strcmp(buf_cstr(&have), "1") != 0)
-		goto out;
-	buf_reset(&q);
 	if (buf_puts(&q, "SELECT task FROM ") < 0 || conn_quote_ident(&q, db) < 0 ||
 	    buf_puts(&q, ".task_stage") < 0) {
 		r = err_set(err, GW_ENOMEM, "out of memory");
@@ -124,7 +116,6 @@ out:
 	if (m)
 		mysql_close(m);
 	buf_release(&q);
-	buf_release(&have);
 	return r;
 }
 

@@ -158,6 +158,21 @@ out:
 	buf_release(&v);
 }
 
+/* Another session holds the lock: LOCK_OTHER, saying whose it is. */
+static void keeper_other(struct keeper *k, MYSQL *m, const char *lock, bool waiting)
+{
+	char who[160], msg[400];
+
+	keeper_holder(who, sizeof(who), m, lock);
+	if (waiting && atomic_load(&k->state) != LOCK_OTHER)
+		log_info(k->name, "another controller holds lock %s (%s); waiting", lock,
+			 who[0] ? who : "another session");
+	snprintf(msg, sizeof(msg),
+		 "another controller drives this migration (lock %s held by %s)%s", lock,
+		 who[0] ? who : "another session", waiting ? "; waiting" : "");
+	keeper_set(k, LOCK_OTHER, msg);
+}
+
 static void *keeper_main(void *arg)
 {
 	struct keeper *k = arg;
@@ -165,7 +180,6 @@ static void *keeper_main(void *arg)
 	char lock[80], val[32];
 	MYSQL *m = NULL;
 	bool held = false, saw_other = false;
-	char who[160], msg[400];
 
 	snprintf(lock, sizeof(lock), "godwit:%s", k->name);
 	while (!k->quit) {
@@ -204,13 +218,7 @@ static void *keeper_main(void *arg)
 				keeper_set(k, LOCK_FREE, "no controller drives this migration");
 			} else {
 				saw_other = true;
-				keeper_holder(who, sizeof(who), m, lock);
-				snprintf(
-				    msg, sizeof(msg),
-				    "another controller drives this migration (lock %s held by "
-				    "%s)",
-				    lock, who[0] ? who : "another session");
-				keeper_set(k, LOCK_OTHER, msg);
+				keeper_other(k, m, lock, false);
 			}
 			keeper_sleep(k, k->retry_ms);
 			continue;
@@ -241,18 +249,8 @@ static void *keeper_main(void *arg)
 				keeper_set(k, LOCK_HELD, "");
 				continue;
 			} else {
-				keeper_holder(who, sizeof(who), m, lock);
-				if (atomic_load(&k->state) != LOCK_OTHER)
-					log_info(k->name,
-						 "another controller holds lock %s (%s); waiting",
-						 lock, who[0] ? who : "another session");
 				saw_other = true;
-				snprintf(
-				    msg, sizeof(msg),
-				    "another controller drives this migration (lock %s held by "
-				    "%s); waiting",
-				    lock, who[0] ? who : "another session");
-				keeper_set(k, LOCK_OTHER, msg);
+				keeper_other(k, m, lock, true);
 			}
 			keeper_sleep(k, k->retry_ms);
 			continue;
@@ -350,11 +348,32 @@ static enum lock_state lock_state(const struct task *t, char *msg, size_t msgsz)
 
 /* --- the destination, for real --- */
 
+int task_meta_present(bool *out, MYSQL *m, const char *metadb, struct gw_err *err)
+{
+	struct buf q = BUF_INIT, v = BUF_INIT;
+	bool found = false;
+	int r;
+
+	*out = false;
+	if (buf_puts(&q, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ") <
+		0 ||
+	    conn_quote_string(&q, m, metadb, strlen(metadb)) < 0 ||
+	    buf_puts(&q, " AND TABLE_NAME = 'task_stage'") < 0) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = conn_query_value(&v, &found, m, buf_cstr(&q), err)) == 0)
+		*out = found && !strcmp(buf_cstr(&v), "1");
+out:
+	buf_release(&q);
+	buf_release(&v);
+	return r;
+}
+
 int task_observe_destination(enum meta_stage *stage_out, char hash_out[65], const struct spec *s,
 			     struct gw_err *err)
 {
 	const char *db = meta_database_of(s);
-	struct buf q = BUF_INIT, v = BUF_INIT;
 	MYSQL *m = NULL;
 	bool found = false;
 	int r;
@@ -366,23 +385,12 @@ int task_observe_destination(enum meta_stage *stage_out, char hash_out[65], cons
 		goto out;
 	}
 	/* Reads only: the meta database may not exist yet (nothing written). */
-	if (buf_puts(&q, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ") <
-		0 ||
-	    conn_quote_string(&q, m, db, strlen(db)) < 0 ||
-	    buf_puts(&q, " AND TABLE_NAME = 'task_stage'") < 0) {
-		r = err_set(err, GW_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = conn_query_value(&v, &found, m, buf_cstr(&q), err)) < 0)
-		goto out;
-	if (!found || strcmp(buf_cstr(&v), "1") != 0)
+	if ((r = task_meta_present(&found, m, db, err)) < 0 || !found)
 		goto out;
 	r = meta_stage_get(stage_out, hash_out, m, db, s->name, err);
 out:
 	if (m)
 		mysql_close(m);
-	buf_release(&q);
-	buf_release(&v);
 	return r;
 }
 

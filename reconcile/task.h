@@ -19,6 +19,7 @@
 #include "reconcile/machine.h"
 #include "reconcile/progress.h"
 
+#include <mysql.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -66,6 +67,9 @@ struct task_env {
 int task_observe_destination(enum meta_stage *stage_out, char hash_out[65], const struct spec *s,
 			     struct gw_err *err);
 int task_record_destination(const struct spec *s, enum meta_stage st, struct gw_err *err);
+/* Whether metadb.task_stage exists on m (read only: before the first
+ * precheck passed nothing is written there). */
+int task_meta_present(bool *out, MYSQL *m, const char *metadb, struct gw_err *err);
 
 /* LOCK_FREE: nobody holds the lock, and this controller does not take it
  * (the task is not admitted: --max-migrations). */
