@@ -120,6 +120,42 @@ static void path_name_set(struct ctl *c, const char *path, const char *name)
 	c->npaths++;
 }
 
+/*
+ * The migration a file that does not load stood for, as the state
+ * directory remembers it (the record's rev_file): a spec saved broken while
+ * no controller ran is that migration, Invalid, not a deletion of it.
+ */
+static bool name_from_state(struct ctl *c, char *out, size_t outsz, const char *path)
+{
+	struct buf rec = BUF_INIT, want = BUF_INIT;
+	char dir[4096], file[4400];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	if (!c->o->state_dir ||
+	    (size_t)snprintf(dir, sizeof(dir), "%s/tasks", c->o->state_dir) >= sizeof(dir) ||
+	    buf_printf(&want, "\nrev_file=%s\n", path) < 0 || !(d = opendir(dir))) {
+		buf_release(&want);
+		return false;
+	}
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= 64)
+			continue;
+		buf_reset(&rec);
+		snprintf(file, sizeof(file), "%s/%s/record", dir, de->d_name);
+		if (util_read_file(&rec, file) == 0 && strstr(buf_cstr(&rec), buf_cstr(&want)) &&
+		    !strstr(buf_cstr(&rec), "\ndeleted=1\n")) {
+			snprintf(out, outsz, "%s", de->d_name);
+			found = true;
+		}
+	}
+	closedir(d);
+	buf_release(&rec);
+	buf_release(&want);
+	return found;
+}
+
 /* A migration name for a file that does not load: its base name made
  * into a valid name ("Shop_B.yaml" -> "shop-b"). */
 static void name_from_path(char *out, size_t outsz, const char *path)
@@ -147,7 +183,7 @@ static void name_from_path(char *out, size_t outsz, const char *path)
  * they last acted on; the caller's deletion check then treats them as it
  * treats a spec seen to go.
  */
-static void restore_known(struct ctl *c, struct source *src)
+static void restore_known(struct ctl *c, struct source *src, bool any_invalid)
 {
 	char dir[4096];
 	struct dirent *de;
@@ -168,7 +204,9 @@ static void restore_known(struct ctl *c, struct source *src)
 		c->tasks = nt;
 		if (task_new(&t, de->d_name, &c->env, util_now_ms()) < 0)
 			break;
-		if (task_restore(t) < 0) {
+		/* a record from before the file was kept (rev_file) cannot tell
+		 * whether a file that does not load stands for it */
+		if (task_restore(t) < 0 || (!t->rev.file && any_invalid)) {
 			task_free(t);
 			continue;
 		}
@@ -199,7 +237,7 @@ static void restore_known(struct ctl *c, struct source *src)
 
 static void apply_snapshot(struct ctl *c, struct source_snapshot *snap, struct source *src)
 {
-	bool *seen = calloc(c->ntasks + snap->nfiles + 1, sizeof(*seen)), *ns;
+	bool *seen = calloc(c->ntasks + snap->nfiles + 1, sizeof(*seen)), *ns, any_invalid = false;
 	size_t i, j, before = c->ntasks;
 
 	if (!seen) {
@@ -252,13 +290,14 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap, struct s
 		} else if (diag_list_format(&msg, &d) < 0) {
 			buf_reset(&msg);
 		}
+		any_invalid = true;
 		known = path_name_get(c, f->path);
 		if (known && find_task(c, known) && !find_task(c, known)->invalid &&
 		    find_task(c, known)->rev.file && strcmp(find_task(c, known)->rev.file, f->path))
 			known = NULL;
 		if (known)
 			snprintf(name, sizeof(name), "%s", known);
-		else
+		else if (!name_from_state(c, name, sizeof(name), f->path))
 			name_from_path(name, sizeof(name), f->path);
 		if (!(t = get_task(c, name)))
 			goto next;
@@ -303,7 +342,7 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap, struct s
 	if (snap->complete) {
 		size_t n = c->ntasks;
 
-		restore_known(c, src);
+		restore_known(c, src, any_invalid);
 		if (c->ntasks > n) {
 			if (!(ns = realloc(seen, c->ntasks * sizeof(*seen)))) {
 				free(seen);

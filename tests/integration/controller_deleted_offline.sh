@@ -49,7 +49,7 @@ emu_start "$GW_TMP/cloud.json"
 D=$GW_TMP/dir
 S=$GW_TMP/state1
 mkdir -p "$D"
-spec "$D/keep.yaml" keep sa "schema, full"
+spec "$D/the-keeper.yaml" keep sa "schema, full"
 spec "$D/plain.yaml" plain sb "schema, full, incremental"
 spec "$D/wl.yaml" wl sc "schema, full, incremental" "  whitelist: {cidrs: [\"198.51.100.7\"]}"
 # wl's destination is the rds instance rm-dst (the same server, found
@@ -103,6 +103,22 @@ grep -q "migration theirs is recorded on the destination" "$GW_TMP/controller-1b
 timeout 60 "$GODWIT" controller --dir "$D" --state-dir "$S" --once >"$GW_TMP/controller-1c.log" 2>&1 ||
 	fail "third --once run"
 for n in plain wl; do assert_eq 1 "$(deletes "$S" $n)" "$n: still one delete line"; done
+# a spec saved broken while no controller ran is that migration, Invalid:
+# not a deletion of it
+cp "$D/the-keeper.yaml" "$GW_TMP/keep.yaml"
+printf 'apiVersion: godwit/v1\nkind: Migration\nmetadata:\n  name: keep\nspec:\n  sorce: {}\n' >"$D/the-keeper.yaml"
+set +e
+timeout 60 "$GODWIT" controller --dir "$D" --state-dir "$S" --once >"$GW_TMP/controller-1d.log" 2>&1
+rc=$?
+set -e
+assert_eq 1 "$rc" "--once with a broken spec"
+phase_is "$S" keep Invalid || fail "keep is Invalid: $(cat "$S/tasks/keep/phase")"
+assert_eq 0 "$(deletes "$S" keep)" "a broken spec is not a deleted one"
+cp "$GW_TMP/keep.yaml" "$D/the-keeper.yaml"
+timeout 60 "$GODWIT" controller --dir "$D" --state-dir "$S" --once >"$GW_TMP/controller-1e.log" 2>&1 ||
+	fail "--once with keep fixed"
+phase_is "$S" keep Completed || fail "keep is back"
+assert_eq 1 "$(audit_count "$S" keep full start)" "keep still copied once"
 mdb_q dst "DELETE FROM godwit_meta.task_stage WHERE task = 'theirs'"
 
 # --- 2. --dir, long-running -------------------------------------------
