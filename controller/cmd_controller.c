@@ -1,7 +1,8 @@
 /*
  * `godwit controller (--dir DIR | --git URL [--branch B] [--path P]
  * [--interval 30s]) [--state-dir DIR] [--once] [--notify-url URL]
- * [--log-level LEVEL] [--secret-env-prefix P] [--secret-dir DIR[:DIR]]
+ * [--log-level LEVEL] [--max-migrations N] [--id NAME] [--listen
+ * [ADDR:]PORT] [--secret-env-prefix P] [--secret-dir DIR[:DIR]]
  * [--follow-symlinks] [--state-group-read]`.
  */
 #include "lib/common.h"
@@ -24,6 +25,7 @@
 static const char usage[] =
     "usage: godwit controller (--dir DIR | --git URL [--branch B] [--path P] [--interval 30s])\n"
     "                         [--state-dir DIR] [--once] [--notify-url URL] [--log-level LEVEL]\n"
+    "                         [--max-migrations N] [--id NAME] [--listen [ADDR:]PORT]\n"
     "                         [--secret-env-prefix P] [--secret-dir DIR[:DIR...]]\n"
     "                         [--follow-symlinks] [--state-group-read]\n";
 
@@ -77,7 +79,8 @@ int cmd_controller(int argc, char **argv)
 {
 	struct controller_opts o = {0};
 	struct gw_err err = GW_ERR_INIT;
-	const char *interval = NULL, *level = NULL, *env_prefix = NULL, *secret_dirs = NULL;
+	const char *interval = NULL, *level = NULL, *max = NULL, *env_prefix = NULL,
+		   *secret_dirs = NULL;
 	char *clean_url = NULL;
 	bool help = false, follow_links = false, group_read = false;
 	const struct cli_opt opts[] = {
@@ -95,6 +98,9 @@ int cmd_controller(int argc, char **argv)
 	    {"secret-dir", &secret_dirs, NULL},
 	    {"follow-symlinks", NULL, &follow_links},
 	    {"state-group-read", NULL, &group_read},
+	    {"max-migrations", &max, NULL},
+	    {"id", &o.id, NULL},
+	    {"listen", &o.listen, NULL},
 	};
 	char **pos = NULL;
 	size_t npos = 0;
@@ -117,6 +123,23 @@ int cmd_controller(int argc, char **argv)
 	if (interval && (util_parse_duration(&o.interval_ms, interval) < 0 || o.interval_ms <= 0)) {
 		fprintf(stderr, "godwit controller: --interval %s: not a duration (e.g. 30s, 5m)\n",
 			interval);
+		return 2;
+	}
+	if (max) {
+		int64_t n;
+
+		if (util_parse_int64(&n, max, 1, 100000) < 0) {
+			fprintf(
+			    stderr,
+			    "godwit controller: --max-migrations %s: a number from 1 to 100000\n",
+			    max);
+			return 2;
+		}
+		o.max_migrations = (int)n;
+	}
+	if (o.id && (!*o.id || strlen(o.id) > 100 || strpbrk(o.id, "\"\\\n\r\t"))) {
+		fprintf(stderr, "godwit controller: --id: 1 to 100 characters, no quotes, "
+				"backslashes or control characters\n");
 		return 2;
 	}
 	if (!level)

@@ -35,6 +35,7 @@ static const struct command commands[] = {
     {"controller", cmd_controller,
      "godwit controller (--dir DIR | --git URL [--branch B] [--path P] [--interval 30s])\n"
      "                  [--state-dir DIR] [--once] [--notify-url URL]\n"
+     "                  [--max-migrations N] [--id NAME] [--listen [ADDR:]PORT]\n"
      "                  [--secret-env-prefix P] [--secret-dir DIR[:DIR...]]\n"
      "                  [--follow-symlinks] [--state-group-read]",
      "watch specs and drive each migration until it converges",
@@ -46,9 +47,17 @@ static const struct command commands[] = {
      "                     the whole directory besides inotify (default 60s)\n"
      "  --state-dir DIR    status files, audit log, metrics (default ./godwit-state)\n"
      "  --once             reconcile until every migration is steady, then exit:\n"
-     "                     0 if none is Invalid, PrecheckFailed or Failed, else 1\n"
+     "                     0 if none is Invalid, PrecheckFailed or Failed and none\n"
+     "                     is refused for a Conflict with another spec, else 1\n"
      "  --notify-url URL   POST a JSON document on every phase change\n"
      "  --log-level L      error, warn, info (default) or debug\n"
+     "  --max-migrations N drive at most N migrations at once; converged ones let\n"
+     "                     their lock go; other replicas on the same specs take the\n"
+     "                     rest (default: no limit)\n"
+     "  --id NAME          this controller's name in status and logs (default\n"
+     "                     host:pid)\n"
+     "  --listen [A:]PORT  serve /metrics, /healthz, /readyz and /status over HTTP\n"
+     "                     (a bare port listens on 127.0.0.1; default: off)\n"
      "  --secret-env-prefix P  fromEnv may name only variables starting with P\n"
      "                     (default: any variable but the controller's own:\n"
      "                     ALIBABA_CLOUD_*, GODWIT_*, proxy settings)\n"

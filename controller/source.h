@@ -72,6 +72,20 @@ bool source_changed(struct source *s);
 /* The current specs. Deleted entries are relative to the previous call. */
 int source_snapshot(struct source *s, struct source_snapshot *out, struct gw_err *err);
 void source_snapshot_release(struct source_snapshot *snap);
+/* The commit that removed path (relative to the source root) from the
+ * followed branch, its author and time, into d (d->path is not touched);
+ * nothing for --dir. For a spec deleted while no controller watched. */
+void source_attribute_deletion(struct source *s, const char *path, struct spec_deleted *d);
+/* With --git: the newest commit of the followed branch that deleted a
+ * spec file whose metadata.name was `name` (a migration recorded on a
+ * destination that no spec names now), into d (the caller frees d->path
+ * and d->author). GW_ENOTFOUND when the history shows none (or --dir). */
+int source_find_deleted(struct source *s, const char *name, struct spec_deleted *d);
+/* With --git: when the spec file path (relative to the source root) came
+ * to the followed branch, unix seconds: the committer time of the oldest
+ * first-parent commit from which on it is there (a file merged from a
+ * branch came with the merge). 0 for --dir or when not known. */
+int64_t source_declared_time(struct source *s, const char *path);
 /* SIGHUP: rescan or fetch now. */
 void source_refresh(struct source *s);
 /* The last error of a background fetch, or NULL. */

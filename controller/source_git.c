@@ -21,6 +21,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "spec/spec.h"
 
 #include <errno.h>
 #include <git2.h>
@@ -624,6 +625,120 @@ static void git_attribute_deletion(struct source *s, struct spec_deleted *d)
 	buf_release(&full);
 }
 
+/* Whether blob id holds a spec file of migration name. */
+static bool blob_names(struct git_source *g, const git_oid *id, const char *path, const char *name)
+{
+	struct diag_list d = DIAG_LIST_INIT;
+	struct spec *s = NULL;
+	git_blob *blob = NULL;
+	bool yes = false;
+
+	if (git_blob_lookup(&blob, g->repo, id) < 0)
+		return false;
+	if (spec_load_buffer(&s, path, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
+			     &d) == 0)
+		yes = !strcmp(s->name, name);
+	spec_free(s);
+	diag_list_release(&d);
+	git_blob_free(blob);
+	return yes;
+}
+
+/* First-parent history from the tip, newest first: the first commit whose
+ * diff against its parent deletes a spec file of migration `name`. */
+static int git_find_deleted(struct source *s, const char *name, struct spec_deleted *out)
+{
+	struct git_source *g = (struct git_source *)s;
+	git_commit *c = NULL, *parent = NULL;
+	git_tree *t = NULL, *pt = NULL;
+	git_diff_options opts;
+	char *pathspec = g->path;
+	int n, rc = GW_ENOTFOUND;
+
+	pthread_mutex_lock(&g->mu);
+	if (!g->have_tip || git_commit_lookup(&c, g->repo, &g->tip) < 0 ||
+	    git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION) < 0)
+		goto out;
+	if (g->path) {
+		opts.pathspec.strings = &pathspec;
+		opts.pathspec.count = 1;
+	}
+	for (n = 0; n < HISTORY_LIMIT && git_commit_parentcount(c) > 0 && rc == GW_ENOTFOUND; n++) {
+		git_diff *diff = NULL;
+		size_t i;
+
+		if (git_commit_parent(&parent, c, 0) < 0 || git_commit_tree(&t, c) < 0 ||
+		    git_commit_tree(&pt, parent) < 0 ||
+		    git_diff_tree_to_tree(&diff, g->repo, pt, t, &opts) < 0)
+			break;
+		for (i = 0; i < git_diff_num_deltas(diff); i++) {
+			const git_diff_delta *dd = git_diff_get_delta(diff, i);
+			const char *p = dd->old_file.path, *base = strrchr(p, '/');
+			const git_signature *a = git_commit_author(c);
+			struct buf b = BUF_INIT;
+			size_t skip = g->path ? strlen(g->path) + 1 : 0;
+
+			if (dd->status != GIT_DELTA_DELETED ||
+			    !source_is_spec_name(base ? base + 1 : p) ||
+			    !blob_names(g, &dd->old_file.id, p, name))
+				continue;
+			out->path = strdup(strlen(p) > skip ? p + skip : p);
+			git_oid_tostr(out->commit, sizeof(out->commit), git_commit_id(c));
+			if (a && buf_printf(&b, "%s <%s>", a->name, a->email) == 0)
+				out->author = buf_detach(&b, NULL);
+			buf_release(&b);
+			out->commit_time = a ? (int64_t)a->when.time : 0;
+			rc = 0;
+			break;
+		}
+		git_diff_free(diff);
+		git_tree_free(t);
+		git_tree_free(pt);
+		t = pt = NULL;
+		git_commit_free(c);
+		c = parent;
+		parent = NULL;
+	}
+out:
+	git_tree_free(t);
+	git_tree_free(pt);
+	git_commit_free(parent);
+	git_commit_free(c);
+	pthread_mutex_unlock(&g->mu);
+	return rc;
+}
+
+static int64_t git_declared(struct source *s, const char *path)
+{
+	struct git_source *g = (struct git_source *)s;
+	git_commit *c = NULL, *parent = NULL;
+	struct buf full = BUF_INIT;
+	git_oid id;
+	int64_t t = 0;
+	int n;
+
+	pthread_mutex_lock(&g->mu);
+	if (!g->have_tip ||
+	    buf_printf(&full, "%s%s%s", g->path ? g->path : "", g->path ? "/" : "", path) < 0 ||
+	    git_commit_lookup(&c, g->repo, &g->tip) < 0 || !blob_at(&id, c, buf_cstr(&full)))
+		goto out;
+	for (n = 0; n < HISTORY_LIMIT; n++) {
+		t = (int64_t)git_commit_time(c);
+		if (git_commit_parentcount(c) == 0 || git_commit_parent(&parent, c, 0) < 0 ||
+		    !blob_at(&id, parent, buf_cstr(&full)))
+			break;
+		git_commit_free(c);
+		c = parent;
+		parent = NULL;
+	}
+out:
+	git_commit_free(parent);
+	git_commit_free(c);
+	pthread_mutex_unlock(&g->mu);
+	buf_release(&full);
+	return t;
+}
+
 static void git_free(struct source *s)
 {
 	struct git_source *g = (struct git_source *)s;
@@ -657,6 +772,8 @@ static const struct source_ops git_ops = {
     .last_error = git_last_error,
     .free = git_free,
     .attribute_deletion = git_attribute_deletion,
+    .find_deleted = git_find_deleted,
+    .declared = git_declared,
 };
 
 static char *trim_slashes(const char *p)

@@ -66,6 +66,28 @@ static unsigned long lock_id(struct lock_conn *lc)
 	return mysql_thread_id(((struct mysql_lock_conn *)lc)->m);
 }
 
+/* The host needs the PROCESS privilege to see another account's sessions. */
+static void lock_holder(char *out, size_t outsz, struct lock_conn *lc, const char *lock)
+{
+	MYSQL *m = ((struct mysql_lock_conn *)lc)->m;
+	struct gw_err err = GW_ERR_INIT;
+	struct buf q = BUF_INIT, v = BUF_INIT;
+	bool found = false;
+
+	out[0] = 0;
+	if (buf_puts(&q, "SELECT CONCAT('connection ', l.id, IFNULL(CONCAT(' from ', p.HOST), '')) "
+			 "FROM (SELECT IS_USED_LOCK(") < 0 ||
+	    conn_quote_string(&q, m, lock, strlen(lock)) < 0 ||
+	    buf_puts(&q, ") AS id) l LEFT JOIN information_schema.PROCESSLIST p ON p.ID = l.id "
+			 "WHERE l.id IS NOT NULL") < 0)
+		goto out;
+	if (conn_query_value(&v, &found, m, buf_cstr(&q), &err) == 0 && found)
+		snprintf(out, outsz, "%s", buf_cstr(&v));
+out:
+	buf_release(&q);
+	buf_release(&v);
+}
+
 static void lock_close(struct lock_conn *lc)
 {
 	struct mysql_lock_conn *c = (struct mysql_lock_conn *)lc;
@@ -76,13 +98,12 @@ static void lock_close(struct lock_conn *lc)
 	}
 }
 
-const struct lock_ops engine_lock_ops = {lock_open, lock_call, lock_id, lock_close};
+const struct lock_ops engine_lock_ops = {lock_open, lock_call, lock_id, lock_holder, lock_close};
 
 int meta_observe_task(enum meta_stage *stage_out, char hash_out[65], const struct spec *s,
 		      struct gw_err *err)
 {
 	const char *db = meta_database_of(s);
-	struct buf q = BUF_INIT, v = BUF_INIT;
 	MYSQL *m = NULL;
 	bool found = false;
 	int r;
@@ -94,23 +115,12 @@ int meta_observe_task(enum meta_stage *stage_out, char hash_out[65], const struc
 		goto out;
 	}
 	/* Reads only: the meta database may not exist yet (nothing written). */
-	if (buf_puts(&q, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ") <
-		0 ||
-	    conn_quote_string(&q, m, db, strlen(db)) < 0 ||
-	    buf_puts(&q, " AND TABLE_NAME = 'task_stage'") < 0) {
-		r = err_set(err, GW_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = conn_query_value(&v, &found, m, buf_cstr(&q), err)) < 0)
-		goto out;
-	if (!found || strcmp(buf_cstr(&v), "1") != 0)
+	if ((r = meta_present(&found, m, db, err)) < 0 || !found)
 		goto out;
 	r = meta_stage_get(stage_out, hash_out, m, db, s->name, err);
 out:
 	if (m)
 		mysql_close(m);
-	buf_release(&q);
-	buf_release(&v);
 	return r;
 }
 

@@ -9,6 +9,28 @@
 
 #include "lib/banned.h"
 
+int meta_present(bool *out, MYSQL *dst, const char *metadb, struct gw_err *err)
+{
+	struct buf q = BUF_INIT, v = BUF_INIT;
+	bool found = false;
+	int r;
+
+	*out = false;
+	if (buf_puts(&q, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ") <
+		0 ||
+	    conn_quote_string(&q, dst, metadb, strlen(metadb)) < 0 ||
+	    buf_puts(&q, " AND TABLE_NAME = 'task_stage'") < 0) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = conn_query_value(&v, &found, dst, buf_cstr(&q), err)) == 0)
+		*out = found && !strcmp(buf_cstr(&v), "1");
+out:
+	buf_release(&q);
+	buf_release(&v);
+	return r;
+}
+
 int meta_ensure(MYSQL *dst, const char *metadb, struct gw_err *err)
 {
 	struct buf q = BUF_INIT, db = BUF_INIT;

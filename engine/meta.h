@@ -39,6 +39,9 @@ struct binlog_pos {
 	int64_t source_ts; /* unix seconds of the last applied event, 0 if none */
 };
 
+/* Whether metadb.task_stage exists on dst (read only: before the first
+ * precheck passed nothing is written there). */
+int meta_present(bool *out, MYSQL *dst, const char *metadb, struct gw_err *err);
 /* Creates the meta database and its tables if absent. */
 int meta_ensure(MYSQL *dst, const char *metadb, struct gw_err *err);
 

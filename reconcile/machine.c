@@ -352,6 +352,7 @@ static void decide_deleted(struct machine_out *out, struct task_record *rec,
 	}
 	out->phase = PH_STOPPED;
 	out->finished = true;
+	rec->deleted = true;
 	if (in->stage_known && in->stage >= META_FULL_STARTED && in->stage < META_FULL_DONE)
 		rec->incomplete = true;
 	set_msg(rec, "%s",
