@@ -16,7 +16,9 @@
 
 static const char usage[] =
     "usage: godwit controller (--dir DIR | --git URL [--branch B] [--path P] [--interval 30s])\n"
-    "                         [--state-dir DIR] [--once] [--notify-url URL] [--log-level LEVEL]\n";
+    "                         [--state-dir DIR] [--once] [--notify-url URL] [--log-level LEVEL]\n"
+    "                         [--verify-commits FILE] [--commit-status URL [--status-url-base "
+    "URL]]\n";
 
 int cmd_controller(int argc, char **argv)
 {
@@ -25,11 +27,19 @@ int cmd_controller(int argc, char **argv)
 	const char *interval = NULL, *level = NULL;
 	bool help = false;
 	const struct cli_opt opts[] = {
-	    {"dir", &o.dir, NULL},	   {"git", &o.git_url, NULL},
-	    {"branch", &o.branch, NULL},   {"path", &o.path, NULL},
-	    {"interval", &interval, NULL}, {"state-dir", &o.state_dir, NULL},
-	    {"once", NULL, &o.once},	   {"notify-url", &o.notify_url, NULL},
-	    {"log-level", &level, NULL},   {"help", NULL, &help},
+	    {"dir", &o.dir, NULL},
+	    {"git", &o.git_url, NULL},
+	    {"branch", &o.branch, NULL},
+	    {"path", &o.path, NULL},
+	    {"interval", &interval, NULL},
+	    {"state-dir", &o.state_dir, NULL},
+	    {"once", NULL, &o.once},
+	    {"notify-url", &o.notify_url, NULL},
+	    {"log-level", &level, NULL},
+	    {"help", NULL, &help},
+	    {"verify-commits", &o.verify_commits, NULL},
+	    {"commit-status", &o.commit_status, NULL},
+	    {"status-url-base", &o.status_url_base, NULL},
 	};
 	char **pos = NULL;
 	size_t npos = 0;
@@ -47,6 +57,15 @@ int cmd_controller(int argc, char **argv)
 			"godwit controller: give exactly one of --dir or --git "
 			"(--branch and --path go with --git)\n%s",
 			usage);
+		return 2;
+	}
+	if ((o.verify_commits || o.commit_status) && !o.git_url) {
+		fprintf(stderr, "godwit controller: --%s goes with --git\n",
+			o.verify_commits ? "verify-commits" : "commit-status");
+		return 2;
+	}
+	if (o.status_url_base && !o.commit_status) {
+		fprintf(stderr, "godwit controller: --status-url-base goes with --commit-status\n");
 		return 2;
 	}
 	if (interval && (util_parse_duration(&o.interval_ms, interval) < 0 || o.interval_ms <= 0)) {

@@ -1,5 +1,6 @@
 #include "lib/common.h"
 #include "controller/controller.h"
+#include "controller/gate.h"
 #include "controller/notify.h"
 #include "controller/source.h"
 #include "controller/status.h"
@@ -37,6 +38,7 @@ struct ctl {
 	struct path_name *paths;
 	size_t npaths;
 	struct notifier *notifier;
+	struct gate gate; /* --verify-commits */
 	bool snapshot_taken;
 	int64_t recheck_ms; /* monotonic; 0: no deletion waits for confirmation */
 };
@@ -375,6 +377,7 @@ static int take_snapshot(struct ctl *c, struct source *src)
 	/* An incomplete empty snapshot: nothing fetched yet. */
 	if (snap.complete || snap.nfiles)
 		apply_snapshot(c, &snap);
+	gate_apply(&c->gate, &snap.verify, c->tasks, c->ntasks, c->o->state_dir, util_now_ms());
 	if (snap.complete)
 		c->snapshot_taken = true;
 	source_snapshot_release(&snap);
@@ -451,7 +454,7 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 			goto out;
 	} else if (source_git_open(&src, o->git_url, o->branch, o->path,
 				   o->interval_ms > 0 ? o->interval_ms : 30000,
-				   o->state_dir ? o->state_dir : ".", err) < 0) {
+				   o->state_dir ? o->state_dir : ".", o->verify_commits, err) < 0) {
 		goto out;
 	}
 	log_info(NULL, "controller started: %s %s, state in %s", o->dir ? "directory" : "git",

@@ -34,7 +34,8 @@ static const struct command commands[] = {
      "  Exit 1 when any item fails.\n"},
     {"controller", cmd_controller,
      "godwit controller (--dir DIR | --git URL [--branch B] [--path P] [--interval 30s])\n"
-     "                  [--state-dir DIR] [--once] [--notify-url URL]",
+     "                  [--state-dir DIR] [--once] [--notify-url URL]\n"
+     "                  [--verify-commits FILE] [--commit-status URL [--status-url-base URL]]",
      "watch specs and drive each migration until it converges",
      "  --dir DIR          follow a directory of specs (inotify)\n"
      "  --git URL          follow a branch of a git repository (file://, https, ssh)\n"
@@ -46,6 +47,28 @@ static const struct command commands[] = {
      "  --once             reconcile until every migration is steady, then exit:\n"
      "                     0 if none is Invalid, PrecheckFailed or Failed, else 1\n"
      "  --notify-url URL   POST a JSON document on every phase change\n"
+     "  --verify-commits FILE\n"
+     "                     with --git: act only on a tip commit whose signature\n"
+     "                     verifies against FILE and that descends from the commit\n"
+     "                     last verified; otherwise keep the specs of that commit\n"
+     "                     (condition Verified, audit line, `godwit status`).\n"
+     "                     FILE is an OpenPGP keyring when it starts with\n"
+     "                     '-----BEGIN PGP PUBLIC KEY BLOCK-----' or is binary\n"
+     "                     (gpg --export, a keybox): checked with gpgv; any other\n"
+     "                     file is an SSH allowed-signers file (git's\n"
+     "                     gpg.ssh.allowedSignersFile): checked with ssh-keygen -Y\n"
+     "                     (namespace git; the signer is the file's principal)\n"
+     "  --commit-status URL\n"
+     "                     with --git: set a commit status 'godwit/NAME' on the\n"
+     "                     commit that last changed each spec (pending, success,\n"
+     "                     failure). URL is the repository's API URL:\n"
+     "                     https://api.github.com/repos/OWNER/REPO,\n"
+     "                     https://HOST/api/v1/repos/OWNER/REPO (Gitea, Forgejo) or\n"
+     "                     https://HOST/api/v4/projects/ID (GitLab). The token comes\n"
+     "                     from GODWIT_FORGE_TOKEN, is sent to that host only,\n"
+     "                     over https (plain http to loopback only), never logged\n"
+     "  --status-url-base URL\n"
+     "                     the statuses' link: URL/NAME\n"
      "  --log-level L      error, warn, info (default) or debug\n"
      "  SIGTERM/SIGINT checkpoint and exit; SIGHUP rescans or fetches now.\n"},
     {"status", cmd_status, "godwit status [NAME] [--state-dir DIR] [--json]",
