@@ -1,5 +1,6 @@
 #include "lib/common.h"
 #include "controller/controller.h"
+#include "controller/forge.h"
 #include "controller/gate.h"
 #include "controller/notify.h"
 #include "controller/source.h"
@@ -38,7 +39,8 @@ struct ctl {
 	struct path_name *paths;
 	size_t npaths;
 	struct notifier *notifier;
-	struct gate gate; /* --verify-commits */
+	struct gate gate;    /* --verify-commits */
+	struct forge *forge; /* --commit-status */
 	bool snapshot_taken;
 	int64_t recheck_ms; /* monotonic; 0: no deletion waits for confirmation */
 };
@@ -431,6 +433,10 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 	}
 	if (o->notify_url && notifier_start(&c.notifier, o->notify_url, err) < 0)
 		goto out;
+	if (o->commit_status &&
+	    forge_start(&c.forge, o->commit_status, getenv("GODWIT_FORGE_TOKEN"),
+			o->status_url_base, err) < 0)
+		goto out;
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
@@ -512,6 +518,7 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 				if (busy)
 					log_warn(NULL, "some workers did not stop in time");
 				write_all(&c, util_now_ms());
+				forge_report(c.forge, c.tasks, c.ntasks);
 				rc = 0;
 				break;
 			}
@@ -523,6 +530,7 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		for (i = 0; i < c.ntasks; i++)
 			task_tick(c.tasks[i], now);
 		write_all(&c, now);
+		forge_report(c.forge, c.tasks, c.ntasks);
 		drop_finished(&c);
 		if (o->once && !c.snapshot_taken && source_last_error(src)) {
 			/* --once is for scripts: a source that cannot be read
@@ -553,6 +561,7 @@ out:
 	if (leak) {
 		if (c.notifier)
 			notifier_free(c.notifier, 1000);
+		forge_free(c.forge, 1000);
 		return rc;
 	}
 	free(c.tasks);
@@ -563,6 +572,7 @@ out:
 		source_free(src);
 	if (c.notifier)
 		notifier_free(c.notifier, 3000);
+	forge_free(c.forge, 5000);
 	if (sfd >= 0)
 		close(sfd);
 	if (tfd >= 0)
