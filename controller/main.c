@@ -22,13 +22,28 @@ static const struct command commands[] = {
      "  PATH is a spec file or a directory (walked for *.yaml and *.yml).\n"
      "  Prints \"FILE: ok\" per valid spec, or FILE:LINE:COL: message per problem.\n"
      "  Exit 0 when every spec is valid, 1 otherwise.\n"},
-    {"plan", cmd_plan, "godwit plan PATH... [--state-dir DIR] [--json]",
-     "what the controller would do next, per spec",
+    {"plan", cmd_plan,
+     "godwit plan PATH... [--state-dir DIR] [--format text|json]\n"
+     "       godwit plan --git-range BASE..HEAD [--path DIR] [--state-dir DIR]\n"
+     "                   [--format markdown|json]",
+     "what the controller would do next, per spec; what merging a pull request will do",
      "  --state-dir DIR  where the controller keeps its state (default ./godwit-state\n"
-     "                   or $GODWIT_STATE_DIR)\n"
-     "  --json           machine-readable output\n"
-     "  Read-only: connects to nothing it would change. Irreversible actions are\n"
-     "  marked with '!'.\n"},
+     "                   or $GODWIT_STATE_DIR; with --git-range only when given)\n"
+     "  --format F       text (default) or json; with --git-range markdown (default)\n"
+     "                   or json (--json is --format json)\n"
+     "  --git-range BASE..HEAD\n"
+     "                   plan the specs that the commits BASE..HEAD of the git\n"
+     "                   repository here add, change or delete (from the merge base\n"
+     "                   to HEAD), judged against BASE's: new migrations and their\n"
+     "                   steps, pause, cutover with its stop settings, deletions (a\n"
+     "                   stop; data kept), changes refused as SpecImmutable (certain\n"
+     "                   with --state-dir, else a warning), conflicts with other\n"
+     "                   specs, invalid specs. Exit 0 when clean, 1 with errors, 2\n"
+     "                   when the range cannot be read. Markdown for a pull request\n"
+     "                   comment (samples/.github/workflows/godwit-plan.yml).\n"
+     "  --path DIR       with --git-range: the folder of the specs (default: all)\n"
+     "  Read-only: connects to nothing. Irreversible actions are marked\n"
+     "  [IRREVERSIBLE] (text) or **IRREVERSIBLE** (markdown).\n"},
     {"precheck", cmd_precheck, "godwit precheck FILE", "run the precheck items now and print them",
      "  Prints every item with pass, warn or fail, the cause and the fix.\n"
      "  Exit 1 when any item fails.\n"},
