@@ -23,7 +23,7 @@ UNIT    := $(wildcard tests/unit/test_*.c)
 UNITBIN := $(UNIT:tests/unit/%.c=$(O)/tests/%)
 FUZZ    := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps test unit check format format-check fuzz demo bench clean asan
+.PHONY: all deps test unit check format format-check fuzz demo demo-gitops bench clean asan
 
 all: bin/godwit
 
@@ -86,6 +86,10 @@ build-fuzz/%: tests/fuzz/%.c $(SRCS)
 
 demo: deps all
 	@scripts/demo
+
+# The review-gated cutover from git: signed commits, a plan, commit statuses.
+demo-gitops: deps all
+	@scripts/demo-gitops
 
 clean:
 	rm -rf build build-asan build-fuzz bin
