@@ -63,6 +63,9 @@ struct git_source {
 	bool stop;
 	bool fetch_now;
 	git_repository *repo;
+	/* looked up once: libgit2 1.5's git_remote_lookup leaks a pcre2 match
+	 * block per config regex miss (libgit2 #6382), every fetch */
+	git_remote *remote;
 	git_oid tip; /* the fetched commit */
 	bool have_tip;
 	bool changed;
@@ -287,10 +290,11 @@ static int fetch_once(struct git_source *g)
 	g->auth_tries = 0;
 	g->auth_why[0] = '\0';
 	fo.prune = GIT_FETCH_PRUNE;
-	if (git_remote_lookup(&remote, g->repo, "origin") < 0) {
+	if (!g->remote && git_remote_lookup(&g->remote, g->repo, "origin") < 0) {
 		set_error(g, "git remote");
 		goto out;
 	}
+	remote = g->remote;
 	if (git_remote_fetch(remote, NULL, &fo, "godwit fetch") < 0) {
 		set_error(g, "git fetch");
 		goto out;
@@ -327,7 +331,6 @@ static int fetch_once(struct git_source *g)
 out:
 	git_buf_dispose(&head);
 	git_reference_free(ref);
-	git_remote_free(remote);
 	return rc;
 }
 
@@ -763,6 +766,7 @@ static void git_free(struct source *s)
 		pthread_mutex_unlock(&g->mu);
 		pthread_join(g->thread, NULL);
 	}
+	git_remote_free(g->remote);
 	if (g->repo)
 		git_repository_free(g->repo);
 	if (g->efd >= 0)
