@@ -31,6 +31,7 @@ struct item {
 struct sent {
 	struct item it;
 	int64_t mono_ms;
+	uint64_t round; /* the last forge_report() that saw it current */
 };
 
 struct forge {
@@ -42,6 +43,7 @@ struct forge {
 	/* loop side */
 	struct sent *sent;
 	size_t nsent;
+	uint64_t round;
 
 	/* thread side */
 	pthread_t th;
@@ -395,6 +397,8 @@ static void offer(struct forge *f, const char *sha, const char *name, enum forge
 	it.state = st;
 	cut(it.desc, FORGE_DESC_MAX, desc);
 	s = sent_find(f, it.sha, it.context);
+	if (s)
+		s->round = f->round;
 	if (s && s->it.state == st &&
 	    (!strcmp(s->it.desc, it.desc) || now - s->mono_ms < FORGE_DESC_EVERY_MS))
 		return;
@@ -406,6 +410,7 @@ static void offer(struct forge *f, const char *sha, const char *name, enum forge
 	}
 	s->it = it;
 	s->mono_ms = now;
+	s->round = f->round;
 	enqueue(f, &it);
 }
 
@@ -417,6 +422,7 @@ void forge_report(struct forge *f, struct task *const *tasks, size_t n)
 
 	if (!f)
 		return;
+	f->round++;
 	for (i = 0; i < n; i++) {
 		const struct task *t = tasks[i];
 		const char *sha = t->invalid || t->deleted ? t->attempted.commit : t->rev.commit;
@@ -437,6 +443,16 @@ void forge_report(struct forge *f, struct task *const *tasks, size_t n)
 			snprintf(desc, sizeof(desc), "SpecImmutable: %s", t->immutable_msg);
 			offer(f, t->attempted.commit, t->name, FORGE_FAILURE, desc, now);
 		}
+	}
+	/* forget the commits no migration points at any more (of a task
+	 * another controller drives, too: it is reposted if it comes back) */
+	if (f->nsent > 64) {
+		size_t k = 0;
+
+		for (i = 0; i < f->nsent; i++)
+			if (f->sent[i].round == f->round)
+				f->sent[k++] = f->sent[i];
+		f->nsent = k;
 	}
 }
 
