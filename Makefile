@@ -26,7 +26,7 @@ UNIT    := $(wildcard tests/unit/test_*.c)
 UNITBIN := $(UNIT:tests/unit/%.c=$(O)/tests/%)
 FUZZ    := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps test unit check format format-check fuzz demo bench clean asan
+.PHONY: all deps test unit check format format-check fuzz demo demo-gitops bench clean asan
 
 # Building without the libraries installed: say what to do, once.
 ifeq ($(shell command -v mariadb_config 2>/dev/null),)
@@ -97,6 +97,10 @@ build-fuzz/%: tests/fuzz/%.c $(SRCS)
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo
+
+# The review-gated cutover from git: signed commits, a plan, commit statuses.
+demo-gitops: deps all
+	@scripts/demo-gitops
 
 clean:
 	rm -rf build build-asan build-fuzz bin

@@ -27,7 +27,9 @@ static const char usage[] =
     "                         [--state-dir DIR] [--once] [--notify-url URL] [--log-level LEVEL]\n"
     "                         [--max-migrations N] [--id NAME] [--listen [ADDR:]PORT]\n"
     "                         [--secret-env-prefix P] [--secret-dir DIR[:DIR...]]\n"
-    "                         [--follow-symlinks] [--state-group-read]\n";
+    "                         [--follow-symlinks] [--state-group-read]\n"
+    "                         [--verify-commits FILE] [--commit-status URL [--status-url-base "
+    "URL]]\n";
 
 /*
  * The state directory: made private (0700, or 0750 with
@@ -101,6 +103,9 @@ int cmd_controller(int argc, char **argv)
 	    {"max-migrations", &max, NULL},
 	    {"id", &o.id, NULL},
 	    {"listen", &o.listen, NULL},
+	    {"verify-commits", &o.verify_commits, NULL},
+	    {"commit-status", &o.commit_status, NULL},
+	    {"status-url-base", &o.status_url_base, NULL},
 	};
 	char **pos = NULL;
 	size_t npos = 0;
@@ -118,6 +123,15 @@ int cmd_controller(int argc, char **argv)
 			"godwit controller: give exactly one of --dir or --git "
 			"(--branch and --path go with --git)\n%s",
 			usage);
+		return 2;
+	}
+	if ((o.verify_commits || o.commit_status) && !o.git_url) {
+		fprintf(stderr, "godwit controller: --%s goes with --git\n",
+			o.verify_commits ? "verify-commits" : "commit-status");
+		return 2;
+	}
+	if (o.status_url_base && !o.commit_status) {
+		fprintf(stderr, "godwit controller: --status-url-base goes with --commit-status\n");
 		return 2;
 	}
 	if (interval && (util_parse_duration(&o.interval_ms, interval) < 0 || o.interval_ms <= 0)) {

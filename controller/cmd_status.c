@@ -174,6 +174,29 @@ static void format_progress(char *out, size_t outsz, const char *progress)
 	snprintf(out, outsz, "[%s] %s", bar, progress);
 }
 
+static void unquote(char *out, size_t outsz, const char *q);
+
+/* With --verify-commits: "Commits: ..." from source.yaml, under the table. */
+static int source_line(struct buf *out, const char *state_dir)
+{
+	struct buf y = BUF_INIT;
+	char path[4096], status[16] = "", msg[800] = "";
+	const char *p;
+	int e = 0;
+
+	snprintf(path, sizeof(path), "%s/source.yaml", state_dir);
+	if (util_read_file(&y, path) == 0 && y.len) {
+		if ((p = strstr(buf_cstr(&y), "\n  status: ")))
+			unquote(status, sizeof(status), p + 11);
+		if ((p = strstr(buf_cstr(&y), "\n  message: ")))
+			unquote(msg, sizeof(msg), p + 12);
+		e |= buf_printf(out, "\nCommits: %s: %s\n",
+				!strcmp(status, "True") ? "verified" : "NOT VERIFIED", msg);
+	}
+	buf_release(&y);
+	return e;
+}
+
 int status_table_render(struct buf *out, const char *state_dir, bool json)
 {
 	char **names = NULL, age[32], prog[300], msg[64];
@@ -216,6 +239,8 @@ int status_table_render(struct buf *out, const char *state_dir, bool json)
 	}
 	if (json)
 		e |= buf_puts(&b, first ? "]\n" : "\n]\n");
+	else
+		e |= source_line(&b, state_dir);
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);

@@ -1,5 +1,7 @@
 #include "lib/common.h"
 #include "controller/controller.h"
+#include "controller/forge.h"
+#include "controller/gate.h"
 #include "controller/http.h"
 #include "controller/metascan.h"
 #include "controller/notify.h"
@@ -43,6 +45,8 @@ struct ctl {
 	struct path_name *paths;
 	size_t npaths;
 	struct notifier *notifier;
+	struct gate gate;    /* --verify-commits */
+	struct forge *forge; /* --commit-status */
 	bool snapshot_taken;
 	int64_t recheck_ms; /* monotonic; 0: no deletion waits for confirmation */
 	int wfd;	    /* eventfd: a worker or lock thread has news */
@@ -836,6 +840,7 @@ static int take_snapshot(struct ctl *c, struct source *src)
 	/* An incomplete empty snapshot: nothing fetched yet. */
 	if (snap.complete || snap.nfiles)
 		apply_snapshot(c, &snap, src);
+	gate_apply(&c->gate, &snap.verify, c->tasks, c->ntasks, c->o->state_dir, util_now_ms());
 	if (snap.complete) {
 		c->snapshot_taken = true;
 		request_metascan(c);
@@ -906,6 +911,10 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 	}
 	if (o->notify_url && notifier_start(&c.notifier, o->notify_url, err) < 0)
 		goto out;
+	if (o->commit_status &&
+	    forge_start(&c.forge, o->commit_status, getenv("GODWIT_FORGE_TOKEN"),
+			o->status_url_base, err) < 0)
+		goto out;
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
@@ -933,7 +942,7 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 			goto out;
 	} else if (source_git_open(&src, o->git_url, o->branch, o->path,
 				   o->interval_ms > 0 ? o->interval_ms : 30000,
-				   o->state_dir ? o->state_dir : ".", err) < 0) {
+				   o->state_dir ? o->state_dir : ".", o->verify_commits, err) < 0) {
 		goto out;
 	}
 	c.src = src;
@@ -1006,6 +1015,7 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 				if (busy)
 					log_warn(NULL, "some workers did not stop in time");
 				write_all(&c, util_now_ms());
+				forge_report(c.forge, c.tasks, c.ntasks);
 				rc = 0;
 				break;
 			}
@@ -1019,6 +1029,7 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		for (i = 0; i < c.ntasks; i++)
 			task_tick(c.tasks[i], now);
 		write_all(&c, now);
+		forge_report(c.forge, c.tasks, c.ntasks);
 		drop_finished(&c);
 		if (o->once && !c.snapshot_taken && source_last_error(src)) {
 			/* --once is for scripts: a source that cannot be read
@@ -1055,6 +1066,7 @@ out:
 		c.env.wake = NULL;
 		if (c.notifier)
 			notifier_free(c.notifier, 1000);
+		forge_free(c.forge, 1000);
 		return rc;
 	}
 	free(c.tasks);
@@ -1067,6 +1079,7 @@ out:
 		source_free(src);
 	if (c.notifier)
 		notifier_free(c.notifier, 3000);
+	forge_free(c.forge, 5000);
 	if (sfd >= 0)
 		close(sfd);
 	if (tfd >= 0)

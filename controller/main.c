@@ -22,13 +22,28 @@ static const struct command commands[] = {
      "  PATH is a spec file or a directory (walked for *.yaml and *.yml).\n"
      "  Prints \"FILE: ok\" per valid spec, or FILE:LINE:COL: message per problem.\n"
      "  Exit 0 when every spec is valid, 1 otherwise.\n"},
-    {"plan", cmd_plan, "godwit plan PATH... [--state-dir DIR] [--json]",
-     "what the controller would do next, per spec",
+    {"plan", cmd_plan,
+     "godwit plan PATH... [--state-dir DIR] [--format text|json]\n"
+     "       godwit plan --git-range BASE..HEAD [--path DIR] [--state-dir DIR]\n"
+     "                   [--format markdown|json]",
+     "what the controller would do next, per spec; what merging a pull request will do",
      "  --state-dir DIR  where the controller keeps its state (default ./godwit-state\n"
-     "                   or $GODWIT_STATE_DIR)\n"
-     "  --json           machine-readable output\n"
-     "  Read-only: connects to nothing it would change. Irreversible actions are\n"
-     "  marked with '!'.\n"},
+     "                   or $GODWIT_STATE_DIR; with --git-range only when given)\n"
+     "  --format F       text (default) or json; with --git-range markdown (default)\n"
+     "                   or json (--json is --format json)\n"
+     "  --git-range BASE..HEAD\n"
+     "                   plan the specs that the commits BASE..HEAD of the git\n"
+     "                   repository here add, change or delete (from the merge base\n"
+     "                   to HEAD), judged against BASE's: new migrations and their\n"
+     "                   steps, pause, cutover with its stop settings, deletions (a\n"
+     "                   stop; data kept), changes refused as SpecImmutable (certain\n"
+     "                   with --state-dir, else a warning), conflicts with other\n"
+     "                   specs, invalid specs. Exit 0 when clean, 1 with errors, 2\n"
+     "                   when the range cannot be read. Markdown for a pull request\n"
+     "                   comment (samples/.github/workflows/godwit-plan.yml).\n"
+     "  --path DIR       with --git-range: the folder of the specs (default: all)\n"
+     "  Read-only: connects to nothing. Irreversible actions are marked\n"
+     "  [IRREVERSIBLE] (text) or **IRREVERSIBLE** (markdown).\n"},
     {"precheck", cmd_precheck, "godwit precheck FILE", "run the precheck items now and print them",
      "  Prints every item with pass, warn or fail, the cause and the fix.\n"
      "  Exit 1 when any item fails.\n"},
@@ -37,7 +52,8 @@ static const struct command commands[] = {
      "                  [--state-dir DIR] [--once] [--notify-url URL]\n"
      "                  [--max-migrations N] [--id NAME] [--listen [ADDR:]PORT]\n"
      "                  [--secret-env-prefix P] [--secret-dir DIR[:DIR...]]\n"
-     "                  [--follow-symlinks] [--state-group-read]",
+     "                  [--follow-symlinks] [--state-group-read]\n"
+     "                  [--verify-commits FILE] [--commit-status URL [--status-url-base URL]]",
      "watch specs and drive each migration until it converges",
      "  --dir DIR          follow a directory of specs (inotify)\n"
      "  --git URL          follow a branch of a git repository (file://, https, ssh)\n"
@@ -50,6 +66,28 @@ static const struct command commands[] = {
      "                     0 if none is Invalid, PrecheckFailed or Failed and none\n"
      "                     is refused for a Conflict with another spec, else 1\n"
      "  --notify-url URL   POST a JSON document on every phase change\n"
+     "  --verify-commits FILE\n"
+     "                     with --git: act only on a tip commit whose signature\n"
+     "                     verifies against FILE and that descends from the commit\n"
+     "                     last verified; otherwise keep the specs of that commit\n"
+     "                     (condition Verified, audit line, `godwit status`).\n"
+     "                     FILE is an OpenPGP keyring when it starts with\n"
+     "                     '-----BEGIN PGP PUBLIC KEY BLOCK-----' or is binary\n"
+     "                     (gpg --export, a keybox): checked with gpgv; any other\n"
+     "                     file is an SSH allowed-signers file (git's\n"
+     "                     gpg.ssh.allowedSignersFile): checked with ssh-keygen -Y\n"
+     "                     (namespace git; the signer is the file's principal)\n"
+     "  --commit-status URL\n"
+     "                     with --git: set a commit status 'godwit/NAME' on the\n"
+     "                     commit that last changed each spec (pending, success,\n"
+     "                     failure). URL is the repository's API URL:\n"
+     "                     https://api.github.com/repos/OWNER/REPO,\n"
+     "                     https://HOST/api/v1/repos/OWNER/REPO (Gitea, Forgejo) or\n"
+     "                     https://HOST/api/v4/projects/ID (GitLab). The token comes\n"
+     "                     from GODWIT_FORGE_TOKEN, is sent to that host only,\n"
+     "                     over https (plain http to loopback only), never logged\n"
+     "  --status-url-base URL\n"
+     "                     the statuses' link: URL/NAME\n"
      "  --log-level L      error, warn, info (default) or debug\n"
      "  --max-migrations N drive at most N migrations at once; converged ones let\n"
      "                     their lock go; other replicas on the same specs take the\n"

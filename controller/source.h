@@ -32,6 +32,26 @@ struct spec_deleted {
 	int64_t commit_time;
 };
 
+/*
+ * With --verify-commits: the verdict on the fetched tip. The snapshot's
+ * specs are those of `applied`, the newest commit that verified (the tip
+ * itself when ok); none at all while no commit has verified.
+ */
+struct source_verify {
+	bool enabled;
+	bool ok;	      /* the tip verified */
+	char tip[41];	      /* the fetched tip that was judged */
+	char tip_author[256]; /* "Name <email>", as the commit says */
+	char tip_committer[256];
+	int64_t tip_time;  /* the tip's commit time, unix seconds */
+	char applied[41];  /* where the specs come from; "" none */
+	char reason[32];   /* "Signed", "Unsigned", "UnknownKey", ... */
+	char signer[256];  /* from the key file: principal or user id */
+	char key[128];	   /* the signing key's fingerprint when known */
+	char message[768]; /* one sentence, for status and audit */
+	uint64_t seq;	   /* grows with every new verdict */
+};
+
 struct source_snapshot {
 	struct spec_file *files;
 	size_t nfiles;
@@ -40,6 +60,7 @@ struct source_snapshot {
 	char revision[41]; /* commit of the snapshot; "" for --dir */
 	bool complete;	   /* false when the source could not be read whole
 			      (the controller then deletes nothing) */
+	struct source_verify verify;
 };
 
 struct source;
@@ -49,9 +70,13 @@ int source_dir_open(struct source **out, const char *dir, int64_t rescan_ms, str
 /* url: file://, https:// (token from $GODWIT_GIT_TOKEN), ssh:// or
  * user@host:path (agent or $GODWIT_GIT_SSH_KEY, known_hosts checked).
  * branch NULL: the remote HEAD. path NULL: the whole tree. The bare clone
- * is cached under cache_dir. */
+ * is cached under cache_dir. verify_file (--verify-commits, see
+ * controller/verify.h) NULL: every fetched tip is applied; otherwise only
+ * a tip whose signature verifies against it and that descends from the
+ * commit last verified (kept in the clone across restarts). */
 int source_git_open(struct source **out, const char *url, const char *branch, const char *path,
-		    int64_t interval_ms, const char *cache_dir, struct gw_err *err);
+		    int64_t interval_ms, const char *cache_dir, const char *verify_file,
+		    struct gw_err *err);
 /*
  * Takes the credentials out of a git URL (https://user:token@host/...):
  * *clean_out (the caller frees it) is the URL without them, which is all

@@ -222,6 +222,8 @@ static int status_yaml(struct buf *b, struct task *t, int64_t now_ms, const char
 	e |= buf_puts(b, "conditions:\n");
 	for (i = 0; i < TASK_NCOND; i++)
 		e |= cond_yaml(b, &t->conds[i]);
+	if (t->verified.type)
+		e |= cond_yaml(b, &t->verified);
 	e |= buf_puts(b, "progress:\n  summary: ");
 	e |= yaml_str(b, progress_line);
 	e |= buf_putc(b, '\n');

@@ -177,6 +177,9 @@ struct task {
 	bool spec_saved; /* spec.yaml holds t->spec */
 
 	struct condition conds[TASK_NCOND];
+	/* With --verify-commits, set by the controller (controller/gate.c);
+	 * type NULL otherwise. */
+	struct condition verified;
 	bool finished;
 	bool draining; /* shutting down: start nothing new */
 };
