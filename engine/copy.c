@@ -49,6 +49,7 @@
 #include "engine/conn.h"
 #include "engine/engine.h"
 #include "engine/meta.h"
+#include "engine/stream.h"
 #include "engine/tableinfo.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -115,51 +116,24 @@ struct copy_run {
 	uint64_t win_bytes;
 };
 
-/* Records where the incremental migration will replay from, once. */
+/* Records where the incremental migration will replay from, once: the
+ * source's position in its own form (engine/stream.h). */
 static int record_handoff(MYSQL *src, MYSQL *dst, const struct copy_run *run, struct gw_err *err)
 {
 	struct binlog_pos pos;
-	struct buf v = BUF_INIT, sql = BUF_INIT;
-	MYSQL_RES *res = NULL;
-	MYSQL_ROW row;
-	unsigned long ver;
-	bool found, mariadb;
+	struct buf sql = BUF_INIT;
+	bool found;
 	int r;
 
 	if ((r = meta_position_get(&pos, &found, dst, run->metadb, run->s->name, err)) < 0 || found)
 		return r;
-	memset(&pos, 0, sizeof(pos));
-	conn_server_version(src, &ver, &mariadb);
-	if (mariadb)
-		r = conn_query_value(&v, &found, src, "SELECT @@GLOBAL.gtid_binlog_pos", err);
-	else
-		r = conn_query_value(
-		    &v, &found, src,
-		    "SELECT IF(@@GLOBAL.gtid_mode = 'ON', @@GLOBAL.gtid_executed, '')", err);
-	if (r < 0)
-		goto out;
-	(void)snprintf(pos.gtid, sizeof(pos.gtid), "%s", buf_cstr(&v));
-	/* SHOW MASTER STATUS needs REPLICATION CLIENT (or BINLOG MONITOR),
-	 * which the incremental migration needs anyway; not RELOAD. */
-	if (mysql_query(src, "SHOW MASTER STATUS") &&
-	    (mysql_errno(src) != ER_PARSE_ERROR || mysql_query(src, "SHOW BINARY LOG STATUS"))) {
-		/* (MySQL 8.4 knows only the second) */
-		r = conn_error(err, src, "reading the source's binlog position");
-		goto out;
-	}
-	if ((res = mysql_store_result(src)) && (row = mysql_fetch_row(res)) && row[0]) {
-		(void)snprintf(pos.file, sizeof(pos.file), "%s", row[0]);
-		pos.pos = row[1] ? strtoull(row[1], NULL, 10) : 0;
-	}
-	if (!pos.file[0] && !pos.gtid[0]) {
+	if ((r = stream_source_position(&pos, src, err)) < 0) {
 		if (run->s->migration_types & MT_INCREMENTAL) {
-			r = err_set(err, GW_EFATAL,
-				    "the source has no binlog (log_bin is off): incremental "
-				    "migration needs it");
-			goto out;
+			err_prefix(err, "incremental migration needs the source's binlog position");
+			return r;
 		}
-		r = 0; /* nothing to replay from, and nothing will replay */
-		goto out;
+		err_clear(err);
+		return 0; /* nothing will replay */
 	}
 	pos.source_ts = util_now_ms() / 1000;
 	if (meta_position_sql(&sql, dst, run->metadb, run->s->name, &pos) < 0) {
@@ -173,9 +147,6 @@ static int record_handoff(MYSQL *src, MYSQL *dst, const struct copy_run *run, st
 		progress_set_position(run->io->progress, text);
 	}
 out:
-	if (res)
-		mysql_free_result(res);
-	buf_release(&v);
 	buf_release(&sql);
 	return r;
 }
