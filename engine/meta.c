@@ -188,21 +188,27 @@ int meta_stage_set(MYSQL *dst, const char *metadb, const char *task, enum meta_s
 int meta_position_get(struct binlog_pos *out, bool *found_out, MYSQL *dst, const char *metadb,
 		      const char *task, struct gw_err *err)
 {
-	struct buf q = BUF_INIT;
+	struct buf q = BUF_INIT, old = BUF_INIT;
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
 	int r = GW_ENOMEM;
 
 	memset(out, 0, sizeof(*out));
 	*found_out = false;
+	/* the table of an older godwit (which the read-only precheck may meet
+	 * before meta_ensure() added them) lacks kind and source_uuid */
 	if (buf_puts(&q, "SELECT gtid, file, pos, source_ts, kind, source_uuid FROM ") < 0 ||
 	    conn_quote_ident(&q, metadb) < 0 ||
 	    buf_puts(&q, ".binlog_position WHERE task = ") < 0 ||
-	    conn_quote_string(&q, dst, task, strlen(task)) < 0) {
+	    conn_quote_string(&q, dst, task, strlen(task)) < 0 ||
+	    buf_puts(&old, "SELECT gtid, file, pos, source_ts, '', '' FROM ") < 0 ||
+	    buf_puts(&old, strstr(buf_cstr(&q), " FROM ") + 6) < 0) {
 		err_set(err, r, "out of memory");
 		goto out;
 	}
-	if ((r = fetch_row(&res, dst, buf_cstr(&q), err)) < 0)
+	if ((r = fetch_row(&res, dst, buf_cstr(&q), err)) < 0 &&
+	    (mysql_errno(dst) != ER_BAD_FIELD_ERROR ||
+	     (r = fetch_row(&res, dst, buf_cstr(&old), err)) < 0))
 		goto out;
 	if ((row = mysql_fetch_row(res)) != NULL) {
 		if (row[0] && strlen(row[0]) >= sizeof(out->gtid)) {
@@ -224,6 +230,7 @@ out:
 	if (res)
 		mysql_free_result(res);
 	buf_release(&q);
+	buf_release(&old);
 	return r;
 }
 
