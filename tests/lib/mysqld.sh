@@ -1,0 +1,144 @@
+# The MySQL-speaking primary (tests/mysqld/mysqld.py), for the tests.
+# Sourced after tests/lib/harness.sh; torn down with everything else by
+# gw_cleanup. tests/mysqld/README.md says what it does and does not do.
+#
+#   myd_start NAME [options...]     starts a double; sets NAME_PORT, NAME_DIR,
+#                                   NAME_CA (its CA certificate, with --tls)
+#                                   and NAME_LOG (its log). Options:
+#     --version V                   MySQL version emulated (8.0.40 default;
+#                                   5.7.x, 8.4.x, 9.x change the answers)
+#     --binlog FILE[:NAME]          a file written by a real MySQL (.gz too),
+#                                   repeated in order; NAME defaults from the
+#                                   files' own ROTATE events, else binlog.000001
+#                                   (mysql-bin.000001 for 5.7)
+#     --hold-after-txn N            the last file is still being written and
+#                                   shows its first N transactions only
+#     --gtid on|off                 gtid_mode (default: from the files)
+#     --gtid-purged SET             (default: the first file's PREVIOUS_GTIDS)
+#     --server-id N --server-uuid U (default: the files' server id, the UUID of
+#                                   their GTIDs)
+#     --auth caching_sha2_password|mysql_native_password
+#                                   the account's plugin (default: the
+#                                   version's default plugin)
+#     --prime-cache                 caching_sha2_password's cache starts full
+#                                   (default: empty, as after a restart)
+#     --tls                         offers TLS (CA and certificates made at start)
+#     --grants 'PRIV, PRIV'         what SHOW GRANTS lists for the account
+#                                   (and what the double checks)
+#     --dynamic-grants 'PRIV,PRIV'  8.0 dynamic privileges, a second GRANT line
+#     --account NAME:PW:PLUGIN[:GRANTS]  one more account
+#     --var NAME=VALUE              a global variable's value
+#     --forward MARIADB_NAME        statements the double does not answer go to
+#                                   that harness server (it holds the tables)
+#   The account is godwit with $GW_PASSWORD, so spec_endpoint NAME works.
+#
+#   myd_ctl NAME COMMAND [ARGS]     acts on the running double; prints its reply
+#                                   ("ok ..."), fails on "error: ...":
+#     release N|all                 shows N more held-back transactions
+#     drop-mid-txn [N]              the next N dumps that start a transaction
+#                                   are cut before its last event
+#     drop [--rst]                  drops every connection now
+#     restart [SECS] / crash [SECS] as a restart of mysqld (port kept): every
+#                                   connection dropped, the sha2 cache emptied,
+#                                   the current file closed (STOP; nothing
+#                                   after a crash) and a new one opened
+#     set-uuid UUID                 @@server_uuid changes
+#     switchover [UUID|-] [FIRST_FILE] [SERVER_ID]
+#                                   another server with the same transactions
+#                                   in files of its own (names and offsets
+#                                   differ); connections dropped, cache empty
+#     rotate                        FLUSH BINARY LOGS
+#     purge-to NAME / purge         PURGE BINARY LOGS TO NAME / rotate and purge
+#                                   all before the new file (gtid_purged grows)
+#     cache empty|prime|show        caching_sha2_password's cache
+#     set-var NAME VALUE            a global variable's value
+#     gtid-mode ON|OFF              gtid_mode changes
+#     status                        JSON: files, held, gtid_executed, gtid_purged,
+#                                   server_uuid, connections, dumps, counters
+#   myd_status NAME [PYEXPR]        status, or PYEXPR of it (s is the dict),
+#                                   e.g. myd_status src 's["dumps"]'
+#   myd_q NAME 'SQL'                runs SQL on the double with the mariadb
+#                                   client as godwit (tab-separated, no header)
+#   myd_stop NAME / myd_kill NAME   SIGTERM / SIGKILL
+
+MYD_PY=$GW_ROOT/tests/mysqld/mysqld.py
+
+myd_start() {
+	local name=$1
+	shift
+	local dir="$GW_TMP/myd-$name" args=() pid
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--forward)
+			local fp="${2}_PORT"
+			[ -n "${!fp:-}" ] || fail "myd_start $name: no server $2 to forward to"
+			args+=(--forward "127.0.0.1:${!fp}")
+			shift 2
+			;;
+		*)
+			args+=("$1")
+			shift
+			;;
+		esac
+	done
+	mkdir -p "$dir"
+	rm -f "$dir/port"
+	python3 "$MYD_PY" --dir "$dir" --port-file "$dir/port" --parent-pid $$ \
+		--password "$GW_PASSWORD" "${args[@]+"${args[@]}"}" >>"$dir/stderr" 2>&1 &
+	pid=$!
+	disown "$pid"
+	echo "$pid" >"$dir/launcher.pid"
+	local deadline=$(($(date +%s) + 60))
+	until [ -s "$dir/port" ]; do
+		if ! gw_alive "$pid" || [ "$(date +%s)" -gt "$deadline" ]; then
+			cat "$dir/stderr" >&2
+			fail "the MySQL double $name did not start"
+		fi
+		sleep 0.05
+	done
+	printf -v "${name}_PORT" '%s' "$(cat "$dir/port")"
+	printf -v "${name}_DIR" '%s' "$dir"
+	printf -v "${name}_CA" '%s' "$dir/ca.pem"
+	printf -v "${name}_LOG" '%s' "$dir/mysqld.log"
+}
+
+myd_ctl() {
+	local name=$1 dir
+	shift
+	dir="$GW_TMP/myd-$name"
+	python3 "$MYD_PY" ctl "$dir/ctl.sock" "$@"
+}
+
+myd_status() {
+	local name=$1 expr=${2:-}
+	if [ -z "$expr" ]; then
+		myd_ctl "$name" status
+		return
+	fi
+	myd_ctl "$name" status | python3 -c 'import json, sys
+s = json.load(sys.stdin)
+v = eval(sys.argv[1])
+print(json.dumps(v) if isinstance(v, (dict, list)) else v)' "$expr"
+}
+
+myd_q() {
+	local port="${1}_PORT"
+	mariadb --no-defaults -h127.0.0.1 -P"${!port}" -ugodwit -p"$GW_PASSWORD" \
+		--batch --raw -N -e "$2"
+}
+
+myd_stop() {
+	local dir="$GW_TMP/myd-$1" pid
+	pid=$(cat "$dir/mysqld.pid" 2>/dev/null || true)
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	while gw_alive "$pid"; do sleep 0.05; done
+}
+
+myd_kill() {
+	local dir="$GW_TMP/myd-$1" pid
+	pid=$(cat "$dir/mysqld.pid" 2>/dev/null || true)
+	[ -n "$pid" ] || return 0
+	kill -9 "$pid" 2>/dev/null || true
+	while gw_alive "$pid"; do sleep 0.05; done
+}
