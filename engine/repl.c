@@ -2220,7 +2220,7 @@ static int stream(struct repl *r, struct gw_err *err)
 		struct binlog_event e;
 		const uint8_t *ev;
 		size_t len;
-		bool idle = false, done = false, have;
+		bool idle = false, done = false, have, in_payload;
 
 		if (*r->io->cancel) {
 			rc = txn_close(r, err);
@@ -2239,11 +2239,14 @@ static int stream(struct repl *r, struct gw_err *err)
 			err_prefix(err, "decoding the source's binlog");
 			break;
 		}
+		/* a TRANSACTION_PAYLOAD's events follow it, one by one */
+		in_payload = false;
 		have = true;
 		while (have && rc == 0) {
 			if ((rc = stream_event(r, &e, &idle, err)) < 0)
 				break;
-			if (e.kind == BK_PAYLOAD)
+			in_payload = in_payload || e.kind == BK_PAYLOAD;
+			if (in_payload)
 				rc = binlog_decode_inner(r->dec, &e, &have, err);
 			else
 				have = false;
