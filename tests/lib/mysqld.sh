@@ -60,6 +60,10 @@
 #   myd_q NAME 'SQL'                runs SQL on the double with the mariadb
 #                                   client as godwit (tab-separated, no header)
 #   myd_stop NAME / myd_kill NAME   SIGTERM / SIGKILL
+#   myd_npm PKG@VERSION...          installs npm packages once per machine (a
+#                                   cache under TMPDIR keyed by the list) and
+#                                   prints the node_modules directory; fails
+#                                   without node and npm
 
 MYD_PY=$GW_ROOT/tests/mysqld/mysqld.py
 
@@ -122,8 +126,13 @@ print(json.dumps(v) if isinstance(v, (dict, list)) else v)' "$expr"
 }
 
 myd_q() {
-	local port="${1}_PORT"
-	mariadb --no-defaults -h127.0.0.1 -P"${!port}" -ugodwit -p"$GW_PASSWORD" \
+	local port="${1}_PORT" tls=--skip-ssl
+	# Connector/C counts a connection on which TLS was asked for as secure
+	# even when the server offers none, and then sends the password of a
+	# full caching_sha2_password authentication in clear (which MySQL, and
+	# the double, refuse): TLS only when the double offers it.
+	[ -f "$GW_TMP/myd-$1/ca.pem" ] && tls=--ssl
+	mariadb --no-defaults -h127.0.0.1 -P"${!port}" -ugodwit -p"$GW_PASSWORD" $tls \
 		--batch --raw -N -e "$2"
 }
 
@@ -141,4 +150,24 @@ myd_kill() {
 	[ -n "$pid" ] || return 0
 	kill -9 "$pid" 2>/dev/null || true
 	while gw_alive "$pid"; do sleep 0.05; done
+}
+
+myd_npm() {
+	command -v node >/dev/null && command -v npm >/dev/null || return 1
+	local key root dir
+	key=$(echo "$*" | sha256sum | cut -c1-16)
+	root="${TMPDIR:-/tmp}/godwit-npm-$(id -u)"
+	dir=$root/$key
+	mkdir -p "$root"
+	(
+		flock 9
+		if [ ! -f "$dir/.ready" ]; then
+			rm -rf "$dir"
+			mkdir -p "$dir"
+			(cd "$dir" && timeout 300 npm install --no-audit --no-fund --no-save --silent "$@" \
+				>"$dir/npm.log" 2>&1) || { cat "$dir/npm.log" >&2; exit 1; }
+			touch "$dir/.ready"
+		fi
+	) 9>"$root/$key.lock" || return 1
+	echo "$dir/node_modules"
 }

@@ -962,8 +962,23 @@ def flush_logs(ctx, m):
     return OK()
 
 
-def show_master_removed(ctx, m):
-    raise parse_error(m.group(0))
+def kill(ctx, m):
+    victim = int(m.group(2))
+    ctx.kill_other(victim, query_only=(m.group(1) or "").strip().upper() == "QUERY")
+    return OK()
+
+
+def show_processlist(ctx, m):
+    srv = ctx.srv
+    rows = []
+    now = time.time()
+    for c in srv.connections():
+        rows.append([c.id, c.user, "%s:%d" % (c.peer_host, c.peer_port), c.db, c.command,
+                     int(now - c.since), c.state(), None])
+    cols = [P.Column("Id", P.T_LONGLONG), P.Column("User", length=32), P.Column("Host", length=261),
+            P.Column("db", length=64), P.Column("Command", length=16), P.Column("Time", P.T_LONG),
+            P.Column("State", length=30), P.Column("Info", length=100)]
+    return Result(cols, rows)
 
 
 STATEMENTS = [
@@ -977,6 +992,8 @@ STATEMENTS = [
     (r"^PURGE\s+(BINARY|MASTER)\s+LOGS\s+TO\s+('(?:[^']|'')*'|\"[^\"]*\")\s*;?$", purge_logs),
     (r"^FLUSH\s+(?:LOCAL\s+|NO_WRITE_TO_BINLOG\s+)?BINARY\s+LOGS\s*;?$", flush_logs),
     (r"^SET\b.*$", lambda ctx, m: do_set(ctx, m.group(0))),
+    (r"^KILL\s+(CONNECTION\s+|QUERY\s+)?(\d+)\s*;?$", kill),
+    (r"^SHOW\s+(?:FULL\s+)?PROCESSLIST\s*;?$", show_processlist),
 ]
 
 # Statements that need a server with the tables when one is configured,

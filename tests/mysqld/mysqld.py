@@ -361,6 +361,8 @@ class Conn:
         self.sock = sock
         self.id = cid
         self.peer_host = addr[0]
+        self.peer_port = addr[1]
+        self.since = time.time()
         self.sess = P.Session(P.PacketIO(sock))
         self.user = ""
         self.db = None
@@ -489,10 +491,11 @@ class Conn:
                 else:
                     sess.send_ok()
                 self.db = db
-            elif cmd == COM_BINLOG_DUMP:
-                self.binlog_dump(pkt, gtid=False)
-            elif cmd == COM_BINLOG_DUMP_GTID:
-                self.binlog_dump(pkt, gtid=True)
+            elif cmd in (COM_BINLOG_DUMP, COM_BINLOG_DUMP_GTID):
+                self.binlog_dump(pkt, gtid=cmd == COM_BINLOG_DUMP_GTID)
+                # as com_binlog_dump(): "fake COM_QUIT -- if we get here, the
+                # thread needs to terminate"
+                return False
             elif cmd == COM_REGISTER_SLAVE:
                 self.register_replica(pkt)
             elif cmd in (COM_STMT_PREPARE, COM_STMT_EXECUTE, COM_STMT_CLOSE, COM_STMT_RESET,
@@ -520,6 +523,7 @@ class Conn:
             elif cmd == COM_PROCESS_KILL:
                 (victim,) = struct.unpack_from("<I", pkt, 1)
                 self.kill_other(victim)
+                sess.send_ok()
             elif cmd == COM_CHANGE_USER:
                 sess.send_err(1105, "HY000", "COM_CHANGE_USER is not supported by this server")
             else:
@@ -649,12 +653,22 @@ class Conn:
         else:
             self.relay(pkt, "one" if cmd == COM_STMT_RESET else "query")
 
-    def kill_other(self, victim):
+    def kill_other(self, victim, query_only=False):
         other = self.srv.conns.get(victim)
         if other is None:
             raise A.SqlError(1094, "HY000", "Unknown thread id: %d" % victim)
+        if query_only and other.sender is None:
+            return
+        # KILL QUERY ends a dump, and a dump's end ends its connection
         other.kill()
-        self.sess.send_ok()
+
+    def state(self):
+        if self.sender is not None:
+            return ("Source has sent all binlog to replica; waiting for more updates"
+                    if self.srv.v >= (8, 0, 26) else
+                    "Master has sent all binlog to slave; waiting for more updates")
+        return "starting" if self.command == "Query" else ""
+
 
     # -- replication -------------------------------------------------------------------------
     def register_replica(self, pkt):
@@ -680,7 +694,7 @@ class Conn:
         if gtid:
             flags, sid, nlen = struct.unpack_from("<HII", pkt, 1)
             off = 11
-            name = pkt[off:off + nlen].decode("utf-8", "replace")
+            name = pkt[off:off + nlen].split(b"\0")[0].decode("utf-8", "replace")
             off += nlen
             (pos,) = struct.unpack_from("<Q", pkt, off)
             off += 8
@@ -692,7 +706,8 @@ class Conn:
                 raise A.SqlError(1236, "HY000", "Malformed GTID_set encoding.")
         else:
             pos, flags, sid = struct.unpack_from("<IHI", pkt, 1)
-            name = pkt[11:].decode("utf-8", "replace")
+            # a C string to the server: a client's terminating NUL ends it
+            name = pkt[11:].split(b"\0")[0].decode("utf-8", "replace")
             exclude = None
         srv.log("connection %d: %s server_id %d file '%s' pos %d flags %d%s" %
                 (self.id, "COM_BINLOG_DUMP_GTID" if gtid else "COM_BINLOG_DUMP", sid, name,
@@ -916,6 +931,10 @@ class Server:
     def forget(self, conn):
         with self.conn_lock:
             self.conns.pop(conn.id, None)
+
+    def connections(self):
+        with self.conn_lock:
+            return sorted(self.conns.values(), key=lambda c: c.id)
 
     def registered_replicas(self):
         with self.conn_lock:
@@ -1143,7 +1162,8 @@ def main():
     ap.add_argument("--bind", default="127.0.0.1")
     ap.add_argument("--port-file")
     ap.add_argument("--parent-pid", type=int)
-    ap.add_argument("--version", default="8.0.40")
+    ap.add_argument("--version", help="the MySQL version emulated (default: the one that "
+                    "wrote the last file, else 8.0.40)")
     ap.add_argument("--version-comment")
     ap.add_argument("--binlog", action="append", help="FILE[:NAME], in order")
     ap.add_argument("--hold-after-txn", type=int,
@@ -1168,6 +1188,15 @@ def main():
     ap.add_argument("--forward-user", default="godwit")
     ap.add_argument("--forward-password-env", default="GW_PASSWORD")
     args = ap.parse_args()
+    if not args.version:
+        args.version = "8.0.40"
+        if args.binlog:
+            spec = args.binlog[-1]
+            m = re.match(r"^(.*):([A-Za-z0-9_.-]+\.\d+)$", spec)
+            path = m.group(1) if m and not os.path.exists(spec) else spec
+            ver = B.load(path, "x").server_version.split("-")[0]
+            if re.match(r"^\d+\.\d+\.\d+$", ver) and A.V(ver) >= (5, 6, 0):
+                args.version = ver
 
     srv = Server(args)
     srv.listen()
