@@ -6,7 +6,8 @@
 # the source; a connection dropped before a transaction's last event
 # (nothing of it applied, then all of it once); a switch-over to a server
 # with the same history under another server_uuid and other file names
-# (resumed by set); a source that purged transactions not applied yet, and
+# (resumed by set); heartbeats keep an idle stream, a hung source is
+# lost; a source that purged transactions not applied yet, and
 # one that lacks transactions applied: Failed, a new full migration.
 #
 # By file position (8.0.40 without GTIDs): SIGKILL between transactions,
@@ -101,8 +102,16 @@ assert_eq "2	" "$(mdb_q dst "SELECT id, value FROM a.emoji")" "the row"
 assert_eq "emoji 2 1 0" "$(mdb_q dst "SELECT CONCAT_WS(' ', t, id, ins, upd) FROM probe.seen")" "applied once"
 assert_eq "11111111-2222-4333-8444-555555555555" \
 	"$(mdb_q dst "SELECT source_uuid FROM godwit_meta.binlog_position WHERE task = 'g'")" "the new server recorded"
-kill -9 "$INC"
-wait "$INC" 2>/dev/null || true
+
+# an idle source sends heartbeats: the stream outlives the 10 s a silent
+# one is given (the idle time is what is tested, not a synchronisation)
+sleep 12
+kill -0 "$INC" 2>/dev/null || { cat "$GW_TMP/g.out"; fail "an idle stream was dropped"; }
+# a source that hangs (SIGSTOP) sends nothing: lost, retried
+kill -STOP "$(cat "$GW_TMP/myd-src/mysqld.pid")"
+ends_with retryable
+kill -CONT "$(cat "$GW_TMP/myd-src/mysqld.pid")"
+assert_contains "$(last_error)" "binlog stream from the source" "the silent source is named"
 
 # a set the source has purged: the stored set lacks 60-62, the source
 # purged everything up to 62
