@@ -7,7 +7,7 @@
  * Items: source-connect, destination-connect, versions,
  * source-privileges, destination-privileges, binlog-enabled,
  * binlog-format, binlog-row-image, server-id, binlog-retention,
- * binlog-row-metadata, objects-exist, where-filters, primary-keys,
+ * binlog-row-metadata, gtid-mode (MySQL), objects-exist, where-filters, primary-keys,
  * name-conflicts, foreign-keys, storage, charsets, sql-mode,
  * lower-case-table-names, engines, definers.
  */

@@ -7,8 +7,15 @@
  * it reads a row). It is advanced in the same destination transaction as
  * the rows it covers, so after a crash the stream resumes exactly there:
  * nothing lost, nothing applied twice (and if anything were, applying is
- * idempotent). MariaDB GTIDs (a domain-server-seq per domain) are the
- * position when the source has them; file:pos otherwise.
+ * idempotent). The position is kept in the source's form (kind in
+ * binlog_position): MariaDB GTIDs (a domain-server-seq per domain); a MySQL
+ * GTID set, the transactions executed (a GTID event is added when its
+ * transaction ends), resumed on any server with that history (a
+ * switch-over); or file:pos of one MySQL server (gtid_mode not ON), with
+ * its server_uuid. engine/stream.c asks the source for the binlog from it.
+ *
+ * XA transactions are applied at their XA COMMIT (see the XA section);
+ * an INCIDENT event (the source's binlog misses changes) stops the task.
  *
  * Apply. Rows of selected tables are written by key: a written row is an
  * upsert of the full image, an updated row an upsert of the after image
@@ -56,11 +63,6 @@
 
 #define GROUP_ROWS 5000
 #define GROUP_MS 200
-/* The source sends a heartbeat after this long without events: it is how
- * the applier learns that the stream has nothing more for now, and commits
- * the group it holds (without it the last group would wait for the next
- * event). */
-#define HEARTBEAT_NS "100000000"
 #define FREEZE_WAIT_S "10"
 
 /*

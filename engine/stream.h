@@ -33,6 +33,9 @@
 
 #include <mysql.h>
 
+/* The source sends a heartbeat after this long without events: it is how
+ * the applier learns that the stream has nothing more for now and commits
+ * the group it holds (else the last group would wait for the next event). */
 #define STREAM_HEARTBEAT_MS 100
 
 /*
