@@ -15,6 +15,7 @@ end_log_pos and checksum of each event.
 """
 
 import array
+import bisect
 import gzip
 import struct
 import time
@@ -268,6 +269,11 @@ class BinlogFile:
             i += 1
         return spans
 
+    def event_index(self, off):
+        """Index of the event starting at off, or None."""
+        i = bisect.bisect_left(self.ev_off, off)
+        return i if i < len(self.ev_off) and self.ev_off[i] == off else None
+
     def event_at(self, off):
         d = self.data
         (length,) = struct.unpack_from("<I", d, off + 9)
@@ -337,6 +343,16 @@ def query_db(d, off):
     (stlen,) = struct.unpack_from("<H", d, b + 11)
     s = b + 13 + stlen
     return bytes(d[s:s + dblen]).decode("utf-8", "replace")
+
+
+def peek_version(path):
+    """The server version in a file's FORMAT_DESCRIPTION, reading only it."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        head = f.read(4 + HDR + 2 + 50)
+    if len(head) < 4 + HDR + 52 or head[:4] != MAGIC:
+        return ""
+    return head[4 + HDR + 2:].split(b"\0")[0].decode("latin1")
 
 
 def load(path, name):

@@ -271,7 +271,9 @@ class Authenticator:
                                          srv.handshake_charset, default_plugin))
         io.flush()
         hello = ClientHello()
+        io.exact = True
         pkt = io.read_packet()
+        io.exact = False
         if not parse_response(pkt, hello):
             if not srv.tls_context or not caps & P.CLIENT_SSL:
                 raise AuthFailed(ER_HANDSHAKE_ERROR, "08S01", "Bad handshake")
@@ -330,7 +332,6 @@ class Authenticator:
             raise AuthFailed(ER_HANDSHAKE_ERROR, "08S01", "Bad handshake")
         if self.secure:
             password = pkt[:-1] if pkt.endswith(b"\0") else pkt
-            srv.count("auth_full_tls")
         else:
             rsa = srv.rsa
             if pkt == REQUEST_PUBLIC_KEY:
@@ -349,8 +350,8 @@ class Authenticator:
             password = plain.split(b"\0", 1)[0]
             if not password:
                 return False
-            srv.count("auth_full_rsa")
         if account is None or password.decode("utf-8", "replace") != account["password"]:
             return False
         srv.sha2_cache[key] = sha2_stage2(account["password"])
+        srv.count("auth_full_tls" if self.secure else "auth_full_rsa")
         return True

@@ -114,6 +114,9 @@ class PacketIO:
         self.inbuf = bytearray()
         self.rawbuf = bytearray()
         self.out = bytearray()
+        # until TLS may start, read no byte past the packet: the client's
+        # TLS handshake follows its SSLRequest without waiting
+        self.exact = False
 
     def reset_seq(self):
         self.seq = 0
@@ -122,7 +125,7 @@ class PacketIO:
     # -- reading -------------------------------------------------------------
     def _recv(self, n):
         try:
-            b = self.sock.recv(max(n, 65536))
+            b = self.sock.recv(n if self.exact else max(n, 65536))
         except (ConnectionError, OSError) as e:
             raise ClientGone(str(e)) from None
         if not b:

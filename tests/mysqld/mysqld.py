@@ -442,8 +442,8 @@ class Conn:
                     continue
                 if not self.dispatch(pkt):
                     return
-        except P.ClientGone:
-            pass
+        except P.ClientGone as e:
+            srv.log("connection %d: gone (%s)" % (self.id, e))
         except S.DumpStop:
             pass
         except P.ProtocolError as e:
@@ -458,19 +458,21 @@ class Conn:
         srv.forget(self)
         if self.backend:
             self.backend.close()
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        for s in (self.sess.io.sock, self.sock):  # the TLS socket, if any, owns the fd
+            try:
+                s.close()
+            except OSError:
+                pass
 
     def kill(self, rst=False):
         if self.sender:
             self.sender.killed = True
+        s = self.sess.io.sock
         try:
             if rst:
-                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.shutdown(socket.SHUT_RDWR)
+        except (OSError, ValueError):
             pass
 
     def dispatch(self, pkt):
@@ -966,6 +968,8 @@ class Server:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((self.args.bind, self.port))
         s.listen(128)
+        # accept() wakes up now and then: a restart swaps the listener
+        s.settimeout(0.2)
         self.port = s.getsockname()[1]
         self.listener = s
 
@@ -977,11 +981,17 @@ class Server:
                 continue
             try:
                 sock, addr = s.accept()
+            except socket.timeout:
+                continue
             except OSError:
                 if not self.running:
                     return
                 time.sleep(0.05)
                 continue
+            if s is not self.listener:
+                sock.close()
+                continue
+            sock.settimeout(None)
             P.tcp_nodelay(sock)
             with self.conn_lock:
                 cid = self.next_id
@@ -1005,6 +1015,10 @@ class Server:
         new one opened, the port the same."""
         old = self.listener
         self.listener = None
+        try:
+            old.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         try:
             old.close()
         except OSError:
@@ -1194,10 +1208,12 @@ def main():
             spec = args.binlog[-1]
             m = re.match(r"^(.*):([A-Za-z0-9_.-]+\.\d+)$", spec)
             path = m.group(1) if m and not os.path.exists(spec) else spec
-            ver = B.load(path, "x").server_version.split("-")[0]
+            ver = B.peek_version(path).split("-")[0]
             if re.match(r"^\d+\.\d+\.\d+$", ver) and A.V(ver) >= (5, 6, 0):
                 args.version = ver
 
+    import faulthandler
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # stacks for a test's post-mortem
     srv = Server(args)
     srv.listen()
     threading.Thread(target=srv.control_loop, args=(os.path.join(args.dir, "ctl.sock"),),

@@ -43,6 +43,8 @@ function finish(code) {
   setTimeout(() => process.exit(code || 0), 50);
 }
 
+process.stdout.on('error', () => process.exit(0));
+
 function emit(rec) {
   process.stdout.write(JSON.stringify(rec) + '\n');
   n++;
