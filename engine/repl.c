@@ -1695,6 +1695,17 @@ static int check_source(struct repl *r, struct gw_err *err)
 			    uuid, r->file, (unsigned long long)r->pos, r->source_uuid);
 		goto out;
 	}
+	if ((rc = conn_query_value(&v, &found, r->src, "SELECT @@GLOBAL.gtid_mode", err)) < 0)
+		goto out;
+	if (strcasecmp(buf_cstr(&v), "ON")) {
+		rc = err_set(
+		    err, GW_EFATAL,
+		    "the source's gtid_mode is %s, no longer ON: the recorded GTID set cannot "
+		    "be streamed from (set gtid_mode back to ON, or start a new full "
+		    "migration)",
+		    buf_cstr(&v));
+		goto out;
+	}
 	if ((rc = conn_query_value(&v, &found, r->src, "SELECT @@GLOBAL.gtid_executed", err)) < 0 ||
 	    (rc = gtid_set_parse(&exec, buf_cstr(&v), err)) < 0 ||
 	    (rc = conn_query_value(&v, &found, r->src, "SELECT @@GLOBAL.gtid_purged", err)) < 0 ||

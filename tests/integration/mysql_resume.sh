@@ -113,6 +113,13 @@ ends_with retryable
 kill -CONT "$(cat "$GW_TMP/myd-src/mysqld.pid")"
 assert_contains "$(last_error)" "binlog stream from the source" "the silent source is named"
 
+# gtid_mode turned OFF on the source: a set cannot be streamed from
+myd_ctl src gtid-mode OFF >/dev/null
+run g
+ends_with fatal
+assert_contains "$(last_error)" "the source's gtid_mode is OFF, no longer ON" "gtid_mode OFF named"
+myd_ctl src gtid-mode ON >/dev/null
+
 # a set the source has purged: the stored set lacks 60-62, the source
 # purged everything up to 62
 mdb_q dst "UPDATE godwit_meta.binlog_position SET gtid = '$U:1-59' WHERE task = 'g'"
