@@ -7,9 +7,9 @@
  * Items: source-connect, destination-connect, versions,
  * source-privileges, destination-privileges, binlog-enabled,
  * binlog-format, binlog-row-image, server-id, binlog-retention,
- * binlog-row-metadata, gtid-mode (MySQL), objects-exist, where-filters, primary-keys,
- * name-conflicts, foreign-keys, storage, charsets, sql-mode,
- * lower-case-table-names, engines, definers.
+ * binlog-row-metadata, gtid-mode (MySQL), source-auth (MySQL), objects-exist, where-filters,
+ * primary-keys, name-conflicts, foreign-keys, storage, charsets, sql-mode, lower-case-table-names,
+ * engines, definers.
  */
 #include "lib/common.h"
 #include "engine/precheck.h"
@@ -141,6 +141,45 @@ static void check_versions(struct pc *pc)
 		     "system versioning, collations)",
 		     "%s %s to %s %s: a cross-engine migration", sm ? "MariaDB" : "MySQL", si,
 		     dm ? "MariaDB" : "MySQL", di);
+}
+
+/*
+ * MySQL 8's default method, caching_sha2_password, authenticates by a
+ * scramble while the server's cache holds the account; after a restart
+ * (RDS maintenance, a failover) the cache is cold and the password itself
+ * must go: inside TLS, or RSA-encrypted with the server's public key. A
+ * connection without TLS that worked now may thus fail after the next
+ * restart; a key taken from the server may be a man in the middle's.
+ */
+static void check_auth(struct pc *pc)
+{
+	const struct endpoint *ep = &pc->s->source;
+	unsigned long v;
+	bool mariadb;
+
+	conn_server_version(pc->src, &v, &mariadb);
+	if (mariadb)
+		return;
+	if (mysql_get_ssl_cipher(pc->src))
+		item(pc, "source-auth", PC_PASS, NULL,
+		     "over TLS: a cold caching_sha2_password cache (after a restart of the source) "
+		     "takes the password inside TLS");
+	else if (ep->tls_server_key)
+		item(pc, "source-auth", PC_PASS, NULL,
+		     "without TLS: caching_sha2_password and sha256_password encrypt the password "
+		     "with the key of tls.serverPublicKey (%s) when the server's cache is cold",
+		     ep->tls_server_key);
+	else if (ep->tls_get_server_key)
+		item(pc, "source-auth", PC_WARN,
+		     "give the server's key as a file: tls.serverPublicKey (the server's "
+		     "caching_sha2_password_public_key_path), or use TLS",
+		     "without TLS, tls.getServerPublicKey takes the server's RSA key from the "
+		     "server at each full authentication: a man in the middle could send its own "
+		     "and read the password");
+	else
+		item(pc, "source-auth", PC_PASS, NULL,
+		     "without TLS the account authenticates by a scramble (mysql_native_password); "
+		     "a caching_sha2_password account would need TLS or tls.serverPublicKey");
 }
 
 /* --- privileges ------------------------------------------------------ */
@@ -1425,6 +1464,7 @@ int precheck_run(struct action_io *io, struct precheck_summary *out, struct prec
 				   &ignore) == 0)
 			pc.task_has_data = st >= META_SCHEMA_DONE;
 		check_versions(&pc);
+		check_auth(&pc);
 		check_privileges(&pc, true);
 		check_privileges(&pc, false);
 		if (pc.incremental)
