@@ -103,8 +103,6 @@ static long sid_find(const struct gtid_set *s, const uint8_t uuid[16], const cha
 {
 	size_t lo = 0, hi = s->n;
 
-	/* the applier asks for the same sid again and again: the last one
-	 * added is usually the newest uuid, at the end */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = sid_cmp(s->s[mid].uuid, s->s[mid].tag, uuid, tag);
