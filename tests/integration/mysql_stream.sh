@@ -117,4 +117,9 @@ fixture t96 9.6.0 "$B/mysql-9.6.0-gtid-tagged.binlog" test \
 assert_eq "3	100	250.00" "$(mdb_q dst "SELECT * FROM test.orders")" "9.6.0: the row"
 assert_eq "mysql-gtid 55778904-0299-11f1-b1b8-4ef0c4956feb:1-13:mytag:1-3" "$(pos t96 | cut -d' ' -f1-2)" \
 	"9.6.0: the tagged GTID joins the set"
+# the position is read with the statement of each version (SHOW MASTER
+# STATUS is gone in 8.4)
+assert_contains "$(cat "$t96_LOG")" "query: SHOW BINARY LOG STATUS" "9.6.0: SHOW BINARY LOG STATUS"
+assert_not_contains "$(cat "$t96_LOG")" "SHOW MASTER STATUS" "9.6.0: not the old name"
+assert_contains "$(cat "$g57_LOG")" "query: SHOW MASTER STATUS" "5.7.40: SHOW MASTER STATUS"
 echo ok
