@@ -39,32 +39,39 @@ static enum binlog_pos_kind pos_kind_of(const char *s)
 	return POS_UNKNOWN;
 }
 
-/* A binlog_position table of an older godwit lacks kind and source_uuid
- * (ADD COLUMN IF NOT EXISTS is MariaDB's only: ask first). Two tasks adding
- * them at once: the second finds them there. */
+/* A binlog_position table of an older godwit lacks kind, source_uuid and
+ * halted (ADD COLUMN IF NOT EXISTS is MariaDB's only: ask first). Two tasks
+ * adding one at once: the second finds it there. */
 static int add_position_columns(MYSQL *dst, const char *metadb, const struct buf *db,
 				struct gw_err *err)
 {
+	static const char *const cols[][2] = {
+	    {"kind", "kind VARCHAR(16) NOT NULL DEFAULT ''"},
+	    {"source_uuid", "source_uuid VARCHAR(64) NOT NULL DEFAULT ''"},
+	    {"halted", "halted VARCHAR(1024) NOT NULL DEFAULT ''"},
+	};
 	struct buf q = BUF_INIT, v = BUF_INIT;
 	bool found = false;
-	int r;
+	size_t i;
+	int r = 0;
 
-	if (buf_puts(&q, "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ") < 0 ||
-	    conn_quote_string(&q, dst, metadb, strlen(metadb)) < 0 ||
-	    buf_puts(&q, " AND TABLE_NAME = 'binlog_position' AND COLUMN_NAME = 'kind'") < 0) {
-		r = err_set(err, GW_ENOMEM, "out of memory");
-		goto out;
+	for (i = 0; i < ARRAY_SIZE(cols) && r == 0; i++) {
+		buf_reset(&q);
+		if (buf_puts(&q, "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ") <
+			0 ||
+		    conn_quote_string(&q, dst, metadb, strlen(metadb)) < 0 ||
+		    buf_printf(&q, " AND TABLE_NAME = 'binlog_position' AND COLUMN_NAME = '%s'",
+			       cols[i][0]) < 0) {
+			r = err_set(err, GW_ENOMEM, "out of memory");
+			break;
+		}
+		if ((r = conn_query_value(&v, &found, dst, buf_cstr(&q), err)) < 0 || found)
+			continue;
+		r = conn_execf(dst, err, "ALTER TABLE %s.binlog_position ADD COLUMN %s",
+			       buf_cstr(db), cols[i][1]);
+		if (r < 0 && mysql_errno(dst) == ER_DUP_FIELDNAME) /* added meanwhile */
+			r = 0;
 	}
-	if ((r = conn_query_value(&v, &found, dst, buf_cstr(&q), err)) < 0 || found)
-		goto out;
-	r = conn_execf(dst, err,
-		       "ALTER TABLE %s.binlog_position"
-		       " ADD COLUMN kind VARCHAR(16) NOT NULL DEFAULT '' AFTER source_ts,"
-		       " ADD COLUMN source_uuid VARCHAR(64) NOT NULL DEFAULT '' AFTER kind",
-		       buf_cstr(db));
-	if (r < 0 && mysql_errno(dst) == ER_DUP_FIELDNAME) /* added meanwhile */
-		r = 0;
-out:
 	buf_release(&q);
 	buf_release(&v);
 	return r;
@@ -97,6 +104,7 @@ int meta_ensure(MYSQL *dst, const char *metadb, struct gw_err *err)
 			    " source_ts BIGINT NOT NULL DEFAULT 0,"
 			    " kind VARCHAR(16) NOT NULL DEFAULT '',"
 			    " source_uuid VARCHAR(64) NOT NULL DEFAULT '',"
+			    " halted VARCHAR(1024) NOT NULL DEFAULT '',"
 			    " updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
 			    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 			    buf_cstr(&db))) < 0)
@@ -197,11 +205,12 @@ int meta_position_get(struct binlog_pos *out, bool *found_out, MYSQL *dst, const
 	*found_out = false;
 	/* the table of an older godwit (which the read-only precheck may meet
 	 * before meta_ensure() added them) lacks kind and source_uuid */
-	if (buf_puts(&q, "SELECT gtid, file, pos, source_ts, kind, source_uuid FROM ") < 0 ||
+	if (buf_puts(&q, "SELECT gtid, file, pos, source_ts, kind, source_uuid, halted FROM ") <
+		0 ||
 	    conn_quote_ident(&q, metadb) < 0 ||
 	    buf_puts(&q, ".binlog_position WHERE task = ") < 0 ||
 	    conn_quote_string(&q, dst, task, strlen(task)) < 0 ||
-	    buf_puts(&old, "SELECT gtid, file, pos, source_ts, '', '' FROM ") < 0 ||
+	    buf_puts(&old, "SELECT gtid, file, pos, source_ts, '', '', '' FROM ") < 0 ||
 	    buf_puts(&old, strstr(buf_cstr(&q), " FROM ") + 6) < 0) {
 		err_set(err, r, "out of memory");
 		goto out;
@@ -225,6 +234,7 @@ int meta_position_get(struct binlog_pos *out, bool *found_out, MYSQL *dst, const
 		out->kind = pos_kind_of(row[4] ? row[4] : "");
 		(void)snprintf(out->source_uuid, sizeof(out->source_uuid), "%s",
 			       row[5] ? row[5] : "");
+		(void)snprintf(out->halted, sizeof(out->halted), "%s", row[6] ? row[6] : "");
 	}
 out:
 	if (res)
@@ -238,8 +248,8 @@ int meta_position_sql(struct buf *sql, MYSQL *dst, const char *metadb, const cha
 		      const struct binlog_pos *pos)
 {
 	if (buf_puts(sql, "REPLACE INTO ") < 0 || conn_quote_ident(sql, metadb) < 0 ||
-	    buf_puts(sql, ".binlog_position (task, gtid, file, pos, source_ts, kind, source_uuid)"
-			  " VALUES (") < 0 ||
+	    buf_puts(sql, ".binlog_position (task, gtid, file, pos, source_ts, kind, source_uuid,"
+			  " halted) VALUES (") < 0 ||
 	    conn_quote_string(sql, dst, task, strlen(task)) < 0 || buf_puts(sql, ", ") < 0 ||
 	    conn_quote_string(sql, dst, pos->gtid, strlen(pos->gtid)) < 0 ||
 	    buf_puts(sql, ", ") < 0 ||
@@ -247,6 +257,8 @@ int meta_position_sql(struct buf *sql, MYSQL *dst, const char *metadb, const cha
 	    buf_printf(sql, ", %llu, %lld, '%s', ", (unsigned long long)pos->pos,
 		       (long long)pos->source_ts, meta_pos_kind_name(pos->kind)) < 0 ||
 	    conn_quote_string(sql, dst, pos->source_uuid, strlen(pos->source_uuid)) < 0 ||
+	    buf_puts(sql, ", ") < 0 ||
+	    conn_quote_string(sql, dst, pos->halted, strlen(pos->halted)) < 0 ||
 	    buf_putc(sql, ')') < 0)
 		return GW_ENOMEM;
 	return 0;

@@ -7,12 +7,12 @@
  *   task_stage(task, stage, immutable_hash, updated_at)
  *       which irreversible steps of a task are done (see enum meta_stage)
  *   binlog_position(task, gtid, file, pos, source_ts, kind, source_uuid,
- *                   updated_at)
+ *                   halted, updated_at)
  *       the source position from which incremental replays: set by the full
  *       copy before its first row is read, advanced by the incremental
  *       apply in the same transaction as each applied batch; kind says how
- *       it resumes (mariadb, mysql-gtid, file) and source_uuid which MySQL
- *       server a file:pos belongs to
+ *       it resumes (mariadb, mysql-gtid, file), source_uuid which MySQL
+ *       server a file:pos belongs to, halted why it may not resume
  *   xa_pending(task, xid, seq, stmt)
  *       the statements of XA transactions prepared on the source and not
  *       yet committed there, run at their XA COMMIT (engine/repl.c); seq 0
@@ -56,6 +56,8 @@ struct binlog_pos {
 	uint64_t pos;
 	int64_t source_ts;    /* unix seconds of the last applied event, 0 if none */
 	char source_uuid[64]; /* MySQL's server_uuid of the source the position is of */
+	char halted[1024];    /* why the stream may not go on from here ("" if it may):
+				 an INCIDENT, which a GTID resume would not send again */
 };
 
 const char *meta_pos_kind_name(enum binlog_pos_kind k);

@@ -498,6 +498,13 @@ static void check_position_kept(struct pc *pc)
 	meta_position_format(text, sizeof(text), &pos);
 	if (strlen(text) + 1 >= sizeof(text))
 		memcpy(text + sizeof(text) - 4, "...", 4);
+	if (pos.halted[0]) {
+		item(pc, "binlog-retention", PC_FAIL,
+		     "start a new full migration (delete the spec's data on the destination and "
+		     "the spec, then create it anew under another name)",
+		     "the incremental migration stopped for good at %s: %.400s", text, pos.halted);
+		return;
+	}
 	conn_server_version(pc->src, &v, &mariadb);
 	kind = pos.kind != POS_UNKNOWN			   ? pos.kind
 	       : gtid_text_flavour(pos.gtid) == GTID_MYSQL ? POS_MYSQL_GTID

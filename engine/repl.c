@@ -275,6 +275,7 @@ static int position_now(struct binlog_pos *out, const struct repl *r, struct gw_
 	out->pos = r->pos;
 	out->source_ts = r->last_event_ts;
 	(void)snprintf(out->source_uuid, sizeof(out->source_uuid), "%s", r->source_uuid);
+	out->halted[0] = '\0';
 	buf_release(&g);
 	return 0;
 }
@@ -1645,6 +1646,8 @@ static int start_position(struct repl *r, struct gw_err *err)
 		if (rc < 0)
 			return rc;
 	}
+	if (pos.halted[0])
+		return err_set(err, GW_EFATAL, "stopped for good at this position: %s", pos.halted);
 	if ((rc = position_load(r, &pos, err)) < 0)
 		return rc;
 	meta_position_format(text, sizeof(text), &pos);
@@ -2133,16 +2136,30 @@ static int position_gone(struct repl *r, struct gw_err *err)
  * failed). A replica stops there; so does the migration, before it. */
 static int incident(struct repl *r, const struct binlog_event *e, struct gw_err *err)
 {
+	struct binlog_pos pos;
+	struct buf q = BUF_INIT;
 	int rc = txn_close(r, err);
 
 	if (rc < 0)
 		return rc;
-	return err_set(err, GW_EFATAL,
+	(void)snprintf(err->msg, sizeof(err->msg),
 		       "the source's binlog has an incident at %s:%llu (%s: %.*s): changes are "
 		       "missing from it, the destination cannot be kept equal; a new full "
 		       "migration is needed",
 		       r->file, (unsigned long long)r->pos,
 		       e->incident == 1 ? "LOST_EVENTS" : "incident", (int)e->sql_len, e->sql);
+	/* Kept with the position: a stream resumed by GTID set would not be
+	 * sent the incident again (it is in no transaction), and would go on
+	 * past the changes it says are missing. */
+	if ((rc = position_now(&pos, r, err)) < 0)
+		return rc;
+	(void)snprintf(pos.halted, sizeof(pos.halted), "%s", err->msg);
+	if (meta_position_sql(&q, r->dst, r->metadb, r->s->name, &pos) < 0)
+		rc = err_set(err, GW_ENOMEM, "out of memory");
+	else if ((rc = conn_exec(r->dst, buf_cstr(&q), err)) == 0)
+		rc = err_set(err, GW_EFATAL, "%s", pos.halted);
+	buf_release(&q);
+	return rc;
 }
 
 /* One decoded event (of the stream or of a transaction payload). */

@@ -87,7 +87,7 @@ assert_not_contains "$OUT" "binlog-row-metadata" "no metadata item on 5.7"
 mdb_q dst "CREATE DATABASE godwit_meta; CREATE TABLE godwit_meta.binlog_position (
 	task VARCHAR(63) NOT NULL PRIMARY KEY, gtid TEXT NOT NULL, file VARCHAR(255) NOT NULL DEFAULT '',
 	pos BIGINT UNSIGNED NOT NULL DEFAULT 0, source_ts BIGINT NOT NULL DEFAULT 0,
-	kind VARCHAR(16) NOT NULL DEFAULT '', source_uuid VARCHAR(64) NOT NULL DEFAULT '',
+	kind VARCHAR(16) NOT NULL DEFAULT '', source_uuid VARCHAR(64) NOT NULL DEFAULT '', halted VARCHAR(1024) NOT NULL DEFAULT '',
 	updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6));
 	INSERT INTO godwit_meta.binlog_position (task, gtid, file, pos, kind, source_uuid)
 	VALUES ('good', '$U:1-11', 'elsewhere.000007', 4, 'mysql-gtid', '$U')"

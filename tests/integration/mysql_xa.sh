@@ -1,7 +1,7 @@
 # XA transactions from a MySQL source: MySQL logs an XA transaction as a
 # group "XA START ... XA END, XA_PREPARE" and, later, a group "XA COMMIT"
 # or "XA ROLLBACK". No MySQL binlog of the shared data sets has one, so
-# tests/lib/xa_binlog.py writes one as MySQL 8.0.40 does (with
+# tests/lib/mysql_binlog.py writes one as MySQL 8.0.40 does (with
 # tests/mysqld/genbinlog.py's event writer) and the MySQL double serves it
 # as a live primary. A prepared transaction is not applied before its XA
 # COMMIT, even when the applier is killed in between; a rolled-back one
@@ -11,7 +11,7 @@
 . "$(dirname "$0")/../lib/copy.sh"
 
 U=3e11fa47-71ca-11e1-9e33-c80aa9429562
-python3 "$GW_ROOT/tests/lib/xa_binlog.py" --out "$GW_TMP/xa.binlog" --uuid "$U"
+python3 "$GW_ROOT/tests/lib/mysql_binlog.py" --kind xa --out "$GW_TMP/xa.binlog" --uuid "$U"
 python3 "$GW_ROOT/tests/mysqld/genbinlog.py" --out "$GW_TMP/schema.binlog" --tables 1 --rows 0 \
 	--transactions 0 --initial "$GW_TMP/init"
 mdb_start layouts

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""Writes a binlog file with XA transactions as MySQL 8.0.40 logs them,
-with the event writer of tests/mysqld/genbinlog.py (sbtest-shaped table
-sbtest.sbtest1), for the MySQL double to serve:
+"""Writes binlog files with events the shared MySQL binlogs do not hold,
+as MySQL 8.0.40 writes them, with the event writer of
+tests/mysqld/genbinlog.py (table sbtest.sbtest1), for the MySQL double to
+serve:
 
-    xa_binlog.py --out FILE --uuid U
+    mysql_binlog.py --kind xa|incident --out FILE [--uuid U]
 
-An XA transaction is two groups, each with its own GTID: QUERY
-"XA START xid", TABLE_MAP and rows events, QUERY "XA END xid" and an
-XA_PREPARE event; later QUERY "XA COMMIT xid" or "XA ROLLBACK xid". One
-phase (XA COMMIT ... ONE PHASE) is the first group alone, its XA_PREPARE
-marked one phase. The transactions (GTIDs 1-8):
+--kind xa: XA transactions. MySQL logs one as two groups, each with its
+own GTID: QUERY "XA START xid", TABLE_MAP and rows events, QUERY "XA END
+xid" and an XA_PREPARE event; later QUERY "XA COMMIT xid" or "XA ROLLBACK
+xid". One phase (XA COMMIT ... ONE PHASE) is the first group alone, its
+XA_PREPARE marked one phase. GTIDs 1-8:
 
   1  XA START 'x1' (insert id 1) ... XA PREPARE
   2  a plain transaction: insert id 2
@@ -21,6 +22,10 @@ marked one phase. The transactions (GTIDs 1-8):
   8  XA COMMIT 'x4'
 
 leaving ids 1, 2 (updated), 4, 5.
+
+--kind incident: GTID 1 inserts id 1, then an INCIDENT event (LOST_EVENTS,
+"error writing to the binary log"; MySQL writes it outside any
+transaction, without a GTID), then GTID 2 inserts id 2.
 """
 
 import argparse
@@ -58,6 +63,7 @@ def row(i, k):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
+    ap.add_argument("--kind", choices=["xa", "incident"], default="xa")
     ap.add_argument("--uuid", default="3e11fa47-71ca-11e1-9e33-c80aa9429562")
     a = ap.parse_args()
     uuid_b = bytes.fromhex(a.uuid.replace("-", ""))
@@ -110,16 +116,22 @@ def main():
         f.write(G.fde(w, ts))
         f.write(w.event(35, G.encode_set(""), ts, flags=0x80))
         out = bytearray()
-        txn(out, lambda: xa_part(b"x1", b"", 1, [ins(row(1, 10))]))
-        txn(out, lambda: plain([ins(row(2, 20))]))
-        txn(out, lambda: xa_part(b"x2", b"b", 7, [ins(row(3, 30))]))
-        txn(out, lambda: [query(w, ts, "XA COMMIT " + xid_sql(b"x1", b"", 1))])
-        txn(out, lambda: [query(w, ts, "XA ROLLBACK " + xid_sql(b"x2", b"b", 7))])
-        txn(out, lambda: xa_part(b"x3", b"", 1, [ins(row(4, 40)),
-                                                (31, [G.image(row(2, 20)) + G.image(row(2, 21))])],
-                                 one_phase=True))
-        txn(out, lambda: xa_part(b"x4", b"", 1, [ins(row(5, 50))]))
-        txn(out, lambda: [query(w, ts, "XA COMMIT " + xid_sql(b"x4", b"", 1))])
+        if a.kind == "incident":
+            txn(out, lambda: plain([ins(row(1, 10))]))
+            msg = b"error writing to the binary log"
+            out += w.event(26, struct.pack("<H", 1) + bytes([len(msg)]) + msg, ts)
+            txn(out, lambda: plain([ins(row(2, 20))]))
+        else:
+            commit = lambda x: lambda: [query(w, ts, x)]  # noqa: E731
+            txn(out, lambda: xa_part(b"x1", b"", 1, [ins(row(1, 10))]))
+            txn(out, lambda: plain([ins(row(2, 20))]))
+            txn(out, lambda: xa_part(b"x2", b"b", 7, [ins(row(3, 30))]))
+            txn(out, commit("XA COMMIT " + xid_sql(b"x1", b"", 1)))
+            txn(out, commit("XA ROLLBACK " + xid_sql(b"x2", b"b", 7)))
+            txn(out, lambda: xa_part(b"x3", b"", 1, [
+                ins(row(4, 40)), (31, [G.image(row(2, 20)) + G.image(row(2, 21))])], one_phase=True))
+            txn(out, lambda: xa_part(b"x4", b"", 1, [ins(row(5, 50))]))
+            txn(out, commit("XA COMMIT " + xid_sql(b"x4", b"", 1)))
         f.write(out)
     os.replace(a.out + ".tmp", a.out)
 
