@@ -6,9 +6,12 @@ O       ?= build
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
-PKGS    := libcurl openssl yaml-0.1 libgit2 libzstd zlib
+PKGS    := libcurl openssl yaml-0.1 libgit2 libzstd zlib libmicrohttpd
 
-# External headers are system headers: their warnings are not ours.
+# External headers are system headers: their warnings are not ours. On a
+# fresh machine mariadb_config and the .pc files come with `make deps`:
+# the targets that install them first (demo, test) build in a make started
+# afterwards, which reads these again.
 EXT_CFLAGS := $(shell mariadb_config --cflags 2>/dev/null | sed 's/-I/-isystem /g') \
               $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 EXT_LIBS   := $(shell mariadb_config --libs 2>/dev/null) \
@@ -23,7 +26,14 @@ UNIT    := $(wildcard tests/unit/test_*.c)
 UNITBIN := $(UNIT:tests/unit/%.c=$(O)/tests/%)
 FUZZ    := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps test unit check format format-check fuzz demo bench clean asan
+.PHONY: all deps test unit check format format-check fuzz demo demo-gitops bench clean asan
+
+# Building without the libraries installed: say what to do, once.
+ifeq ($(shell command -v mariadb_config 2>/dev/null),)
+ifneq ($(filter-out deps demo test clean format format-check check,$(or $(MAKECMDGOALS),all)),)
+$(warning mariadb_config not found: run 'make deps' first (make demo and make test do it))
+endif
+endif
 
 all: bin/godwit
 
@@ -84,8 +94,13 @@ build-fuzz/%: tests/fuzz/%.c $(SRCS)
 	@clang $(WARN) -Wno-unknown-warning-option -D_GNU_SOURCE -I. $(EXT_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(SRCS) $(EXT_LIBS)
 
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/demo
+
+# The review-gated cutover from git: signed commits, a plan, commit statuses.
+demo-gitops: deps all
+	@scripts/demo-gitops
 
 clean:
 	rm -rf build build-asan build-fuzz bin

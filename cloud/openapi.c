@@ -4,6 +4,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -283,6 +284,49 @@ static const char *base_url(struct buf *tmp, const char *product)
 	return buf_cstr(tmp);
 }
 
+/*
+ * GODWIT_ALIYUN_ENDPOINT (tests, private endpoints) must be https: every
+ * request carries the access key's signature and the STS token. Plain
+ * http only to a loopback address (an emulator, a local proxy), whose
+ * traffic does not leave the machine.
+ */
+static bool is_loopback_v4(const char *host)
+{
+	struct in_addr a;
+
+	return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+static int endpoint_check(struct gw_err *err)
+{
+	const char *e = getenv("GODWIT_ALIYUN_ENDPOINT");
+	CURLU *u;
+	char *scheme = NULL, *host = NULL;
+	bool ok = false;
+
+	if (!e || !e[0])
+		return 0;
+	if (!(u = curl_url()))
+		return err_set(err, GW_ENOMEM, "out of memory");
+	if (curl_url_set(u, CURLUPART_URL, e, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		ok = !strcasecmp(scheme, "https") ||
+		     (!strcasecmp(scheme, "http") &&
+		      (is_loopback_v4(host) || !strcmp(host, "[::1]") ||
+		       !strcasecmp(host, "localhost")));
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	if (!ok)
+		return err_set(err, GW_EFATAL,
+			       "GODWIT_ALIYUN_ENDPOINT must be an https URL (plain http only to "
+			       "a loopback address): requests carry the credentials' signature "
+			       "and token");
+	return 0;
+}
+
 /* One attempt. 0: 2xx and *out parsed; otherwise the classified error with
  * the message in err and the service code in code. */
 static int call_once(struct cjson **out, char *code, size_t code_size, long *status_out,
@@ -398,6 +442,8 @@ int openapi_call(struct cjson **out, char *code_out, size_t code_size, const cha
 		code_out[0] = 0;
 	if (pthread_once(&curl_once, curl_init_once) != 0 || curl_init_rc != CURLE_OK)
 		return err_set(err, GW_EFATAL, "%s: libcurl cannot be initialised", action);
+	if ((r = endpoint_check(err)) < 0)
+		return r;
 	for (attempt = 1; attempt <= OPENAPI_ATTEMPTS; attempt++) {
 		long status = 0;
 		int64_t d;

@@ -8,6 +8,7 @@
  */
 #include "lib/common.h"
 #include "controller/commands.h"
+#include "controller/plan.h"
 #include "lib/buf.h"
 #include "lib/json.h"
 #include "lib/util.h"
@@ -21,8 +22,7 @@
 
 #include "lib/banned.h"
 
-/* spec_state_name() of spec/, kept local so that this builds alone. */
-static const char *state_word(enum desired_state st)
+const char *plan_state_word(enum desired_state st)
 {
 	return st == STATE_PAUSED ? "paused" : st == STATE_STOPPED ? "stopped" : "running";
 }
@@ -114,8 +114,7 @@ static void read_first_line(char *out, size_t outsz, const char *path)
 	buf_release(&b);
 }
 
-/* The stage recorded in status.yaml ("stage: full-done"), META_NONE if none. */
-static enum meta_stage read_stage(const char *state_dir, const char *name, bool *known)
+enum meta_stage plan_read_stage(const char *state_dir, const char *name, bool *known)
 {
 	struct buf b = BUF_INIT;
 	char path[4096], val[64] = "";
@@ -160,7 +159,7 @@ static const char *throttle_str(char *out, size_t outsz, const struct spec *s)
 	return out;
 }
 
-static int describe(struct buf *b, enum mact a, const struct spec *s)
+int plan_describe(struct buf *b, enum mact a, const struct spec *s)
 {
 	char d[96];
 
@@ -205,7 +204,7 @@ static int describe(struct buf *b, enum mact a, const struct spec *s)
 	}
 }
 
-static const char *types_str(char *out, size_t outsz, unsigned t)
+const char *plan_types(char *out, size_t outsz, unsigned t)
 {
 	snprintf(out, outsz, "%s%s%s%s%s", t & MT_SCHEMA ? "schema" : "",
 		 (t & MT_SCHEMA) && (t & (MT_FULL | MT_INCREMENTAL)) ? "," : "",
@@ -267,10 +266,10 @@ static int plan_one(struct buf *out, const char *file, const char *state_dir, bo
 	have_rec = task_record_load(&rec, state_dir, s->name) == 0;
 	snprintf(path, sizeof(path), "%s/tasks/%s/phase", state_dir, s->name);
 	read_first_line(phase, sizeof(phase), path);
-	st = read_stage(state_dir, s->name, &known);
+	st = plan_read_stage(state_dir, s->name, &known);
 	refused = immutable_refused(state_dir, s, st);
 	n = refused ? 0 : machine_plan(acts, ARRAY_SIZE(acts), &rec, s, st);
-	types_str(types, sizeof(types), s->migration_types);
+	plan_types(types, sizeof(types), s->migration_types);
 	util_format_duration(d, sizeof(d), s->stop_max_delay_ms);
 
 	if (json) {
@@ -284,10 +283,11 @@ static int plan_one(struct buf *out, const char *file, const char *state_dir, bo
 		    "\"stage\": \"%s\", \"state\": \"%s\", \"migrationTypes\": \"%s\", "
 		    "\"specImmutable\": %s, \"actions\": [",
 		    s->hash, s->immutable_hash, have_rec && phase[0] ? phase : "New",
-		    meta_stage_name(st), state_word(s->state), types, refused ? "true" : "false");
+		    meta_stage_name(st), plan_state_word(s->state), types,
+		    refused ? "true" : "false");
 		for (i = 0; i < n; i++) {
 			buf_reset(&desc);
-			e |= describe(&desc, acts[i], s);
+			e |= plan_describe(&desc, acts[i], s);
 			e |= buf_printf(out,
 					"%s\n    {\"step\": %zu, \"action\": \"%s\", "
 					"\"irreversible\": %s, \"description\": ",
@@ -302,7 +302,7 @@ static int plan_one(struct buf *out, const char *file, const char *state_dir, bo
 	e |= buf_printf(out, "migration %s (%s)\n", s->name, file);
 	e |= buf_printf(out, "  spec hash:       %s\n", s->hash);
 	e |= buf_printf(out, "  migrationTypes:  %s\n", types);
-	e |= buf_printf(out, "  state:           %s", state_word(s->state));
+	e |= buf_printf(out, "  state:           %s", plan_state_word(s->state));
 	if (s->state == STATE_STOPPED)
 		e |= buf_printf(out, " (maxDelay %s, freezeSource %s, force %s)", d,
 				s->stop_freeze_source ? "true" : "false",
@@ -326,7 +326,7 @@ static int plan_one(struct buf *out, const char *file, const char *state_dir, bo
 		e |= buf_puts(out, "  next:\n");
 		for (i = 0; i < n; i++) {
 			buf_reset(&desc);
-			e |= describe(&desc, acts[i], s);
+			e |= plan_describe(&desc, acts[i], s);
 			e |= buf_printf(out, "    %zu. %-18s %s%s\n", i + 1, mact_name(acts[i]),
 					buf_cstr(&desc),
 					mact_irreversible(acts[i], s) ? "  [IRREVERSIBLE]" : "");
@@ -343,14 +343,27 @@ out:
 	return rc;
 }
 
+static int plan_git_range(const char *range, const char *path, const char *state_dir, bool json)
+{
+	struct buf out = BUF_INIT;
+	struct gw_err err = GW_ERR_INIT;
+	int r = plan_range(&out, range, path, state_dir, json ? PLAN_JSON : PLAN_MARKDOWN, &err);
+
+	if (r < 0)
+		fprintf(stderr, "godwit plan: %s\n", err.msg);
+	else
+		fputs(buf_cstr(&out), stdout);
+	buf_release(&out);
+	return r < 0 ? 2 : r;
+}
+
 int cmd_plan(int argc, char **argv)
 {
-	const char *state_dir = NULL;
+	const char *state_dir = NULL, *range = NULL, *path = NULL, *format = NULL;
 	bool json = false, help = false;
 	const struct cli_opt opts[] = {
-	    {"state-dir", &state_dir, NULL},
-	    {"json", NULL, &json},
-	    {"help", NULL, &help},
+	    {"state-dir", &state_dir, NULL}, {"json", NULL, &json},	{"git-range", &range, NULL},
+	    {"path", &path, NULL},	     {"format", &format, NULL}, {"help", NULL, &help},
 	};
 	char **pos = NULL, **files = NULL;
 	size_t npos = 0, nfiles = 0, i;
@@ -359,9 +372,26 @@ int cmd_plan(int argc, char **argv)
 
 	if ((rc = cli_parse("plan", argc, argv, opts, ARRAY_SIZE(opts), &pos, &npos)) != 0)
 		return rc;
-	if (help || !npos) {
+	if (format && strcmp(format, "json") && strcmp(format, range ? "markdown" : "text")) {
+		fprintf(stderr, "godwit plan: --format %s: one of %s\n", format,
+			range ? "markdown, json" : "text, json");
+		free(pos);
+		return 2;
+	}
+	json |= format && !strcmp(format, "json");
+	if (range && !help) {
+		free(pos);
+		if (npos) {
+			fprintf(stderr, "godwit plan: --git-range takes no PATH (use --path)\n");
+			return 2;
+		}
+		return plan_git_range(range, path, state_dir, json);
+	}
+	if (help || !npos || path) {
 		fprintf(help ? stdout : stderr,
-			"usage: godwit plan PATH... [--state-dir DIR] [--json]\n");
+			"usage: godwit plan PATH... [--state-dir DIR] [--format text|json]\n"
+			"       godwit plan --git-range BASE..HEAD [--path DIR] [--state-dir DIR]\n"
+			"                   [--format markdown|json]\n");
 		free(pos);
 		return help ? 0 : 2;
 	}

@@ -7,6 +7,7 @@
 #include "lib/common.h"
 #include "controller/commands.h"
 #include "lib/buf.h"
+#include "lib/err.h"
 #include "lib/json.h"
 #include "lib/util.h"
 
@@ -24,6 +25,7 @@ struct row {
 	char progress[256];
 	char delay[32];
 	char message[512];
+	char controller[128]; /* the one driving it ("" when none here) */
 	int64_t created;
 };
 
@@ -64,6 +66,8 @@ static void yaml_top(char *out, size_t outsz, const char *yaml, const char *key)
 	}
 }
 
+static void unquote(char *out, size_t outsz, const char *q);
+
 static int load_row(struct row *r, const char *state_dir, const char *name)
 {
 	char dir[4096], created[32];
@@ -82,8 +86,12 @@ static int load_row(struct row *r, const char *state_dir, const char *name)
 	read_line(r->message, sizeof(r->message), dir, "message");
 	snprintf(path, sizeof(path), "%s/status.yaml", dir);
 	if (util_read_file(&st, path) == 0) {
+		char ctl[160];
+
 		yaml_top(created, sizeof(created), buf_cstr(&st), "createdUnix");
 		r->created = strtoll(created, NULL, 10);
+		yaml_top(ctl, sizeof(ctl), buf_cstr(&st), "controller");
+		unquote(r->controller, sizeof(r->controller), ctl);
 	}
 	buf_release(&st);
 	return 0;
@@ -166,7 +174,30 @@ static void format_progress(char *out, size_t outsz, const char *progress)
 	snprintf(out, outsz, "[%s] %s", bar, progress);
 }
 
-static int print_table(const char *state_dir, bool json)
+static void unquote(char *out, size_t outsz, const char *q);
+
+/* With --verify-commits: "Commits: ..." from source.yaml, under the table. */
+static int source_line(struct buf *out, const char *state_dir)
+{
+	struct buf y = BUF_INIT;
+	char path[4096], status[16] = "", msg[800] = "";
+	const char *p;
+	int e = 0;
+
+	snprintf(path, sizeof(path), "%s/source.yaml", state_dir);
+	if (util_read_file(&y, path) == 0 && y.len) {
+		if ((p = strstr(buf_cstr(&y), "\n  status: ")))
+			unquote(status, sizeof(status), p + 11);
+		if ((p = strstr(buf_cstr(&y), "\n  message: ")))
+			unquote(msg, sizeof(msg), p + 12);
+		e |= buf_printf(out, "\nCommits: %s: %s\n",
+				!strcmp(status, "True") ? "verified" : "NOT VERIFIED", msg);
+	}
+	buf_release(&y);
+	return e;
+}
+
+int status_table_render(struct buf *out, const char *state_dir, bool json)
 {
 	char **names = NULL, age[32], prog[300], msg[64];
 	size_t n = 0, i;
@@ -174,16 +205,13 @@ static int print_table(const char *state_dir, bool json)
 	struct buf b = BUF_INIT;
 	int e = 0, first = 1;
 
-	if (list_tasks(&names, &n, state_dir) < 0) {
-		fprintf(stderr, "godwit status: cannot read %s/tasks: %s\n", state_dir,
-			strerror(errno));
-		return 1;
-	}
+	if (list_tasks(&names, &n, state_dir) < 0)
+		return GW_EFATAL;
 	if (json)
 		e |= buf_puts(&b, "[");
 	else
-		e |= buf_printf(&b, "%-24s %-16s %-48s %-6s %-5s %s\n", "NAME", "PHASE", "PROGRESS",
-				"DELAY", "AGE", "MESSAGE");
+		e |= buf_printf(&b, "%-24s %-16s %-48s %-6s %-5s %-20s %s\n", "NAME", "PHASE",
+				"PROGRESS", "DELAY", "AGE", "CONTROLLER", "MESSAGE");
 	for (i = 0; i < n; i++) {
 		if (load_row(&r, state_dir, names[i]) < 0)
 			continue;
@@ -197,28 +225,45 @@ static int print_table(const char *state_dir, bool json)
 			    buf_printf(&b, ", \"delaySeconds\": %s, \"age\": \"%s\", \"message\": ",
 				       r.delay[0] ? r.delay : "null", age);
 			e |= json_str(&b, r.message);
+			e |= buf_puts(&b, ", \"controller\": ");
+			e |= json_str(&b, r.controller);
 			e |= buf_puts(&b, "}");
 			first = 0;
 		} else {
 			format_progress(prog, sizeof(prog), r.progress);
 			snprintf(msg, sizeof(msg), "%s", r.message);
-			e |= buf_printf(&b, "%-24s %-16s %-48s %-6s %-5s %s\n", r.name, r.phase,
-					prog, r.delay[0] ? r.delay : "-", age, msg);
+			e |= buf_printf(&b, "%-24s %-16s %-48s %-6s %-5s %-20s %s\n", r.name,
+					r.phase, prog, r.delay[0] ? r.delay : "-", age,
+					r.controller[0] ? r.controller : "-", msg);
 		}
 	}
 	if (json)
 		e |= buf_puts(&b, first ? "]\n" : "\n]\n");
+	else
+		e |= source_line(&b, state_dir);
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	if (e) {
-		buf_release(&b);
-		fprintf(stderr, "godwit status: out of memory\n");
-		return 1;
-	}
-	fputs(buf_cstr(&b), stdout);
+	if (!e)
+		e |= buf_add(out, b.ptr ? b.ptr : "", b.len);
 	buf_release(&b);
-	return 0;
+	return e ? GW_ENOMEM : 0;
+}
+
+static int print_table(const char *state_dir, bool json)
+{
+	struct buf b = BUF_INIT;
+	int r = status_table_render(&b, state_dir, json);
+
+	if (r == GW_EFATAL)
+		fprintf(stderr, "godwit status: cannot read %s/tasks: %s\n", state_dir,
+			strerror(errno));
+	else if (r < 0)
+		fprintf(stderr, "godwit status: out of memory\n");
+	else
+		fputs(buf_cstr(&b), stdout);
+	buf_release(&b);
+	return r < 0 ? 1 : 0;
 }
 
 /* The conditions block of status.yaml: values are JSON strings already. */
@@ -284,43 +329,58 @@ struct pc_item {
 	char id[64], result[16], cause[512], fix[512];
 };
 
-/* Items of one id after the first few are counted, not shown (a schema
- * with 22 cascading foreign keys gives 22 alike warnings). */
-#define PC_SHOWN_PER_ID 2
-
+/* Alike items (one id, one result: a schema with 22 cascading foreign
+ * keys gives 22 warnings) are one line with a count and the first one's
+ * cause, in the order their first one came; every item is in
+ * precheck.yaml. */
 struct pc_group {
-	char id[64];
-	int n, hidden;
+	struct pc_item first;
+	int n;
 };
 
-static int pc_group_end(struct buf *out, struct pc_group *g)
-{
-	int e = 0;
+struct pc_groups {
+	struct pc_group *v;
+	size_t n;
+};
 
-	if (g->hidden)
-		e |= buf_printf(out, "        ... and %d more %s (precheck.yaml)\n", g->hidden,
-				g->id);
-	memset(g, 0, sizeof(*g));
-	return e;
-}
-
-static int pc_item_line(struct buf *out, const struct pc_item *it, struct pc_group *g)
+static int pc_item_add(struct pc_groups *gs, const struct pc_item *it)
 {
-	int e = 0;
+	struct pc_group *nv;
+	size_t i;
 
 	if (!it->id[0] || !strcmp(it->result, "pass"))
 		return 0;
-	if (strcmp(g->id, it->id)) {
-		e |= pc_group_end(out, g);
-		snprintf(g->id, sizeof(g->id), "%s", it->id);
+	for (i = 0; i < gs->n; i++)
+		if (!strcmp(gs->v[i].first.id, it->id) &&
+		    !strcmp(gs->v[i].first.result, it->result)) {
+			gs->v[i].n++;
+			return 0;
+		}
+	if (!(nv = realloc(gs->v, (gs->n + 1) * sizeof(*nv))))
+		return GW_ENOMEM;
+	gs->v = nv;
+	nv[gs->n].first = *it;
+	nv[gs->n++].n = 1;
+	return 0;
+}
+
+static int pc_groups_print(struct buf *out, const struct pc_groups *gs)
+{
+	size_t i;
+	int e = 0;
+
+	for (i = 0; i < gs->n; i++) {
+		const struct pc_item *it = &gs->v[i].first;
+
+		if (gs->v[i].n == 1)
+			e |= buf_printf(out, "  %-5s %-24s %s\n", it->result, it->id, it->cause);
+		else
+			e |= buf_printf(out,
+					"  %-5s %-24s %d alike, e.g. %s (all in precheck.yaml)\n",
+					it->result, it->id, gs->v[i].n, it->cause);
+		if (it->fix[0])
+			e |= buf_printf(out, "        %-24s fix: %s\n", "", it->fix);
 	}
-	if (++g->n > PC_SHOWN_PER_ID) {
-		g->hidden++;
-		return e;
-	}
-	e |= buf_printf(out, "  %-5s %-24s %s\n", it->result, it->id, it->cause);
-	if (it->fix[0])
-		e |= buf_printf(out, "        %-24s fix: %s\n", "", it->fix);
 	return e;
 }
 
@@ -332,14 +392,13 @@ static int precheck_summary(struct buf *out, const struct buf *pc, const char *s
 			    const char *name)
 {
 	struct pc_item it;
-	struct pc_group g;
+	struct pc_groups gs = {NULL, 0};
 	char passed[16] = "0", warned[16] = "0", failed[16] = "0", when[40] = "";
 	const char *p, *nl;
 	int e = 0, shown = 0;
 	struct buf items = BUF_INIT;
 
 	memset(&it, 0, sizeof(it));
-	memset(&g, 0, sizeof(g));
 	for (p = pc->ptr; p && *p; p = nl ? nl + 1 : NULL) {
 		char line[1200];
 		size_t n;
@@ -354,7 +413,7 @@ static int precheck_summary(struct buf *out, const struct buf *pc, const char *s
 		for (l = line; *l == ' '; l++)
 			;
 		if (!strncmp(l, "- id: ", 6)) {
-			e |= pc_item_line(&items, &it, &g);
+			e |= pc_item_add(&gs, &it);
 			shown += it.id[0] && strcmp(it.result, "pass");
 			memset(&it, 0, sizeof(it));
 			unquote(it.id, sizeof(it.id), l + 6);
@@ -374,8 +433,9 @@ static int precheck_summary(struct buf *out, const struct buf *pc, const char *s
 			unquote(when, sizeof(when), l + 6);
 		}
 	}
-	e |= pc_item_line(&items, &it, &g);
-	e |= pc_group_end(&items, &g);
+	e |= pc_item_add(&gs, &it);
+	e |= pc_groups_print(&items, &gs);
+	free(gs.v);
 	shown += it.id[0] && strcmp(it.result, "pass");
 	e |= buf_printf(out, "  %s passed, %s warned, %s failed%s%s\n", passed, warned, failed,
 			when[0] ? " at " : "", when);
@@ -486,6 +546,8 @@ static int print_one(const char *state_dir, const char *name, bool json)
 		e |= json_str(&out, pos);
 		e |= buf_puts(&out, ", \"message\": ");
 		e |= json_str(&out, r.message);
+		e |= buf_puts(&out, ", \"controller\": ");
+		e |= json_str(&out, r.controller);
 		e |= buf_puts(&out, ",\n \"conditions\": [");
 		for (i = 0; i < nc; i++)
 			e |= buf_printf(&out,
@@ -505,8 +567,9 @@ static int print_one(const char *state_dir, const char *name, bool json)
 		e |=
 		    buf_printf(&out, "Name:      %s\nPhase:     %s\nProgress:  %s\nDelay:     %s\n",
 			       r.name, r.phase, r.progress, r.delay[0] ? r.delay : "-");
-		e |= buf_printf(&out, "Position:  %s\nMessage:   %s\n", pos[0] ? pos : "-",
-				r.message);
+		e |= buf_printf(
+		    &out, "Position:  %s\nMessage:   %s\nDriven by: %s\n", pos[0] ? pos : "-",
+		    r.message, r.controller[0] ? r.controller : "- (no controller here drives it)");
 		e |= buf_printf(&out, "\nConditions:\n  %-22s %-6s %-20s %-21s %s\n", "TYPE",
 				"STATUS", "REASON", "SINCE", "MESSAGE");
 		for (i = 0; i < nc; i++) {

@@ -2,11 +2,13 @@
  * godwit validate PATH...: loads every spec named (directories walked for
  * *.yaml and *.yml, sorted, dot-entries skipped) and prints "FILE: ok" or
  * the diagnostics. Two valid specs with one metadata.name are an error too:
- * the controller would see one migration.
+ * the controller would see one migration; so are two that write the same
+ * destination objects (spec_overlap): the later one is reported.
  */
 #include "lib/common.h"
 #include "controller/commands.h"
 #include "lib/buf.h"
+#include "spec/overlap.h"
 #include "spec/spec.h"
 
 #include <dirent.h>
@@ -116,6 +118,7 @@ int cmd_validate(int argc, char **argv)
 {
 	struct file_list files = {NULL, 0, 0};
 	char **pos = NULL, **names = NULL;
+	struct spec **specs = NULL;
 	struct stat *ids = NULL;
 	size_t npos = 0, i, j;
 	int rc, bad = 0;
@@ -150,7 +153,8 @@ int cmd_validate(int argc, char **argv)
 		}
 	}
 	if (files.n &&
-	    (!(names = calloc(files.n, sizeof(*names))) || !(ids = calloc(files.n, sizeof(*ids)))))
+	    (!(names = calloc(files.n, sizeof(*names))) || !(ids = calloc(files.n, sizeof(*ids))) ||
+	     !(specs = calloc(files.n, sizeof(*specs)))))
 		goto oom;
 	for (i = 0; i < files.n; i++) {
 		struct diag_list diags = DIAG_LIST_INIT;
@@ -187,14 +191,34 @@ int cmd_validate(int argc, char **argv)
 					files.v[i], s->name, files.v[j]);
 				bad = 1;
 			} else {
-				printf("%s: ok\n", files.v[i]);
 				names[i] = s->name;
-				s->name = NULL;
+				specs[i] = s;
+				s = NULL;
 			}
 		}
 		spec_free(s);
 		diag_list_release(&diags);
 		buf_release(&out);
+	}
+	/* Two specs writing the same destination objects: the later one (in
+	 * file order) is refused by the controller; said here first. */
+	for (i = 0; i < files.n; i++) {
+		struct buf why = BUF_INIT;
+		int r = 0;
+
+		for (j = 0; j < i && specs[i] && r == 0; j++)
+			if (specs[j] && (r = spec_overlap(specs[j], specs[i], &why)) > 0)
+				fprintf(stderr, "%s: conflicts with %s (declared first): %s\n",
+					files.v[i], files.v[j], buf_cstr(&why));
+		if (r < 0) {
+			buf_release(&why);
+			goto oom;
+		}
+		if (r > 0)
+			bad = 1;
+		else if (specs[i])
+			printf("%s: ok\n", files.v[i]);
+		buf_release(&why);
 	}
 	rc = bad;
 	goto out;
@@ -204,9 +228,12 @@ oom:
 out:
 	for (i = 0; i < files.n; i++) {
 		free(files.v[i]);
-		if (names)
+		if (specs)
+			spec_free(specs[i]); /* its name is in names[i] */
+		else if (names)
 			free(names[i]);
 	}
+	free(specs);
 	free(files.v);
 	free(names);
 	free(ids);

@@ -8,6 +8,7 @@
 #define GODWIT_COMMANDS_H
 
 #include "lib/common.h"
+#include "lib/buf.h"
 
 int cmd_validate(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
@@ -34,6 +35,10 @@ struct cli_opt {
 
 int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *opts, size_t nopts,
 	      char ***positional_out, size_t *npositional_out);
+/* The table of `godwit status` (json: its --json) for state_dir, appended
+ * to out; reads the files only (any thread may call it). GW_EFATAL when
+ * STATE_DIR/tasks cannot be read (errno says why), GW_ENOMEM. */
+int status_table_render(struct buf *out, const char *state_dir, bool json);
 /* Default state directory: $GODWIT_STATE_DIR or ./godwit-state. */
 const char *cli_default_state_dir(void);
 

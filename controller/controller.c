@@ -1,14 +1,21 @@
 #include "lib/common.h"
 #include "controller/controller.h"
+#include "controller/forge.h"
+#include "controller/gate.h"
+#include "controller/http.h"
+#include "controller/metascan.h"
 #include "controller/notify.h"
 #include "controller/source.h"
 #include "controller/status.h"
+#include "engine/meta.h"
 #include "lib/json.h"
+#include "spec/overlap.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "reconcile/task.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <mysql.h>
 #include <poll.h>
@@ -16,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -37,8 +45,21 @@ struct ctl {
 	struct path_name *paths;
 	size_t npaths;
 	struct notifier *notifier;
+	struct gate gate;    /* --verify-commits */
+	struct forge *forge; /* --commit-status */
 	bool snapshot_taken;
 	int64_t recheck_ms; /* monotonic; 0: no deletion waits for confirmation */
+	int wfd;	    /* eventfd: a worker or lock thread has news */
+	struct metascan *metascan;
+	bool meta_wait;	     /* a scan of the destinations is under way */
+	char (*ignored)[64]; /* recorded on a destination, not ours */
+	size_t nignored;
+	char (*recorded)[64]; /* names the destinations record (last scan) */
+	size_t nrecorded;
+	bool meta_known;   /* a scan of the destinations finished */
+	char id[128];	   /* --id, or host:pid */
+	struct http *http; /* --listen */
+	struct source *src;
 };
 
 /*
@@ -104,6 +125,42 @@ static void path_name_set(struct ctl *c, const char *path, const char *name)
 	c->npaths++;
 }
 
+/*
+ * The migration a file that does not load stood for, as the state
+ * directory remembers it (the record's rev_file): a spec saved broken while
+ * no controller ran is that migration, Invalid, not a deletion of it.
+ */
+static bool name_from_state(struct ctl *c, char *out, size_t outsz, const char *path)
+{
+	struct buf rec = BUF_INIT, want = BUF_INIT;
+	char dir[4096], file[4400];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	if (!c->o->state_dir ||
+	    (size_t)snprintf(dir, sizeof(dir), "%s/tasks", c->o->state_dir) >= sizeof(dir) ||
+	    buf_printf(&want, "\nrev_file=%s\n", path) < 0 || !(d = opendir(dir))) {
+		buf_release(&want);
+		return false;
+	}
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= 64)
+			continue;
+		buf_reset(&rec);
+		snprintf(file, sizeof(file), "%s/%s/record", dir, de->d_name);
+		if (util_read_file(&rec, file) == 0 && strstr(buf_cstr(&rec), buf_cstr(&want)) &&
+		    !strstr(buf_cstr(&rec), "\ndeleted=1\n")) {
+			snprintf(out, outsz, "%s", de->d_name);
+			found = true;
+		}
+	}
+	closedir(d);
+	buf_release(&rec);
+	buf_release(&want);
+	return found;
+}
+
 /* A migration name for a file that does not load: its base name made
  * into a valid name ("Shop_B.yaml" -> "shop-b"). */
 static void name_from_path(char *out, size_t outsz, const char *path)
@@ -124,9 +181,68 @@ static void name_from_path(char *out, size_t outsz, const char *path)
 		snprintf(out, outsz, "invalid");
 }
 
-static void apply_snapshot(struct ctl *c, struct source_snapshot *snap)
+/*
+ * Level-triggered: the migrations the state directory knows and no task
+ * of this process stands for (a spec deleted while no controller ran, or
+ * between two --once runs) become tasks again, dormant, with the spec
+ * they last acted on; the caller's deletion check then treats them as it
+ * treats a spec seen to go.
+ */
+static void restore_known(struct ctl *c, struct source *src, bool any_invalid)
 {
-	bool *seen = calloc(c->ntasks + snap->nfiles + 1, sizeof(*seen));
+	char dir[4096];
+	struct dirent *de;
+	DIR *d;
+
+	if (!c->o->state_dir ||
+	    (size_t)snprintf(dir, sizeof(dir), "%s/tasks", c->o->state_dir) >= sizeof(dir) ||
+	    !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		struct task *t, **nt;
+
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(t->name) ||
+		    find_task(c, de->d_name))
+			continue;
+		if (!(nt = realloc(c->tasks, (c->ntasks + 1) * sizeof(*nt))))
+			break;
+		c->tasks = nt;
+		if (task_new(&t, de->d_name, &c->env, util_now_ms()) < 0)
+			break;
+		/* a record from before the file was kept (rev_file) cannot tell
+		 * whether a file that does not load stands for it */
+		if (task_restore(t) < 0 || (!t->rev.file && any_invalid)) {
+			task_free(t);
+			continue;
+		}
+		if (t->rev.file) {
+			struct spec_deleted del;
+			struct spec_rev rev;
+
+			memset(&del, 0, sizeof(del));
+			source_attribute_deletion(src, t->rev.file, &del);
+			if (del.commit[0]) {
+				memset(&rev, 0, sizeof(rev));
+				rev.file = t->rev.file;
+				rev.author = del.author;
+				memcpy(rev.commit, del.commit, sizeof(rev.commit));
+				rev.time = del.commit_time;
+				spec_rev_copy(&t->attempted, &rev);
+			}
+			free(del.author);
+		}
+		log_info(t->name,
+			 "known to the state directory (%s), no spec names it now: "
+			 "deleted while no controller watched?",
+			 t->rev.file ? t->rev.file : "no file");
+		c->tasks[c->ntasks++] = t;
+	}
+	closedir(d);
+}
+
+static void apply_snapshot(struct ctl *c, struct source_snapshot *snap, struct source *src)
+{
+	bool *seen = calloc(c->ntasks + snap->nfiles + 1, sizeof(*seen)), *ns, any_invalid = false;
 	size_t i, j, before = c->ntasks;
 
 	if (!seen) {
@@ -179,13 +295,14 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap)
 		} else if (diag_list_format(&msg, &d) < 0) {
 			buf_reset(&msg);
 		}
+		any_invalid = true;
 		known = path_name_get(c, f->path);
 		if (known && find_task(c, known) && !find_task(c, known)->invalid &&
 		    find_task(c, known)->rev.file && strcmp(find_task(c, known)->rev.file, f->path))
 			known = NULL;
 		if (known)
 			snprintf(name, sizeof(name), "%s", known);
-		else
+		else if (!name_from_state(c, name, sizeof(name), f->path))
 			name_from_path(name, sizeof(name), f->path);
 		if (!(t = get_task(c, name)))
 			goto next;
@@ -227,6 +344,20 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap)
 			spec_rev_copy(&t->attempted, &rev);
 		}
 	}
+	if (snap->complete) {
+		size_t n = c->ntasks;
+
+		restore_known(c, src, any_invalid);
+		if (c->ntasks > n) {
+			if (!(ns = realloc(seen, c->ntasks * sizeof(*seen)))) {
+				free(seen);
+				return;
+			}
+			seen = ns;
+			memset(seen + n, 0, (c->ntasks - n) * sizeof(*seen));
+		}
+		before = c->ntasks;
+	}
 	/* A source that suddenly lists nothing at all is not believed. */
 	if (!snap->complete) {
 		log_warn(NULL, "the spec source could not be read whole; nothing is deleted");
@@ -261,6 +392,320 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap)
 		}
 	}
 	free(seen);
+}
+
+/* After each complete snapshot: which migrations do the destinations in
+ * use record? */
+static void request_metascan(struct ctl *c)
+{
+	const char **names = NULL, **bytes = NULL;
+	size_t *lens = NULL, i, n = 0;
+
+	if (!c->metascan)
+		return;
+	if (c->ntasks && (!(names = calloc(c->ntasks, sizeof(*names))) ||
+			  !(bytes = calloc(c->ntasks, sizeof(*bytes))) ||
+			  !(lens = calloc(c->ntasks, sizeof(*lens)))))
+		goto out;
+	for (i = 0; i < c->ntasks; i++) {
+		struct task *t = c->tasks[i];
+
+		if (!t->spec || !t->spec_bytes || t->deleted)
+			continue;
+		names[n] = t->name;
+		bytes[n] = t->spec_bytes;
+		lens[n++] = t->spec_len;
+	}
+	metascan_request(c->metascan, names, bytes, lens, n);
+	c->meta_wait = true;
+out:
+	free(names);
+	free(bytes);
+	free(lens);
+}
+
+static bool is_ignored(struct ctl *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nignored; i++)
+		if (!strcmp(c->ignored[i], name))
+			return true;
+	return false;
+}
+
+static void ignore(struct ctl *c, const char *name)
+{
+	char(*n)[64] = realloc(c->ignored, (c->nignored + 1) * sizeof(*n));
+
+	if (!n)
+		return;
+	c->ignored = n;
+	snprintf(n[c->nignored++], sizeof(n[0]), "%s", name);
+}
+
+/*
+ * A migration a destination records that neither a spec nor the state
+ * directory knows. With --git the branch's history tells whether its spec
+ * was deleted there: then it is deleted like any other (the lock taken on
+ * that destination, Stopped, the audit line naming the deleting commit).
+ * Otherwise it may be another spec source's migration sharing the
+ * destination: said once, left alone.
+ */
+static void adopt_orphan(struct ctl *c, const struct meta_found *f)
+{
+	struct task *via = find_task(c, f->via), *t, **nt;
+	struct task_record rec;
+	struct spec_deleted del;
+	struct diag_list d = DIAG_LIST_INIT;
+	struct spec *s = NULL;
+	struct spec_rev rev;
+
+	if (find_task(c, f->name) || is_ignored(c, f->name) || !via || !via->spec_bytes)
+		return;
+	/* the state directory carried its deletion out already */
+	if (task_record_load(&rec, c->o->state_dir, f->name) == 0 && rec.deleted)
+		return;
+	if (source_find_deleted(c->src, f->name, &del) < 0) {
+		log_warn(NULL,
+			 "migration %s is recorded on the destination of %s (its meta database), "
+			 "but no spec here names it%s: left alone",
+			 f->name, f->via,
+			 c->o->git_url
+			     ? " and the branch's history deleted none of that name"
+			     : " (with --dir nothing tells whether its spec was deleted)");
+		ignore(c, f->name);
+		return;
+	}
+	memset(&rev, 0, sizeof(rev));
+	rev.file = del.path;
+	rev.author = del.author;
+	memcpy(rev.commit, del.commit, sizeof(rev.commit));
+	rev.time = del.commit_time;
+	if (spec_load_buffer(&s, via->spec->file, via->spec_bytes, via->spec_len, &d) < 0 ||
+	    !(nt = realloc(c->tasks, (c->ntasks + 1) * sizeof(*nt))) ||
+	    task_new(&t, f->name, &c->env, util_now_ms()) < 0) {
+		spec_free(s);
+		goto out;
+	}
+	c->tasks = nt;
+	free(s->name);
+	if (!(s->name = strdup(f->name))) {
+		spec_free(s);
+		task_free(t);
+		goto out;
+	}
+	s->hash[0] = s->immutable_hash[0] = 0;
+	task_set_orphan(t, s, &rev);
+	c->tasks[c->ntasks++] = t;
+	log_info(t->name,
+		 "recorded on the destination of %s; its spec %s was deleted by commit %.12s: "
+		 "stopping (data kept)",
+		 f->via, del.path ? del.path : "", del.commit);
+	if (c->o->state_dir)
+		(void)status_audit_deletion(c->o->state_dir, t);
+out:
+	diag_list_release(&d);
+	free(del.path);
+	free(del.author);
+}
+
+static bool recorded(struct ctl *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nrecorded; i++)
+		if (!strcmp(c->recorded[i], name))
+			return true;
+	return false;
+}
+
+static int64_t declared(struct ctl *c, struct task *t)
+{
+	if (!t->declared_s && t->rev.file)
+		t->declared_s = source_declared_time(c->src, t->rev.file);
+	return t->declared_s;
+}
+
+/*
+ * Which of two overlapping migrations goes on. The same answer in every
+ * controller on the spec source, whatever its state directory: one whose
+ * destination records it (data moved) over one it does not, else the
+ * earlier declared (with --git when the file came to the branch, else the
+ * file name), else the name.
+ */
+static bool declared_before(struct ctl *c, struct task *a, struct task *b)
+{
+	bool ra = recorded(c, a->name), rb = recorded(c, b->name);
+	int64_t ta, tb;
+	int cmp;
+
+	if (ra != rb)
+		return ra;
+	ta = declared(c, a);
+	tb = declared(c, b);
+	if (ta && tb && ta != tb)
+		return ta < tb;
+	cmp = strcmp(a->rev.file ? a->rev.file : "", b->rev.file ? b->rev.file : "");
+	return cmp ? cmp < 0 : strcmp(a->name, b->name) < 0;
+}
+
+static bool conflict_candidate(const struct task *t)
+{
+	return t->spec && !t->invalid && !t->deleted && !t->dormant && !t->finished;
+}
+
+/*
+ * Two migrations that write the same destination objects would overwrite
+ * (with incremental, delete) each other's rows: the later declared one is
+ * refused (condition Conflict), and goes on once the other is gone or no
+ * longer overlaps. Until the destinations were read once, both wait.
+ */
+static void check_conflicts(struct ctl *c)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->ntasks; i++) {
+		struct task *t = c->tasks[i];
+		struct buf why = BUF_INIT, msg = BUF_INIT;
+
+		if (!conflict_candidate(t)) {
+			if (t->conflict)
+				task_set_conflict(t, NULL);
+			continue;
+		}
+		for (j = 0; j < c->ntasks && !msg.len; j++) {
+			struct task *u = c->tasks[j];
+			int r;
+
+			if (u == t || !conflict_candidate(u))
+				continue;
+			buf_reset(&why);
+			if ((r = spec_overlap(t->spec, u->spec, &why)) <= 0)
+				continue;
+			if (!c->meta_known)
+				r = buf_printf(&msg,
+					       "waiting: it writes what %s writes (%s); which one "
+					       "goes on is decided once the destination was read",
+					       u->name, buf_cstr(&why));
+			else if (declared_before(c, u, t))
+				r = buf_printf(
+				    &msg,
+				    "conflict with %s (%s, declared first): %s; delete or "
+				    "narrow one of them",
+				    u->name, u->rev.file ? u->rev.file : "?", buf_cstr(&why));
+			if (r < 0)
+				buf_reset(&msg);
+		}
+		task_set_conflict(t, msg.len ? buf_cstr(&msg) : NULL);
+		buf_release(&why);
+		buf_release(&msg);
+	}
+}
+
+static void take_metascan(struct ctl *c)
+{
+	struct meta_found *found = NULL;
+	char(*names)[64];
+	size_t i, n = 0;
+
+	if (!c->metascan || !metascan_result(c->metascan, &found, &n))
+		return;
+	c->meta_wait = metascan_busy(c->metascan);
+	if ((names = calloc(n + 1, sizeof(*names)))) {
+		for (i = 0; i < n; i++)
+			memcpy(names[i], found[i].name, sizeof(names[i]));
+		free(c->recorded);
+		c->recorded = names;
+		c->nrecorded = n;
+		c->meta_known = true;
+	}
+	for (i = 0; i < n; i++)
+		adopt_orphan(c, &found[i]);
+	free(found);
+	check_conflicts(c);
+}
+
+/* Rendezvous hashing: each controller prefers other migrations, so that
+ * replicas started together spread them without many collisions. */
+static uint64_t preference(const char *id, const char *name)
+{
+	uint64_t h = 1469598103934665603ull;
+	const char *p;
+
+	for (p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h = (h ^ 0xff) * 1099511628211ull;
+	for (p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
+/*
+ * --max-migrations N: this controller takes the lock of at most N
+ * migrations at once. A migration another controller drives, or one that
+ * has converged (Completed, Stopped) gives its slot back; the others wait
+ * for room, watching their lock: a migration nobody drives is taken by
+ * whichever controller has room first (a dead replica's, after its
+ * sessions closed). Deletions are carried out whatever the count.
+ */
+static void admit(struct ctl *c)
+{
+	struct task **cand = NULL;
+	size_t i, j, n = 0, used = 0;
+	int max = c->o->max_migrations;
+
+	if (max <= 0)
+		return;
+	for (i = 0; i < c->ntasks; i++) {
+		struct task *t = c->tasks[i];
+
+		if (!t->admitted)
+			continue;
+		if (!t->deleted && !t->worker_live &&
+		    (task_lock_state(t) == LOCK_OTHER || t->conflict || !task_wants_slot(t)))
+			task_admit(t, false);
+		else if (task_parkable(t))
+			task_park(t);
+		else if (!t->deleted)
+			used++;
+	}
+	if (c->ntasks && !(cand = calloc(c->ntasks, sizeof(*cand))))
+		return;
+	for (i = 0; i < c->ntasks; i++) {
+		struct task *t = c->tasks[i];
+
+		if (t->admitted || !task_wants_slot(t))
+			continue;
+		if (t->deleted) {
+			task_admit(t, true);
+			continue;
+		}
+		cand[n++] = t;
+	}
+	/* most preferred first (n is small: insertion sort) */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 &&
+			    preference(c->id, cand[j]->name) > preference(c->id, cand[j - 1]->name);
+		     j--) {
+			struct task *x = cand[j];
+
+			cand[j] = cand[j - 1];
+			cand[j - 1] = x;
+		}
+	for (i = 0; i < n; i++) {
+		struct task *t = cand[i];
+
+		if (used < (size_t)max) {
+			task_admit(t, true);
+			used++;
+		} else if (task_lock_state(t) == LOCK_FREE && t->spec) {
+			snprintf(t->rec.message, sizeof(t->rec.message),
+				 "waiting for a controller with room (%s drives %zu of %d)", c->id,
+				 used, max);
+		}
+	}
+	free(cand);
 }
 
 static void hook_audit(void *ctx, struct task *t, enum mact a, const char *event, int result,
@@ -300,6 +745,16 @@ static void hook_phase(void *ctx, struct task *t, enum phase from, enum phase to
 	buf_release(&b);
 }
 
+static void hook_wake(void *ctx)
+{
+	struct ctl *c = ctx;
+	uint64_t one = 1;
+
+	/* a full counter (it cannot be) still wakes the loop */
+	if (write(c->wfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_debug(NULL, "wake: %s", strerror(errno));
+}
+
 static void drop_finished(struct ctl *c)
 {
 	size_t i = 0;
@@ -323,7 +778,7 @@ static bool all_steady(struct ctl *c)
 {
 	size_t i;
 
-	if (!c->snapshot_taken || c->recheck_ms)
+	if (!c->snapshot_taken || c->recheck_ms || c->meta_wait)
 		return false;
 	for (i = 0; i < c->ntasks; i++)
 		if (!task_steady(c->tasks[i]))
@@ -336,7 +791,8 @@ static int once_exit_code(struct ctl *c)
 	size_t i;
 
 	for (i = 0; i < c->ntasks; i++)
-		if (task_reports(c->tasks[i]) && phase_is_error(c->tasks[i]->rec.phase))
+		if (task_reports(c->tasks[i]) &&
+		    (phase_is_error(c->tasks[i]->rec.phase) || c->tasks[i]->conflict))
 			return 1;
 	return 0;
 }
@@ -346,19 +802,28 @@ static void write_all(struct ctl *c, int64_t now)
 	struct task **mine = NULL;
 	size_t i, n = 0;
 
-	if (!c->o->state_dir)
-		return;
 	if (c->ntasks && !(mine = calloc(c->ntasks, sizeof(*mine))))
 		return;
 	for (i = 0; i < c->ntasks; i++)
 		if (task_reports(c->tasks[i])) {
-			(void)status_write_task(c->o->state_dir, c->tasks[i], now);
+			if (c->o->state_dir)
+				(void)status_write_task(c->o->state_dir, c->tasks[i], now);
 			mine[n++] = c->tasks[i];
 		}
 	/* only the migrations this controller drives: another controller
 	 * sharing the state directory reports the others */
-	if (n || !c->ntasks)
+	if (c->o->state_dir && (n || !c->ntasks))
 		(void)status_write_metrics(c->o->state_dir, mine, n);
+	if (c->http) {
+		struct buf m = BUF_INIT;
+
+		if (status_metrics(&m, mine, n) < 0)
+			buf_reset(&m);
+		http_publish(c->http, m.ptr ? m.ptr : "", m.len, c->snapshot_taken,
+			     source_last_error(c->src));
+		buf_release(&m);
+		http_loop_alive(c->http, util_now_mono_ms());
+	}
 	free(mine);
 }
 
@@ -374,9 +839,13 @@ static int take_snapshot(struct ctl *c, struct source *src)
 	}
 	/* An incomplete empty snapshot: nothing fetched yet. */
 	if (snap.complete || snap.nfiles)
-		apply_snapshot(c, &snap);
-	if (snap.complete)
+		apply_snapshot(c, &snap, src);
+	gate_apply(&c->gate, &snap.verify, c->tasks, c->ntasks, c->o->state_dir, util_now_ms());
+	if (snap.complete) {
 		c->snapshot_taken = true;
+		request_metascan(c);
+	}
+	check_conflicts(c);
 	source_snapshot_release(&snap);
 	return 0;
 }
@@ -394,14 +863,28 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 
 	memset(&c, 0, sizeof(c));
 	c.o = o;
+	c.wfd = -1;
 	c.env.actions = o->actions;
 	c.env.state_dir = o->state_dir;
-	c.env.observe = task_observe_destination;
-	c.env.record_stage = task_record_destination;
+	c.env.observe = meta_observe_task;
+	c.env.record_stage = meta_record_task;
 	c.env.use_lock = true;
+	c.env.lock = &engine_lock_ops;
 	c.env.lock_retry_ms = 3000;
+	c.env.admission = o->max_migrations > 0;
+	if (o->id && *o->id) {
+		snprintf(c.id, sizeof(c.id), "%s", o->id);
+	} else {
+		char host[64] = "";
+
+		(void)gethostname(host, sizeof(host) - 1);
+		snprintf(c.id, sizeof(c.id), "%s:%ld", host[0] ? host : "localhost",
+			 (long)getpid());
+	}
+	c.env.controller_id = c.id;
 	c.env.audit = hook_audit;
 	c.env.phase_changed = hook_phase;
+	c.env.wake = hook_wake;
 	c.env.ctx = &c;
 
 	sigemptyset(&mask);
@@ -428,10 +911,18 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 	}
 	if (o->notify_url && notifier_start(&c.notifier, o->notify_url, err) < 0)
 		goto out;
+	if (o->commit_status &&
+	    forge_start(&c.forge, o->commit_status, getenv("GODWIT_FORGE_TOKEN"),
+			o->status_url_base, err) < 0)
+		goto out;
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		err_set(err, GW_EFATAL, "signalfd: %s", strerror(errno));
+		goto out;
+	}
+	if ((c.wfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		err_set(err, GW_EFATAL, "eventfd: %s", strerror(errno));
 		goto out;
 	}
 	if ((tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0) {
@@ -451,14 +942,21 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 			goto out;
 	} else if (source_git_open(&src, o->git_url, o->branch, o->path,
 				   o->interval_ms > 0 ? o->interval_ms : 30000,
-				   o->state_dir ? o->state_dir : ".", err) < 0) {
+				   o->state_dir ? o->state_dir : ".", o->verify_commits, err) < 0) {
 		goto out;
 	}
-	log_info(NULL, "controller started: %s %s, state in %s", o->dir ? "directory" : "git",
-		 o->dir ? o->dir : o->git_url, o->state_dir ? o->state_dir : "(none)");
+	c.src = src;
+	if (metascan_start(&c.metascan, hook_wake, &c, err) < 0)
+		goto out;
+	if (o->listen &&
+	    http_start(&c.http, o->listen, o->state_dir ? o->state_dir : ".", c.id, err) < 0)
+		goto out;
+	log_info(NULL, "controller %s started: %s %s, state in %s, --max-migrations %d", c.id,
+		 o->dir ? "directory" : "git", o->dir ? o->dir : o->git_url,
+		 o->state_dir ? o->state_dir : "(none)", o->max_migrations);
 
 	for (;;) {
-		struct pollfd pf[3];
+		struct pollfd pf[4];
 		struct signalfd_siginfo si;
 		uint64_t ticks;
 		bool changed = first;
@@ -469,7 +967,13 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		pf[1].events = POLLIN;
 		pf[2].fd = tfd;
 		pf[2].events = POLLIN;
-		if (poll(pf, 3, (int)tick * 4) < 0 && errno != EINTR) {
+		pf[3].fd = c.wfd;
+		pf[3].events = POLLIN;
+		/* The first step at once; then a finished action, a lock taken
+		 * or lost (the eventfd), a source change or a signal wake the
+		 * loop, and the timer is the safety net (progress, backoff,
+		 * the deletion recheck). */
+		if (poll(pf, 4, first ? 0 : (int)tick * 4) < 0 && errno != EINTR) {
 			err_set(err, GW_EFATAL, "poll: %s", strerror(errno));
 			goto out;
 		}
@@ -491,6 +995,8 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		}
 		while (read(tfd, &ticks, sizeof(ticks)) == (ssize_t)sizeof(ticks))
 			;
+		while (read(c.wfd, &ticks, sizeof(ticks)) == (ssize_t)sizeof(ticks))
+			;
 		if (source_changed(src))
 			changed = true;
 		if (c.recheck_ms && util_now_mono_ms() >= c.recheck_ms) {
@@ -509,6 +1015,7 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 				if (busy)
 					log_warn(NULL, "some workers did not stop in time");
 				write_all(&c, util_now_ms());
+				forge_report(c.forge, c.tasks, c.ntasks);
 				rc = 0;
 				break;
 			}
@@ -516,10 +1023,13 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		}
 		if (changed)
 			(void)take_snapshot(&c, src);
+		take_metascan(&c);
 		now = util_now_ms();
+		admit(&c);
 		for (i = 0; i < c.ntasks; i++)
 			task_tick(c.tasks[i], now);
 		write_all(&c, now);
+		forge_report(c.forge, c.tasks, c.ntasks);
 		drop_finished(&c);
 		if (o->once && !c.snapshot_taken && source_last_error(src)) {
 			/* --once is for scripts: a source that cannot be read
@@ -537,6 +1047,10 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		}
 	}
 out:
+	metascan_free(c.metascan); /* it wakes the loop: first */
+	c.metascan = NULL;
+	http_free(c.http);
+	c.http = NULL;
 	for (i = 0; i < c.ntasks; i++) {
 		if (!task_can_free(c.tasks[i])) {
 			/* a worker stuck on a hung server past the grace time:
@@ -548,11 +1062,16 @@ out:
 		task_free(c.tasks[i]);
 	}
 	if (leak) {
+		/* the stuck worker must not write to a closed descriptor */
+		c.env.wake = NULL;
 		if (c.notifier)
 			notifier_free(c.notifier, 1000);
+		forge_free(c.forge, 1000);
 		return rc;
 	}
 	free(c.tasks);
+	free(c.ignored);
+	free(c.recorded);
 	for (i = 0; i < c.npaths; i++)
 		free(c.paths[i].path);
 	free(c.paths);
@@ -560,10 +1079,13 @@ out:
 		source_free(src);
 	if (c.notifier)
 		notifier_free(c.notifier, 3000);
+	forge_free(c.forge, 5000);
 	if (sfd >= 0)
 		close(sfd);
 	if (tfd >= 0)
 		close(tfd);
+	if (c.wfd >= 0)
+		close(c.wfd);
 	curl_global_cleanup();
 	mysql_library_end();
 	return rc;

@@ -21,9 +21,15 @@ struct controller_opts {
 	const char *state_dir;
 	bool once;
 	const char *notify_url;
+	const char *verify_commits;    /* --verify-commits FILE (with --git) */
+	const char *commit_status;     /* --commit-status URL (with --git) */
+	const char *status_url_base;   /* --status-url-base URL */
 	const struct actions *actions; /* &engine_actions */
 	int64_t tick_ms;	       /* timer period; default 500 */
 	int64_t shutdown_grace_ms;     /* how long SIGTERM waits for workers */
+	int max_migrations;	       /* drive at most this many at once; 0: all */
+	const char *id;		       /* this controller's name; NULL: host:pid */
+	const char *listen;	       /* [ADDR:]PORT of the HTTP endpoint; NULL: none */
 };
 
 /* Runs until a signal (0) or, with --once, until every migration is steady

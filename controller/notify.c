@@ -15,6 +15,8 @@
 
 struct notifier {
 	char *url;
+	char shown[300]; /* scheme://host[:port]: the rest (a path, a query,
+			    user:password@) often carries the webhook's secret */
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -31,7 +33,7 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud)
 }
 
 /* 0 sent; GW_ERETRY worth retrying; GW_EFATAL not. */
-static int post_once(CURL *c, const char *url, const char *body)
+static int post_once(CURL *c, const char *url, const char *shown, const char *body)
 {
 	struct curl_slist *h = NULL, *h2;
 	long code = 0;
@@ -54,7 +56,7 @@ static int post_once(CURL *c, const char *url, const char *body)
 	}
 	cr = curl_easy_perform(c);
 	if (cr != CURLE_OK) {
-		log_warn(NULL, "notify: POST %s: %s", url, curl_easy_strerror(cr));
+		log_warn(NULL, "notify: POST %s: %s", shown, curl_easy_strerror(cr));
 		goto out;
 	}
 	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK)
@@ -62,9 +64,9 @@ static int post_once(CURL *c, const char *url, const char *body)
 	if (code >= 200 && code < 300)
 		r = 0;
 	else if (code >= 500 || code == 429 || code == 408)
-		log_warn(NULL, "notify: POST %s: HTTP %ld", url, code);
+		log_warn(NULL, "notify: POST %s: HTTP %ld", shown, code);
 	else {
-		log_warn(NULL, "notify: POST %s: HTTP %ld (not retried)", url, code);
+		log_warn(NULL, "notify: POST %s: HTTP %ld (not retried)", shown, code);
 		r = GW_EFATAL;
 	}
 out:
@@ -95,7 +97,7 @@ static void *notify_main(void *arg)
 		n->len--;
 		pthread_mutex_unlock(&n->mu);
 		for (i = 0; c && i < NOTIFY_TRIES; i++) {
-			if ((r = post_once(c, n->url, body)) != GW_ERETRY)
+			if ((r = post_once(c, n->url, n->shown, body)) != GW_ERETRY)
 				break;
 			if (n->quit && util_now_mono_ms() > n->deadline_mono)
 				break;
@@ -109,6 +111,27 @@ static void *notify_main(void *arg)
 	return NULL;
 }
 
+/* "scheme://host[:port]" of url, for the log. */
+static void url_shown(char *out, size_t outsz, const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL;
+
+	(void)snprintf(out, outsz, "(the notify URL)");
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+			port = NULL;
+		(void)snprintf(out, outsz, "%s://%s%s%s", scheme, host, port ? ":" : "",
+			       port ? port : "");
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+}
+
 int notifier_start(struct notifier **out, const char *url, struct gw_err *err)
 {
 	struct notifier *n = calloc(1, sizeof(*n));
@@ -118,6 +141,7 @@ int notifier_start(struct notifier **out, const char *url, struct gw_err *err)
 		free(n);
 		return err_set(err, GW_ENOMEM, "out of memory");
 	}
+	url_shown(n->shown, sizeof(n->shown), url);
 	pthread_mutex_init(&n->mu, NULL);
 	pthread_cond_init(&n->cv, NULL);
 	if (pthread_create(&n->th, NULL, notify_main, n) != 0) {

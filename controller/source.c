@@ -3,6 +3,7 @@
 #include "controller/source_int.h"
 #include "lib/util.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,29 @@ bool source_changed(struct source *s)
 void source_refresh(struct source *s)
 {
 	s->ops->refresh(s);
+}
+
+void source_attribute_deletion(struct source *s, const char *path, struct spec_deleted *d)
+{
+	char *keep = d->path;
+
+	if (!s->ops->attribute_deletion)
+		return;
+	/* the op reads d->path: lend it the one asked about */
+	d->path = (char *)(uintptr_t)path;
+	s->ops->attribute_deletion(s, d);
+	d->path = keep;
+}
+
+int source_find_deleted(struct source *s, const char *name, struct spec_deleted *d)
+{
+	memset(d, 0, sizeof(*d));
+	return s->ops->find_deleted ? s->ops->find_deleted(s, name, d) : GW_ENOTFOUND;
+}
+
+int64_t source_declared_time(struct source *s, const char *path)
+{
+	return s->ops->declared ? s->ops->declared(s, path) : 0;
 }
 
 const char *source_last_error(struct source *s)

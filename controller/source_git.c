@@ -11,16 +11,26 @@
  * its author; a spec that disappeared is attributed to the commit that
  * removed it.
  *
+ * With --verify-commits the fetch thread also judges every new tip
+ * (controller/verify.h): specs are read from the newest commit that
+ * verified, which is kept in the clone (file godwit-verified) so that a
+ * restart under an unsigned tip goes on with it. A signed tip that does
+ * not descend from that commit (the branch moved back to an older signed
+ * commit, or was rewritten) is refused too: replaying an old signature
+ * must not undo a reviewed change.
+ *
  * Credentials: https uses $GODWIT_GIT_TOKEN (as the password of user
  * "x-access-token"); ssh uses $GODWIT_GIT_SSH_KEY or the ssh agent, and the
  * host key must be in ~/.ssh/known_hosts (or $GODWIT_GIT_KNOWN_HOSTS).
  */
 #include "lib/common.h"
 #include "controller/source_int.h"
+#include "controller/verify.h"
 #include "lib/buf.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "spec/spec.h"
 
 #include <errno.h>
 #include <git2.h>
@@ -30,7 +40,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/banned.h"
@@ -53,15 +65,97 @@ struct git_source {
 	bool stop;
 	bool fetch_now;
 	git_repository *repo;
+	/* looked up once: libgit2 1.5's git_remote_lookup leaks a pcre2 match
+	 * block per config regex miss (libgit2 #6382), every fetch */
+	git_remote *remote;
 	git_oid tip; /* the fetched commit */
 	bool have_tip;
 	bool changed;
 	char last_error[512];
 	int auth_tries;	    /* credential rounds of the current fetch */
 	char auth_why[256]; /* why credentials or the host key were refused */
+
+	/* --verify-commits (NULL: off); see judge_tip() */
+	char *verify_file;
+	char *verified_path; /* the clone's godwit-verified: the applied commit */
+	git_oid applied;     /* the newest commit that verified */
+	bool have_applied;
+	bool applied_checked; /* applied was verified by this process */
+	git_oid judged;	      /* the tip last judged, and the key file then */
+	bool have_judged;
+	struct stat key_st;
+	struct source_verify verdict;
 };
 
 /* --- credentials and host keys ------------------------------------- */
+
+/* From the --git URL; set before the source starts, then only read. */
+static char *url_user, *url_secret;
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+static char *percent_decode(const char *s, size_t n)
+{
+	char *out = malloc(n + 1), *o = out;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 2;
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+int source_git_url_take_credential(char **clean_out, const char *url)
+{
+	const char *scheme_end = strstr(url, "://"), *auth, *at = NULL, *p, *colon;
+	bool http;
+	struct buf b = BUF_INIT;
+
+	*clean_out = NULL;
+	if (scheme_end) {
+		auth = scheme_end + 3;
+		for (p = auth; *p && *p != '/' && *p != '?' && *p != '#'; p++)
+			if (*p == '@')
+				at = p;
+	}
+	http = scheme_end && (!strncasecmp(url, "https://", 8) || !strncasecmp(url, "http://", 7));
+	colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	/* Over http any user part may be a token (https://TOKEN@host); over
+	 * ssh the user is a name, and only a password is a secret. */
+	if (!at || (!http && !colon)) {
+		if (!(*clean_out = strdup(url)))
+			return GW_ENOMEM;
+		return 0;
+	}
+	free(url_user);
+	if (url_secret)
+		explicit_bzero(url_secret, strlen(url_secret));
+	free(url_secret);
+	url_user = percent_decode(auth, colon ? (size_t)(colon - auth) : (size_t)(at - auth));
+	url_secret = colon ? percent_decode(colon + 1, (size_t)(at - colon - 1)) : strdup("");
+	if (!url_user || !url_secret || buf_add(&b, url, (size_t)(auth - url)) < 0 ||
+	    (!http && buf_add(&b, auth, (size_t)(colon - auth)) < 0) ||
+	    (!http && buf_putc(&b, '@') < 0) || buf_puts(&b, at + 1) < 0) {
+		buf_release(&b);
+		return GW_ENOMEM;
+	}
+	*clean_out = buf_detach(&b, NULL);
+	return 1;
+}
 
 const char *source_git_cred_choose(enum git_cred_kind *kind, unsigned int allowed, int attempt,
 				   const char *token, const char *keyfile, char *why, size_t whysz)
@@ -117,9 +211,16 @@ static int cred_cb(git_credential **out, const char *url, const char *user_from_
 	const char *token = getenv("GODWIT_GIT_TOKEN");
 	const char *key = getenv("GODWIT_GIT_SSH_KEY");
 	const char *user = user_from_url ? user_from_url : "git";
+	const char *token_user = "x-access-token";
 	enum git_cred_kind kind;
 
 	(void)url;
+	/* The URL's own credential, taken out of it at start, when
+	 * $GODWIT_GIT_TOKEN (preferred) is not set. */
+	if ((!token || !*token) && url_secret && url_user) {
+		token = url_secret;
+		token_user = url_user;
+	}
 	/* a username-only round comes before the key round over ssh */
 	if (allowed != GIT_CREDENTIAL_USERNAME)
 		g->auth_tries++;
@@ -127,8 +228,7 @@ static int cred_cb(git_credential **out, const char *url, const char *user_from_
 				   sizeof(g->auth_why)))
 		return GIT_EUSER;
 	switch (kind) {
-	case GIT_CRED_TOKEN:
-		return git_credential_userpass_plaintext_new(out, "x-access-token", token);
+	case GIT_CRED_TOKEN: return git_credential_userpass_plaintext_new(out, token_user, token);
 	case GIT_CRED_SSH_KEY: return git_credential_ssh_key_new(out, user, NULL, key, NULL);
 	case GIT_CRED_SSH_AGENT: return git_credential_ssh_key_from_agent(out, user);
 	case GIT_CRED_USERNAME: return git_credential_username_new(out, user);
@@ -266,10 +366,11 @@ static int fetch_once(struct git_source *g)
 	g->auth_tries = 0;
 	g->auth_why[0] = '\0';
 	fo.prune = GIT_FETCH_PRUNE;
-	if (git_remote_lookup(&remote, g->repo, "origin") < 0) {
+	if (!g->remote && git_remote_lookup(&g->remote, g->repo, "origin") < 0) {
 		set_error(g, "git remote");
 		goto out;
 	}
+	remote = g->remote;
 	if (git_remote_fetch(remote, NULL, &fo, "godwit fetch") < 0) {
 		set_error(g, "git fetch");
 		goto out;
@@ -306,8 +407,178 @@ static int fetch_once(struct git_source *g)
 out:
 	git_buf_dispose(&head);
 	git_reference_free(ref);
-	git_remote_free(remote);
 	return rc;
+}
+
+/* --- commit signatures (--verify-commits) --------------------------- */
+
+static void who(char *out, size_t outsz, const git_signature *sig)
+{
+	out[0] = '\0';
+	if (sig)
+		(void)snprintf(out, outsz, "%s <%s>", sig->name, sig->email);
+}
+
+/*
+ * Verifies one commit; called with g->mu held, which is released while
+ * the tools run (the loop may take snapshots meanwhile: g->tip and
+ * g->applied only move in this thread).
+ */
+static void judge(struct git_source *g, const git_oid *oid, struct verify_result *res,
+		  struct source_verify *v)
+{
+	git_buf sig = {NULL, 0, 0}, data = {NULL, 0, 0};
+	git_commit *c = NULL;
+	git_oid id = *oid;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	git_oid_tostr(v->tip, sizeof(v->tip), oid);
+	if (git_commit_lookup(&c, g->repo, oid) == 0) {
+		who(v->tip_author, sizeof(v->tip_author), git_commit_author(c));
+		who(v->tip_committer, sizeof(v->tip_committer), git_commit_committer(c));
+		v->tip_time = (int64_t)git_commit_time(c);
+		git_commit_free(c);
+	}
+	r = git_commit_extract_signature(&sig, &data, g->repo, &id, NULL);
+	if (r == GIT_ENOTFOUND) {
+		(void)verify_check(res, g->verify_file, NULL, 0, NULL, 0);
+	} else if (r < 0) {
+		snprintf(res->reason, sizeof(res->reason), "VerifyError");
+		(void)snprintf(res->why, sizeof(res->why), "reading the signature: %s",
+			       git_error_last() ? git_error_last()->message : "libgit2 error");
+	} else {
+		pthread_mutex_unlock(&g->mu);
+		(void)verify_check(res, g->verify_file, sig.ptr, sig.size, data.ptr, data.size);
+		pthread_mutex_lock(&g->mu);
+	}
+	git_buf_dispose(&sig);
+	git_buf_dispose(&data);
+}
+
+static void save_applied(struct git_source *g)
+{
+	char hex[GIT_OID_HEXSZ + 2];
+
+	git_oid_tostr(hex, GIT_OID_HEXSZ + 1, &g->applied);
+	hex[GIT_OID_HEXSZ] = '\n';
+	hex[GIT_OID_HEXSZ + 1] = '\0';
+	if (util_write_file_atomic(g->verified_path, hex, strlen(hex)) < 0)
+		log_warn(NULL, "cannot write %s: a restart will not know the last verified commit",
+			 g->verified_path);
+}
+
+static void load_applied(struct git_source *g)
+{
+	struct buf b = BUF_INIT;
+
+	if (util_read_file(&b, g->verified_path) == 0 && b.len >= GIT_OID_HEXSZ &&
+	    git_oid_fromstrn(&g->applied, b.ptr, GIT_OID_HEXSZ) == 0)
+		g->have_applied = true;
+	buf_release(&b);
+}
+
+static bool same_key_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/*
+ * Judges a new tip (or a refused one again once the key file changed, or
+ * on SIGHUP) and publishes the verdict; called with g->mu held.
+ */
+static void judge_tip(struct git_source *g, bool again)
+{
+	struct source_verify v;
+	struct verify_result res;
+	struct stat st;
+	git_oid tip = g->tip;
+	char applied[GIT_OID_HEXSZ + 1] = "";
+	bool moved = false;
+
+	memset(&st, 0, sizeof(st));
+	(void)stat(g->verify_file, &st);
+	if (g->have_judged && !git_oid_cmp(&g->judged, &tip) &&
+	    (g->verdict.ok || (!again && same_key_file(&st, &g->key_st))))
+		return;
+	/* The commit a previous run verified is trusted only once it
+	 * verifies again against today's keys. */
+	if (g->have_applied && !g->applied_checked && git_oid_cmp(&g->applied, &tip)) {
+		memset(&v, 0, sizeof(v));
+		judge(g, &g->applied, &res, &v);
+		if (g->stop)
+			return;
+		if (!res.ok) {
+			log_warn(NULL,
+				 "the last verified commit %s no longer verifies (%s): "
+				 "not acting on it",
+				 v.tip, res.why);
+			g->have_applied = false;
+		}
+	}
+	g->applied_checked = true;
+	memset(&v, 0, sizeof(v));
+	judge(g, &tip, &res, &v);
+	if (g->stop)
+		return;
+	if (res.ok && g->have_applied && git_oid_cmp(&g->applied, &tip)) {
+		int d = git_graph_descendant_of(g->repo, &tip, &g->applied);
+
+		if (d != 1) {
+			git_oid_tostr(applied, sizeof(applied), &g->applied);
+			res.ok = false;
+			snprintf(res.reason, sizeof(res.reason), "NotDescendant");
+			(void)snprintf(res.why, sizeof(res.why),
+				       "signed by %s, but it does not descend from %s, the commit "
+				       "last verified (the branch moved back or was rewritten; "
+				       "commit on top of it instead)",
+				       res.signer, applied);
+		}
+	}
+	if (res.ok) {
+		moved = !g->have_applied || git_oid_cmp(&g->applied, &tip);
+		g->applied = tip;
+		g->have_applied = true;
+		if (moved)
+			save_applied(g);
+	}
+	g->judged = tip;
+	g->have_judged = true;
+	g->key_st = st;
+	v.enabled = true;
+	v.ok = res.ok;
+	if (g->have_applied)
+		git_oid_tostr(v.applied, sizeof(v.applied), &g->applied);
+	snprintf(v.reason, sizeof(v.reason), "%s", res.reason);
+	snprintf(v.signer, sizeof(v.signer), "%s", res.signer);
+	snprintf(v.key, sizeof(v.key), "%s", res.key);
+	if (res.ok)
+		(void)snprintf(v.message, sizeof(v.message), "commit %.12s signed by %s%s%s%s",
+			       v.tip, res.signer, res.key[0] ? " (" : "", res.key,
+			       res.key[0] ? ")" : "");
+	else
+		(void)snprintf(v.message, sizeof(v.message),
+			       "commit %.12s by %s refused: %s; %s%.12s", v.tip,
+			       v.tip_author[0] ? v.tip_author : "?", res.why,
+			       v.applied[0] ? "acting on the specs of "
+					    : "no commit has verified: "
+					      "nothing is applied",
+			       v.applied);
+	if (strcmp(v.tip, g->verdict.tip) || v.ok != g->verdict.ok ||
+	    strcmp(v.message, g->verdict.message) || moved) {
+		v.seq = g->verdict.seq + 1;
+		g->verdict = v;
+		g->changed = true;
+	}
+}
+
+/* The commit whose specs the snapshot holds; NULL: none. */
+static const git_oid *snap_oid(const struct git_source *g)
+{
+	if (g->verify_file)
+		return g->have_applied ? &g->applied : NULL;
+	return g->have_tip ? &g->tip : NULL;
 }
 
 static void *fetch_thread(void *arg)
@@ -322,8 +593,17 @@ static void *fetch_thread(void *arg)
 		char prev[sizeof(g->last_error)];
 
 		memcpy(prev, g->last_error, sizeof(prev));
-		if (fetch_once(g) < 0 && strcmp(prev, g->last_error))
-			log_warn(NULL, "%s (keeping the specs of the last fetch)", g->last_error);
+		if (fetch_once(g) < 0) {
+			if (strcmp(prev, g->last_error))
+				log_warn(NULL, "%s (keeping the specs of the last fetch)",
+					 g->last_error);
+		} else if (g->verify_file && g->have_tip) {
+			judge_tip(g, g->fetch_now);
+			/* nothing to act on: for --once, an error */
+			if (!g->have_applied)
+				(void)snprintf(g->last_error, sizeof(g->last_error), "%s",
+					       g->verdict.message);
+		}
 		g->fetch_now = false;
 		if (g->changed && !was && write(g->efd, &one, sizeof(one)) < 0)
 			log_warn(NULL, "git source: eventfd: %s", strerror(errno));
@@ -412,7 +692,7 @@ static void last_change(struct git_source *g, const char *full_path, char commit
 	commit_out[0] = '\0';
 	*author_out = NULL;
 	*time_out = 0;
-	if (git_commit_lookup(&c, g->repo, &g->tip) < 0)
+	if (!snap_oid(g) || git_commit_lookup(&c, g->repo, snap_oid(g)) < 0)
 		return;
 	has_cur = blob_at(&cur, c, full_path);
 	for (n = 0; n < HISTORY_LIMIT; n++) {
@@ -505,13 +785,15 @@ static int git_snapshot(struct source *s, struct source_snapshot *out, struct gw
 
 	pthread_mutex_lock(&g->mu);
 	g->changed = false;
-	if (!g->have_tip) {
-		/* Nothing fetched yet: an incomplete, empty snapshot. */
+	out->verify = g->verdict;
+	if (!snap_oid(g)) {
+		/* Nothing fetched (or verified) yet: an incomplete, empty
+		 * snapshot. */
 		out->complete = false;
 		goto out;
 	}
-	git_oid_tostr(out->revision, sizeof(out->revision), &g->tip);
-	if (git_commit_lookup(&c, g->repo, &g->tip) < 0 || git_commit_tree(&root, c) < 0) {
+	git_oid_tostr(out->revision, sizeof(out->revision), snap_oid(g));
+	if (git_commit_lookup(&c, g->repo, snap_oid(g)) < 0 || git_commit_tree(&root, c) < 0) {
 		r = err_set(err, GW_ERETRY, "git %s: cannot read commit %s", g->url, out->revision);
 		goto out;
 	}
@@ -542,11 +824,125 @@ static void git_attribute_deletion(struct source *s, struct spec_deleted *d)
 	struct buf full = BUF_INIT;
 
 	pthread_mutex_lock(&g->mu);
-	if (g->have_tip &&
+	if (snap_oid(g) &&
 	    buf_printf(&full, "%s%s%s", g->path ? g->path : "", g->path ? "/" : "", d->path) == 0)
 		last_change(g, buf_cstr(&full), d->commit, &d->author, &d->commit_time);
 	pthread_mutex_unlock(&g->mu);
 	buf_release(&full);
+}
+
+/* Whether blob id holds a spec file of migration name. */
+static bool blob_names(struct git_source *g, const git_oid *id, const char *path, const char *name)
+{
+	struct diag_list d = DIAG_LIST_INIT;
+	struct spec *s = NULL;
+	git_blob *blob = NULL;
+	bool yes = false;
+
+	if (git_blob_lookup(&blob, g->repo, id) < 0)
+		return false;
+	if (spec_load_buffer(&s, path, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
+			     &d) == 0)
+		yes = !strcmp(s->name, name);
+	spec_free(s);
+	diag_list_release(&d);
+	git_blob_free(blob);
+	return yes;
+}
+
+/* First-parent history from the tip, newest first: the first commit whose
+ * diff against its parent deletes a spec file of migration `name`. */
+static int git_find_deleted(struct source *s, const char *name, struct spec_deleted *out)
+{
+	struct git_source *g = (struct git_source *)s;
+	git_commit *c = NULL, *parent = NULL;
+	git_tree *t = NULL, *pt = NULL;
+	git_diff_options opts;
+	char *pathspec = g->path;
+	int n, rc = GW_ENOTFOUND;
+
+	pthread_mutex_lock(&g->mu);
+	if (!g->have_tip || git_commit_lookup(&c, g->repo, &g->tip) < 0 ||
+	    git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION) < 0)
+		goto out;
+	if (g->path) {
+		opts.pathspec.strings = &pathspec;
+		opts.pathspec.count = 1;
+	}
+	for (n = 0; n < HISTORY_LIMIT && git_commit_parentcount(c) > 0 && rc == GW_ENOTFOUND; n++) {
+		git_diff *diff = NULL;
+		size_t i;
+
+		if (git_commit_parent(&parent, c, 0) < 0 || git_commit_tree(&t, c) < 0 ||
+		    git_commit_tree(&pt, parent) < 0 ||
+		    git_diff_tree_to_tree(&diff, g->repo, pt, t, &opts) < 0)
+			break;
+		for (i = 0; i < git_diff_num_deltas(diff); i++) {
+			const git_diff_delta *dd = git_diff_get_delta(diff, i);
+			const char *p = dd->old_file.path, *base = strrchr(p, '/');
+			const git_signature *a = git_commit_author(c);
+			struct buf b = BUF_INIT;
+			size_t skip = g->path ? strlen(g->path) + 1 : 0;
+
+			if (dd->status != GIT_DELTA_DELETED ||
+			    !source_is_spec_name(base ? base + 1 : p) ||
+			    !blob_names(g, &dd->old_file.id, p, name))
+				continue;
+			out->path = strdup(strlen(p) > skip ? p + skip : p);
+			git_oid_tostr(out->commit, sizeof(out->commit), git_commit_id(c));
+			if (a && buf_printf(&b, "%s <%s>", a->name, a->email) == 0)
+				out->author = buf_detach(&b, NULL);
+			buf_release(&b);
+			out->commit_time = a ? (int64_t)a->when.time : 0;
+			rc = 0;
+			break;
+		}
+		git_diff_free(diff);
+		git_tree_free(t);
+		git_tree_free(pt);
+		t = pt = NULL;
+		git_commit_free(c);
+		c = parent;
+		parent = NULL;
+	}
+out:
+	git_tree_free(t);
+	git_tree_free(pt);
+	git_commit_free(parent);
+	git_commit_free(c);
+	pthread_mutex_unlock(&g->mu);
+	return rc;
+}
+
+static int64_t git_declared(struct source *s, const char *path)
+{
+	struct git_source *g = (struct git_source *)s;
+	git_commit *c = NULL, *parent = NULL;
+	struct buf full = BUF_INIT;
+	git_oid id;
+	int64_t t = 0;
+	int n;
+
+	pthread_mutex_lock(&g->mu);
+	if (!g->have_tip ||
+	    buf_printf(&full, "%s%s%s", g->path ? g->path : "", g->path ? "/" : "", path) < 0 ||
+	    git_commit_lookup(&c, g->repo, &g->tip) < 0 || !blob_at(&id, c, buf_cstr(&full)))
+		goto out;
+	for (n = 0; n < HISTORY_LIMIT; n++) {
+		t = (int64_t)git_commit_time(c);
+		if (git_commit_parentcount(c) == 0 || git_commit_parent(&parent, c, 0) < 0 ||
+		    !blob_at(&id, parent, buf_cstr(&full)))
+			break;
+		git_commit_free(c);
+		c = parent;
+		parent = NULL;
+	}
+out:
+	git_commit_free(parent);
+	git_commit_free(c);
+	pthread_mutex_unlock(&g->mu);
+	buf_release(&full);
+	return t;
 }
 
 static void git_free(struct source *s)
@@ -560,6 +956,7 @@ static void git_free(struct source *s)
 		pthread_mutex_unlock(&g->mu);
 		pthread_join(g->thread, NULL);
 	}
+	git_remote_free(g->remote);
 	if (g->repo)
 		git_repository_free(g->repo);
 	if (g->efd >= 0)
@@ -570,6 +967,8 @@ static void git_free(struct source *s)
 	free(g->branch);
 	free(g->path);
 	free(g->repo_dir);
+	free(g->verify_file);
+	free(g->verified_path);
 	free(g);
 	(void)git_libgit2_shutdown();
 }
@@ -582,6 +981,8 @@ static const struct source_ops git_ops = {
     .last_error = git_last_error,
     .free = git_free,
     .attribute_deletion = git_attribute_deletion,
+    .find_deleted = git_find_deleted,
+    .declared = git_declared,
 };
 
 static char *trim_slashes(const char *p)
@@ -604,7 +1005,8 @@ static char *trim_slashes(const char *p)
 }
 
 int source_git_open(struct source **out, const char *url, const char *branch, const char *path,
-		    int64_t interval_ms, const char *cache_dir, struct gw_err *err)
+		    int64_t interval_ms, const char *cache_dir, const char *verify_file,
+		    struct gw_err *err)
 {
 	struct git_source *g;
 	struct buf dir = BUF_INIT;
@@ -624,7 +1026,11 @@ int source_git_open(struct source **out, const char *url, const char *branch, co
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv, NULL);
 	g->interval_ms = interval_ms > 0 ? interval_ms : 30000;
-	g->url = strdup(url);
+	if (source_git_url_take_credential(&g->url, url) < 0) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto fail;
+	}
+	url = g->url; /* from here on, without its credential */
 	g->branch = branch && *branch ? strdup(branch) : NULL;
 	g->path = path && *path ? trim_slashes(path) : NULL;
 	util_sha256_hex(h, url, strlen(url));
@@ -661,6 +1067,23 @@ int source_git_open(struct source **out, const char *url, const char *branch, co
 	}
 	git_remote_free(remote);
 	remote = NULL;
+	if (verify_file) {
+		enum verify_keys kind;
+
+		if (verify_keys_kind(&kind, verify_file, err) < 0) {
+			r = err->code;
+			goto fail;
+		}
+		if (!(g->verify_file = realpath(verify_file, NULL)) ||
+		    buf_printf(&dir, "%s/godwit-verified", g->repo_dir) < 0) {
+			r = err_set(err, GW_EFATAL, "--verify-commits %s: %s", verify_file,
+				    strerror(errno));
+			goto fail;
+		}
+		g->verified_path = buf_detach(&dir, NULL);
+		load_applied(g);
+		g->verdict.enabled = true;
+	}
 	if ((g->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		r = err_set(err, GW_EFATAL, "eventfd: %s", strerror(errno));
 		goto fail;

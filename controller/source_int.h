@@ -14,6 +14,11 @@ struct source_ops {
 	void (*free)(struct source *s);
 	/* git: who deleted path (fills commit/author/time); NULL for dir. */
 	void (*attribute_deletion)(struct source *s, struct spec_deleted *d);
+	/* git: the newest commit of the branch that deleted a spec file naming
+	 * migration `name` (fills all of d); 0, or GW_ENOTFOUND. NULL for dir. */
+	int (*find_deleted)(struct source *s, const char *name, struct spec_deleted *d);
+	/* git: when path came to the branch (committer time); 0 unknown. */
+	int64_t (*declared)(struct source *s, const char *path);
 };
 
 struct source {

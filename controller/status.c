@@ -200,6 +200,9 @@ static int status_yaml(struct buf *b, struct task *t, int64_t now_ms, const char
 		e |= buf_printf(b, "desiredState: %s\n", state_word(t->spec->state));
 	e |= buf_printf(b, "stage: %s\n", t->stage_known ? meta_stage_name(t->stage) : "unknown");
 	e |= buf_printf(b, "action: %s\n", t->worker_live ? mact_name(t->running) : "none");
+	e |= buf_puts(b, "controller: "); /* the one driving it: --id or host:pid */
+	e |= yaml_str(b, task_owned(t) && t->env->controller_id ? t->env->controller_id : "");
+	e |= buf_putc(b, '\n');
 	e |= buf_puts(b, "message: ");
 	e |= yaml_str(b, t->invalid ? t->invalid_msg : t->rec.message);
 	e |= buf_putc(b, '\n');
@@ -219,6 +222,8 @@ static int status_yaml(struct buf *b, struct task *t, int64_t now_ms, const char
 	e |= buf_puts(b, "conditions:\n");
 	for (i = 0; i < TASK_NCOND; i++)
 		e |= cond_yaml(b, &t->conds[i]);
+	if (t->verified.type)
+		e |= cond_yaml(b, &t->verified);
 	e |= buf_puts(b, "progress:\n  summary: ");
 	e |= yaml_str(b, progress_line);
 	e |= buf_putc(b, '\n');
@@ -451,8 +456,22 @@ static uint64_t copy_rows(struct task *t, bool total)
 int status_write_metrics(const char *state_dir, struct task *const *tasks, size_t n)
 {
 	struct buf b = BUF_INIT;
+	int r;
+
+	if (status_metrics(&b, tasks, n) < 0) {
+		buf_release(&b);
+		return GW_ENOMEM;
+	}
+	r = write_if_changed(state_dir, "metrics.prom", &b);
+	buf_release(&b);
+	return r;
+}
+
+int status_metrics(struct buf *out, struct task *const *tasks, size_t n)
+{
+	struct buf b = BUF_INIT;
 	size_t i;
-	int p, e = 0, r;
+	int p, e = 0;
 
 	e |= buf_puts(&b, "# HELP godwit_phase Current phase of each migration (1 = current).\n"
 			  "# TYPE godwit_phase gauge\n");
@@ -485,11 +504,8 @@ int status_write_metrics(const char *state_dir, struct task *const *tasks, size_
 	METRIC("godwit_last_success_timestamp_seconds", "Unix time of the last successful action.",
 	       "gauge", t->rec.last_success_ms / 1000);
 #undef METRIC
-	if (e) {
-		buf_release(&b);
-		return GW_ENOMEM;
-	}
-	r = write_if_changed(state_dir, "metrics.prom", &b);
+	if (!e)
+		e |= buf_add(out, b.ptr ? b.ptr : "", b.len);
 	buf_release(&b);
-	return r;
+	return e ? GW_ENOMEM : 0;
 }

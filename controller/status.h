@@ -22,6 +22,8 @@ int status_audit(const char *state_dir, const struct task *t, enum mact a, const
 int status_audit_deletion(const char *state_dir, const struct task *t);
 /* The Prometheus text file for every task. */
 int status_write_metrics(const char *state_dir, struct task *const *tasks, size_t n);
+/* The same text, appended to out (for the HTTP endpoint). */
+int status_metrics(struct buf *out, struct task *const *tasks, size_t n);
 /* The progress line, e.g. "full 1234567/2000000 rows 61.7%". */
 void status_progress_line(char *out, size_t outsz, struct task *t);
 /* "ok", "retry", "fatal", "cancelled", ... for an action result. */

@@ -50,22 +50,37 @@ int conn_error(struct gw_err *err, MYSQL *m, const char *what)
 		       what, mysql_error(m), e);
 }
 
+/*
+ * Authentication methods that never hand the server the password: the
+ * only ones a connection without TLS may use. mysql_clear_password and
+ * dialog send it as is; sha256_password and caching_sha2_password, lacking
+ * TLS, encrypt it with a public key that the server itself sends, so a
+ * rogue server or a man in the middle reads it all the same. The
+ * connector matches this list by substring: no plugin it can load is a
+ * substring of these names but the names themselves.
+ */
+#define CONN_PLAIN_AUTH "mysql_native_password,client_ed25519,auth_gssapi_client"
+
 static int apply_tls(MYSQL *m, const struct endpoint *ep, bool plain)
 {
 	my_bool yes = 1, no = 0;
 
-	if (plain || ep->tls_mode == TLS_DISABLED) {
-		return 0;
-	}
+	if (plain || ep->tls_mode == TLS_DISABLED)
+		return mysql_optionsv(m, MARIADB_OPT_RESTRICTED_AUTH, CONN_PLAIN_AUTH) ? -1 : 0;
 	/* Verifying without a CA file uses the system's trust store. */
 	if (mysql_ssl_set(m, NULL, NULL, ep->tls_ca,
 			  !ep->tls_ca && ep->tls_mode >= TLS_VERIFY_CA ? "/etc/ssl/certs" : NULL,
 			  NULL))
 		return -1;
-	/* The connector has no "preferred": without ENFORCE (and no CA) it
-	 * speaks in clear. Every mode asks for TLS; conn_open() falls back to
-	 * clear for "preferred" when the server has none. */
 	if (mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &yes))
+		return -1;
+	/* ENFORCE alone goes on in clear, user name and password scramble
+	 * included, when the server offers no TLS and no certificate check
+	 * is asked for. Connector/C 3.x refuses, before it sends a byte, once
+	 * a fingerprint option is set; an empty fingerprint checks nothing
+	 * else. So every attempt with TLS is TLS or nothing: "preferred"
+	 * falls back to a second attempt in clear in conn_open(). */
+	if (mysql_optionsv(m, MARIADB_OPT_TLS_PEER_FP, ""))
 		return -1;
 	/* The connector checks the chain against the CA whenever one is given,
 	 * and the host name only with VERIFY_SERVER_CERT: that is verify-ca
@@ -76,12 +91,55 @@ static int apply_tls(MYSQL *m, const struct endpoint *ep, bool plain)
 	return 0;
 }
 
-/* What a certificate check that failed asked for, in the spec's words. */
-static void tls_hint(char *out, size_t outsz, const struct endpoint *ep, unsigned e)
+/* A server may answer any statement with a request for a local file, a
+ * rogue one or a man in the middle for any file it likes: every connection
+ * refuses, from its creation on, but for the LOAD DATA copy.c issues
+ * itself (it arms its own handler around that statement only). */
+static int refuse_init(void **ptr, const char *filename, void *userdata)
+{
+	(void)filename, (void)userdata;
+	*ptr = NULL;
+	return 1;
+}
+
+static int refuse_read(void *ptr, char *buf, unsigned int len)
+{
+	(void)ptr, (void)buf, (void)len;
+	return -1;
+}
+
+static void refuse_end(void *ptr)
+{
+	(void)ptr;
+}
+
+static int refuse_error(void *ptr, char *msg, unsigned int len)
+{
+	(void)ptr;
+	(void)snprintf(msg, len,
+		       "the server asked for a local file outside a LOAD DATA of godwit's: "
+		       "refused");
+	return CR_UNKNOWN_ERROR;
+}
+
+void conn_infile_refuse(MYSQL *m)
+{
+	mysql_set_local_infile_handler(m, refuse_init, refuse_read, refuse_end, refuse_error, NULL);
+}
+
+/* What a refused connect asked for, in the spec's words. */
+static void connect_hint(char *out, size_t outsz, const struct endpoint *ep, bool plain, unsigned e,
+			 const char *msg)
 {
 	const char *ca = ep->tls_ca ? ep->tls_ca : "the system trust store";
 
 	out[0] = '\0';
+	if (e == CR_SSL_CONNECTION_ERROR && !plain && strstr(msg, "does not support")) {
+		(void)snprintf(out, outsz,
+			       ": tls.mode %s: the server offers no TLS (nothing was sent to it)",
+			       spec_tls_mode_name(ep->tls_mode));
+		return;
+	}
 	if (e != CR_SSL_CONNECTION_ERROR || ep->tls_mode < TLS_VERIFY_CA)
 		return;
 	if (ep->tls_mode == TLS_VERIFY_CA)
@@ -146,6 +204,7 @@ static int try_connect(MYSQL **out, const struct endpoint *ep, const char *host,
 		       const char *role)
 {
 	unsigned timeout = 10, rw_timeout = flags & CONN_STREAM ? CONN_STREAM_TIMEOUT_S : 3600;
+	unsigned local_infile = flags & CONN_LOCAL_INFILE ? 1 : 0;
 	my_bool reconnect = 0;
 	MYSQL *m = mysql_init(NULL);
 
@@ -157,9 +216,13 @@ static int try_connect(MYSQL **out, const struct endpoint *ep, const char *host,
 	(void)mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
 	(void)mysql_optionsv(m, MYSQL_OPT_RECONNECT, &reconnect);
 	(void)mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "binary");
-	if (flags & CONN_LOCAL_INFILE) {
-		unsigned on = 1;
-		(void)mysql_optionsv(m, MYSQL_OPT_LOCAL_INFILE, &on);
+	/* Before the server has said a word. Only the copy's connections
+	 * offer LOCAL INFILE at all. */
+	conn_infile_refuse(m);
+	if (mysql_optionsv(m, MYSQL_OPT_LOCAL_INFILE, &local_infile)) {
+		mysql_close(m);
+		return err_set(err, GW_EFATAL, "%s %s:%u: cannot set the LOCAL INFILE option", role,
+			       host, port);
 	}
 	if (apply_tls(m, ep, plain) < 0) {
 		mysql_close(m);
@@ -177,15 +240,29 @@ static int try_connect(MYSQL **out, const struct endpoint *ep, const char *host,
 		int code = conn_errno_retryable(e) ? GW_ERETRY : GW_EFATAL;
 		char hint[1200];
 
-		tls_hint(hint, sizeof(hint), ep, e);
+		if (e == CR_PLUGIN_NOT_ALLOWED) {
+			/* The connector's message names the first method, not
+			 * the one refused. */
+			err_set(err, GW_EFATAL,
+				"%s %s:%u (user %s): the server asks for an authentication "
+				"method that would hand it the password (mysql_clear_password, "
+				"dialog, sha256_password or caching_sha2_password) on a "
+				"connection without TLS: refused (errno %u); use a server with "
+				"TLS and tls.mode required or stronger, or an account "
+				"identified by mysql_native_password or ed25519",
+				role, host, port, ep->user ? ep->user : "", e);
+			mysql_close(m);
+			return GW_EFATAL;
+		}
+		connect_hint(hint, sizeof(hint), ep, plain, e, mysql_error(m));
 		err_set(err, code, "%s %s:%u (user %s): %s (errno %u)%s", role, host, port,
 			ep->user ? ep->user : "", mysql_error(m), e, hint);
 		mysql_close(m);
 		return code;
 	}
-	/* The connector goes on in clear when the server offers no TLS, even
-	 * with ENFORCE. NEEDSWORK: this is seen after authentication (the
-	 * password itself travels only as a scramble). */
+	/* apply_tls() made the connector refuse a server without TLS before
+	 * authenticating; this is the second line, should a connector
+	 * version ever go on in clear. */
 	if (!plain && ep->tls_mode >= TLS_REQUIRED && !mysql_get_ssl_cipher(m)) {
 		mysql_close(m);
 		return err_set(err, GW_EFATAL,
@@ -201,6 +278,31 @@ static int try_connect(MYSQL **out, const struct endpoint *ep, const char *host,
 static bool mysql_errno_is_tls(const struct gw_err *err)
 {
 	return strstr(err->msg, "SSL") != NULL || strstr(err->msg, "TLS") != NULL;
+}
+
+/* Whether this is the first fallback to clear for host:port in this
+ * process: every connection of "preferred" to a server without TLS falls
+ * back, and the log says so once. */
+static bool first_fallback(const char *host, unsigned port)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static uint64_t seen[64];
+	static size_t nseen;
+	char key[300];
+	uint64_t h = 1469598103934665603ULL;
+	bool first = true;
+	size_t i;
+
+	(void)snprintf(key, sizeof(key), "%s:%u", host, port);
+	for (i = 0; key[i]; i++)
+		h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
+	pthread_mutex_lock(&mu);
+	for (i = 0; i < nseen && first; i++)
+		first = seen[i] != h;
+	if (first && nseen < ARRAY_SIZE(seen))
+		seen[nseen++] = h;
+	pthread_mutex_unlock(&mu);
+	return first;
 }
 
 int conn_open(MYSQL **out, const struct endpoint *ep, const char *role, unsigned flags,
@@ -225,8 +327,11 @@ int conn_open(MYSQL **out, const struct endpoint *ep, const char *role, unsigned
 	}
 	r = try_connect(&m, ep, host, port, password, flags, false, err, role);
 	if (r < 0 && ep->tls_mode == TLS_PREFERRED && mysql_errno_is_tls(err)) {
-		log_warn(task, "%s %s:%u: TLS not available, connecting without it", role, host,
-			 port);
+		if (first_fallback(host, port))
+			log_warn(task,
+				 "%s %s:%u: TLS not available, connecting without it (said once "
+				 "per server)",
+				 role, host, port);
 		r = try_connect(&m, ep, host, port, password, flags, true, err, role);
 	}
 	if (r < 0)
@@ -247,6 +352,17 @@ out:
 	spec_secret_free(password);
 	free(rds_host);
 	return r;
+}
+
+int conn_query(MYSQL_RES **out, MYSQL *m, const char *sql, const char *what, struct gw_err *err)
+{
+	*out = NULL;
+	if (mysql_real_query(m, sql, strlen(sql)))
+		return conn_error(err, m, what);
+	if (!(*out = mysql_store_result(m)))
+		return mysql_errno(m) ? conn_error(err, m, what)
+				      : err_set(err, GW_EFATAL, "%s: no result set", what);
+	return 0;
 }
 
 int conn_exec(MYSQL *m, const char *sql, struct gw_err *err)

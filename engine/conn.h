@@ -5,6 +5,14 @@
  * sets the session up for lossless transfer: character set binary on the
  * wire, time_zone '+00:00', sql_mode without implicit conversions.
  *
+ * What a hostile server or a man in the middle cannot do (docs/security.md):
+ * read a local file (every file request is refused but for the copy's own
+ * LOAD DATA), receive credentials from a connection whose tls.mode is
+ * required or stronger when it offers no TLS (refused before the handshake
+ * response), or get the password itself on a connection without TLS (only
+ * authentication methods that send a scramble or a signature are allowed
+ * there).
+ *
  * Errors from the server are classified with conn_error(): connection
  * failures and lock waits/deadlocks are GW_ERETRY, the rest GW_EFATAL.
  */
@@ -34,10 +42,21 @@ enum conn_flags {
  * "source" or "destination", for messages. */
 int conn_open(MYSQL **out, const struct endpoint *ep, const char *role, unsigned flags,
 	      const char *task, struct gw_err *err);
+/*
+ * Makes m refuse every LOAD DATA LOCAL INFILE file request of the server.
+ * conn_open() does it before connecting; copy.c arms its own handler
+ * around each LOAD DATA it issues and calls this again right after.
+ */
+void conn_infile_refuse(MYSQL *m);
 /* Classifies the last error of m and writes "what: message (errno N)". */
 int conn_error(struct gw_err *err, MYSQL *m, const char *what);
 /* Whether a MySQL error number means the operation may succeed later. */
 bool conn_errno_retryable(unsigned errnum);
+/* Runs a query and stores its whole result in *out (the caller frees it
+ * with mysql_free_result). A statement without a result set is an error.
+ * `what` names the step in the message ("reading the columns"). */
+int conn_query(MYSQL_RES **out, MYSQL *m, const char *sql, const char *what,
+	       struct gw_err *err) WARN_UNUSED;
 /* Runs one statement and discards any result. */
 int conn_exec(MYSQL *m, const char *sql, struct gw_err *err);
 int conn_execf(MYSQL *m, struct gw_err *err, const char *fmt, ...) PRINTF_LIKE(3, 4);

@@ -18,10 +18,11 @@
  * Parts and chunks. A table is split into parts that workers take from one
  * queue, biggest table first, so one big table is copied by every worker
  * instead of one: a single integer key is cut into ranges between its
- * MIN and MAX; other keys (composite, strings) are one part walked by
- * keyset pagination (WHERE (a, b) > (?, ?) ORDER BY a, b LIMIT n). A part
- * is copied in chunks whose row count adapts to the time a chunk takes and
- * to its bytes.
+ * MIN and MAX, any other key (strings, composite) at keys sampled on the
+ * source; within a range rows are walked by keyset pagination by the whole
+ * key tuple (WHERE (a, b) > (?, ?) ORDER BY a, b LIMIT n). A part is copied
+ * in chunks whose row count adapts to the time a chunk takes and to its
+ * bytes (engine/plan.c has the arithmetic).
  *
  * Checkpoints. godwit_meta.copy_state has one row per part with its range
  * and the last key copied; it is written in the same destination
@@ -49,8 +50,9 @@
 #include "engine/conn.h"
 #include "engine/engine.h"
 #include "engine/meta.h"
+#include "engine/plan.h"
 #include "engine/stream.h"
-#include "engine/tableinfo.h"
+#include "engine/table.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -65,33 +67,25 @@
 
 #include "lib/banned.h"
 
-#define CHUNK_MIN 10
-#define CHUNK_MAX 200000
-#define CHUNK_FIRST 1000
-#define CHUNK_FIRST_BYTES (4u << 20)
-#define CHUNK_TARGET_MS 1000
-#define CHUNK_MAX_BYTES (32u << 20) /* one destination transaction */
 #define STMT_MAX_BYTES (4u << 20)
-#define PART_ROWS 100000 /* estimated rows per part of a split table */
-#define PARTS_MAX 64
 
 struct copy_run;
 
 /* A table being copied. */
 struct tstate {
-	struct table_info *t;
+	struct table *t;
 	struct progress_table *pt; /* may be NULL */
 	size_t parts_left;	   /* guarded by run->mu */
 	char *indexes;		   /* deferred index definitions, one a line */
-	bool int_key;		   /* one integer key column: split into ranges */
+	bool int_key;		   /* one integer key column: cut by arithmetic */
 };
 
 /* A unit of work: a key range of a table, (lo, hi]; NULL is unbounded. */
 struct part {
 	struct tstate *ts;
 	int no;
-	char *lo, *hi; /* integer literals, for int_key tables */
-	char **last;   /* nkey literals of the last key copied, or NULL */
+	char **lo, **hi; /* nkey literals each: the range (lo, hi], NULL unbounded */
+	char **last;	 /* nkey literals of the last key copied, or NULL */
 	uint64_t rows;
 	bool done;
 };
@@ -100,7 +94,7 @@ struct copy_run {
 	struct action_io *io;
 	const struct spec *s;
 	const char *metadb;
-	struct table_info *tables;
+	struct table *tables;
 	size_t ntables;
 	struct tstate *ts;
 	struct part *parts;
@@ -115,6 +109,30 @@ struct copy_run {
 	uint64_t win_rows;
 	uint64_t win_bytes;
 };
+
+/* The source's binlog file and position ("" when it has no binlog).
+ * SHOW MASTER STATUS needs REPLICATION CLIENT (or BINLOG MONITOR), which
+ * the incremental migration needs anyway; not RELOAD. */
+static int source_file_pos(char *file, size_t filesz, uint64_t *pos, MYSQL *src, struct gw_err *err)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+
+	file[0] = '\0';
+	*pos = 0;
+	if (mysql_query(src, "SHOW MASTER STATUS") &&
+	    (mysql_errno(src) != ER_PARSE_ERROR || mysql_query(src, "SHOW BINARY LOG STATUS")))
+		/* (MySQL 8.4 knows only the second) */
+		return conn_error(err, src, "reading the source's binlog position");
+	if (!(res = mysql_store_result(src)))
+		return conn_error(err, src, "reading the source's binlog position");
+	if ((row = mysql_fetch_row(res)) && row[0]) {
+		(void)snprintf(file, filesz, "%s", row[0]);
+		*pos = row[1] ? strtoull(row[1], NULL, 10) : 0;
+	}
+	mysql_free_result(res);
+	return 0;
+}
 
 /* Records where the incremental migration will replay from, once: the
  * source's position in its own form (engine/stream.h). */
@@ -151,6 +169,53 @@ out:
 	return r;
 }
 
+/* Brings state tables of an earlier version up to this one's columns. */
+static int upgrade_state_tables(MYSQL *dst, const char *metadb, struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	bool snap = false, wide = false;
+	int r = GW_ENOMEM;
+
+	if (buf_puts(&q, "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS"
+			 " WHERE TABLE_SCHEMA = ") < 0 ||
+	    conn_quote_string(&q, dst, metadb, strlen(metadb)) < 0 ||
+	    buf_puts(&q, " AND ((TABLE_NAME = 'copy_table' AND COLUMN_NAME = 'snap_file')"
+			 " OR (TABLE_NAME = 'copy_state' AND COLUMN_NAME = 'lo'))") < 0)
+		goto oom;
+	if ((r = conn_query(&res, dst, buf_cstr(&q), "reading the copy state's columns", err)) < 0)
+		goto out;
+	while ((row = mysql_fetch_row(res))) {
+		if (!strcmp(row[1], "snap_file"))
+			snap = true;
+		else if (row[2] && !strcasecmp(row[2], "mediumblob"))
+			wide = true;
+	}
+	buf_reset(&q);
+	/* (snapshot positions of tables without a key; range bounds that are
+	 * key tuples of any type) */
+	if (!snap && (buf_puts(&q, "ALTER TABLE ") < 0 || conn_quote_ident(&q, metadb) < 0 ||
+		      buf_puts(&q, ".copy_table ADD COLUMN snap_file VARBINARY(512) NULL,"
+				   " ADD COLUMN snap_pos BIGINT UNSIGNED NULL") < 0))
+		goto oom;
+	if (q.len && (r = conn_exec(dst, buf_cstr(&q), err)) < 0)
+		goto out;
+	buf_reset(&q);
+	if (!wide && (buf_puts(&q, "ALTER TABLE ") < 0 || conn_quote_ident(&q, metadb) < 0 ||
+		      buf_puts(&q, ".copy_state MODIFY lo MEDIUMBLOB, MODIFY hi MEDIUMBLOB") < 0))
+		goto oom;
+	r = q.len ? conn_exec(dst, buf_cstr(&q), err) : 0;
+	goto out;
+oom:
+	r = err_set(err, GW_ENOMEM, "out of memory");
+out:
+	if (res)
+		mysql_free_result(res);
+	buf_release(&q);
+	return r;
+}
+
 static int ensure_state_tables(MYSQL *dst, const char *metadb, struct gw_err *err)
 {
 	struct buf q = BUF_INIT;
@@ -162,6 +227,7 @@ static int ensure_state_tables(MYSQL *dst, const char *metadb, struct gw_err *er
 			 " tbl VARCHAR(64) NOT NULL, parts INT NOT NULL,"
 			 " indexes MEDIUMBLOB, rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0,"
 			 " done TINYINT NOT NULL DEFAULT 0,"
+			 " snap_file VARBINARY(512) NULL, snap_pos BIGINT UNSIGNED NULL,"
 			 " updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
 			 " PRIMARY KEY (task, db, tbl)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4") < 0)
 		goto oom;
@@ -172,14 +238,15 @@ static int ensure_state_tables(MYSQL *dst, const char *metadb, struct gw_err *er
 	    buf_puts(&q, ".copy_state ("
 			 " task VARCHAR(63) NOT NULL, db VARCHAR(64) NOT NULL,"
 			 " tbl VARCHAR(64) NOT NULL, part INT NOT NULL,"
-			 " lo VARBINARY(64), hi VARBINARY(64), last_key MEDIUMBLOB,"
+			 " lo MEDIUMBLOB, hi MEDIUMBLOB, last_key MEDIUMBLOB,"
 			 " rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0,"
 			 " done TINYINT NOT NULL DEFAULT 0,"
 			 " updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
 			 " PRIMARY KEY (task, db, tbl, part)) ENGINE=InnoDB"
 			 " DEFAULT CHARSET=utf8mb4") < 0)
 		goto oom;
-	r = conn_exec(dst, buf_cstr(&q), err);
+	if ((r = conn_exec(dst, buf_cstr(&q), err)) == 0)
+		r = upgrade_state_tables(dst, metadb, err);
 	goto out;
 oom:
 	r = err_set(err, GW_ENOMEM, "out of memory");
@@ -188,8 +255,7 @@ out:
 	return r;
 }
 
-static int state_where(struct buf *q, MYSQL *dst, const struct copy_run *run,
-		       const struct table_info *t)
+static int state_where(struct buf *q, MYSQL *dst, const struct copy_run *run, const struct table *t)
 {
 	if (buf_puts(q, " WHERE task = ") < 0 ||
 	    conn_quote_string(q, dst, run->s->name, strlen(run->s->name)) < 0 ||
@@ -200,62 +266,26 @@ static int state_where(struct buf *q, MYSQL *dst, const struct copy_run *run,
 	return 0;
 }
 
-static int store(MYSQL_RES **out, MYSQL *m, const struct buf *q, const char *what,
-		 struct gw_err *err)
-{
-	*out = NULL;
-	if (mysql_real_query(m, q->ptr, q->len) || !(*out = mysql_store_result(m)))
-		return conn_error(err, m, what);
-	return 0;
-}
-
-/* Splits a stored last_key (the literals, one a line: literals hold no
- * newline) into nkey strings. */
-static int split_key(char ***out, const char *p, size_t len, size_t nkey)
-{
-	const char *end = p + len;
-	char **k;
-	size_t i;
-
-	*out = NULL;
-	if (!(k = calloc(nkey, sizeof(*k))))
-		return GW_ENOMEM;
-	for (i = 0; i < nkey; i++) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		if (!(k[i] = strndup(p, n))) {
-			util_strv_free(k, nkey);
-			return GW_ENOMEM;
-		}
-		p = nl ? nl + 1 : end;
-	}
-	*out = k;
-	return 0;
-}
-
 /* The checkpoint statement of a part. */
 static int checkpoint_sql(struct buf *q, MYSQL *dst, const struct copy_run *run,
 			  const struct part *p)
 {
-	const struct table_info *t = p->ts->t;
-	struct buf key = BUF_INIT;
-	size_t i;
+	const struct table *t = p->ts->t;
+	char *key = NULL;
 	int r = GW_ENOMEM;
 
-	for (i = 0; p->last && i < t->nkey; i++)
-		if ((i && buf_putc(&key, '\n') < 0) || buf_puts(&key, p->last[i]) < 0)
-			goto out;
+	if (p->last && plan_key_join(&key, p->last, t->nkey) < 0)
+		goto out;
 	if (buf_puts(q, "UPDATE ") < 0 || conn_quote_ident(q, run->metadb) < 0 ||
 	    buf_puts(q, ".copy_state SET last_key = ") < 0 ||
-	    (p->last ? conn_quote_string(q, NULL, buf_cstr(&key), key.len) : buf_puts(q, "NULL")) <
-		0 ||
+	    (key ? conn_quote_string(q, NULL, key, strlen(key)) : buf_puts(q, "NULL")) < 0 ||
 	    buf_printf(q, ", rows_copied = %llu, done = %d, updated_at = CURRENT_TIMESTAMP(6)",
 		       (unsigned long long)p->rows, p->done ? 1 : 0) < 0 ||
 	    state_where(q, dst, run, t) < 0 || buf_printf(q, " AND part = %d", p->no) < 0)
 		goto out;
 	r = 0;
 out:
-	buf_release(&key);
+	free(key);
 	return r;
 }
 
@@ -285,7 +315,7 @@ static void throttle(struct copy_run *run, uint64_t rows, uint64_t bytes)
 /* --- the feed: rows of the source's result, encoded for the destination */
 
 struct feed {
-	const struct table_info *t;
+	const struct table *t;
 	MYSQL *src;
 	MYSQL_RES *res;
 	bool load;	/* LOAD DATA text, else INSERT tuples */
@@ -335,11 +365,25 @@ static int load_field(struct buf *b, const char *v, size_t len)
 	return 0;
 }
 
+/* Where the key's k-th column is in a chunk's SELECT: among the copied
+ * columns, or after them (a generated key column, read but not written). */
+static size_t key_field(const struct table *t, size_t k)
+{
+	size_t i, extra = 0;
+
+	if (table_key_col(t, k)->pos >= 0)
+		return (size_t)table_key_col(t, k)->pos;
+	for (i = 0; i < k; i++)
+		if (table_key_col(t, i)->pos < 0)
+			extra++;
+	return t->ncopied + extra;
+}
+
 /* Takes the next row into f->row; 1 taken, 0 none (chunk full, end of the
  * result, or failure: f->failed). */
 static int feed_next(struct feed *f)
 {
-	const struct table_info *t = f->t;
+	const struct table *t = f->t;
 	MYSQL_ROW row;
 	unsigned long *len;
 	size_t before = f->row.len, i;
@@ -356,22 +400,23 @@ static int feed_next(struct feed *f)
 		return 0;
 	}
 	len = mysql_fetch_lengths(f->res);
-	for (i = 0; i < t->ncols; i++) {
+	for (i = 0; i < t->ncopied; i++) {
 		int e;
 		if (f->load)
 			e = (i && buf_putc(&f->row, '\t') < 0) ||
 			    load_field(&f->row, row[i], len[i]) < 0;
 		else
 			e = buf_putc(&f->row, i ? ',' : '(') < 0 ||
-			    tableinfo_literal(&f->row, &t->cols[i], row[i], len[i]) < 0;
+			    table_literal(&f->row, &t->cols[t->copied[i]], row[i], len[i]) < 0;
 		if (e)
 			goto oom;
 	}
 	if (buf_putc(&f->row, f->load ? '\n' : ')') < 0)
 		goto oom;
 	for (i = 0; i < t->nkey; i++) {
+		size_t pos = key_field(t, i);
 		buf_reset(&f->key[i]);
-		if (buf_add(&f->key[i], row[t->key[i]] ? row[t->key[i]] : "", len[t->key[i]]) < 0)
+		if (buf_add(&f->key[i], row[pos] ? row[pos] : "", len[pos]) < 0)
 			goto oom;
 	}
 	f->bytes += f->row.len - before;
@@ -428,33 +473,35 @@ static int infile_error(void *ptr, char *msg, unsigned int len)
 }
 
 /* LOAD DATA LOCAL INFILE ... (columns) SET ... for table t. */
-static int load_sql(struct buf *q, const struct table_info *t)
+static int load_sql(struct buf *q, const struct table *t)
 {
 	size_t i;
 	bool set = false;
 
 	if (buf_puts(q, "LOAD DATA LOCAL INFILE 'godwit-chunk' REPLACE INTO TABLE ") < 0 ||
-	    tableinfo_name(q, t, true) < 0 ||
+	    table_name(q, t, TABLE_DEST) < 0 ||
 	    buf_puts(q, " CHARACTER SET binary FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\'"
 			" LINES TERMINATED BY '\\n' (") < 0)
 		return GW_ENOMEM;
-	for (i = 0; i < t->ncols; i++) {
+	for (i = 0; i < t->ncopied; i++) {
+		const struct table_col *c = &t->cols[t->copied[i]];
 		if (i && buf_puts(q, ", ") < 0)
 			return GW_ENOMEM;
 		/* JSON refuses binary strings (MySQL): through a variable. */
-		if (t->cols[i].is_json ? buf_printf(q, "@v%zu", i) < 0
-				       : conn_quote_ident(q, t->cols[i].dest_name) < 0)
+		if (c->is_json ? buf_printf(q, "@v%zu", i) < 0
+			       : conn_quote_ident(q, c->dest_name) < 0)
 			return GW_ENOMEM;
 	}
 	if (buf_putc(q, ')') < 0)
 		return GW_ENOMEM;
-	for (i = 0; i < t->ncols; i++) {
-		if (!t->cols[i].is_json)
+	for (i = 0; i < t->ncopied; i++) {
+		const struct table_col *c = &t->cols[t->copied[i]];
+		if (!c->is_json)
 			continue;
 		if (buf_puts(q, set ? ", " : " SET ") < 0 ||
-		    conn_quote_ident(q, t->cols[i].dest_name) < 0 ||
+		    conn_quote_ident(q, c->dest_name) < 0 ||
 		    buf_printf(q, " = CONVERT(@v%zu USING %s)", i,
-			       t->cols[i].charset ? t->cols[i].charset : "utf8mb4") < 0)
+			       c->text ? c->charset : "utf8mb4") < 0)
 			return GW_ENOMEM;
 		set = true;
 	}
@@ -462,10 +509,10 @@ static int load_sql(struct buf *q, const struct table_info *t)
 }
 
 /* INSERT INTO t (...) VALUES */
-static int insert_head(struct buf *q, const struct table_info *t)
+static int insert_head(struct buf *q, const struct table *t)
 {
-	if (buf_puts(q, "INSERT INTO ") < 0 || tableinfo_name(q, t, true) < 0 ||
-	    buf_puts(q, " (") < 0 || tableinfo_column_list(q, t, true) < 0 ||
+	if (buf_puts(q, "INSERT INTO ") < 0 || table_name(q, t, TABLE_DEST) < 0 ||
+	    buf_puts(q, " (") < 0 || table_column_list(q, t, TABLE_DEST) < 0 ||
 	    buf_puts(q, ") VALUES ") < 0)
 		return GW_ENOMEM;
 	return 0;
@@ -473,23 +520,25 @@ static int insert_head(struct buf *q, const struct table_info *t)
 
 /* ON DUPLICATE KEY UPDATE c = VALUES(c), ...: a row already there (a table
  * that had rows before its copy) takes the source's image. */
-static int insert_tail(struct buf *q, const struct table_info *t)
+static int insert_tail(struct buf *q, const struct table *t)
 {
 	size_t i;
 
 	if (buf_puts(q, " ON DUPLICATE KEY UPDATE ") < 0)
 		return GW_ENOMEM;
-	for (i = 0; i < t->ncols; i++)
-		if ((i && buf_puts(q, ", ") < 0) || conn_quote_ident(q, t->cols[i].dest_name) < 0 ||
-		    buf_puts(q, " = VALUES(") < 0 ||
-		    conn_quote_ident(q, t->cols[i].dest_name) < 0 || buf_putc(q, ')') < 0)
+	for (i = 0; i < t->ncopied; i++) {
+		const char *n = t->cols[t->copied[i]].dest_name;
+		if ((i && buf_puts(q, ", ") < 0) || conn_quote_ident(q, n) < 0 ||
+		    buf_puts(q, " = VALUES(") < 0 || conn_quote_ident(q, n) < 0 ||
+		    buf_putc(q, ')') < 0)
 			return GW_ENOMEM;
+	}
 	return 0;
 }
 
 /* A warning after LOAD DATA LOCAL means a value was changed on the way in
  * (LOCAL turns strict errors into warnings): refuse it. */
-static int check_warnings(MYSQL *dst, const struct table_info *t, struct gw_err *err)
+static int check_warnings(MYSQL *dst, const struct table *t, struct gw_err *err)
 {
 	struct buf w = BUF_INIT;
 	int r;
@@ -518,7 +567,7 @@ static int check_warnings(MYSQL *dst, const struct table_info *t, struct gw_err 
  */
 static int write_chunk(MYSQL *dst, struct feed *f, struct gw_err *err)
 {
-	const struct table_info *t = f->t;
+	const struct table *t = f->t;
 	struct buf q = BUF_INIT;
 	int r = 0;
 
@@ -537,8 +586,7 @@ static int write_chunk(MYSQL *dst, struct feed *f, struct gw_err *err)
 		} else {
 			r = check_warnings(dst, t, err);
 		}
-		mysql_set_local_infile_handler(dst, infile_init, infile_read, infile_end,
-					       infile_error, NULL);
+		conn_infile_refuse(dst);
 		goto out;
 	}
 	/* INSERT statements of at most STMT_MAX_BYTES. */
@@ -578,12 +626,18 @@ out:
  * ORDER BY key LIMIT n */
 static int select_sql(struct buf *q, const struct part *p, char *const *after, size_t limit)
 {
-	const struct table_info *t = p->ts->t;
+	const struct table *t = p->ts->t;
 	const char *where = t->tsel ? t->tsel->where : NULL;
 	const char *sep = " WHERE ";
+	size_t k;
 
-	if (buf_puts(q, "SELECT ") < 0 || tableinfo_column_list(q, t, false) < 0 ||
-	    buf_puts(q, " FROM ") < 0 || tableinfo_name(q, t, false) < 0)
+	if (buf_puts(q, "SELECT ") < 0 || table_select_list(q, t) < 0)
+		return GW_ENOMEM;
+	for (k = 0; k < t->nkey; k++)
+		if (table_key_col(t, k)->pos < 0 &&
+		    (buf_puts(q, ", ") < 0 || conn_quote_ident(q, table_key_col(t, k)->name) < 0))
+			return GW_ENOMEM;
+	if (buf_puts(q, " FROM ") < 0 || table_name(q, t, TABLE_SOURCE) < 0)
 		return GW_ENOMEM;
 	if (where) {
 		if (buf_printf(q, "%s(%s)", sep, where) < 0)
@@ -591,17 +645,14 @@ static int select_sql(struct buf *q, const struct part *p, char *const *after, s
 		sep = " AND ";
 	}
 	if (after) {
-		if (buf_puts(q, sep) < 0 || tableinfo_key_after(q, t, after) < 0)
+		if (buf_puts(q, sep) < 0 || table_key_after(q, t, TABLE_SOURCE, after) < 0)
 			return GW_ENOMEM;
 		sep = " AND ";
 	}
-	if (p->hi) {
-		char *hi[1] = {p->hi};
-		if (buf_puts(q, sep) < 0 || buf_puts(q, "NOT ") < 0 ||
-		    tableinfo_key_after(q, t, hi) < 0)
-			return GW_ENOMEM;
-	}
-	if (t->nkey && (buf_puts(q, " ORDER BY ") < 0 || tableinfo_key_list(q, t) < 0 ||
+	if (p->hi && (buf_puts(q, sep) < 0 || buf_puts(q, "NOT ") < 0 ||
+		      table_key_after(q, t, TABLE_SOURCE, p->hi) < 0))
+		return GW_ENOMEM;
+	if (t->nkey && (buf_puts(q, " ORDER BY ") < 0 || table_key_list(q, t, TABLE_SOURCE) < 0 ||
 			buf_printf(q, " LIMIT %zu", limit) < 0))
 		return GW_ENOMEM;
 	return 0;
@@ -610,7 +661,7 @@ static int select_sql(struct buf *q, const struct part *p, char *const *after, s
 /* The literals of the last key the feed took. */
 static int feed_last_key(char ***out, const struct feed *f)
 {
-	const struct table_info *t = f->t;
+	const struct table *t = f->t;
 	char **k = calloc(t->nkey, sizeof(*k));
 	size_t i;
 
@@ -619,8 +670,8 @@ static int feed_last_key(char ***out, const struct feed *f)
 		return GW_ENOMEM;
 	for (i = 0; i < t->nkey; i++) {
 		struct buf lit = BUF_INIT;
-		if (tableinfo_literal(&lit, &t->cols[t->key[i]], f->key[i].ptr ? f->key[i].ptr : "",
-				      f->key[i].len) < 0) {
+		if (table_literal(&lit, table_key_col(t, i), f->key[i].ptr ? f->key[i].ptr : "",
+				  f->key[i].len) < 0) {
 			buf_release(&lit);
 			util_strv_free(k, t->nkey);
 			return GW_ENOMEM;
@@ -645,6 +696,134 @@ static int commit_part_state(MYSQL *dst, struct copy_run *run, struct part *p, s
 }
 
 /*
+ * The source's binlog position of a consistent snapshot opened on src:
+ * MariaDB gives it with the snapshot (binlog_snapshot_file/position, no
+ * lock); elsewhere the table is locked for reading on a connection of its
+ * own (lock_wait_timeout bounds the wait for its writers) while the
+ * snapshot opens and the position is read: every change of the table
+ * committed before is in the snapshot and before the position, every one
+ * after is after it.
+ */
+static int snapshot_position(char *file, size_t filesz, uint64_t *pos, struct copy_run *run,
+			     MYSQL *src, const struct table *t, struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	MYSQL *lk = NULL;
+	unsigned long ver;
+	bool mariadb;
+	int r;
+
+	file[0] = '\0';
+	*pos = 0;
+	conn_server_version(src, &ver, &mariadb);
+	if (mariadb) {
+		if ((r = conn_exec(src, "START TRANSACTION WITH CONSISTENT SNAPSHOT", err)) < 0 ||
+		    (r = conn_query(&res, src, "SHOW STATUS LIKE 'binlog_snapshot_%'",
+				    "reading the snapshot's binlog position", err)) < 0)
+			goto out;
+		while ((row = mysql_fetch_row(res)))
+			if (row[0] && row[1] && !strcasecmp(row[0], "Binlog_snapshot_file"))
+				(void)snprintf(file, filesz, "%s", row[1]);
+			else if (row[0] && row[1] &&
+				 !strcasecmp(row[0], "Binlog_snapshot_position"))
+				*pos = strtoull(row[1], NULL, 10);
+		goto out;
+	}
+	if (buf_puts(&q, "LOCK TABLES ") < 0 || table_name(&q, t, TABLE_SOURCE) < 0 ||
+	    buf_puts(&q, " READ") < 0) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = conn_open(&lk, &run->s->source, "source", CONN_DEFAULT, run->s->name, err)) < 0 ||
+	    (r = conn_exec(lk, "SET SESSION lock_wait_timeout = 10", err)) < 0 ||
+	    (r = conn_exec(lk, buf_cstr(&q), err)) < 0 ||
+	    (r = conn_exec(src, "START TRANSACTION WITH CONSISTENT SNAPSHOT", err)) < 0 ||
+	    (r = source_file_pos(file, filesz, pos, src, err)) < 0)
+		goto out;
+	r = conn_exec(lk, "UNLOCK TABLES", err);
+out:
+	if (r < 0)
+		err_prefix(err, "table %s.%s: a consistent snapshot", t->db, t->table);
+	if (lk)
+		mysql_close(lk);
+	if (res)
+		mysql_free_result(res);
+	buf_release(&q);
+	return r;
+}
+
+/*
+ * A table without a key cannot be resumed by key, nor its changes applied
+ * idempotently (a replayed insert would double a row). It is copied in
+ * one pass from an empty table (rows an earlier, interrupted pass wrote are
+ * deleted first, in the same transaction as its checkpoint). With an
+ * incremental migration to follow, the pass reads a consistent snapshot
+ * whose binlog position goes into copy_table.snap_file/snap_pos: the
+ * incremental migration applies this table's changes from there on only.
+ */
+static int keyless_start(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *p,
+			 struct gw_err *err)
+{
+	struct tstate *ts = p->ts;
+	const struct table *t = ts->t;
+	struct buf q = BUF_INIT;
+	char file[512] = "";
+	uint64_t pos = 0;
+	int r;
+
+	if ((run->s->migration_types & MT_INCREMENTAL) &&
+	    (r = snapshot_position(file, sizeof(file), &pos, run, src, t, err)) < 0)
+		goto out;
+	if ((r = conn_exec(dst, "START TRANSACTION", err)) < 0)
+		goto out;
+	if (p->rows) {
+		log_info(run->s->name,
+			 "full copy: %s.%s has no key: copying it again from the start (%llu rows "
+			 "of an interrupted copy deleted)",
+			 t->db, t->table, (unsigned long long)p->rows);
+		if (buf_puts(&q, "DELETE FROM ") < 0 || table_name(&q, t, TABLE_DEST) < 0)
+			goto oom;
+		if ((r = conn_exec(dst, buf_cstr(&q), err)) < 0)
+			goto fail;
+		buf_reset(&q);
+	}
+	if (buf_puts(&q, "UPDATE ") < 0 || conn_quote_ident(&q, run->metadb) < 0 ||
+	    buf_puts(&q, ".copy_table SET snap_file = ") < 0 ||
+	    (file[0] ? conn_quote_string(&q, dst, file, strlen(file)) : buf_puts(&q, "NULL")) < 0 ||
+	    buf_printf(&q, ", snap_pos = %llu", (unsigned long long)pos) < 0 ||
+	    state_where(&q, dst, run, t) < 0)
+		goto oom;
+	if ((r = conn_exec(dst, buf_cstr(&q), err)) < 0)
+		goto fail;
+	buf_reset(&q);
+	if (ts->pt)
+		atomic_fetch_sub(&ts->pt->rows_done, p->rows);
+	atomic_fetch_sub(&run->io->progress->rows_done, p->rows);
+	p->rows = 0;
+	if (checkpoint_sql(&q, dst, run, p) < 0)
+		goto oom;
+	if ((r = conn_exec(dst, buf_cstr(&q), err)) < 0)
+		goto fail;
+	if ((r = meta_commit(dst, run->s->name, run->io->lock_holder, err)) < 0)
+		goto out;
+	if (file[0])
+		log_info(run->s->name,
+			 "full copy: %s.%s has no key: copied from a snapshot at %s:%llu, from "
+			 "which the incremental migration applies its changes",
+			 t->db, t->table, file, (unsigned long long)pos);
+	goto out;
+oom:
+	r = err_set(err, GW_ENOMEM, "out of memory");
+fail:
+	(void)mysql_query(dst, "ROLLBACK");
+out:
+	buf_release(&q);
+	return r;
+}
+
+/*
  * Copies one part, chunk by chunk. A keyed part runs one SELECT per chunk
  * (keyset pagination from the checkpoint); a keyless table runs one SELECT
  * whose rows are cut into chunks, and starts again from an empty table
@@ -655,18 +834,16 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 {
 	struct action_io *io = run->io;
 	struct tstate *ts = p->ts;
-	const struct table_info *t = ts->t;
+	const struct table *t = ts->t;
 	struct feed f;
 	struct buf sel = BUF_INIT, cq = BUF_INIT;
-	size_t chunk = CHUNK_FIRST, i;
+	size_t chunk, i;
+	bool snapshot = false;
 	int r = 0;
 
 	/* The first chunk by the table's average row length (wide rows, few
 	 * rows), the next ones by what the previous one took. */
-	if (t->avg_row_len && (CHUNK_FIRST_BYTES / t->avg_row_len) < chunk)
-		chunk = CHUNK_FIRST_BYTES / t->avg_row_len < CHUNK_MIN
-			    ? CHUNK_MIN
-			    : CHUNK_FIRST_BYTES / t->avg_row_len;
+	chunk = plan_chunk_first(t->avg_row_len);
 	memset(&f, 0, sizeof(f));
 	f.t = t;
 	f.src = src;
@@ -674,22 +851,9 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 	if (t->nkey && !(f.key = calloc(t->nkey, sizeof(*f.key))))
 		goto oom;
 	if (t->nkey == 0) {
-		/* No key to resume by: from empty, whatever an earlier run wrote. */
-		if (p->rows) {
-			log_info(run->s->name, "full copy: %s.%s has no key: copying it again",
-				 t->db, t->table);
-			if (buf_puts(&sel, "DELETE FROM ") < 0 || tableinfo_name(&sel, t, true) < 0)
-				goto oom;
-			if ((r = conn_exec(dst, buf_cstr(&sel), err)) < 0)
-				goto out;
-			buf_reset(&sel);
-			if (ts->pt)
-				atomic_fetch_sub(&ts->pt->rows_done, p->rows);
-			atomic_fetch_sub(&io->progress->rows_done, p->rows);
-			p->rows = 0;
-			if ((r = commit_part_state(dst, run, p, err)) < 0)
-				goto out;
-		}
+		if ((r = keyless_start(run, src, dst, p, err)) < 0)
+			goto out;
+		snapshot = true;
 		if (select_sql(&sel, p, NULL, 0) < 0)
 			goto oom;
 		if (mysql_real_query(src, sel.ptr, sel.len) || !(f.res = mysql_use_result(src))) {
@@ -698,7 +862,7 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 		}
 	}
 	for (;;) {
-		int64_t t0 = util_now_mono_ms(), dt;
+		int64_t t0 = util_now_mono_ms();
 		uint64_t n;
 
 		if (*io->cancel || atomic_load(&run->failed)) {
@@ -708,11 +872,7 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 		}
 		if (t->nkey) {
 			buf_reset(&sel);
-			if (select_sql(&sel, p,
-				       p->last ? p->last
-				       : p->lo ? &p->lo
-					       : NULL,
-				       chunk) < 0)
+			if (select_sql(&sel, p, p->last ? p->last : p->lo, chunk) < 0)
 				goto oom;
 			if (mysql_real_query(src, sel.ptr, sel.len) ||
 			    !(f.res = mysql_use_result(src))) {
@@ -756,10 +916,9 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 			(void)mysql_query(dst, "ROLLBACK");
 			goto oom;
 		}
-		if ((r = conn_exec(dst, buf_cstr(&cq), err)) < 0 ||
-		    (r = meta_fence(dst, run->s->name, io->lock_holder, err)) < 0 ||
-		    (r = conn_exec(dst, "COMMIT", err)) < 0) {
+		if ((r = conn_exec(dst, buf_cstr(&cq), err)) < 0)
 			(void)mysql_query(dst, "ROLLBACK");
+		if (r < 0 || (r = meta_commit(dst, run->s->name, io->lock_holder, err)) < 0) {
 			err_prefix(err, "table %s.%s", t->dest_db, t->dest_table);
 			goto out;
 		}
@@ -779,16 +938,7 @@ static int copy_part(struct copy_run *run, MYSQL *src, MYSQL *dst, struct part *
 		} else if (f.eof) {
 			break;
 		}
-		/* Adapt the chunk to ~CHUNK_TARGET_MS and CHUNK_MAX_BYTES. */
-		dt = util_now_mono_ms() - t0;
-		{
-			size_t by_time = dt > 0 ? chunk * CHUNK_TARGET_MS / (size_t)dt : chunk * 2;
-			size_t by_bytes = f.bytes ? chunk * CHUNK_MAX_BYTES / f.bytes : CHUNK_MAX;
-			size_t want = by_time < by_bytes ? by_time : by_bytes;
-			if (want > chunk * 2)
-				want = chunk * 2;
-			chunk = want < CHUNK_MIN ? CHUNK_MIN : want > CHUNK_MAX ? CHUNK_MAX : want;
-		}
+		chunk = plan_chunk_next(chunk, util_now_mono_ms() - t0, f.bytes);
 	}
 	p->done = true;
 	if ((r = commit_part_state(dst, run, p, err)) < 0)
@@ -800,6 +950,8 @@ oom:
 out:
 	if (f.res)
 		mysql_free_result(f.res);
+	if (snapshot)
+		(void)mysql_query(src, "COMMIT"); /* the snapshot's end */
 	for (i = 0; f.key && i < t->nkey; i++)
 		buf_release(&f.key[i]);
 	free(f.key);
@@ -843,7 +995,7 @@ static int index_name(struct buf *out, const char *line, size_t len)
 }
 
 /* The destination table's non-unique index definitions, one a line. */
-static int read_indexes(struct buf *out, MYSQL *dst, const struct table_info *t, struct gw_err *err)
+static int read_indexes(struct buf *out, MYSQL *dst, const struct table *t, struct gw_err *err)
 {
 	struct buf q = BUF_INIT;
 	MYSQL_RES *res = NULL;
@@ -852,11 +1004,11 @@ static int read_indexes(struct buf *out, MYSQL *dst, const struct table_info *t,
 	int r;
 
 	buf_reset(out);
-	if (buf_puts(&q, "SHOW CREATE TABLE ") < 0 || tableinfo_name(&q, t, true) < 0) {
+	if (buf_puts(&q, "SHOW CREATE TABLE ") < 0 || table_name(&q, t, TABLE_DEST) < 0) {
 		r = err_set(err, GW_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = store(&res, dst, &q, "reading the destination table", err)) < 0)
+	if ((r = conn_query(&res, dst, buf_cstr(&q), "reading the destination table", err)) < 0)
 		goto out;
 	/* An index a foreign key uses cannot be dropped: keep them all. */
 	if (!(row = mysql_fetch_row(res)) || !row[1] || strstr(row[1], " FOREIGN KEY "))
@@ -885,7 +1037,7 @@ out:
 }
 
 /* Whether index `name` exists on the destination table. */
-static int index_exists(bool *out, MYSQL *dst, const struct table_info *t, const char *name,
+static int index_exists(bool *out, MYSQL *dst, const struct table *t, const char *name,
 			struct gw_err *err)
 {
 	struct buf q = BUF_INIT;
@@ -902,7 +1054,7 @@ static int index_exists(bool *out, MYSQL *dst, const struct table_info *t, const
 		r = err_set(err, GW_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = store(&res, dst, &q, "reading the destination's indexes", err)) < 0)
+	if ((r = conn_query(&res, dst, buf_cstr(&q), "reading the destination's indexes", err)) < 0)
 		goto out;
 	*out = mysql_num_rows(res) > 0;
 out:
@@ -912,20 +1064,25 @@ out:
 	return r;
 }
 
-/* One ALTER TABLE that drops (add=false) the deferred indexes still there,
- * or adds (add=true) those missing: one pass over the table for all. */
-static int alter_indexes(MYSQL *dst, const struct tstate *ts, bool add, struct gw_err *err)
+enum index_change {
+	INDEXES_DROP, /* the deferred indexes still there */
+	INDEXES_ADD,  /* those missing */
+};
+
+/* One ALTER TABLE that drops or adds the deferred indexes: one pass over
+ * the table for all. */
+static int alter_indexes_once(MYSQL *dst, const struct tstate *ts, enum index_change change,
+			      struct gw_err *err)
 {
-	const struct table_info *t = ts->t;
+	const struct table *t = ts->t;
+	bool add = change == INDEXES_ADD;
 	struct buf q = BUF_INIT, name = BUF_INIT;
 	const char *p;
 	size_t head;
 	int64_t t0;
 	int r = 0;
 
-	if (!ts->indexes || !ts->indexes[0])
-		return 0;
-	if (buf_puts(&q, "ALTER TABLE ") < 0 || tableinfo_name(&q, t, true) < 0)
+	if (buf_puts(&q, "ALTER TABLE ") < 0 || table_name(&q, t, TABLE_DEST) < 0)
 		goto oom;
 	head = q.len;
 	for (p = ts->indexes; *p;) {
@@ -967,10 +1124,34 @@ out:
 	return r;
 }
 
+/*
+ * The deferred indexes dropped or added. An ALTER of an earlier run that
+ * was killed goes on on the server (it notices the lost client only once
+ * done): ours waits for its table lock, then finds the index it added or
+ * dropped meanwhile; then the indexes are looked at again.
+ */
+static int alter_indexes(MYSQL *dst, const struct tstate *ts, enum index_change change,
+			 struct gw_err *err)
+{
+	int r = 0, attempt;
+
+	if (!ts->indexes || !ts->indexes[0])
+		return 0;
+	for (attempt = 0; attempt < 3; attempt++) {
+		unsigned e;
+		if ((r = alter_indexes_once(dst, ts, change, err)) == 0)
+			break;
+		e = mysql_errno(dst);
+		if (e != ER_DUP_KEYNAME && e != ER_CANT_DROP_FIELD_OR_KEY)
+			break;
+	}
+	return r;
+}
+
 /* Every part of the table is copied: indexes built, the table done. */
 static int finish_table(struct copy_run *run, MYSQL *dst, struct tstate *ts, struct gw_err *err)
 {
-	const struct table_info *t = ts->t;
+	const struct table *t = ts->t;
 	struct buf q = BUF_INIT;
 	uint64_t rows = 0;
 	size_t i;
@@ -979,7 +1160,7 @@ static int finish_table(struct copy_run *run, MYSQL *dst, struct tstate *ts, str
 	for (i = 0; i < run->nparts; i++)
 		if (run->parts[i].ts == ts)
 			rows += run->parts[i].rows;
-	if ((r = alter_indexes(dst, ts, true, err)) < 0)
+	if ((r = alter_indexes(dst, ts, INDEXES_ADD, err)) < 0)
 		goto out;
 	if (buf_puts(&q, "UPDATE ") < 0 || conn_quote_ident(&q, run->metadb) < 0 ||
 	    buf_printf(&q, ".copy_table SET done = 1, rows_copied = %llu",
@@ -1002,96 +1183,30 @@ out:
 
 /* --- planning: the parts of every table --------------------------------- */
 
-static bool is_int_type(const char *type)
+/* The cut points of an integer key: between its MIN and MAX, by
+ * arithmetic (plan_int_cuts). */
+static int cuts_int(char ***cuts_out, size_t *nparts_out, MYSQL *src, const struct table *t,
+		    size_t want, struct gw_err *err)
 {
-	static const char *ints[] = {"tinyint", "smallint", "mediumint",
-				     "int",	"integer",  "bigint"};
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(ints); i++)
-		if (!strcmp(type, ints[i]))
-			return true;
-	return false;
-}
-
-static __int128 parse_i128(const char *s)
-{
-	bool neg = *s == '-';
-	__int128 v = 0;
-
-	if (neg || *s == '+')
-		s++;
-	for (; *s >= '0' && *s <= '9'; s++)
-		v = v * 10 + (*s - '0');
-	return neg ? -v : v;
-}
-
-static char *format_i128(__int128 v)
-{
-	char tmp[48], *p = tmp + sizeof(tmp) - 1;
-	bool neg = v < 0;
-	unsigned __int128 u = neg ? (unsigned __int128)(-(v + 1)) + 1 : (unsigned __int128)v;
-
-	*p = '\0';
-	do {
-		*--p = (char)('0' + (int)(u % 10));
-		u /= 10;
-	} while (u);
-	if (neg)
-		*--p = '-';
-	return strdup(p);
-}
-
-/* The range boundaries of a new plan: nparts - 1 cut points between the
- * key's MIN and MAX (the first part open below, the last open above, so
- * rows added past either end during the copy are copied too). */
-static int plan_ranges(char ***cuts_out, size_t *nparts_out, MYSQL *src, const struct tstate *ts,
-		       size_t want, struct gw_err *err)
-{
-	const struct table_info *t = ts->t;
 	struct buf q = BUF_INIT;
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
-	char **cuts = NULL;
-	size_t n = 1, i;
 	int r;
 
 	*cuts_out = NULL;
 	*nparts_out = 1;
-	if (buf_puts(&q, "SELECT MIN(") < 0 || conn_quote_ident(&q, t->cols[t->key[0]].name) < 0 ||
-	    buf_puts(&q, "), MAX(") < 0 || conn_quote_ident(&q, t->cols[t->key[0]].name) < 0 ||
-	    buf_puts(&q, ") FROM ") < 0 || tableinfo_name(&q, t, false) < 0) {
+	if (buf_puts(&q, "SELECT MIN(") < 0 ||
+	    conn_quote_ident(&q, table_key_col(t, 0)->name) < 0 || buf_puts(&q, "), MAX(") < 0 ||
+	    conn_quote_ident(&q, table_key_col(t, 0)->name) < 0 || buf_puts(&q, ") FROM ") < 0 ||
+	    table_name(&q, t, TABLE_SOURCE) < 0) {
 		r = err_set(err, GW_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = store(&res, src, &q, "reading the key range", err)) < 0)
+	if ((r = conn_query(&res, src, buf_cstr(&q), "reading the key range", err)) < 0)
 		goto out;
-	if ((row = mysql_fetch_row(res)) && row[0] && row[1]) {
-		__int128 lo = parse_i128(row[0]), hi = parse_i128(row[1]), span = hi - lo + 1;
-		n = want;
-		if ((__int128)n > span)
-			n = (size_t)span;
-		if (n > 1) {
-			if (!(cuts = calloc(n - 1, sizeof(*cuts)))) {
-				r = err_set(err, GW_ENOMEM, "out of memory");
-				goto out;
-			}
-			for (i = 1; i < n; i++)
-				if (!(cuts[i - 1] =
-					  format_i128(lo - 1 + span * (__int128)i / (__int128)n))) {
-					util_strv_free(cuts, i - 1);
-					cuts = NULL;
-					r = err_set(err, GW_ENOMEM, "out of memory");
-					goto out;
-				}
-		} else {
-			n = 1;
-		}
-	} else {
-		n = 1;
-	}
-	*cuts_out = cuts;
-	*nparts_out = n;
+	if ((row = mysql_fetch_row(res)) && row[0] && row[1] &&
+	    plan_int_cuts(cuts_out, nparts_out, row[0], row[1], want) < 0)
+		r = err_set(err, GW_ENOMEM, "out of memory");
 out:
 	if (res)
 		mysql_free_result(res);
@@ -1099,20 +1214,93 @@ out:
 	return r;
 }
 
+/*
+ * The cut points of any other key (strings, composite, dates): sampled on
+ * the source, every step-th key in the key's order, by the whole key tuple
+ * and with the column's collation (SELECT key ... WHERE key > previous
+ * ORDER BY key LIMIT step - 1, 1). The server walks the key's index to
+ * each point, and only the points cross the network. Each cut is the
+ * tuple's literals (plan_key_join); fewer parts when the table has fewer
+ * rows than estimated.
+ */
+static int cuts_sampled(char ***cuts_out, size_t *nparts_out, MYSQL *src, const struct table *t,
+			size_t want, struct gw_err *err)
+{
+	uint64_t step = plan_sample_step(t->est_rows, want);
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	char **cuts = NULL, **prev = NULL, **lits = NULL;
+	size_t n = 0, k;
+	int r = 0;
+
+	*cuts_out = NULL;
+	*nparts_out = 1;
+	if (!(cuts = calloc(want, sizeof(*cuts))))
+		goto oom;
+	while (n + 1 < want) {
+		buf_reset(&q);
+		if (buf_puts(&q, "SELECT ") < 0 || table_key_list(&q, t, TABLE_SOURCE) < 0 ||
+		    buf_puts(&q, " FROM ") < 0 || table_name(&q, t, TABLE_SOURCE) < 0 ||
+		    (prev && (buf_puts(&q, " WHERE ") < 0 ||
+			      table_key_after(&q, t, TABLE_SOURCE, prev) < 0)) ||
+		    buf_puts(&q, " ORDER BY ") < 0 || table_key_list(&q, t, TABLE_SOURCE) < 0 ||
+		    buf_printf(&q, " LIMIT %llu, 1", (unsigned long long)(step - 1)) < 0)
+			goto oom;
+		if ((r = conn_query(&res, src, buf_cstr(&q), "sampling the key", err)) < 0)
+			goto out;
+		if (!(row = mysql_fetch_row(res)))
+			break; /* fewer rows than estimated */
+		if (!(lits = calloc(t->nkey, sizeof(*lits))))
+			goto oom;
+		for (k = 0; k < t->nkey; k++) {
+			struct buf lit = BUF_INIT;
+			unsigned long *len = mysql_fetch_lengths(res);
+			if (table_literal(&lit, table_key_col(t, k), row[k], len[k]) < 0) {
+				buf_release(&lit);
+				goto oom;
+			}
+			lits[k] = buf_detach(&lit, NULL);
+		}
+		mysql_free_result(res);
+		res = NULL;
+		if (plan_key_join(&cuts[n], lits, t->nkey) < 0)
+			goto oom;
+		n++;
+		util_strv_free(prev, t->nkey);
+		prev = lits;
+		lits = NULL;
+	}
+	*cuts_out = cuts;
+	*nparts_out = n + 1;
+	cuts = NULL;
+	goto out;
+oom:
+	r = err_set(err, GW_ENOMEM, "out of memory");
+out:
+	if (res)
+		mysql_free_result(res);
+	util_strv_free(cuts, n);
+	util_strv_free(prev, t->nkey);
+	util_strv_free(lits, t->nkey);
+	buf_release(&q);
+	return r;
+}
+
 /* Whether the destination table has any row. */
-static int dest_empty(bool *out, MYSQL *dst, const struct table_info *t, struct gw_err *err)
+static int dest_empty(bool *out, MYSQL *dst, const struct table *t, struct gw_err *err)
 {
 	struct buf q = BUF_INIT;
 	MYSQL_RES *res = NULL;
 	int r;
 
 	*out = false;
-	if (buf_puts(&q, "SELECT 1 FROM ") < 0 || tableinfo_name(&q, t, true) < 0 ||
+	if (buf_puts(&q, "SELECT 1 FROM ") < 0 || table_name(&q, t, TABLE_DEST) < 0 ||
 	    buf_puts(&q, " LIMIT 1") < 0) {
 		r = err_set(err, GW_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = store(&res, dst, &q, "reading the destination table", err)) < 0)
+	if ((r = conn_query(&res, dst, buf_cstr(&q), "reading the destination table", err)) < 0)
 		goto out;
 	*out = mysql_num_rows(res) == 0;
 out:
@@ -1127,26 +1315,20 @@ out:
 static int plan_new(struct copy_run *run, MYSQL *src, MYSQL *dst, struct tstate *ts,
 		    struct gw_err *err)
 {
-	const struct table_info *t = ts->t;
+	const struct table *t = ts->t;
 	size_t workers = run->s->parallelism > 0 ? (size_t)run->s->parallelism : 1;
-	size_t want = 1, nparts = 1, i;
+	size_t want, nparts = 1, i;
 	char **cuts = NULL;
 	struct buf idx = BUF_INIT, q = BUF_INIT, parts = BUF_INIT;
 	bool empty = false;
 	int r;
 
-	/* NEEDSWORK: a big table keyed otherwise (strings, composite) is one
-	 * part, copied by one worker; sampled boundaries (every Nth key) would
-	 * split it as well. */
-	if (ts->int_key && t->est_rows > PART_ROWS) {
-		want = (size_t)(t->est_rows / PART_ROWS) + 1;
-		if (want < workers)
-			want = workers;
-		if (want > PARTS_MAX)
-			want = PARTS_MAX;
-		if ((r = plan_ranges(&cuts, &nparts, src, ts, want, err)) < 0)
-			goto out;
-	}
+	/* A big table is cut into ranges that workers share, whatever its
+	 * key: by arithmetic for an integer, by sampled keys otherwise. */
+	want = t->nkey ? plan_parts(t->est_rows, workers) : 1;
+	if (want > 1 && (r = ts->int_key ? cuts_int(&cuts, &nparts, src, t, want, err)
+					 : cuts_sampled(&cuts, &nparts, src, t, want, err)) < 0)
+		goto out;
 	if ((r = dest_empty(&empty, dst, t, err)) < 0)
 		goto out;
 	/* Indexes are deferred only on a table that is still empty: rows a
@@ -1173,17 +1355,21 @@ static int plan_new(struct copy_run *run, MYSQL *src, MYSQL *dst, struct tstate 
 		    conn_quote_string(&parts, dst, t->db, strlen(t->db)) < 0 ||
 		    buf_puts(&parts, ", ") < 0 ||
 		    conn_quote_string(&parts, dst, t->table, strlen(t->table)) < 0 ||
-		    buf_printf(&parts, ", %zu, %s%s%s, %s%s%s)", i, lo ? "'" : "", lo ? lo : "NULL",
-			       lo ? "'" : "", hi ? "'" : "", hi ? hi : "NULL", hi ? "'" : "") < 0)
+		    buf_printf(&parts, ", %zu, ", i) < 0 ||
+		    (lo ? conn_quote_string(&parts, dst, lo, strlen(lo))
+			: buf_puts(&parts, "NULL")) < 0 ||
+		    buf_puts(&parts, ", ") < 0 ||
+		    (hi ? conn_quote_string(&parts, dst, hi, strlen(hi))
+			: buf_puts(&parts, "NULL")) < 0 ||
+		    buf_putc(&parts, ')') < 0)
 			goto oom;
 	}
 	if ((r = conn_exec(dst, "START TRANSACTION", err)) < 0)
 		goto out;
 	if ((r = conn_exec(dst, buf_cstr(&q), err)) < 0 ||
-	    (r = conn_exec(dst, buf_cstr(&parts), err)) < 0 ||
-	    (r = meta_fence(dst, run->s->name, run->io->lock_holder, err)) < 0 ||
-	    (r = conn_exec(dst, "COMMIT", err)) < 0) {
+	    (r = conn_exec(dst, buf_cstr(&parts), err)) < 0)
 		(void)mysql_query(dst, "ROLLBACK");
+	if (r < 0 || (r = meta_commit(dst, run->s->name, run->io->lock_holder, err)) < 0) {
 		err_prefix(err, "planning the copy of %s.%s", t->db, t->table);
 		goto out;
 	}
@@ -1214,18 +1400,19 @@ static int plan(struct copy_run *run, MYSQL *src, MYSQL *dst, struct gw_err *err
 
 	for (i = 0; i < run->ntables; i++) {
 		struct tstate *ts = &run->ts[i];
-		const struct table_info *t = ts->t;
+		const struct table *t = ts->t;
 		bool found = false, done = false;
 		size_t first = run->nparts;
 
-		ts->int_key = t->nkey == 1 && is_int_type(t->cols[t->key[0]].data_type);
+		ts->int_key = t->nkey == 1 && table_key_col(t, 0)->integer;
 		for (int attempt = 0; attempt < 2 && !found; attempt++) {
 			buf_reset(&q);
 			if (buf_puts(&q, "SELECT indexes, done, rows_copied FROM ") < 0 ||
 			    conn_quote_ident(&q, run->metadb) < 0 ||
 			    buf_puts(&q, ".copy_table") < 0 || state_where(&q, dst, run, t) < 0)
 				goto oom;
-			if ((r = store(&res, dst, &q, "reading the copy checkpoint", err)) < 0)
+			if ((r = conn_query(&res, dst, buf_cstr(&q), "reading the copy checkpoint",
+					    err)) < 0)
 				goto out;
 			if ((row = mysql_fetch_row(res))) {
 				found = true;
@@ -1255,7 +1442,8 @@ static int plan(struct copy_run *run, MYSQL *src, MYSQL *dst, struct gw_err *err
 		    conn_quote_ident(&q, run->metadb) < 0 || buf_puts(&q, ".copy_state") < 0 ||
 		    state_where(&q, dst, run, t) < 0 || buf_puts(&q, " ORDER BY part") < 0)
 			goto oom;
-		if ((r = store(&res, dst, &q, "reading the copy checkpoint", err)) < 0)
+		if ((r = conn_query(&res, dst, buf_cstr(&q), "reading the copy checkpoint", err)) <
+		    0)
 			goto out;
 		while ((row = mysql_fetch_row(res))) {
 			struct part *p;
@@ -1269,11 +1457,13 @@ static int plan(struct copy_run *run, MYSQL *src, MYSQL *dst, struct gw_err *err
 			p->no = (int)strtol(row[0], NULL, 10);
 			p->rows = strtoull(row[4], NULL, 10);
 			p->done = row[5][0] == '1';
-			if ((row[1] && !(p->lo = strdup(row[1]))) ||
-			    (row[2] && !(p->hi = strdup(row[2]))))
+			if ((row[1] && t->nkey &&
+			     plan_key_split(&p->lo, row[1], len[1], t->nkey) < 0) ||
+			    (row[2] && t->nkey &&
+			     plan_key_split(&p->hi, row[2], len[2], t->nkey) < 0))
 				goto oom;
 			if (row[3] && len[3] && t->nkey &&
-			    split_key(&p->last, row[3], len[3], t->nkey) < 0)
+			    plan_key_split(&p->last, row[3], len[3], t->nkey) < 0)
 				goto oom;
 			atomic_fetch_add(&io->progress->rows_done, p->rows);
 			if (ts->pt)
@@ -1296,7 +1486,7 @@ static int plan(struct copy_run *run, MYSQL *src, MYSQL *dst, struct gw_err *err
 				goto out;
 			continue;
 		}
-		if ((r = alter_indexes(dst, ts, false, err)) < 0)
+		if ((r = alter_indexes(dst, ts, INDEXES_DROP, err)) < 0)
 			goto out;
 	}
 	goto out;
@@ -1368,6 +1558,25 @@ out:
 	return NULL;
 }
 
+/* What the precheck refuses, refused again: the copy of a table that
+ * cannot be addressed on the destination, or has nothing to copy. */
+static int check_tables(const struct copy_run *run, struct gw_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < run->ntables; i++) {
+		const struct table *t = &run->tables[i];
+		if (!t->ncopied)
+			return err_set(err, GW_EFATAL, "table %s.%s: no column to copy", t->db,
+				       t->table);
+		if (t->key_unselected)
+			return err_set(err, GW_EFATAL,
+				       "table %s.%s: the column list leaves out key column %s",
+				       t->db, t->table, t->key_unselected);
+	}
+	return 0;
+}
+
 /* Whether the destination takes LOAD DATA LOCAL INFILE (local_infile). */
 static int probe_load(bool *out, MYSQL *dst, struct gw_err *err)
 {
@@ -1412,7 +1621,9 @@ int engine_full(struct action_io *io)
 	/* Before the first row is read. */
 	if ((r = record_handoff(src, dst, &run, &io->err)) < 0)
 		goto out;
-	if ((r = tableinfo_list(&run.tables, &run.ntables, src, io->spec, &io->err)) < 0)
+	if ((r = table_list(&run.tables, &run.ntables, src, io->spec, TABLE_MISSING_FAILS,
+			    &io->err)) < 0 ||
+	    (r = check_tables(&run, &io->err)) < 0)
 		goto out;
 	if ((r = probe_load(&run.use_load, dst, &io->err)) < 0)
 		goto out;
@@ -1474,15 +1685,15 @@ int engine_full(struct action_io *io)
 out:
 	free(threads);
 	for (i = 0; i < run.nparts; i++) {
-		free(run.parts[i].lo);
-		free(run.parts[i].hi);
+		util_strv_free(run.parts[i].lo, run.parts[i].ts->t->nkey);
+		util_strv_free(run.parts[i].hi, run.parts[i].ts->t->nkey);
 		util_strv_free(run.parts[i].last, run.parts[i].ts->t->nkey);
 	}
 	free(run.parts);
 	for (i = 0; run.ts && i < run.ntables; i++)
 		free(run.ts[i].indexes);
 	free(run.ts);
-	tableinfo_free_list(run.tables, run.ntables);
+	table_list_free(run.tables, run.ntables);
 	if (src)
 		mysql_close(src);
 	if (dst)

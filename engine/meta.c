@@ -10,12 +10,26 @@
 
 #include "lib/banned.h"
 
-static const char *stage_names[] = {"none",	 "schema_done",	   "full_started",
-				    "full_done", "post_full_done", "cutover_done"};
-
-const char *meta_stage_name(enum meta_stage st)
+int meta_present(bool *out, MYSQL *dst, const char *metadb, struct gw_err *err)
 {
-	return (size_t)st < ARRAY_SIZE(stage_names) ? stage_names[st] : "unknown";
+	struct buf q = BUF_INIT, v = BUF_INIT;
+	bool found = false;
+	int r;
+
+	*out = false;
+	if (buf_puts(&q, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ") <
+		0 ||
+	    conn_quote_string(&q, dst, metadb, strlen(metadb)) < 0 ||
+	    buf_puts(&q, " AND TABLE_NAME = 'task_stage'") < 0) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = conn_query_value(&v, &found, dst, buf_cstr(&q), err)) == 0)
+		*out = found && !strcmp(buf_cstr(&v), "1");
+out:
+	buf_release(&q);
+	buf_release(&v);
+	return r;
 }
 
 const char *meta_pos_kind_name(enum binlog_pos_kind k)
@@ -130,17 +144,6 @@ out:
 	return r;
 }
 
-static int fetch_row(MYSQL_RES **res_out, MYSQL *dst, const char *sql, struct gw_err *err)
-{
-	*res_out = NULL;
-	if (mysql_real_query(dst, sql, strlen(sql)))
-		return conn_error(err, dst, "meta query");
-	*res_out = mysql_store_result(dst);
-	if (!*res_out)
-		return conn_error(err, dst, "meta query result");
-	return 0;
-}
-
 int meta_stage_get(enum meta_stage *out, char immutable_hash_out[65], MYSQL *dst,
 		   const char *metadb, const char *task, struct gw_err *err)
 {
@@ -158,7 +161,7 @@ int meta_stage_get(enum meta_stage *out, char immutable_hash_out[65], MYSQL *dst
 		err_set(err, r, "out of memory");
 		goto out;
 	}
-	if ((r = fetch_row(&res, dst, buf_cstr(&q), err)) < 0)
+	if ((r = conn_query(&res, dst, buf_cstr(&q), "reading the meta database", err)) < 0)
 		goto out;
 	if ((row = mysql_fetch_row(res)) != NULL) {
 		*out = (enum meta_stage)strtol(row[0], NULL, 10);
@@ -215,9 +218,9 @@ int meta_position_get(struct binlog_pos *out, bool *found_out, MYSQL *dst, const
 		err_set(err, r, "out of memory");
 		goto out;
 	}
-	if ((r = fetch_row(&res, dst, buf_cstr(&q), err)) < 0 &&
+	if ((r = conn_query(&res, dst, buf_cstr(&q), "reading the meta database", err)) < 0 &&
 	    (mysql_errno(dst) != ER_BAD_FIELD_ERROR ||
-	     (r = fetch_row(&res, dst, buf_cstr(&old), err)) < 0))
+	     (r = conn_query(&res, dst, buf_cstr(&old), "reading the meta database", err)) < 0))
 		goto out;
 	if ((row = mysql_fetch_row(res)) != NULL) {
 		if (row[0] && strlen(row[0]) >= sizeof(out->gtid)) {
@@ -318,6 +321,15 @@ int meta_fence(MYSQL *dst, const char *task, unsigned long holder, struct gw_err
 out:
 	buf_release(&q);
 	buf_release(&v);
+	return r;
+}
+
+int meta_commit(MYSQL *dst, const char *task, unsigned long holder, struct gw_err *err)
+{
+	int r;
+
+	if ((r = meta_fence(dst, task, holder, err)) < 0 || (r = conn_exec(dst, "COMMIT", err)) < 0)
+		(void)mysql_query(dst, "ROLLBACK");
 	return r;
 }
 

@@ -26,6 +26,7 @@
 #include "lib/common.h"
 #include "lib/buf.h"
 #include "lib/err.h"
+#include "reconcile/stage.h"
 
 #include <mysql.h>
 #include <stdint.h>
@@ -62,20 +63,12 @@ struct binlog_pos {
 
 const char *meta_pos_kind_name(enum binlog_pos_kind k);
 
+/* Whether metadb.task_stage exists on dst (read only: before the first
+ * precheck passed nothing is written there). */
+int meta_present(bool *out, MYSQL *dst, const char *metadb, struct gw_err *err);
 /* Creates the meta database and its tables if absent. */
 int meta_ensure(MYSQL *dst, const char *metadb, struct gw_err *err);
 
-/* Stages recorded in task_stage (a task's row holds the highest reached). */
-enum meta_stage {
-	META_NONE = 0,
-	META_SCHEMA_DONE = 1,	 /* SCHEMA_CREATE done */
-	META_FULL_STARTED = 2,	 /* hand-off position recorded, data moving */
-	META_FULL_DONE = 3,	 /* every chunk copied */
-	META_POST_FULL_DONE = 4, /* SCHEMA_AFTER_FULL done */
-	META_CUTOVER_DONE = 5,	 /* incremental stopped, SCHEMA_CUTOVER done */
-};
-
-const char *meta_stage_name(enum meta_stage st);
 /* *out is META_NONE when the task has no row. */
 int meta_stage_get(enum meta_stage *out, char immutable_hash_out[65], MYSQL *dst,
 		   const char *metadb, const char *task, struct gw_err *err);
@@ -96,8 +89,20 @@ int meta_position_sql(struct buf *sql, MYSQL *dst, const char *metadb, const cha
  * it does not (another controller may drive the task now: the caller rolls
  * back and writes nothing). */
 int meta_fence(MYSQL *dst, const char *task, unsigned long holder, struct gw_err *err) WARN_UNUSED;
+/* Commits the caller's transaction on dst once meta_fence() passes; on any
+ * failure rolls it back, so nothing of it is kept. */
+int meta_commit(MYSQL *dst, const char *task, unsigned long holder, struct gw_err *err) WARN_UNUSED;
 /* "gtid" when set, else "file:pos". */
 void meta_position_format(char *out, size_t outsz, const struct binlog_pos *pos);
+/* For the task loop (struct task_env, reconcile/task.h), in engine/lock.c:
+ * the task's stage and immutable hash as the destination records them
+ * (META_NONE when nothing is; reads only), and a stage recorded. */
+int meta_observe_task(enum meta_stage *stage_out, char hash_out[65], const struct spec *s,
+		      struct gw_err *err);
+int meta_record_task(const struct spec *s, enum meta_stage st, struct gw_err *err);
+/* GET_LOCK('godwit:NAME') on a connection of the lock keeper's own. */
+struct lock_ops;
+extern const struct lock_ops engine_lock_ops;
 /* Removes every row of the task in the meta tables it knows of (for a
  * new migration reusing the name after a deleted one; never called by the
  * controller on spec deletion). */

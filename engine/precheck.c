@@ -20,6 +20,7 @@
 #include "engine/stream.h"
 #include "binlog/gtid.h"
 #include "engine/schema.h"
+#include "engine/table.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -69,12 +70,14 @@ static void item(struct pc *pc, const char *id, enum precheck_result res, const 
 	(void)snprintf(it->fix, sizeof(it->fix), "%s", fix ? fix : "");
 }
 
-/* Runs a query; NULL result on error (the error goes into an item). */
+/* Runs a query; NULL result on error (mysql_error() says which, for the
+ * item). */
 static MYSQL_RES *q(MYSQL *m, const char *sql)
 {
-	if (mysql_real_query(m, sql, strlen(sql)))
-		return NULL;
-	return mysql_store_result(m);
+	struct gw_err e = GW_ERR_INIT;
+	MYSQL_RES *res;
+
+	return conn_query(&res, m, sql, "query", &e) < 0 ? NULL : res;
 }
 
 static char *value(MYSQL *m, const char *sql)
@@ -274,8 +277,14 @@ static bool db_pattern_match(const char *p, size_t pn, const char *name)
 	return (*p == '_' || *p == *name) && db_pattern_match(p + 1, pn - 1, name + 1);
 }
 
-static bool privs_have(const char *privs, const char *p, bool global)
+enum grant_scope {
+	GRANT_GLOBAL,	/* ON *.* */
+	GRANT_DATABASE, /* ON db.* */
+};
+
+static bool privs_have(const char *privs, const char *p, enum grant_scope scope)
 {
+	bool global = scope == GRANT_GLOBAL;
 	char pat[64];
 
 	/* ALL PRIVILEGES on a database does not carry the global-only ones */
@@ -291,13 +300,13 @@ static bool grants_have(const struct grants *g, const char *db, const char *p)
 {
 	const char *line;
 
-	if (g->global.len && privs_have(buf_cstr(&g->global), p, true))
+	if (g->global.len && privs_have(buf_cstr(&g->global), p, GRANT_GLOBAL))
 		return true;
 	/* MariaDB 10.5 renamed REPLICATION CLIENT to BINLOG MONITOR; SUPER
 	 * held it before */
 	if (!strcmp(p, "REPLICATION CLIENT") && g->global.len &&
-	    (privs_have(buf_cstr(&g->global), "BINLOG MONITOR", true) ||
-	     privs_have(buf_cstr(&g->global), "SUPER", true)))
+	    (privs_have(buf_cstr(&g->global), "BINLOG MONITOR", GRANT_GLOBAL) ||
+	     privs_have(buf_cstr(&g->global), "SUPER", GRANT_GLOBAL)))
 		return true;
 	for (line = g->dbs.len ? g->dbs.ptr : NULL; db && line && *line;) {
 		const char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
@@ -306,7 +315,7 @@ static bool grants_have(const struct grants *g, const char *db, const char *p)
 		if (db_pattern_match(line, (size_t)(tab - line), db)) {
 			struct buf privs = BUF_INIT;
 			bool yes = buf_add(&privs, tab + 1, (size_t)(nl - tab - 1)) == 0 &&
-				   privs_have(buf_cstr(&privs), p, false);
+				   privs_have(buf_cstr(&privs), p, GRANT_DATABASE);
 			buf_release(&privs);
 			if (yes)
 				return true;
@@ -362,8 +371,14 @@ static void account_of(struct buf *out, MYSQL *m, const char *fallback_user)
 	free(cu);
 }
 
-static void check_privileges(struct pc *pc, bool source)
+enum pc_side {
+	PC_SOURCE,
+	PC_DESTINATION,
+};
+
+static void check_privileges(struct pc *pc, enum pc_side side)
 {
+	bool source = side == PC_SOURCE;
 	static const char *src_need[] = {"SELECT", "SHOW VIEW", "TRIGGER", "EVENT"};
 	static const char *inc_need[] = {"REPLICATION SLAVE", "REPLICATION CLIENT"};
 	static const char *dst_need[] = {"SELECT",	"CREATE",  "ALTER",	     "INDEX",
@@ -723,11 +738,23 @@ static void check_objects(struct pc *pc)
 		free(v);
 		for (j = 0; j < o->ntables; j++) {
 			const struct table_sel *t = &o->tables[j];
-			if (!table_exists(pc->src, o->database, t->name)) {
-				item(pc, "objects-exist", PC_FAIL,
-				     "correct the table name in the spec",
-				     "table %s.%s does not exist on the source", o->database,
-				     t->name);
+			struct table model;
+			struct gw_err e = GW_ERR_INIT;
+			int lr;
+
+			memset(&model, 0, sizeof(model));
+			if ((lr = table_load(&model, pc->src, o->database, t->name, NULL, NULL,
+					     NULL, &e)) < 0) {
+				if (lr == GW_ENOTFOUND)
+					item(pc, "objects-exist", PC_FAIL,
+					     "correct the table name in the spec",
+					     "table %s.%s does not exist on the source",
+					     o->database, t->name);
+				else
+					item(pc, "objects-exist", PC_FAIL,
+					     "grant SELECT on the selected databases",
+					     "cannot read table %s.%s on the source: %s",
+					     o->database, t->name, e.msg);
 				bad++;
 				continue;
 			}
@@ -736,23 +763,11 @@ static void check_objects(struct pc *pc)
 				bool listed = k < t->ncolumns;
 				const char *col =
 				    listed ? t->columns[k] : t->renames[k - t->ncolumns].from;
-				struct buf c = BUF_INIT;
-				char *n;
-				if (buf_puts(
-					&c, "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE "
-					    "TABLE_SCHEMA = ") < 0 ||
-				    conn_quote_string(&c, pc->src, o->database,
-						      strlen(o->database)) < 0 ||
-				    buf_puts(&c, " AND TABLE_NAME = ") < 0 ||
-				    conn_quote_string(&c, pc->src, t->name, strlen(t->name)) < 0 ||
-				    buf_puts(&c, " AND COLUMN_NAME = ") < 0 ||
-				    conn_quote_string(&c, pc->src, col, strlen(col)) < 0) {
-					buf_release(&c);
-					continue;
-				}
-				n = value(pc->src, buf_cstr(&c));
-				buf_release(&c);
-				if (!n || !strcmp(n, "0")) {
+				size_t c;
+				for (c = 0; c < model.ncols; c++)
+					if (!strcasecmp(model.cols[c].name, col))
+						break;
+				if (c == model.ncols) {
 					item(pc, "objects-exist", PC_FAIL,
 					     listed ? "correct the column list in the spec"
 						    : "correct renameColumns in the spec",
@@ -761,8 +776,8 @@ static void check_objects(struct pc *pc)
 					     listed ? "" : " (in renameColumns)");
 					bad++;
 				}
-				free(n);
 			}
+			table_release(&model);
 			if (t->where) {
 				struct buf w = BUF_INIT;
 				nwhere++;
@@ -909,99 +924,75 @@ static int check_object_conflicts(struct pc *pc)
 	return failed;
 }
 
-/* Keys, conflicts, engines, charsets: one pass over the selected tables. */
+/* The key item of one table (see table.h for the key); returns 1 on a
+ * warn or fail. */
+static int check_key(struct pc *pc, const struct table *t)
+{
+	unsigned long version;
+	bool mariadb;
+
+	if (t->key_unselected) {
+		item(pc, "primary-keys", PC_FAIL, "add the key column to columns: in the spec",
+		     "the column list of %s.%s leaves out %s key column %s: its rows cannot be "
+		     "addressed on the destination",
+		     t->db, t->table, t->key_kind == TABLE_KEY_PRIMARY ? "primary" : "unique",
+		     t->key_unselected);
+		return 1;
+	}
+	if (t->key_kind != TABLE_KEY_NONE)
+		return 0;
+	conn_server_version(pc->src, &version, &mariadb);
+	item(pc, "primary-keys", PC_WARN,
+	     "add a primary key (ALTER TABLE ... ADD PRIMARY KEY (...)) or leave the table out "
+	     "with excludeTables; nothing, if that is acceptable",
+	     "table %s.%s has no primary key, nor a unique key on NOT NULL columns: its copy "
+	     "cannot resume part-way (an interrupted copy starts it again from empty)%s%s",
+	     t->db, t->table,
+	     pc->incremental ? "; its changes are applied by the whole row (UPDATE and DELETE "
+			       "find it by every column, LIMIT 1: a scan of the destination "
+			       "table per change unless an index helps)"
+			     : "",
+	     pc->incremental && !mariadb
+		 ? "; the copy locks it (LOCK TABLES ... READ) for a moment to read its "
+		   "position: the source account needs LOCK TABLES"
+		 : "");
+	return 1;
+}
+
+/* Keys, conflicts, engines, storage: one pass over the selected tables. */
 static void check_tables(struct pc *pc)
 {
-	struct buf b = BUF_INIT;
-	MYSQL_RES *res;
-	MYSQL_ROW row;
-	int nokey = 0, conflicts = 0, engines = 0, checked = 0;
+	struct table *tables = NULL;
+	struct gw_err e = GW_ERR_INIT;
+	size_t n = 0, i;
+	int nokey = 0, conflicts = 0, engines = 0;
 
-	if (buf_puts(
-		&b,
-		"SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.ENGINE,"
-		" (SELECT GROUP_CONCAT(k.COLUMN_NAME ORDER BY k.ORDINAL_POSITION)"
-		"  FROM information_schema.KEY_COLUMN_USAGE k WHERE k.TABLE_SCHEMA = t.TABLE_SCHEMA"
-		"  AND k.TABLE_NAME = t.TABLE_NAME AND k.CONSTRAINT_NAME = 'PRIMARY'),"
-		/* unique keys the engines can walk: whole NOT NULL columns */
-		" (SELECT COUNT(*) FROM information_schema.STATISTICS s WHERE"
-		"  s.TABLE_SCHEMA = t.TABLE_SCHEMA AND s.TABLE_NAME = t.TABLE_NAME AND"
-		"  s.NON_UNIQUE = 0 AND s.INDEX_NAME NOT IN (SELECT s2.INDEX_NAME"
-		"  FROM information_schema.STATISTICS s2 JOIN information_schema.COLUMNS c2"
-		"  ON c2.TABLE_SCHEMA = s2.TABLE_SCHEMA AND c2.TABLE_NAME = s2.TABLE_NAME"
-		"  AND c2.COLUMN_NAME = s2.COLUMN_NAME WHERE s2.TABLE_SCHEMA = s.TABLE_SCHEMA"
-		"  AND s2.TABLE_NAME = s.TABLE_NAME"
-		"  AND (c2.IS_NULLABLE = 'YES' OR s2.SUB_PART IS NOT NULL))),"
-		" IFNULL(t.DATA_LENGTH, 0) + IFNULL(t.INDEX_LENGTH, 0)"
-		" FROM information_schema.TABLES t WHERE t.TABLE_TYPE = 'BASE TABLE'"
-		" AND t.TABLE_SCHEMA IN (") < 0 ||
-	    db_list(&b, pc->src, pc->s) < 0 || buf_puts(&b, ") ORDER BY 1, 2") < 0) {
-		buf_release(&b);
-		return;
-	}
-	if (!(res = q(pc->src, buf_cstr(&b)))) {
+	if (table_list(&tables, &n, pc->src, pc->s, TABLE_MISSING_SKIPPED, &e) < 0) {
 		item(pc, "primary-keys", PC_FAIL, "grant SELECT on the selected databases",
-		     "cannot read the source's tables: %s", mysql_error(pc->src));
-		buf_release(&b);
+		     "cannot read the source's tables: %s", e.msg);
 		return;
 	}
 	{
 		uint64_t bytes = 0;
-		while ((row = mysql_fetch_row(res))) {
-			const struct table_sel *tsel = NULL;
-			const struct object_sel *o;
-			const char *dest_table;
-			if (!spec_table_selected(pc->s, row[0], row[1], &tsel))
-				continue;
-			checked++;
-			bytes += strtoull(row[5], NULL, 10);
-			o = spec_find_database(pc->s, row[0]);
-			dest_table = spec_dest_table(tsel, row[1]);
-			if (!row[3] && !strcmp(row[4], "0")) {
-				nokey++;
-				item(pc, "primary-keys", pc->incremental ? PC_FAIL : PC_WARN,
-				     "add a primary key (ALTER TABLE ... ADD PRIMARY KEY (...)), "
-				     "or leave "
-				     "the table out with excludeTables",
-				     "table %s.%s has no primary key, nor a unique key on NOT NULL "
-				     "columns: %s",
-				     row[0], row[1],
-				     pc->incremental
-					 ? "changes cannot be applied by key (duplicates)"
-					 : "its copy cannot resume part-way");
-			} else if (row[3] && tsel && tsel->columns) {
-				/* the key must be among the selected columns */
-				char *keys = strdup(row[3]), *save = NULL, *c;
-				for (c = keys ? strtok_r(keys, ",", &save) : NULL; c;
-				     c = strtok_r(NULL, ",", &save))
-					if (!spec_column_selected(tsel, c)) {
-						item(pc, "primary-keys", PC_FAIL,
-						     "add the key column to columns: in the spec",
-						     "the column list of %s.%s leaves out primary "
-						     "key "
-						     "column %s",
-						     row[0], row[1], c);
-						nokey++;
-					}
-				free(keys);
-			}
-			if (row[2] && strcasecmp(row[2], "InnoDB")) {
+		for (i = 0; i < n; i++) {
+			const struct table *t = &tables[i];
+			bytes += t->bytes;
+			nokey += check_key(pc, t);
+			if (t->engine && strcasecmp(t->engine, "InnoDB")) {
 				engines++;
 				item(pc, "engines", PC_WARN,
 				     "convert it: ALTER TABLE ... ENGINE=InnoDB",
 				     "table %s.%s uses %s: not transactional, its copy and changes "
 				     "are "
 				     "not atomic with their checkpoints",
-				     row[0], row[1], row[2]);
+				     t->db, t->table, t->engine);
 			}
 			/* name conflicts on the destination */
 			if (!pc->task_has_data &&
-			    table_exists(pc->dst, spec_dest_database(o), dest_table)) {
+			    table_exists(pc->dst, t->dest_db, t->dest_table)) {
 				struct buf c = BUF_INIT;
 				char *any;
-				if (conn_quote_ident(&c, spec_dest_database(o)) == 0 &&
-				    buf_putc(&c, '.') == 0 &&
-				    conn_quote_ident(&c, dest_table) == 0) {
+				if (table_name(&c, t, TABLE_DEST) == 0) {
 					struct buf sq = BUF_INIT;
 					if (buf_printf(
 						&sq,
@@ -1017,11 +1008,11 @@ static void check_tables(struct pc *pc)
 							     "destination table %s.%s already "
 							     "exists and "
 							     "holds rows",
-							     spec_dest_database(o), dest_table);
+							     t->dest_db, t->dest_table);
 						} else if (any) {
 							conflicts += check_same_table(
-							    pc, row[0], row[1], tsel,
-							    spec_dest_database(o), dest_table);
+							    pc, t->db, t->table, t->tsel,
+							    t->dest_db, t->dest_table);
 						}
 						free(any);
 					}
@@ -1030,12 +1021,11 @@ static void check_tables(struct pc *pc)
 				buf_release(&c);
 			}
 		}
-		mysql_free_result(res);
 		if (!pc->task_has_data)
 			conflicts += check_object_conflicts(pc);
 		if (!nokey)
 			item(pc, "primary-keys", PC_PASS, NULL,
-			     "every selected table (%d) has a primary or unique key", checked);
+			     "every selected table (%zu) has a primary or unique key", n);
 		if (!conflicts)
 			item(pc, "name-conflicts", PC_PASS, NULL,
 			     pc->task_has_data ? "the destination tables are this migration's own"
@@ -1044,12 +1034,12 @@ static void check_tables(struct pc *pc)
 			item(pc, "engines", PC_PASS, NULL, "every selected table is InnoDB");
 		if (pc->s->destination.is_rds) {
 			struct cloud_instance_info info;
-			struct gw_err e = GW_ERR_INIT;
-			if (cloud_instance_info(&info, &pc->s->destination, pc->s->name, &e) < 0)
+			struct gw_err ce = GW_ERR_INIT;
+			if (cloud_instance_info(&info, &pc->s->destination, pc->s->name, &ce) < 0)
 				item(pc, "storage", PC_FAIL,
 				     "check the Alibaba Cloud credentials and the RAM role's "
 				     "rds:DescribeDBInstanceAttribute permission",
-				     "cannot read the destination instance's storage: %s", e.msg);
+				     "cannot read the destination instance's storage: %s", ce.msg);
 			else if (info.storage_total &&
 				 info.storage_total - info.storage_used < bytes)
 				item(
@@ -1073,7 +1063,7 @@ static void check_tables(struct pc *pc)
 			    (unsigned long long)((bytes + (1 << 20) - 1) >> 20));
 		}
 	}
-	buf_release(&b);
+	table_list_free(tables, n);
 }
 
 static void check_foreign_keys(struct pc *pc)
@@ -1472,8 +1462,8 @@ int precheck_run(struct action_io *io, struct precheck_summary *out, struct prec
 			pc.task_has_data = st >= META_SCHEMA_DONE;
 		check_versions(&pc);
 		check_auth(&pc);
-		check_privileges(&pc, true);
-		check_privileges(&pc, false);
+		check_privileges(&pc, PC_SOURCE);
+		check_privileges(&pc, PC_DESTINATION);
 		if (pc.incremental)
 			check_binlog(&pc);
 		check_objects(&pc);

@@ -23,7 +23,7 @@
  * Consecutive source transactions are grouped into one destination
  * transaction (up to GROUP_ROWS row changes or GROUP_MS, and committed as
  * soon as the stream goes quiet) for speed; inside it the changes of each
- * table are sent as multi-row statements (struct pend says when changes
+ * table are sent as multi-row statements (engine/batch.h says when changes
  * are merged by key and when their order is kept). One connection applies
  * everything: a second one could not commit its rows atomically with the
  * position, and the batching leaves the destination server, not the round
@@ -45,10 +45,12 @@
 #include "lib/common.h"
 #include "binlog/binlog.h"
 #include "binlog/gtid.h"
+#include "engine/batch.h"
 #include "engine/conn.h"
 #include "engine/engine.h"
 #include "engine/meta.h"
 #include "engine/stream.h"
+#include "engine/table.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -65,75 +67,6 @@
 #define GROUP_MS 200
 #define FREEZE_WAIT_S "10"
 
-/*
- * The changes of one table not yet sent to the destination, inside the
- * open destination transaction. Every change is by primary key: an upsert
- * of a full image or a delete. They are sent as few multi-row statements
- * (one INSERT ... ON DUPLICATE KEY UPDATE, one DELETE ... IN) instead of
- * one statement per row: the round trips, not the server's work, are what
- * limits a row-at-a-time applier.
- *
- * Order. Tables are independent on the destination (foreign key checks
- * are off for the applier, triggers are created only at the cutover), so
- * tables are flushed in any order. Within a table:
- * - net mode (table.net): the table has no unique key but the primary
- *   key. The last change of a key value is its whole effect, so a later
- *   change replaces the earlier one; then all deletes are sent, then all
- *   upserts, in any order. Why that is the source's result: changes are
- *   grouped by the key's bytes, while the destination compares keys by
- *   collation ('a' = 'A' = 'a ' under a case-insensitive, pad-space one),
- *   so take one class of equal keys. The row images carry stored values,
- *   the source holds at most one row of the class at any time, and an
- *   update that changes the key's bytes is a delete of the old bytes and
- *   an upsert of the new. So if the class's last change is an upsert of
- *   value x, every other value of the class last had a delete (it left
- *   the table before x arrived); if it is a delete, every value's last
- *   change is a delete. Deletes first, then at most one upsert per class:
- *   the class ends as on the source. Rows of other classes do not
- *   interact: no other unique key.
- * - segment mode (table.seg): other unique keys, whose columns, like the
- *   primary key's, are all integers (text equal exactly when values are).
- *   Changes are merged as in net mode, in segments: a change whose row
- *   images (before and after) have a unique value that a change of another
- *   row in the segment had first sends the segment (seg_admit). Within a
- *   segment each unique value belongs to one row; a row can only take a
- *   value on the source after its holder gave it up, and that holder's
- *   change is then in an earlier, already sent segment (or before the
- *   segment, so already applied): deletes first, then upserts in any
- *   order, meet no conflict the source did not have.
- * - ordered mode (every other table): changes are kept in source order and
- *   each run of consecutive upserts or deletes is one statement, which the
- *   server executes row by row in that order: the same as one statement
- *   per row.
- *   NEEDSWORK: on such a table, alternating deletes and inserts make runs
- *   of one row, i.e. a statement per change; segment mode could cover
- *   string keys by comparing values as the collation does.
- */
-struct pend_op {
-	size_t koff, klen; /* key text in arena: "7" or "(`a` = 1 AND `b` = 2)" */
-	size_t voff, vlen; /* upsert: "(v1,v2,...)" in arena */
-	bool del;
-};
-
-/* Segment mode: a value of a unique key seen in the segment, and the
- * primary key of the row it was seen in (texts in struct pend.seen). */
-struct seen_ent {
-	size_t off, vlen, klen; /* value text at off, key text after it */
-};
-
-struct pend {
-	struct buf arena;
-	struct pend_op *ops;
-	size_t nops, cap;
-	uint32_t *hash; /* net mode: op index + 1 by key text, 0 empty */
-	size_t hcap;
-	struct buf seen; /* segment mode: unique values of the segment */
-	struct seen_ent *sents;
-	size_t nsents, scap;
-	uint32_t *shash; /* seen entry index + 1 by value text */
-	size_t shcap;
-};
-
 /* A selected table as the applier knows it. */
 struct rtable {
 	char *db;
@@ -141,20 +74,27 @@ struct rtable {
 	char *dest_db;
 	char *dest_table;
 	const struct table_sel *tsel;
-	size_t ncols;
-	char **names;	   /* source column names, table order */
-	char **dest_names; /* NULL for a column not written */
-	bool *is_unsigned;
-	size_t *key; /* indexes of the key columns */
-	size_t nkey;
+	struct table model;	 /* the layout at the position being applied */
+	const char **dest_names; /* of the columns written, else NULL (model's) */
 	bool loaded;
-	bool net; /* changes may be merged by key (see struct pend) */
-	/* segment mode: the destination's other unique keys, as column
-	 * indexes: key u is ucols[uoff[u] .. uoff[u + 1]) */
-	bool seg;
+	struct batch_shape shape; /* its mode and statement parts (batch.h) */
+	/* segment mode: the other unique keys, as column indexes: key u is
+	 * ucols[uoff[u] .. uoff[u + 1]) */
 	size_t *ucols, *uoff;
 	size_t nuniq;
-	struct pend pend;
+	struct batch batch; /* the changes not sent yet */
+	/* a keyless table's copy snapshot ("": none): the changes up to
+	 * there are in the copy */
+	char snap_file[512];
+	uint64_t snap_pos;
+};
+
+/* Where the copy of a table without a key read its snapshot. */
+struct snapshot {
+	char *db;
+	char *table;
+	char file[512];
+	uint64_t pos;
 };
 
 /* The GTID of the source transaction being read, added to the position
@@ -200,7 +140,15 @@ struct repl {
 	uint64_t events_in_group;
 	uint64_t txns_in_group;
 	size_t pend_bytes; /* pending SQL text of all tables */
-	struct buf kscratch, vscratch;
+	struct buf kscratch, vscratch, uscratch;
+	struct batch_text *uniq; /* a change's unique values (segment mode) */
+	size_t *uniq_offs;	 /* (their offsets in uscratch) */
+	size_t uniq_cap;
+	struct gw_err *send_err; /* where send_stmt() reports */
+	bool dst_mariadb;
+	/* keyless tables' copy snapshots: changes up to them are copied */
+	struct snapshot *snaps;
+	size_t nsnaps;
 	/* the gated stop */
 	bool stopping;
 	struct gtid_pos final_mpos;
@@ -317,43 +265,42 @@ static int position_load(struct repl *r, const struct binlog_pos *pos, struct gw
 
 /* --- tables ---------------------------------------------------------- */
 
+static int rtable_shape(struct rtable *t);
+
 static void rtable_unload(struct rtable *t)
 {
-	size_t i;
-
-	for (i = 0; i < t->ncols; i++) {
-		free(t->names[i]);
-		if (t->dest_names)
-			free(t->dest_names[i]);
-	}
-	free(t->names);
+	table_release(&t->model);
 	free(t->dest_names);
-	free(t->is_unsigned);
-	free(t->key);
 	free(t->ucols);
 	free(t->uoff);
-	t->names = t->dest_names = NULL;
-	t->is_unsigned = NULL;
-	t->key = t->ucols = t->uoff = NULL;
-	t->ncols = t->nkey = t->nuniq = 0;
-	t->loaded = t->net = t->seg = false;
+	t->dest_names = NULL;
+	t->ucols = t->uoff = NULL;
+	t->nuniq = 0;
+	t->loaded = false;
+	batch_shape_release(&t->shape);
 }
 
-static struct rtable *rtable_find(struct repl *r, const char *db, const char *table, bool add)
+/* The table db.table as the applier knows it (*out), added when first
+ * seen; *out NULL when the spec does not select it. */
+static int rtable_find(struct rtable **out, struct repl *r, const char *db, const char *table,
+		       struct gw_err *err)
 {
 	const struct table_sel *tsel = NULL;
 	const struct object_sel *o;
 	struct rtable *t;
 	size_t i;
 
+	*out = NULL;
 	for (i = 0; i < r->ntables; i++)
-		if (!strcmp(r->tables[i].db, db) && !strcmp(r->tables[i].table, table))
-			return &r->tables[i];
-	if (!add || !spec_table_selected(r->s, db, table, &tsel))
-		return NULL;
+		if (!strcmp(r->tables[i].db, db) && !strcmp(r->tables[i].table, table)) {
+			*out = &r->tables[i];
+			return 0;
+		}
+	if (!spec_table_selected(r->s, db, table, &tsel))
+		return 0;
 	o = spec_find_database(r->s, db);
 	if (!(t = realloc(r->tables, (r->ntables + 1) * sizeof(*t))))
-		return NULL;
+		return err_set(err, GW_ENOMEM, "out of memory");
 	r->tables = t;
 	t = &t[r->ntables];
 	memset(t, 0, sizeof(*t));
@@ -364,238 +311,148 @@ static struct rtable *rtable_find(struct repl *r, const char *db, const char *ta
 	t->tsel = tsel;
 	if (!t->db || !t->table || !t->dest_db || !t->dest_table) {
 		free(t->db), free(t->table), free(t->dest_db), free(t->dest_table);
-		return NULL;
+		return err_set(err, GW_ENOMEM, "out of memory");
 	}
+	for (i = 0; i < r->nsnaps; i++)
+		if (!strcmp(r->snaps[i].db, db) && !strcmp(r->snaps[i].table, table)) {
+			memcpy(t->snap_file, r->snaps[i].file, sizeof(t->snap_file));
+			t->snap_pos = r->snaps[i].pos;
+		}
 	r->ntables++;
-	return t;
-}
-
-/* Appends " WHERE TABLE_SCHEMA = 'db' AND TABLE_NAME = 'table'". */
-static int where_table(struct buf *q, MYSQL *m, const char *db, const char *table)
-{
-	if (buf_puts(q, " WHERE TABLE_SCHEMA = ") < 0 ||
-	    conn_quote_string(q, m, db, strlen(db)) < 0 || buf_puts(q, " AND TABLE_NAME = ") < 0 ||
-	    conn_quote_string(q, m, table, strlen(table)) < 0)
-		return GW_ENOMEM;
+	*out = t;
 	return 0;
 }
 
-/* Whether db.table has a unique key other than the primary key (a table
- * not there has none). */
-static int other_unique_key(bool *out, MYSQL *m, const char *db, const char *table,
-			    struct gw_err *err)
+/* The column of the applier's layout that column `name` of the other
+ * side's table is (the other side names columns as the destination does),
+ * or -1. */
+static int other_col(const struct rtable *t, const char *name)
 {
-	struct buf q = BUF_INIT, v = BUF_INIT;
-	bool found;
-	int rc;
+	size_t i;
 
-	*out = true;
-	if (buf_puts(&q, "SELECT 1 FROM information_schema.STATISTICS") < 0 ||
-	    where_table(&q, m, db, table) < 0 ||
-	    buf_puts(&q, " AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY' LIMIT 1") < 0) {
-		rc = err_set(err, GW_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = conn_query_value(&v, &found, m, buf_cstr(&q), err)) < 0)
-		goto out;
-	*out = found;
-out:
-	buf_release(&q);
-	buf_release(&v);
-	return rc;
+	for (i = 0; name && i < t->model.ncols; i++)
+		if (t->model.cols[i].dest_name && !strcasecmp(t->model.cols[i].dest_name, name))
+			return (int)i;
+	return -1;
 }
 
 /*
- * Segment mode's keys: the unique keys other than the primary key, of the
- * destination's table and of the source's (one that only one side has
- * still orders the changes: a key added on either side later, outside the
- * stream, is then covered too), as column indexes. *ok false when one has
- * a column that is not an integer (whose text is not the value's
+ * The unique keys other than the row-addressing key, of the destination's
+ * table and of the source's (one that only one side has still orders the
+ * changes: a key added on either side later, outside the stream, is then
+ * covered too), as column indexes into ucols/uoff. *all_int false when one
+ * has a column that is not an integer (whose text is not the value's
  * identity) or not among the table's columns.
  */
-static int rtable_load_unique(bool *ok, struct repl *r, struct rtable *t, const bool *is_int,
-			      struct gw_err *err)
+static int rtable_unique_keys(bool *all_int, struct rtable *t, const struct table *other)
 {
-	struct buf q = BUF_INIT;
-	MYSQL_RES *res = NULL;
-	MYSQL_ROW row;
-	size_t n, i, nc = 0, side, cap = 0;
-	int rc = 0;
+	const struct table *side[2] = {&t->model, other};
+	size_t s, i, k, nparts = 0, nc = 0;
 
-	*ok = false;
-	for (side = 0; side < 2; side++) {
-		MYSQL *m = side ? r->src : r->dst;
-		char *const *names = side ? t->names : t->dest_names;
-		char prev[256] = "";
-		size_t *nu, *no;
-
-		buf_reset(&q);
-		if (buf_puts(&q,
-			     "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS") <
-			0 ||
-		    where_table(&q, m, side ? t->db : t->dest_db, side ? t->table : t->dest_table) <
-			0 ||
-		    buf_puts(&q, " AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY'"
-				 " ORDER BY INDEX_NAME, SEQ_IN_INDEX") < 0) {
-			rc = err_set(err, GW_ENOMEM, "out of memory");
-			goto out;
-		}
-		if (res)
-			mysql_free_result(res);
-		if (mysql_real_query(m, q.ptr, q.len) || !(res = mysql_store_result(m))) {
-			rc = conn_error(err, m, "reading the unique keys");
-			goto out;
-		}
-		n = (size_t)mysql_num_rows(res);
-		cap += n;
-		if (!(nu = realloc(t->ucols, (cap + 1) * sizeof(*nu)))) {
-			rc = err_set(err, GW_ENOMEM, "out of memory");
-			goto out;
-		}
-		t->ucols = nu;
-		if (!(no = realloc(t->uoff, (cap + 2) * sizeof(*no)))) {
-			rc = err_set(err, GW_ENOMEM, "out of memory");
-			goto out;
-		}
-		t->uoff = no;
-		while ((row = mysql_fetch_row(res)) && nc < cap) {
-			if (!row[0] || !row[1])
-				goto out;
-			if (strcmp(prev, row[0])) {
-				(void)snprintf(prev, sizeof(prev), "%s", row[0]);
-				t->uoff[t->nuniq++] = nc;
+	*all_int = true;
+	for (s = 0; s < 2; s++)
+		for (i = 0; side[s] && i < side[s]->nindexes; i++)
+			nparts += side[s]->indexes[i].nparts;
+	if (!(t->ucols = calloc(nparts + 1, sizeof(*t->ucols))) ||
+	    !(t->uoff = calloc(nparts + 2, sizeof(*t->uoff))))
+		return GW_ENOMEM;
+	for (s = 0; s < 2; s++) {
+		const struct table *m = side[s];
+		for (i = 0; m && i < m->nindexes; i++) {
+			const struct table_index *x = &m->indexes[i];
+			if (x->kind == TABLE_INDEX_PLAIN ||
+			    (t->model.key_index && !strcmp(x->name, t->model.key_index->name)))
+				continue;
+			t->uoff[t->nuniq++] = nc;
+			for (k = 0; k < x->nparts; k++) {
+				int c = x->parts[k].col < 0 ? -1
+					: s == 0	    ? x->parts[k].col
+						 : other_col(t, m->cols[x->parts[k].col].name);
+				if (c < 0 || !t->model.cols[c].integer)
+					*all_int = false;
+				else
+					t->ucols[nc++] = (size_t)c;
 			}
-			for (i = 0; i < t->ncols; i++)
-				if (names[i] && !strcmp(names[i], row[1]))
-					break;
-			if (i == t->ncols || !is_int[i])
-				goto out;
-			t->ucols[nc++] = i;
 		}
-		t->uoff[t->nuniq] = nc;
 	}
-	*ok = true;
-out:
-	if (res)
-		mysql_free_result(res);
-	buf_release(&q);
-	return rc;
+	t->uoff[t->nuniq] = nc;
+	return 0;
 }
 
 /*
- * Column names, signedness, generated columns and the key of a table, for
- * the layout of the binlog position being applied. The destination's
- * table has had every DDL up to that position applied (DDL is replicated in
- * stream order, its position committed after it), so for tables copied
- * whole its columns are the source's columns at this position: that is the
- * schema history, kept where the data is. Tables with a column selection or
- * column renames refuse DDL that changes columns, so the source's current
- * columns are theirs. NEEDSWORK: without binlog_row_metadata=FULL, rows of
- * such a table logged before an ALTER of it (a backlog) are decoded with the
- * layout after it; with FULL the decoder refuses the mismatch.
+ * The layout of a table (table.h's model) at the binlog position being
+ * applied. The destination's table has had every DDL up to that position
+ * applied (DDL is replicated in stream order, its position committed after
+ * it), so for tables copied whole its columns are the source's columns at
+ * this position: that is the schema history, kept where the data is.
+ * Tables with a column selection or column renames refuse DDL that changes
+ * columns, so the source's current columns are theirs. NEEDSWORK: without
+ * binlog_row_metadata=FULL, rows of such a table logged before an ALTER of
+ * it (a backlog) are decoded with the layout after it; with FULL the
+ * decoder refuses the mismatch. The other side's table is read for its
+ * unique keys.
  */
 static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 {
 	bool from_dest = !t->tsel || (!t->tsel->ncolumns && !t->tsel->nrenames);
-	MYSQL *m = from_dest ? r->dst : r->src;
+	MYSQL *m = from_dest ? r->dst : r->src, *om = from_dest ? r->src : r->dst;
 	const char *db = from_dest ? t->dest_db : t->db;
 	const char *table = from_dest ? t->dest_table : t->table;
-	struct buf q = BUF_INIT;
-	MYSQL_RES *res = NULL;
-	MYSQL_ROW row;
-	bool *is_int = NULL;
+	struct table other;
+	char **names = NULL;
+	bool *is_unsigned = NULL, all_int = true, unique_other;
 	size_t n, i;
-	int rc = GW_ENOMEM;
+	int rc;
 
+	memset(&other, 0, sizeof(other));
 	rtable_unload(t);
-	/* Plain queries on information_schema: a correlated subquery there
-	 * opens the table once per column, and costs far more. */
-	if (buf_puts(&q, "SELECT COLUMN_NAME, COLUMN_TYPE LIKE '%unsigned%', IS_GENERATED,"
-			 " DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint')"
-			 " FROM information_schema.COLUMNS") < 0 ||
-	    where_table(&q, m, db, table) < 0 || buf_puts(&q, " ORDER BY ORDINAL_POSITION") < 0)
+	if ((rc = table_load(&t->model, m, db, table, from_dest ? NULL : t->tsel, t->dest_db,
+			     t->dest_table, err)) < 0) {
+		if (rc == GW_ENOTFOUND)
+			rc = err_set(err, GW_EFATAL, "table %s.%s: not found on the %s (%s.%s)",
+				     t->db, t->table, from_dest ? "destination" : "source", db,
+				     table);
+		goto out;
+	}
+	/* (a table the other side lacks has no unique key there) */
+	rc = table_load(&other, om, from_dest ? t->db : t->dest_db,
+			from_dest ? t->table : t->dest_table, NULL, NULL, NULL, err);
+	if (rc < 0 && rc != GW_ENOTFOUND)
+		goto out;
+	n = t->model.ncols;
+	if (!(t->dest_names = calloc(n ? n : 1, sizeof(*t->dest_names))) ||
+	    !(names = calloc(n ? n : 1, sizeof(*names))) ||
+	    !(is_unsigned = calloc(n ? n : 1, sizeof(*is_unsigned))))
 		goto oom;
-	if (mysql_real_query(m, q.ptr, q.len) || !(res = mysql_store_result(m))) {
-		rc = conn_error(err, m, "reading the columns");
+	for (i = 0; i < n; i++) {
+		const struct table_col *c = &t->model.cols[i];
+		names[i] = c->name;
+		is_unsigned[i] = c->is_unsigned;
+		t->dest_names[i] = c->pos >= 0 ? c->dest_name : NULL;
+	}
+	if (t->model.key_unselected) {
+		rc = err_set(err, GW_EFATAL, "table %s.%s: key column %s is not selected", t->db,
+			     t->table, t->model.key_unselected);
 		goto out;
 	}
-	n = (size_t)mysql_num_rows(res);
-	if (n == 0) {
-		rc = err_set(err, GW_EFATAL, "table %s.%s: not found on the %s (%s.%s)", t->db,
-			     t->table, from_dest ? "destination" : "source", db, table);
-		goto out;
-	}
-	t->names = calloc(n, sizeof(*t->names));
-	t->dest_names = calloc(n, sizeof(*t->dest_names));
-	t->is_unsigned = calloc(n, sizeof(*t->is_unsigned));
-	t->key = calloc(n, sizeof(*t->key));
-	is_int = calloc(n, sizeof(*is_int));
-	if (!t->names || !t->dest_names || !t->is_unsigned || !t->key || !is_int)
+	if (rtable_unique_keys(&all_int, t, rc == GW_ENOTFOUND ? NULL : &other) < 0)
 		goto oom;
-	for (i = 0; i < n && (row = mysql_fetch_row(res)); i++) {
-		t->names[i] = strdup(row[0]);
-		if (!t->names[i])
-			goto oom;
-		t->is_unsigned[i] = row[1] && row[1][0] == '1';
-		if ((!row[2] || !strcmp(row[2], "NEVER")) &&
-		    spec_column_selected(t->tsel, row[0]) &&
-		    !(t->dest_names[i] = strdup(spec_dest_column(t->tsel, row[0]))))
-			goto oom;
-		is_int[i] = row[3] && row[3][0] == '1';
-		t->ncols++;
+	unique_other = t->nuniq > 0;
+	/* Another unique key on either side makes the order of changes to
+	 * distinct keys matter; without a key rows are found by their image. */
+	t->shape.mode = BATCH_NET;
+	if (t->model.nkey == 0) {
+		t->shape.mode = BATCH_ROWS;
+	} else if (unique_other) {
+		for (i = 0; i < t->model.nkey; i++)
+			if (!table_key_col(&t->model, i)->integer)
+				all_int = false;
+		t->shape.mode = all_int ? BATCH_SEGMENT : BATCH_ORDERED;
 	}
-	mysql_free_result(res);
-	res = NULL;
-	/* the primary key's columns in key order */
-	buf_reset(&q);
-	if (buf_puts(&q, "SELECT COLUMN_NAME FROM information_schema.STATISTICS") < 0 ||
-	    where_table(&q, m, db, table) < 0 ||
-	    buf_puts(&q, " AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX") < 0)
+	if (rtable_shape(t) < 0)
 		goto oom;
-	if (mysql_real_query(m, q.ptr, q.len) || !(res = mysql_store_result(m))) {
-		rc = conn_error(err, m, "reading the primary key");
-		goto out;
-	}
-	while ((row = mysql_fetch_row(res)) && t->nkey < t->ncols)
-		for (i = 0; i < t->ncols; i++)
-			if (row[0] && !strcmp(row[0], t->names[i])) {
-				t->key[t->nkey++] = i;
-				break;
-			}
-	t->net = t->nkey > 0;
-	if (t->nkey == 0) {
-		rc = err_set(err, GW_EFATAL,
-			     "table %s.%s has no primary key: changes cannot be applied by key "
-			     "(precheck refuses such tables for incremental migration)",
-			     t->db, t->table);
-		goto out;
-	}
-	for (i = 0; i < t->nkey; i++)
-		if (!t->dest_names[t->key[i]]) {
-			rc = err_set(err, GW_EFATAL, "table %s.%s: key column %s is not selected",
-				     t->db, t->table, t->names[t->key[i]]);
-			goto out;
-		}
-	if (t->net) {
-		/* Another unique key on either side makes the order of
-		 * changes to distinct primary keys matter. */
-		bool u1 = true, u2 = true;
-		if ((rc = other_unique_key(&u1, r->dst, t->dest_db, t->dest_table, err)) < 0 ||
-		    (rc = other_unique_key(&u2, r->src, t->db, t->table, err)) < 0)
-			goto out;
-		t->net = !u1 && !u2;
-	}
-	if (!t->net) {
-		bool ok = true;
-		for (i = 0; i < t->nkey; i++)
-			if (!is_int[t->key[i]])
-				ok = false;
-		if (ok && (rc = rtable_load_unique(&ok, r, t, is_int, err)) < 0)
-			goto out;
-		t->seg = ok;
-	}
-	if ((rc = binlog_decoder_describe_table(r->dec, t->db, t->table, t->names, t->is_unsigned,
-						t->ncols, err)) < 0)
+	if ((rc = binlog_decoder_describe_table(r->dec, t->db, t->table, (char **)names,
+						is_unsigned, n, err)) < 0)
 		goto out;
 	t->loaded = true;
 	rc = 0;
@@ -603,19 +460,127 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 oom:
 	rc = err_set(err, GW_ENOMEM, "out of memory");
 out:
+	table_release(&other);
+	free(names);
+	free(is_unsigned);
+	return rc;
+}
+
+/* The snapshots the full copy took of tables without a key (none for an
+ * incremental-only migration, or before any was taken). */
+static int load_snapshots(struct repl *r, struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	int rc;
+
+	if (buf_puts(&q, "SELECT db, tbl, snap_file, snap_pos FROM ") < 0 ||
+	    conn_quote_ident(&q, r->metadb) < 0 ||
+	    buf_puts(&q, ".copy_table WHERE snap_file IS NOT NULL AND task = ") < 0 ||
+	    conn_quote_string(&q, r->dst, r->s->name, strlen(r->s->name)) < 0) {
+		rc = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = conn_query(&res, r->dst, buf_cstr(&q), "reading the copy's snapshots", err)) <
+	    0) {
+		unsigned e = mysql_errno(r->dst);
+		/* no copy_table (incremental only), or one from before snapshots */
+		if (e == ER_NO_SUCH_TABLE || e == ER_BAD_FIELD_ERROR) {
+			err_clear(err);
+			rc = 0;
+		}
+		goto out;
+	}
+	while ((row = mysql_fetch_row(res))) {
+		struct snapshot *sn = realloc(r->snaps, (r->nsnaps + 1) * sizeof(*sn));
+		if (!sn) {
+			rc = err_set(err, GW_ENOMEM, "out of memory");
+			goto out;
+		}
+		r->snaps = sn;
+		sn = &sn[r->nsnaps];
+		memset(sn, 0, sizeof(*sn));
+		if (!(sn->db = strdup(row[0])) || !(sn->table = strdup(row[1]))) {
+			free(sn->db);
+			rc = err_set(err, GW_ENOMEM, "out of memory");
+			goto out;
+		}
+		(void)snprintf(sn->file, sizeof(sn->file), "%s", row[2]);
+		sn->pos = row[3] ? strtoull(row[3], NULL, 10) : 0;
+		r->nsnaps++;
+	}
+	rc = 0;
+out:
 	if (res)
 		mysql_free_result(res);
-	free(is_int);
 	buf_release(&q);
 	return rc;
 }
 
+/* Whether the event being applied (at r->file, r->pos: where it starts) is
+ * before t's copy snapshot, so in the copy already. A snapshot's position
+ * is between two transactions, so a transaction is wholly before or after
+ * it. NEEDSWORK: file:pos of the source that was copied; after a
+ * failover between the copy and the catch-up, another server's names. */
+/*
+ * Snapshots the recorded position has passed filter nothing more: they are
+ * cleared in copy_table, for good. A snapshot's file and offset are the
+ * copy's server's, as is the recorded position until the stream goes on
+ * from it (check_source() refuses another server while one is pending):
+ * after a switch-over, the new server's file names say nothing about them.
+ */
+static int prune_snapshots(struct repl *r, struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	size_t i = 0;
+	int rc = 0;
+
+	while (i < r->nsnaps && rc == 0) {
+		struct snapshot *sn = &r->snaps[i];
+		int c = strcmp(r->file, sn->file);
+		if (!r->file[0] || c < 0 || (c == 0 && r->pos < sn->pos)) {
+			i++;
+			continue;
+		}
+		buf_reset(&q);
+		if (buf_puts(&q, "UPDATE ") < 0 || conn_quote_ident(&q, r->metadb) < 0 ||
+		    buf_puts(&q,
+			     ".copy_table SET snap_file = NULL, snap_pos = NULL WHERE task = ") <
+			0 ||
+		    conn_quote_string(&q, r->dst, r->s->name, strlen(r->s->name)) < 0 ||
+		    buf_puts(&q, " AND db = ") < 0 ||
+		    conn_quote_string(&q, r->dst, sn->db, strlen(sn->db)) < 0 ||
+		    buf_puts(&q, " AND tbl = ") < 0 ||
+		    conn_quote_string(&q, r->dst, sn->table, strlen(sn->table)) < 0) {
+			rc = err_set(err, GW_ENOMEM, "out of memory");
+			break;
+		}
+		if ((rc = conn_exec(r->dst, buf_cstr(&q), err)) < 0)
+			break;
+		free(sn->db);
+		free(sn->table);
+		memmove(sn, sn + 1, (r->nsnaps - i - 1) * sizeof(*sn));
+		r->nsnaps--;
+	}
+	buf_release(&q);
+	return rc;
+}
+
+static bool in_snapshot(const struct repl *r, const struct rtable *t)
+{
+	int c;
+
+	if (!t->snap_file[0])
+		return false;
+	c = strcmp(r->file, t->snap_file);
+	return c < 0 || (c == 0 && r->pos < t->snap_pos);
+}
+
 /* --- applying -------------------------------------------------------- */
 
-static int pend_flush_all(struct repl *r, struct gw_err *err);
-static int pend_flush(struct repl *r, struct rtable *t, struct gw_err *err);
-static void pend_drop_all(struct repl *r);
-static void pend_release(struct pend *p);
+static int flush_all(struct repl *r, struct gw_err *err);
+static void drop_all(struct repl *r);
 
 static int dst_exec(struct repl *r, const struct buf *q, struct gw_err *err)
 {
@@ -679,8 +644,7 @@ static int txn_commit(struct repl *r, struct gw_err *err)
 
 	if (!r->in_txn)
 		return 0;
-	if ((rc = pend_flush_all(r, err)) < 0) {
-		pend_drop_all(r);
+	if ((rc = flush_all(r, err)) < 0) {
 		(void)mysql_query(r->dst, "ROLLBACK");
 		r->in_txn = false;
 		return rc;
@@ -689,36 +653,25 @@ static int txn_commit(struct repl *r, struct gw_err *err)
 	    (meta_position_sql(&q, r->dst, r->metadb, r->s->name, &pos) < 0 &&
 	     (rc = err_set(err, GW_ENOMEM, "out of memory")) < 0)) {
 		buf_release(&q);
-		pend_drop_all(r);
+		drop_all(r);
 		(void)mysql_query(r->dst, "ROLLBACK");
 		r->in_txn = false;
 		return rc;
 	}
 	rc = dst_exec(r, &q, err);
 	buf_release(&q);
-	if (rc == 0)
-		rc = meta_fence(r->dst, r->s->name, r->io->lock_holder, err);
-	if (rc == 0)
-		rc = conn_exec(r->dst, "COMMIT", err);
-	if (rc < 0) {
+	if (rc < 0)
 		(void)mysql_query(r->dst, "ROLLBACK");
-		r->in_txn = false;
-		return rc;
-	}
+	else
+		rc = meta_commit(r->dst, r->s->name, r->io->lock_holder, err);
 	r->in_txn = false;
+	if (rc < 0)
+		return rc;
 	atomic_fetch_add(&r->io->progress->events_applied, r->events_in_group);
 	atomic_fetch_add(&r->io->progress->txns_applied, r->txns_in_group);
 	atomic_store(&r->io->progress->last_event_unix, r->last_event_ts);
 	meta_position_format(text, sizeof(text), &pos);
 	progress_set_position(r->io->progress, text);
-	return 0;
-}
-
-static int dest_name(struct buf *q, const struct rtable *t)
-{
-	if (conn_quote_ident(q, t->dest_db) < 0 || buf_putc(q, '.') < 0 ||
-	    conn_quote_ident(q, t->dest_table) < 0)
-		return GW_ENOMEM;
 	return 0;
 }
 
@@ -738,10 +691,10 @@ static int filter_passes(bool *out, struct repl *r, const struct rtable *t,
 		return 0;
 	if (buf_puts(&q, "SELECT 1 FROM (SELECT ") < 0)
 		goto oom;
-	for (c = 0; c < t->ncols; c++)
+	for (c = 0; c < t->model.ncols; c++)
 		if ((c && buf_puts(&q, ", ") < 0) ||
 		    binlog_value_sql(&q, &img[c], &map->cols[c]) < 0 || buf_puts(&q, " AS ") < 0 ||
-		    conn_quote_ident(&q, t->names[c]) < 0)
+		    conn_quote_ident(&q, t->model.cols[c].name) < 0)
 			goto oom;
 	if (buf_printf(&q, ") AS godwit_row WHERE (%s)", t->tsel->where) < 0)
 		goto oom;
@@ -759,32 +712,57 @@ oom:
 	return err_set(err, GW_ENOMEM, "out of memory");
 }
 
-static int upsert_head(struct buf *q, const struct rtable *t)
+/* The statement parts of t's layout (struct batch_shape). */
+static int rtable_shape(struct rtable *t)
 {
+	struct batch_shape *sh = &t->shape;
+	struct buf name = BUF_INIT;
 	size_t c;
 	bool first = true;
+	int rc = GW_ENOMEM;
 
-	if (buf_puts(q, "INSERT INTO ") < 0 || dest_name(q, t) < 0 || buf_puts(q, " (") < 0)
-		return GW_ENOMEM;
-	for (c = 0; c < t->ncols; c++) {
-		if (!t->dest_names[c])
+	if (table_name(&name, &t->model, TABLE_DEST) < 0 ||
+	    buf_puts(&sh->insert, "INSERT INTO ") < 0 ||
+	    buf_add(&sh->insert, name.ptr, name.len) < 0 || buf_puts(&sh->insert, " (") < 0 ||
+	    buf_puts(&sh->upsert, " ON DUPLICATE KEY UPDATE ") < 0)
+		goto out;
+	for (c = 0; c < t->model.ncols; c++) {
+		const char *n = t->dest_names[c];
+		if (!n)
 			continue;
-		if ((!first && buf_puts(q, ", ") < 0) || conn_quote_ident(q, t->dest_names[c]) < 0)
-			return GW_ENOMEM;
+		if ((!first &&
+		     (buf_puts(&sh->insert, ", ") < 0 || buf_puts(&sh->upsert, ", ") < 0)) ||
+		    conn_quote_ident(&sh->insert, n) < 0 || conn_quote_ident(&sh->upsert, n) < 0 ||
+		    buf_puts(&sh->upsert, " = VALUES(") < 0 ||
+		    conn_quote_ident(&sh->upsert, n) < 0 || buf_putc(&sh->upsert, ')') < 0)
+			goto out;
 		first = false;
 	}
-	return buf_puts(q, ") VALUES ");
+	if (buf_puts(&sh->insert, ") VALUES ") < 0 || buf_puts(&sh->delete, "DELETE FROM ") < 0 ||
+	    buf_add(&sh->delete, name.ptr, name.len) < 0 || buf_puts(&sh->delete, " WHERE ") < 0 ||
+	    buf_puts(&sh->update, "UPDATE ") < 0 || buf_add(&sh->update, name.ptr, name.len) < 0 ||
+	    buf_puts(&sh->update, " SET ") < 0)
+		goto out;
+	if (t->model.nkey == 1 &&
+	    (conn_quote_ident(&sh->key_in, table_key_col(&t->model, 0)->dest_name) < 0 ||
+	     buf_puts(&sh->key_in, " IN (") < 0))
+		goto out;
+	rc = 0;
+out:
+	buf_release(&name);
+	return rc;
 }
 
-static int upsert_row(struct buf *q, const struct rtable *t, const struct bl_value *img,
-		      const struct bl_table *map)
+/* "(v1,v2,...)" of the written columns of an image. */
+static int values_text(struct buf *q, const struct rtable *t, const struct bl_value *img,
+		       const struct bl_table *map)
 {
 	size_t c;
 	bool first = true;
 
 	if (buf_putc(q, '(') < 0)
 		return GW_ENOMEM;
-	for (c = 0; c < t->ncols; c++) {
+	for (c = 0; c < t->model.ncols; c++) {
 		if (!t->dest_names[c])
 			continue;
 		if ((!first && buf_putc(q, ',') < 0) ||
@@ -793,25 +771,6 @@ static int upsert_row(struct buf *q, const struct rtable *t, const struct bl_val
 		first = false;
 	}
 	return buf_putc(q, ')');
-}
-
-static int upsert_tail(struct buf *q, const struct rtable *t)
-{
-	size_t c;
-	bool first = true;
-
-	if (buf_puts(q, " ON DUPLICATE KEY UPDATE ") < 0)
-		return GW_ENOMEM;
-	for (c = 0; c < t->ncols; c++) {
-		if (!t->dest_names[c])
-			continue;
-		if ((!first && buf_puts(q, ", ") < 0) ||
-		    conn_quote_ident(q, t->dest_names[c]) < 0 || buf_puts(q, " = VALUES(") < 0 ||
-		    conn_quote_ident(q, t->dest_names[c]) < 0 || buf_putc(q, ')') < 0)
-			return GW_ENOMEM;
-		first = false;
-	}
-	return 0;
 }
 
 /*
@@ -824,7 +783,7 @@ static int txn_close(struct repl *r, struct gw_err *err)
 {
 	r->xa_capture = false;
 	if (r->in_txn && r->have_pending) {
-		pend_drop_all(r);
+		drop_all(r);
 		(void)mysql_query(r->dst, "ROLLBACK");
 		r->in_txn = false;
 		return 0;
@@ -840,14 +799,15 @@ static int key_text(struct buf *q, const struct rtable *t, const struct bl_value
 {
 	size_t k;
 
-	if (t->nkey == 1 && img[t->key[0]].kind != BL_NULL)
-		return binlog_value_sql(q, &img[t->key[0]], &map->cols[t->key[0]]);
+	if (t->model.nkey == 1 && img[t->model.key[0]].kind != BL_NULL)
+		return binlog_value_sql(q, &img[t->model.key[0]], &map->cols[t->model.key[0]]);
 	if (buf_putc(q, '(') < 0)
 		return GW_ENOMEM;
-	for (k = 0; k < t->nkey; k++) {
-		size_t c = t->key[k];
+	for (k = 0; k < t->model.nkey; k++) {
+		size_t c = t->model.key[k];
 		const struct bl_value *v = &img[c];
-		if ((k && buf_puts(q, " AND ") < 0) || conn_quote_ident(q, t->dest_names[c]) < 0)
+		if ((k && buf_puts(q, " AND ") < 0) ||
+		    conn_quote_ident(q, t->model.cols[c].dest_name) < 0)
 			return GW_ENOMEM;
 		if (v->kind == BL_NULL) {
 			if (buf_puts(q, " IS NULL") < 0)
@@ -863,8 +823,9 @@ static bool key_changed(const struct rtable *t, const struct bl_row *row)
 {
 	size_t k;
 
-	for (k = 0; k < t->nkey; k++) {
-		const struct bl_value *a = &row->before[t->key[k]], *b = &row->after[t->key[k]];
+	for (k = 0; k < t->model.nkey; k++) {
+		const struct bl_value *a = &row->before[t->model.key[k]],
+				      *b = &row->after[t->model.key[k]];
 		if (a->kind != b->kind || a->i != b->i || a->u != b->u ||
 		    memcmp(&a->d, &b->d, sizeof(a->d)) || a->len != b->len ||
 		    (a->len && memcmp(a->s, b->s, a->len)))
@@ -873,154 +834,22 @@ static bool key_changed(const struct rtable *t, const struct bl_row *row)
 	return false;
 }
 
-/* --- pending changes (struct pend) ----------------------------------- */
-
-/*
- * Memory: the pending text of all tables together stays under PEND_BYTES
- * (then every table is flushed, inside the open transaction), so a source
- * transaction of any size streams through. After a flush a table keeps
- * only small allocations (PEND_KEEP_*), so many tables touched once do
- * not each hold the size of their largest batch.
- */
-#define PEND_BYTES ((size_t)8 << 20)
-#define PEND_OPS 20000			   /* per table */
-#define STMT_BYTES ((size_t)4 << 20)	   /* one statement, well below max_allowed_packet */
-#define PEND_KEEP_BYTES ((size_t)16 << 10) /* arena kept across flushes */
-#define PEND_KEEP_OPS 512		   /* ops and hash slots kept */
-
-static void pend_clear(struct pend *p)
-{
-	p->nops = 0;
-	p->nsents = 0;
-	if (p->arena.cap > PEND_KEEP_BYTES || p->cap > PEND_KEEP_OPS ||
-	    p->hcap > 2 * PEND_KEEP_OPS || p->seen.cap > PEND_KEEP_BYTES ||
-	    p->scap > PEND_KEEP_OPS || p->shcap > 2 * PEND_KEEP_OPS) {
-		pend_release(p);
-		return;
-	}
-	buf_reset(&p->arena);
-	buf_reset(&p->seen);
-	if (p->hash)
-		memset(p->hash, 0, p->hcap * sizeof(*p->hash));
-	if (p->shash)
-		memset(p->shash, 0, p->shcap * sizeof(*p->shash));
-}
-
-static void pend_release(struct pend *p)
-{
-	buf_release(&p->arena);
-	buf_release(&p->seen);
-	free(p->ops);
-	free(p->hash);
-	free(p->sents);
-	free(p->shash);
-	memset(p, 0, sizeof(*p));
-}
-
-static uint32_t pend_hash_of(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	while (n--)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
-/* Keeps the hash at most half full: doubles it and re-inserts the ops. */
-static int pend_hash_fit(struct pend *p)
-{
-	size_t ncap, i, mask;
-	uint32_t *h;
-
-	if (p->hash && 2 * (p->nops + 1) <= p->hcap)
-		return 0;
-	ncap = p->hcap ? 2 * p->hcap : 64;
-	while (ncap < 2 * (p->nops + 1))
-		ncap *= 2;
-	if (!(h = calloc(ncap, sizeof(*h))))
-		return GW_ENOMEM;
-	mask = ncap - 1;
-	for (i = 0; i < p->nops; i++) {
-		size_t j = pend_hash_of(p->arena.ptr + p->ops[i].koff, p->ops[i].klen) & mask;
-		while (h[j])
-			j = (j + 1) & mask;
-		h[j] = (uint32_t)(i + 1);
-	}
-	free(p->hash);
-	p->hash = h;
-	p->hcap = ncap;
-	return 0;
-}
-
-/* The op with the same key text in net mode, or NULL. */
-static struct pend_op *pend_lookup(struct pend *p, const char *k, size_t klen, size_t *slot_out)
-{
-	size_t mask = p->hcap - 1, i = pend_hash_of(k, klen) & mask;
-
-	for (; p->hash[i]; i = (i + 1) & mask) {
-		struct pend_op *o = &p->ops[p->hash[i] - 1];
-		if (o->klen == klen && !memcmp(p->arena.ptr + o->koff, k, klen))
-			return o;
-	}
-	*slot_out = i;
-	return NULL;
-}
-
-/* Keeps the seen set's hash at most half full. */
-static int seen_fit(struct pend *p)
-{
-	size_t ncap, i, mask;
-	uint32_t *h;
-
-	if (p->shash && 2 * (p->nsents + 1) <= p->shcap)
-		return 0;
-	ncap = p->shcap ? 2 * p->shcap : 64;
-	while (ncap < 2 * (p->nsents + 1))
-		ncap *= 2;
-	if (!(h = calloc(ncap, sizeof(*h))))
-		return GW_ENOMEM;
-	mask = ncap - 1;
-	for (i = 0; i < p->nsents; i++) {
-		size_t j = pend_hash_of(p->seen.ptr + p->sents[i].off, p->sents[i].vlen) & mask;
-		while (h[j])
-			j = (j + 1) & mask;
-		h[j] = (uint32_t)(i + 1);
-	}
-	free(p->shash);
-	p->shash = h;
-	p->shcap = ncap;
-	return 0;
-}
-
-/* The seen entry of a value text, or NULL (and the free slot). */
-static struct seen_ent *seen_lookup(struct pend *p, const char *v, size_t vlen, size_t *slot_out)
-{
-	size_t mask = p->shcap - 1, i = pend_hash_of(v, vlen) & mask;
-
-	for (; p->shash[i]; i = (i + 1) & mask) {
-		struct seen_ent *e = &p->sents[p->shash[i] - 1];
-		if (e->vlen == vlen && !memcmp(p->seen.ptr + e->off, v, vlen))
-			return e;
-	}
-	*slot_out = i;
-	return NULL;
-}
-
-/* The text of unique key u's value in img into v ("u:v1,v2"); false when
- * a column is NULL (NULLs never collide in a unique key). */
+/* The text of unique key u's value in img appended to v ("u:v1,v2");
+ * false when a column is NULL (NULLs never collide in a unique key). */
 static int unique_text(bool *out, struct buf *v, const struct rtable *t, size_t u,
 		       const struct bl_value *img, const struct bl_table *map)
 {
-	size_t c;
+	size_t c, start = v->len;
 
 	*out = false;
-	buf_reset(v);
 	if (buf_printf(v, "%zu:", u) < 0)
 		return GW_ENOMEM;
 	for (c = t->uoff[u]; c < t->uoff[u + 1]; c++) {
 		const struct bl_value *x = &img[t->ucols[c]];
-		if (x->kind == BL_NULL)
+		if (x->kind == BL_NULL) {
+			buf_truncate(v, start);
 			return 0;
+		}
 		if ((c > t->uoff[u] && buf_putc(v, ',') < 0) ||
 		    binlog_value_sql(v, x, &map->cols[t->ucols[c]]) < 0)
 			return GW_ENOMEM;
@@ -1029,221 +858,245 @@ static int unique_text(bool *out, struct buf *v, const struct rtable *t, size_t 
 	return 0;
 }
 
-/*
- * Segment mode: before a change of the row with key text k (images img
- * and, for an update, its before image other) joins the table's pending
- * changes, a value of a unique key that a change of another row of the
- * segment had (before or after) ends the segment: the pending changes are
- * sent first. Within a segment every unique value belongs to one row, so
- * the rows' changes commute (see struct pend).
- */
-static int seg_admit(struct repl *r, struct rtable *t, const struct bl_value *img,
-		     const struct bl_value *other, const struct bl_table *map, struct gw_err *err)
+/* A value as compared with the stored one: a FLOAT's binlog value is the
+ * float itself, written with the digits that make the same double (the
+ * server compares a FLOAT column as a double; fewer digits name another
+ * double); a JSON document on MySQL as JSON (a string is not equal to any
+ * JSON value there; MariaDB's JSON is text). */
+static int match_value(struct buf *q, const struct repl *r, const struct table_col *col,
+		       const struct bl_value *v, const struct bl_column *bc)
 {
-	struct pend *p = &t->pend;
-	struct buf *k = &r->kscratch, *v = &r->vscratch;
-	const struct bl_value *imgs[2] = {img, other};
-	size_t u, m, slot = 0, before;
-	bool has, clash = false;
-	int rc;
-
-	buf_reset(k);
-	if (key_text(k, t, img, map) < 0 || seen_fit(p) < 0)
-		goto oom;
-	for (m = 0; m < 2 && imgs[m] && !clash; m++)
-		for (u = 0; u < t->nuniq && !clash; u++) {
-			const struct seen_ent *e;
-			if (unique_text(&has, v, t, u, imgs[m], map) < 0)
-				goto oom;
-			if (has && (e = seen_lookup(p, v->ptr, v->len, &slot)) &&
-			    (e->klen != k->len ||
-			     memcmp(p->seen.ptr + e->off + e->vlen, k->ptr, k->len)))
-				clash = true;
-		}
-	if (clash && (rc = pend_flush(r, t, err)) < 0)
-		return rc;
-	before = p->seen.len;
-	for (m = 0; m < 2 && imgs[m]; m++)
-		for (u = 0; u < t->nuniq; u++) {
-			struct seen_ent *e;
-			if (unique_text(&has, v, t, u, imgs[m], map) < 0 || seen_fit(p) < 0)
-				goto oom;
-			if (!has || seen_lookup(p, v->ptr, v->len, &slot))
-				continue;
-			if (p->nsents == p->scap) {
-				size_t ncap = p->scap ? 2 * p->scap : 64;
-				struct seen_ent *n = realloc(p->sents, ncap * sizeof(*n));
-				if (!n)
-					goto oom;
-				p->sents = n;
-				p->scap = ncap;
-			}
-			e = &p->sents[p->nsents];
-			e->off = p->seen.len;
-			e->vlen = v->len;
-			e->klen = k->len;
-			if (buf_add(&p->seen, v->ptr, v->len) < 0 ||
-			    buf_add(&p->seen, k->ptr, k->len) < 0)
-				goto oom;
-			p->nsents++;
-			p->shash[slot] = (uint32_t)p->nsents;
-		}
-	r->pend_bytes += p->seen.len - before;
-	return 0;
-oom:
-	return err_set(err, GW_ENOMEM, "out of memory");
+	if (v->kind == BL_DOUBLE && !strcmp(col->data_type, "float"))
+		return buf_printf(q, "%.17g", v->d);
+	if (col->is_json && v->kind != BL_NULL && !r->dst_mariadb)
+		return buf_puts(q, "CAST(") < 0 || binlog_value_sql(q, v, bc) < 0 ||
+			       buf_puts(q, " AS JSON)") < 0
+			   ? GW_ENOMEM
+			   : 0;
+	return binlog_value_sql(q, v, bc);
 }
 
-/* Sends the ops [from, to) of one kind as statements of at most
- * STMT_BYTES. */
-static int pend_send(struct repl *r, struct rtable *t, bool del, size_t from, size_t to,
-		     struct gw_err *err)
+/* A keyless table's row as a condition: every written column <=> its
+ * value in img (NULL-safe: a NULL matches a NULL). */
+static int row_condition(struct buf *q, const struct repl *r, const struct rtable *t,
+			 const struct bl_value *img, const struct bl_table *map)
 {
-	struct pend *p = &t->pend;
-	struct buf *q = &r->sql;
-	size_t i, n = 0;
-	int rc;
+	size_t c;
+	bool first = true;
 
-	buf_reset(q);
-	for (i = from; i <= to; i++) {
-		const struct pend_op *o = i < to ? &p->ops[i] : NULL;
-		if (o && o->del != del)
+	for (c = 0; c < t->model.ncols; c++) {
+		if (!t->dest_names[c])
 			continue;
-		if (n && (!o || q->len >= STMT_BYTES)) {
-			if (del ? t->nkey == 1 && buf_putc(q, ')') < 0 : upsert_tail(q, t) < 0)
-				goto oom;
-			if (dst_apply(r, q->ptr, q->len)) {
-				rc = conn_error(err, r->dst, "applying changes");
-				err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
-				return rc;
-			}
-			buf_reset(q);
-			n = 0;
-		}
-		if (!o)
-			break;
-		if (n == 0) {
-			if (del) {
-				if (buf_puts(q, "DELETE FROM ") < 0 || dest_name(q, t) < 0 ||
-				    buf_puts(q, " WHERE ") < 0)
-					goto oom;
-				if (t->nkey == 1 &&
-				    (conn_quote_ident(q, t->dest_names[t->key[0]]) < 0 ||
-				     buf_puts(q, " IN (") < 0))
-					goto oom;
-			} else if (upsert_head(q, t) < 0) {
-				goto oom;
-			}
-		} else if (buf_puts(q, del && t->nkey != 1 ? " OR " : ",") < 0) {
-			goto oom;
-		}
-		if ((del ? buf_add(q, p->arena.ptr + o->koff, o->klen)
-			 : buf_add(q, p->arena.ptr + o->voff, o->vlen)) < 0)
-			goto oom;
-		n++;
+		if ((!first && buf_puts(q, " AND ") < 0) ||
+		    conn_quote_ident(q, t->dest_names[c]) < 0 || buf_puts(q, " <=> ") < 0 ||
+		    match_value(q, r, &t->model.cols[c], &img[c], &map->cols[c]) < 0)
+			return GW_ENOMEM;
+		first = false;
 	}
 	return 0;
-oom:
-	return err_set(err, GW_ENOMEM, "out of memory");
 }
 
-static int pend_flush(struct repl *r, struct rtable *t, struct gw_err *err)
+/* "`a` = 1, `b` = 2": the written columns of an image, for UPDATE. */
+static int set_text(struct buf *q, const struct rtable *t, const struct bl_value *img,
+		    const struct bl_table *map)
 {
-	struct pend *p = &t->pend;
-	size_t a, b;
-	int rc = 0;
+	size_t c;
+	bool first = true;
 
-	if (!p->nops)
-		return 0;
-	r->pend_bytes -=
-	    p->arena.len + p->seen.len < r->pend_bytes ? p->arena.len + p->seen.len : r->pend_bytes;
-	if (t->net || t->seg) {
-		if ((rc = pend_send(r, t, true, 0, p->nops, err)) == 0)
-			rc = pend_send(r, t, false, 0, p->nops, err);
-	} else {
-		for (a = 0; a < p->nops && rc == 0; a = b) {
-			for (b = a + 1; b < p->nops && p->ops[b].del == p->ops[a].del; b++)
-				;
-			rc = pend_send(r, t, p->ops[a].del, a, b, err);
-		}
+	for (c = 0; c < t->model.ncols; c++) {
+		if (!t->dest_names[c])
+			continue;
+		if ((!first && buf_puts(q, ", ") < 0) ||
+		    conn_quote_ident(q, t->dest_names[c]) < 0 || buf_puts(q, " = ") < 0 ||
+		    binlog_value_sql(q, &img[c], &map->cols[c]) < 0)
+			return GW_ENOMEM;
+		first = false;
 	}
-	pend_clear(p);
+	return 0;
+}
+
+/*
+ * Memory: the pending text of all tables together stays under PEND_BYTES
+ * (then every table is flushed, inside the open transaction), so a source
+ * transaction of any size streams through.
+ */
+#define PEND_BYTES ((size_t)8 << 20)
+#define PEND_OPS 20000 /* per table */
+
+/* batch_send_fn: one statement of the batcher on the destination. */
+static int send_stmt(void *ctx, const struct buf *sql, enum batch_expect expect)
+{
+	struct repl *r = ctx;
+	my_ulonglong n;
+
+	if (dst_apply(r, sql->ptr, sql->len))
+		return conn_error(r->send_err, r->dst, "applying changes");
+	n = mysql_affected_rows(r->dst);
+	if (expect == BATCH_EXPECT_ONE && n != 1)
+		return err_set(r->send_err, GW_EFATAL,
+			       "the destination has no row equal to the source's before image "
+			       "(the tables differ): %.300s",
+			       buf_cstr(sql));
+	return 0;
+}
+
+static int flush_table(struct repl *r, struct rtable *t, struct gw_err *err)
+{
+	size_t bytes = batch_bytes(&t->batch);
+	int rc;
+
+	r->send_err = err;
+	r->pend_bytes -= bytes < r->pend_bytes ? bytes : r->pend_bytes;
+	if ((rc = batch_flush(&t->batch, &t->shape, &r->sql, send_stmt, r)) < 0) {
+		if (rc == GW_ENOMEM)
+			err_set(err, GW_ENOMEM, "out of memory");
+		err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
+	}
 	return rc;
 }
 
-static int pend_flush_all(struct repl *r, struct gw_err *err)
+static int flush_all(struct repl *r, struct gw_err *err)
 {
 	size_t i;
 	int rc;
 
 	for (i = 0; i < r->ntables; i++)
-		if ((rc = pend_flush(r, &r->tables[i], err)) < 0) {
+		if ((rc = flush_table(r, &r->tables[i], err)) < 0) {
 			/* the transaction is lost: so is the rest of it */
-			pend_drop_all(r);
+			drop_all(r);
 			return rc;
 		}
 	return 0;
 }
 
-static void pend_drop_all(struct repl *r)
+static void drop_all(struct repl *r)
 {
 	size_t i;
 
 	for (i = 0; i < r->ntables; i++)
-		pend_clear(&r->tables[i].pend);
+		batch_clear(&r->tables[i].batch);
 	r->pend_bytes = 0;
 }
 
-/* Queues a delete (img is the key's image) or an upsert of img; other is
- * the before image of an update that keeps its key, else NULL. */
-static int pend_add(struct repl *r, struct rtable *t, bool del, const struct bl_value *img,
-		    const struct bl_value *other, const struct bl_table *map, struct gw_err *err)
+/* Queues a change of kind `kind`: key from the image `key` (the image
+ * itself for a keyed delete), values from `values`; `other` is the before
+ * image of an update that keeps its key (its unique values count too). */
+static int change_add(struct repl *r, struct rtable *t, enum batch_kind kind,
+		      const struct bl_value *key, const struct bl_value *values,
+		      const struct bl_value *other, const struct bl_table *map, struct gw_err *err)
 {
-	struct pend *p = &t->pend;
-	struct pend_op *o = NULL;
-	bool merged = t->net || t->seg;
-	size_t koff, voff, slot = 0;
+	struct buf *k = &r->kscratch, *v = &r->vscratch, *u = &r->uscratch;
+	struct batch_change c;
+	size_t before = batch_bytes(&t->batch), n = 0, i, m;
 	int rc;
 
-	if (t->seg && (rc = seg_admit(r, t, img, other, map, err)) < 0)
-		return rc;
-	koff = p->arena.len;
-	if (merged && pend_hash_fit(p) < 0)
+	buf_reset(k);
+	buf_reset(v);
+	buf_reset(u);
+	memset(&c, 0, sizeof(c));
+	c.kind = kind;
+	if (t->shape.mode == BATCH_ROWS) {
+		if ((key && row_condition(k, r, t, key, map) < 0) ||
+		    (values && (kind == BATCH_UPDATE ? set_text(v, t, values, map)
+						     : values_text(v, t, values, map)) < 0))
+			goto oom;
+	} else if (key_text(k, t, key, map) < 0 || (values && values_text(v, t, values, map) < 0)) {
 		goto oom;
-	if (key_text(&p->arena, t, img, map) < 0)
-		goto oom;
-	voff = p->arena.len;
-	if (!del && upsert_row(&p->arena, t, img, map) < 0)
-		goto oom;
-	if (merged && (o = pend_lookup(p, p->arena.ptr + koff, voff - koff, &slot))) {
-		/* A later change of the key is its whole effect. */
-		o->koff = koff;
-	} else {
-		if (p->nops == p->cap) {
-			size_t ncap = p->cap ? 2 * p->cap : 256;
-			struct pend_op *n = realloc(p->ops, ncap * sizeof(*n));
-			if (!n)
-				goto oom;
-			p->ops = n;
-			p->cap = ncap;
-		}
-		o = &p->ops[p->nops++];
-		o->koff = koff;
-		if (merged)
-			p->hash[slot] = (uint32_t)p->nops;
 	}
-	o->klen = voff - koff;
-	o->voff = voff;
-	o->vlen = p->arena.len - voff;
-	o->del = del;
-	r->pend_bytes += p->arena.len - koff;
+	if (t->shape.mode == BATCH_SEGMENT) {
+		const struct bl_value *imgs[2] = {key, other};
+		if (r->uniq_cap < 2 * t->nuniq) {
+			struct batch_text *nu = realloc(r->uniq, 2 * t->nuniq * sizeof(*nu));
+			size_t *no = nu ? realloc(r->uniq_offs, 2 * t->nuniq * sizeof(*no)) : NULL;
+			if (nu)
+				r->uniq = nu;
+			if (!no)
+				goto oom;
+			r->uniq_offs = no;
+			r->uniq_cap = 2 * t->nuniq;
+		}
+		for (m = 0; m < 2 && imgs[m]; m++)
+			for (i = 0; i < t->nuniq; i++) {
+				bool has;
+				size_t start = u->len;
+				if (unique_text(&has, u, t, i, imgs[m], map) < 0)
+					goto oom;
+				if (has) {
+					r->uniq_offs[n] = start;
+					r->uniq[n++].len = u->len - start;
+				}
+			}
+		/* (u moved while it grew: pointers only now) */
+		for (i = 0; i < n; i++)
+			r->uniq[i].s = u->ptr + r->uniq_offs[i];
+		c.uniq = r->uniq;
+		c.nuniq = n;
+	}
+	c.key.s = k->ptr;
+	c.key.len = k->len;
+	c.values.s = v->ptr;
+	c.values.len = v->len;
+	r->send_err = err;
+	if ((rc = batch_add(&t->batch, &t->shape, &c, &r->sql, send_stmt, r)) < 0) {
+		if (rc == GW_ENOMEM)
+			goto oom;
+		err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
+		return rc;
+	}
+	if (batch_bytes(&t->batch) > before)
+		r->pend_bytes += batch_bytes(&t->batch) - before;
 	if (r->pend_bytes >= PEND_BYTES)
-		return pend_flush_all(r, err);
-	if (p->nops >= PEND_OPS)
-		return pend_flush(r, t, err);
+		return flush_all(r, err);
+	if (batch_count(&t->batch) >= PEND_OPS)
+		return flush_table(r, t, err);
 	return 0;
 oom:
 	return err_set(err, GW_ENOMEM, "out of memory");
+}
+
+/* Whether every column of an image is there (binlog_row_image=FULL). */
+static bool image_full(const struct rtable *t, const bool *present)
+{
+	size_t c;
+
+	for (c = 0; present && c < t->model.ncols; c++)
+		if (!present[c])
+			return false;
+	return true;
+}
+
+/*
+ * A change of a table without a key, by the rows' whole images. With a
+ * filter, an image that does not pass is not on the destination: an
+ * update into the filter inserts, out of it deletes, outside it does
+ * nothing; the same for the images of inserts and deletes.
+ */
+static int apply_row_keyless(struct repl *r, struct rtable *t, enum binlog_kind kind,
+			     const struct bl_row *row, const struct bl_table *map,
+			     struct gw_err *err)
+{
+	bool was = false, is = false;
+	int rc;
+
+	if ((row->before && !image_full(t, row->before_present)) ||
+	    (row->after && !image_full(t, row->after_present)))
+		return err_set(err, GW_EFATAL,
+			       "table %s.%s: partial row images (binlog_row_image is not FULL): "
+			       "a table without a key needs the whole row",
+			       t->db, t->table);
+	if (kind != BK_WRITE_ROWS && row->before &&
+	    (rc = filter_passes(&was, r, t, row->before, map, err)) < 0)
+		return rc;
+	if (kind != BK_DELETE_ROWS && row->after &&
+	    (rc = filter_passes(&is, r, t, row->after, map, err)) < 0)
+		return rc;
+	if (was && is)
+		return change_add(r, t, BATCH_UPDATE, row->before, row->after, NULL, map, err);
+	if (was)
+		return change_add(r, t, BATCH_DELETE, row->before, NULL, NULL, map, err);
+	if (is)
+		return change_add(r, t, BATCH_INSERT, NULL, row->after, NULL, map, err);
+	return 0;
 }
 
 static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_err *err)
@@ -1253,30 +1106,37 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 	size_t i;
 	int rc;
 
-	if (!map || !(t = rtable_find(r, map->db, map->table, true)))
-		return 0; /* not selected */
+	if (!map)
+		return 0;
+	if ((rc = rtable_find(&t, r, map->db, map->table, err)) < 0 || !t)
+		return rc; /* (!t: not selected) */
 	if (!t->loaded && (rc = rtable_load(r, t, err)) < 0)
 		return rc;
-	if (map->ncols != t->ncols)
+	if (map->ncols != t->model.ncols)
 		return err_set(err, GW_EFATAL,
 			       "table %s.%s: the binlog has %zu columns, the source's schema %zu: "
 			       "the table changed without a DDL the stream showed",
-			       t->db, t->table, map->ncols, t->ncols);
+			       t->db, t->table, map->ncols, t->model.ncols);
+	if (in_snapshot(r, t))
+		return 0;
 	if ((rc = txn_begin(r, err)) < 0)
 		return rc;
-	for (i = 0; i < e->nrows; i++) {
+	for (i = 0; i < e->nrows && t->shape.mode == BATCH_ROWS; i++)
+		if ((rc = apply_row_keyless(r, t, e->kind, &e->rows[i], map, err)) < 0)
+			return rc;
+	for (i = 0; i < e->nrows && t->shape.mode != BATCH_ROWS; i++) {
 		const struct bl_row *row = &e->rows[i];
+		const struct bl_value *other = NULL;
 		bool pass = true;
 
-		const struct bl_value *other = NULL;
-
 		if (e->kind == BK_DELETE_ROWS) {
-			if ((rc = pend_add(r, t, true, row->before, NULL, map, err)) < 0)
+			if ((rc = change_add(r, t, BATCH_DELETE, row->before, NULL, NULL, map,
+					     err)) < 0)
 				return rc;
 			continue;
 		}
 		if (e->kind == BK_UPDATE_ROWS && row->before) {
-			for (size_t c = 0; c < t->ncols; c++)
+			for (size_t c = 0; c < t->model.ncols; c++)
 				if (!row->after_present[c])
 					return err_set(err, GW_EFATAL,
 						       "table %s.%s: partial row images "
@@ -1284,13 +1144,15 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 						       t->db, t->table);
 			if (!key_changed(t, row))
 				other = row->before;
-			else if ((rc = pend_add(r, t, true, row->before, NULL, map, err)) < 0)
+			else if ((rc = change_add(r, t, BATCH_DELETE, row->before, NULL, NULL, map,
+						  err)) < 0)
 				return rc;
 		}
 		if ((rc = filter_passes(&pass, r, t, row->after, map, err)) < 0)
 			return rc;
 		/* Out of the filter: not (or no longer) on the destination. */
-		if ((rc = pend_add(r, t, !pass, row->after, other, map, err)) < 0)
+		if ((rc = change_add(r, t, pass ? BATCH_UPSERT : BATCH_DELETE, row->after,
+				     pass ? row->after : NULL, other, map, err)) < 0)
 			return rc;
 	}
 	r->txn_rows += e->nrows;
@@ -1656,7 +1518,7 @@ static int start_position(struct repl *r, struct gw_err *err)
 }
 
 /* A set as text for a message, cut to fit. */
-static void set_text(char *out, size_t outsz, const struct gtid_set *s)
+static void gtid_set_text(char *out, size_t outsz, const struct gtid_set *s)
 {
 	struct buf b = BUF_INIT;
 
@@ -1720,7 +1582,7 @@ static int check_source(struct repl *r, struct gw_err *err)
 		if (gtid_set_subtract(&r->mset, &exec) < 0) /* fails the task: r->mset is done */
 			text[0] = '\0';
 		else
-			set_text(text, sizeof(text), &r->mset);
+			gtid_set_text(text, sizeof(text), &r->mset);
 		rc = err_set(err, GW_EFATAL,
 			     "the source (server_uuid %s) lacks transactions this migration has "
 			     "applied (%s): it does not carry the history of the server the "
@@ -1732,12 +1594,23 @@ static int check_source(struct repl *r, struct gw_err *err)
 		if (gtid_set_subtract(&purged, &r->mset) < 0)
 			text[0] = '\0';
 		else
-			set_text(text, sizeof(text), &purged);
+			gtid_set_text(text, sizeof(text), &purged);
 		rc = err_set(err, GW_EFATAL,
 			     "the recorded GTID set is no longer in the source's binlogs: the "
 			     "source (server_uuid %s) has purged transactions not applied yet "
 			     "(%s); a new full migration is needed",
 			     uuid, text);
+		goto out;
+	}
+	if (r->source_uuid[0] && strcmp(uuid, r->source_uuid) && r->nsnaps) {
+		rc = err_set(
+		    err, GW_EFATAL,
+		    "the source's server_uuid changed from %s to %s (a switch-over) before "
+		    "the stream passed the copy snapshot of %s.%s (a table without a key) at "
+		    "%s:%llu of the old server: the changes of that table cannot be placed "
+		    "on the new one; a new full migration is needed",
+		    r->source_uuid, uuid, r->snaps[0].db, r->snaps[0].table, r->snaps[0].file,
+		    (unsigned long long)r->snaps[0].pos);
 		goto out;
 	}
 	if (r->source_uuid[0] && strcmp(uuid, r->source_uuid))
@@ -1835,7 +1708,7 @@ static int xa_begin(struct repl *r, const struct buf *xid, struct gw_err *err)
 {
 	int rc;
 
-	if ((rc = txn_begin(r, err)) < 0 || (rc = pend_flush_all(r, err)) < 0)
+	if ((rc = txn_begin(r, err)) < 0 || (rc = flush_all(r, err)) < 0)
 		return rc;
 	buf_reset(&r->xa_xid);
 	if (buf_add(&r->xa_xid, xid->ptr, xid->len) < 0)
@@ -1858,7 +1731,7 @@ static int xa_finish(struct repl *r, const struct buf *xid, bool commit, bool *f
 	int rc;
 
 	*found_out = false;
-	if ((rc = txn_begin(r, err)) < 0 || (rc = pend_flush_all(r, err)) < 0)
+	if ((rc = txn_begin(r, err)) < 0 || (rc = flush_all(r, err)) < 0)
 		return rc;
 	if (buf_puts(&key, " WHERE task = ") < 0 ||
 	    conn_quote_string(&key, r->dst, r->s->name, strlen(r->s->name)) < 0 ||
@@ -1930,7 +1803,7 @@ static int xa_prepared(struct repl *r, const struct binlog_event *e, struct gw_e
 		rc = xa_finish(r, &r->xa_xid, true, &found, err);
 		goto out;
 	}
-	if ((rc = txn_begin(r, err)) < 0 || (rc = pend_flush_all(r, err)) < 0)
+	if ((rc = txn_begin(r, err)) < 0 || (rc = flush_all(r, err)) < 0)
 		goto out;
 	if (xa_store(r, 0, "", 0)) {
 		rc = conn_error(err, r->dst, "recording a prepared XA transaction");
@@ -2199,8 +2072,9 @@ static int stream_event(struct repl *r, const struct binlog_event *e, bool *idle
 		break;
 	case BK_TABLE_MAP: {
 		/* Described before its rows are decoded. */
-		struct rtable *t;
-		if (e->table && (t = rtable_find(r, e->table->db, e->table->table, true)) &&
+		struct rtable *t = NULL;
+		if (e->table &&
+		    (rc = rtable_find(&t, r, e->table->db, e->table->table, err)) == 0 && t &&
 		    !t->loaded)
 			rc = rtable_load(r, t, err);
 		break;
@@ -2237,7 +2111,7 @@ static int stream(struct repl *r, struct gw_err *err)
 	int rc;
 
 	/* Nothing pending survives a stream that ended in an error. */
-	pend_drop_all(r);
+	drop_all(r);
 	if ((rc = check_source(r, err)) < 0)
 		return rc;
 	stream_from_here(&from, r);
@@ -2335,8 +2209,13 @@ int engine_incremental(struct action_io *io)
 	 * already accepted. */
 	if ((rc = conn_exec(r.dst, "SET SESSION foreign_key_checks = 0", &io->err)) < 0 ||
 	    (rc = meta_ensure(r.dst, r.metadb, &io->err)) < 0 ||
-	    (rc = start_position(&r, &io->err)) < 0)
+	    (rc = load_snapshots(&r, &io->err)) < 0 || (rc = start_position(&r, &io->err)) < 0 ||
+	    (rc = prune_snapshots(&r, &io->err)) < 0)
 		goto out;
+	{
+		unsigned long ver;
+		conn_server_version(r.dst, &ver, &r.dst_mariadb);
+	}
 	rc = stream(&r, &io->err);
 	if (rc == 0)
 		log_info(io->task, "incremental migration stopped");
@@ -2348,7 +2227,7 @@ out:
 		(void)mysql_query(r.dst, "ROLLBACK");
 	for (i = 0; i < r.ntables; i++) {
 		rtable_unload(&r.tables[i]);
-		pend_release(&r.tables[i].pend);
+		batch_release(&r.tables[i].batch);
 		free(r.tables[i].db);
 		free(r.tables[i].table);
 		free(r.tables[i].dest_db);
@@ -2360,9 +2239,17 @@ out:
 	gtid_set_release(&r.mset);
 	gtid_set_release(&r.final_mset);
 	buf_release(&r.xa_xid);
+	for (i = 0; i < r.nsnaps; i++) {
+		free(r.snaps[i].db);
+		free(r.snaps[i].table);
+	}
+	free(r.snaps);
 	buf_release(&r.sql);
 	buf_release(&r.kscratch);
 	buf_release(&r.vscratch);
+	buf_release(&r.uscratch);
+	free(r.uniq);
+	free(r.uniq_offs);
 	binlog_decoder_free(r.dec);
 	if (r.src)
 		mysql_close(r.src);

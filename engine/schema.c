@@ -27,7 +27,7 @@
 #include "engine/engine.h"
 #include "engine/meta.h"
 #include "engine/schema.h"
-#include "engine/tableinfo.h"
+#include "engine/table.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -162,13 +162,6 @@ static int rename_databases(struct buf *ddl, const struct spec *s)
 	return r;
 }
 
-static int query_res(MYSQL_RES **res, MYSQL *m, const char *sql, struct gw_err *err)
-{
-	if (mysql_real_query(m, sql, strlen(sql)) || !(*res = mysql_store_result(m)))
-		return conn_error(err, m, "schema query");
-	return 0;
-}
-
 /* A SHOW CREATE ... statement's column `col` (0-based) into out. */
 static int show_create(struct buf *out, MYSQL *m, const char *sql, unsigned col, struct buf *extra,
 		       unsigned extra_col, struct gw_err *err)
@@ -179,7 +172,7 @@ static int show_create(struct buf *out, MYSQL *m, const char *sql, unsigned col,
 	int r;
 
 	buf_reset(out);
-	if ((r = query_res(&res, m, sql, err)) < 0)
+	if ((r = conn_query(&res, m, sql, "reading a definition", err)) < 0)
 		return r;
 	if (!(row = mysql_fetch_row(res)) || mysql_num_fields(res) <= col || !row[col]) {
 		mysql_free_result(res);
@@ -222,230 +215,27 @@ static int note(struct buf *b, const char *fmt, ...)
 /* --- comparing an existing table ------------------------------------- */
 
 /* One column or index of a table: its name and the rest, as text. */
-struct def_line {
-	char *name;
-	struct buf desc;
-};
-
-struct def_list {
-	struct def_line *v;
-	size_t n;
-};
-
-static void def_list_release(struct def_list *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		free(l->v[i].name);
-		buf_release(&l->v[i].desc);
-	}
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static struct def_line *def_list_add(struct def_list *l, const char *name)
-{
-	struct def_line *v = realloc(l->v, (l->n + 1) * sizeof(*v));
-
-	if (!v)
-		return NULL;
-	l->v = v;
-	v = &v[l->n];
-	memset(v, 0, sizeof(*v));
-	if (!(v->name = strdup(name)))
-		return NULL;
-	l->n++;
-	return v;
-}
-
-static void def_list_release_last(struct def_list *l)
-{
-	if (!l->n)
-		return;
-	l->n--;
-	free(l->v[l->n].name);
-	buf_release(&l->v[l->n].desc);
-}
-
-/* "SELECT cols FROM information_schema.T WHERE TABLE_SCHEMA = db AND
- * TABLE_NAME = table ORDER BY order" */
-static int is_query(MYSQL_RES **res, MYSQL *m, const char *cols, const char *tbl, const char *db,
-		    const char *table, const char *order, struct gw_err *err)
-{
-	struct buf q = BUF_INIT;
-	int r;
-
-	if (buf_printf(&q, "SELECT %s FROM information_schema.%s WHERE TABLE_SCHEMA = ", cols,
-		       tbl) < 0 ||
-	    conn_quote_string(&q, m, db, strlen(db)) < 0 ||
-	    buf_puts(&q, " AND TABLE_NAME = ") < 0 ||
-	    conn_quote_string(&q, m, table, strlen(table)) < 0 ||
-	    buf_printf(&q, " ORDER BY %s", order) < 0) {
-		buf_release(&q);
-		return oom(err);
-	}
-	r = query_res(res, m, buf_cstr(&q), err);
-	buf_release(&q);
-	return r;
-}
-
-/* Columns (source: selected ones under their destination names). */
-static int table_columns(struct def_list *out, MYSQL *m, const char *db, const char *table,
-			 bool source, const struct table_sel *tsel, struct gw_err *err)
-{
-	MYSQL_RES *res = NULL;
-	MYSQL_ROW row;
-	int r;
-
-	if ((r = is_query(
-		 &res, m,
-		 "COLUMN_NAME, CONCAT(COLUMN_TYPE, IF(IS_NULLABLE = 'NO', ' NOT NULL', ''),"
-		 " IFNULL(CONCAT(' DEFAULT ', COLUMN_DEFAULT), ''),"
-		 " IF(EXTRA = '', '', CONCAT(' ', EXTRA)),"
-		 " IFNULL(CONCAT(' COLLATE ', COLLATION_NAME), ''))",
-		 "COLUMNS", db, table, "ORDINAL_POSITION", err)) < 0)
-		return r;
-	while ((row = mysql_fetch_row(res))) {
-		struct def_line *d;
-		if (source && !spec_column_selected(tsel, row[0]))
-			continue;
-		if (!(d = def_list_add(out, source ? spec_dest_column(tsel, row[0]) : row[0])) ||
-		    buf_puts(&d->desc, row[1] ? row[1] : "") < 0) {
-			r = oom(err);
-			break;
-		}
-	}
-	mysql_free_result(res);
-	return r;
-}
-
-/* Indexes as "UNIQUE BTREE (`a`, `b`(10))"; on the source, those whose
- * columns are all selected, columns under their destination names. */
-static int table_indexes(struct def_list *out, MYSQL *m, const char *db, const char *table,
-			 bool source, const struct table_sel *tsel, struct gw_err *err)
-{
-	MYSQL_RES *res = NULL;
-	MYSQL_ROW row;
-	struct def_line *cur = NULL;
-	bool drop = false;
-	int r;
-
-	if ((r = is_query(&res, m, "INDEX_NAME, NON_UNIQUE, INDEX_TYPE, COLUMN_NAME, SUB_PART",
-			  "STATISTICS", db, table, "INDEX_NAME, SEQ_IN_INDEX", err)) < 0)
-		return r;
-	while ((row = mysql_fetch_row(res)) && r == 0) {
-		const char *col = row[3] ? row[3] : "";
-		if (!cur || strcmp(cur->name, row[0])) {
-			if (cur && drop)
-				def_list_release_last(out);
-			if (cur && !drop && buf_putc(&cur->desc, ')') < 0)
-				r = oom(err);
-			drop = false;
-			/* an index named like a renamed column is renamed with it
-			 * (table_ddl rewrites every such identifier) */
-			if (!(cur = def_list_add(out, source ? spec_dest_column(tsel, row[0])
-							     : row[0])) ||
-			    buf_printf(&cur->desc, "%s%s (", strcmp(row[1], "0") ? "" : "UNIQUE ",
-				       row[2] ? row[2] : "") < 0) {
-				r = oom(err);
-				break;
-			}
-		} else if (buf_puts(&cur->desc, ", ") < 0) {
-			r = oom(err);
-			break;
-		}
-		if (source && !spec_column_selected(tsel, col))
-			drop = true;
-		if (conn_quote_ident(&cur->desc, source ? spec_dest_column(tsel, col) : col) < 0 ||
-		    (row[4] && buf_printf(&cur->desc, "(%s)", row[4]) < 0))
-			r = oom(err);
-	}
-	if (r == 0 && cur && drop)
-		def_list_release_last(out);
-	else if (r == 0 && cur && buf_putc(&cur->desc, ')') < 0)
-		r = oom(err);
-	mysql_free_result(res);
-	return r;
-}
-
-static int diff_lists(struct buf *out, const char *what, const struct def_list *a,
-		      const struct def_list *b)
-{
-	size_t i;
-
-	for (i = 0; i < a->n || i < b->n; i++) {
-		if (i >= b->n)
-			return buf_printf(out, "%s `%s` is missing on the destination", what,
-					  a->v[i].name);
-		if (i >= a->n)
-			return buf_printf(out,
-					  "the destination has %s `%s`, which the source table "
-					  "(as selected) has not",
-					  what, b->v[i].name);
-		if (strcmp(a->v[i].name, b->v[i].name))
-			return buf_printf(out,
-					  "%s %zu is `%s` on the source, `%s` on the destination",
-					  what, i + 1, a->v[i].name, b->v[i].name);
-		if (strcmp(buf_cstr(&a->v[i].desc), buf_cstr(&b->v[i].desc)))
-			return buf_printf(out, "%s `%s` is %s on the source, %s on the destination",
-					  what, a->v[i].name, buf_cstr(&a->v[i].desc),
-					  buf_cstr(&b->v[i].desc));
-	}
-	return 0;
-}
-
-/* Indexes compared by name, in any order. */
-static int diff_sets(struct buf *out, const char *what, const struct def_list *a,
-		     const struct def_list *b)
-{
-	size_t i, j;
-
-	for (i = 0; i < a->n; i++) {
-		for (j = 0; j < b->n && strcmp(a->v[i].name, b->v[j].name); j++)
-			;
-		if (j == b->n)
-			return buf_printf(out, "%s `%s` is missing on the destination", what,
-					  a->v[i].name);
-		if (strcmp(buf_cstr(&a->v[i].desc), buf_cstr(&b->v[j].desc)))
-			return buf_printf(out, "%s `%s` is %s on the source, %s on the destination",
-					  what, a->v[i].name, buf_cstr(&a->v[i].desc),
-					  buf_cstr(&b->v[j].desc));
-	}
-	for (j = 0; j < b->n; j++) {
-		for (i = 0; i < a->n && strcmp(a->v[i].name, b->v[j].name); i++)
-			;
-		if (i == a->n)
-			return buf_printf(out,
-					  "the destination has %s `%s`, which the source table "
-					  "(as selected) has not",
-					  what, b->v[j].name);
-	}
-	return 0;
-}
-
 int schema_table_diff(struct buf *out, MYSQL *src, MYSQL *dst, const char *db, const char *table,
 		      const struct table_sel *tsel, const char *ddb, const char *dtable,
 		      struct gw_err *err)
 {
-	struct def_list sc = {NULL, 0}, dc = {NULL, 0}, si = {NULL, 0}, di = {NULL, 0};
+	struct table st, dt;
 	int r;
 
+	memset(&st, 0, sizeof(st));
+	memset(&dt, 0, sizeof(dt));
 	buf_reset(out);
-	if ((r = table_columns(&sc, src, db, table, true, tsel, err)) < 0 ||
-	    (r = table_columns(&dc, dst, ddb, dtable, false, NULL, err)) < 0 ||
-	    (r = table_indexes(&si, src, db, table, true, tsel, err)) < 0 ||
-	    (r = table_indexes(&di, dst, ddb, dtable, false, NULL, err)) < 0)
+	if ((r = table_load(&st, src, db, table, tsel, ddb, dtable, err)) < 0 ||
+	    (r = table_load(&dt, dst, ddb, dtable, NULL, NULL, NULL, err)) < 0) {
+		if (r == GW_ENOTFOUND)
+			r = err->code = GW_EFATAL;
 		goto out;
-	if (diff_lists(out, "column", &sc, &dc) < 0 ||
-	    (!out->len && diff_sets(out, "index", &si, &di) < 0))
+	}
+	if (table_diff(out, &st, &dt) < 0)
 		r = oom(err);
 out:
-	def_list_release(&sc);
-	def_list_release(&dc);
-	def_list_release(&si);
-	def_list_release(&di);
+	table_release(&st);
+	table_release(&dt);
 	return r;
 }
 
@@ -472,7 +262,7 @@ static bool line_mentions(const char *line, size_t n, const char *qname)
 
 /* Reports a definition left out because it uses an unselected column
  * (not the column itself: leaving it out is what the spec asks). */
-static bool skipped_with_column(struct schema_run *run, const struct table_info *t, const char *col,
+static bool skipped_with_column(struct schema_run *run, const struct table *t, const char *col,
 				const char *qcol, const char *line, size_t n)
 {
 	struct buf reason = BUF_INIT;
@@ -498,14 +288,14 @@ static bool skipped_with_column(struct schema_run *run, const struct table_info 
  * that use them left out, renamed columns renamed.
  */
 static int table_ddl(struct buf *out, struct buf *fks_out, struct schema_run *run,
-		     const struct table_info *t, struct gw_err *err)
+		     const struct table *t, struct gw_err *err)
 {
 	struct buf src = BUF_INIT, q = BUF_INIT, qn = BUF_INIT;
 	const char *p, *body;
 	size_t i;
 	int r;
 
-	if (buf_puts(&q, "SHOW CREATE TABLE ") < 0 || tableinfo_name(&q, t, false) < 0)
+	if (buf_puts(&q, "SHOW CREATE TABLE ") < 0 || table_name(&q, t, TABLE_SOURCE) < 0)
 		return oom(err);
 	if ((r = show_create(&src, run->src, buf_cstr(&q), 1, NULL, 0, err)) < 0)
 		goto out;
@@ -535,32 +325,20 @@ static int table_ddl(struct buf *out, struct buf *fks_out, struct schema_run *ru
 			} else if (t->tsel && t->tsel->columns) {
 				/* a column or key naming an unselected column goes */
 				struct buf qc = BUF_INIT;
-				MYSQL_RES *cres = NULL;
-				MYSQL_ROW crow;
-				buf_reset(&q);
-				if (buf_puts(&q,
-					     "SELECT COLUMN_NAME FROM information_schema.COLUMNS "
-					     "WHERE TABLE_SCHEMA = ") < 0 ||
-				    conn_quote_string(&q, run->src, t->db, strlen(t->db)) < 0 ||
-				    buf_puts(&q, " AND TABLE_NAME = ") < 0 ||
-				    conn_quote_string(&q, run->src, t->table, strlen(t->table)) < 0)
-					goto nomem;
-				if ((r = query_res(&cres, run->src, buf_cstr(&q), err)) < 0)
-					goto out;
-				while ((crow = mysql_fetch_row(cres)))
-					if (!spec_column_selected(t->tsel, crow[0])) {
-						if (quoted(&qc, crow[0]) < 0)
-							break;
-						if (line_mentions(p, m, buf_cstr(&qc))) {
-							keep = false;
-							if (!skipped_with_column(run, t, crow[0],
-										 buf_cstr(&qc), p,
-										 m))
-								r = oom(err);
-							break;
-						}
+				for (i = 0; i < t->ncols; i++) {
+					const char *col = t->cols[i].name;
+					if (t->cols[i].dest_name)
+						continue;
+					if (quoted(&qc, col) < 0)
+						break;
+					if (line_mentions(p, m, buf_cstr(&qc))) {
+						keep = false;
+						if (!skipped_with_column(run, t, col, buf_cstr(&qc),
+									 p, m))
+							r = oom(err);
+						break;
 					}
-				mysql_free_result(cres);
+				}
 				buf_release(&qc);
 			}
 			if (keep) {
@@ -582,7 +360,7 @@ static int table_ddl(struct buf *out, struct buf *fks_out, struct schema_run *ru
 			goto nomem;
 	}
 	buf_reset(&q);
-	if (buf_puts(&q, "CREATE TABLE IF NOT EXISTS ") < 0 || tableinfo_name(&q, t, true) < 0 ||
+	if (buf_puts(&q, "CREATE TABLE IF NOT EXISTS ") < 0 || table_name(&q, t, TABLE_DEST) < 0 ||
 	    buf_puts(&q, " (\n") < 0 || buf_add(&q, out->ptr, out->len) < 0)
 		goto nomem;
 	buf_release(out);
@@ -599,15 +377,14 @@ out:
 	return r;
 }
 
-static int create_tables(struct schema_run *run, struct table_info *tables, size_t n,
-			 struct gw_err *err)
+static int create_tables(struct schema_run *run, struct table *tables, size_t n, struct gw_err *err)
 {
 	struct buf ddl = BUF_INIT, fks = BUF_INIT, q = BUF_INIT;
 	size_t i;
 	int r = 0;
 
 	for (i = 0; i < n && r == 0; i++) {
-		const struct table_info *t = &tables[i];
+		const struct table *t = &tables[i];
 		long exists = 0;
 		buf_reset(&fks);
 		buf_reset(&q);
@@ -656,15 +433,14 @@ static int create_tables(struct schema_run *run, struct table_info *tables, size
 
 /* --- foreign keys ------------------------------------------------------ */
 
-static int create_fks(struct schema_run *run, struct table_info *tables, size_t n,
-		      struct gw_err *err)
+static int create_fks(struct schema_run *run, struct table *tables, size_t n, struct gw_err *err)
 {
 	struct buf ddl = BUF_INIT, fks = BUF_INIT, q = BUF_INIT, stmt = BUF_INIT;
 	size_t i;
 	int r = 0;
 
 	for (i = 0; i < n && r == 0; i++) {
-		const struct table_info *t = &tables[i];
+		const struct table *t = &tables[i];
 		const char *line;
 		buf_reset(&fks);
 		if ((r = table_ddl(&ddl, &fks, run, t, err)) < 0)
@@ -696,7 +472,7 @@ static int create_fks(struct schema_run *run, struct table_info *tables, size_t 
 			if (!exists) {
 				buf_reset(&stmt);
 				if (buf_puts(&stmt, "ALTER TABLE ") < 0 ||
-				    tableinfo_name(&stmt, t, true) < 0 ||
+				    table_name(&stmt, t, TABLE_DEST) < 0 ||
 				    buf_puts(&stmt, " ADD ") < 0 || buf_add(&stmt, line, len) < 0 ||
 				    rename_databases(&stmt, run->s) < 0) {
 					r = oom(err);
@@ -826,7 +602,7 @@ static int list_names(char ***out, size_t *n, MYSQL *m, const char *sql_prefix, 
 	if (buf_puts(&q, sql_prefix) < 0 || conn_quote_string(&q, m, db, strlen(db)) < 0 ||
 	    buf_puts(&q, suffix) < 0)
 		return oom(err);
-	r = query_res(&res, m, buf_cstr(&q), err);
+	r = conn_query(&res, m, buf_cstr(&q), "listing objects", err);
 	buf_release(&q);
 	if (r < 0)
 		return r;
@@ -1239,9 +1015,15 @@ out:
 	return r;
 }
 
-static int create_events(struct schema_run *run, const struct object_sel *o, bool enable,
-			 struct gw_err *err)
+enum event_status {
+	EVENTS_DISABLED,     /* created disabled: none runs before the cutover */
+	EVENTS_AS_ON_SOURCE, /* those enabled on the source enabled */
+};
+
+static int create_events(struct schema_run *run, const struct object_sel *o,
+			 enum event_status status, struct gw_err *err)
 {
+	bool enable = status == EVENTS_AS_ON_SOURCE;
 	const char *dest = spec_dest_database(o);
 	char **names = NULL;
 	size_t i, n;
@@ -1361,7 +1143,7 @@ out:
 int engine_schema(struct action_io *io, enum schema_stage stage)
 {
 	struct schema_run run;
-	struct table_info *tables = NULL;
+	struct table *tables = NULL;
 	size_t n = 0, i;
 	bool incremental = io->spec->migration_types & MT_INCREMENTAL;
 	int r;
@@ -1379,7 +1161,7 @@ int engine_schema(struct action_io *io, enum schema_stage stage)
 	    (r = conn_exec(run.dst, "SET NAMES utf8mb4", &io->err)) < 0 ||
 	    (r = conn_exec(run.dst, "SET SESSION foreign_key_checks = 0", &io->err)) < 0)
 		goto out;
-	if ((r = tableinfo_list(&tables, &n, run.src, io->spec, &io->err)) < 0)
+	if ((r = table_list(&tables, &n, run.src, io->spec, TABLE_MISSING_FAILS, &io->err)) < 0)
 		goto out;
 	switch (stage) {
 	case SCHEMA_CREATE:
@@ -1396,7 +1178,7 @@ int engine_schema(struct action_io *io, enum schema_stage stage)
 				continue;
 			if ((r = create_views(&run, o, &io->err)) < 0 ||
 			    (r = create_routines(&run, o, &io->err)) < 0 ||
-			    (r = create_events(&run, o, false, &io->err)) < 0)
+			    (r = create_events(&run, o, EVENTS_DISABLED, &io->err)) < 0)
 				goto out;
 		}
 		break;
@@ -1411,7 +1193,7 @@ int engine_schema(struct action_io *io, enum schema_stage stage)
 			if (!spec_whole_database(o))
 				continue;
 			if ((r = create_triggers(&run, o, &io->err)) < 0 ||
-			    (r = create_events(&run, o, true, &io->err)) < 0)
+			    (r = create_events(&run, o, EVENTS_AS_ON_SOURCE, &io->err)) < 0)
 				goto out;
 		}
 		break;
@@ -1433,7 +1215,7 @@ int engine_schema(struct action_io *io, enum schema_stage stage)
 	schema_warning(io->warning, sizeof(io->warning), &run);
 	r = 0;
 out:
-	tableinfo_free_list(tables, n);
+	table_list_free(tables, n);
 	buf_release(&run.created);
 	buf_release(&run.skipped);
 	buf_release(&run.definers);

@@ -6,7 +6,9 @@
  * side applies the row filter). A chunk that differs is checked again
  * after a short pause (a change may be in flight through the incremental
  * migration), and only then drilled into, row by row, to name the keys
- * that differ.
+ * that differ. A table without a key is one chunk, and its rows are a
+ * multiset: equal when every distinct row appears as many times on both
+ * sides; a difference names the rows whose counts differ.
  *
  * The row encoding: CONCAT_WS of every copied column with an ISNULL marker
  * and its length (so NULL and '' differ, and no value can shift into the
@@ -17,7 +19,8 @@
 #include "lib/common.h"
 #include "engine/conn.h"
 #include "engine/engine.h"
-#include "engine/tableinfo.h"
+#include "engine/table.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -34,51 +37,38 @@
 /* CRC32(CONCAT_WS('#', ISNULL(c1), LENGTH(c1), c1, ...)) over source or
  * destination names: the marker and the length make the encoding
  * unambiguous (NULL against '', 'a#' 'b' against 'a' '#b'). */
-static int row_crc(struct buf *b, const struct table_info *t, bool dest)
+static const char *side_name(const struct table_col *c, enum table_side side)
+{
+	return side == TABLE_DEST ? c->dest_name : c->name;
+}
+
+static int row_crc(struct buf *b, const struct table *t, enum table_side side)
 {
 	size_t i;
 
 	if (buf_puts(b, "CRC32(CONCAT_WS('#'") < 0)
 		return GW_ENOMEM;
-	for (i = 0; i < t->ncols; i++) {
-		const char *n = dest ? t->cols[i].dest_name : t->cols[i].name;
+	for (i = 0; i < t->ncopied; i++) {
+		const struct table_col *c = &t->cols[t->copied[i]];
+		const char *n = side_name(c, side);
 		if (buf_puts(b, ", ISNULL(") < 0 || conn_quote_ident(b, n) < 0 ||
-		    buf_puts(b, "), LENGTH(") < 0 || conn_quote_ident(b, n) < 0 ||
-		    buf_puts(b, "), ") < 0 || conn_quote_ident(b, n) < 0)
+		    buf_puts(b, "), LENGTH(") < 0 || table_select_col(b, c, n) < 0 ||
+		    buf_puts(b, "), ") < 0 || table_select_col(b, c, n) < 0)
 			return GW_ENOMEM;
 	}
 	return buf_puts(b, "))");
 }
 
 /* The key expression "key > lo AND NOT key > hi" with names of one side. */
-static int range_where(struct buf *b, const struct table_info *t, bool dest, char *const *lo,
+static int range_where(struct buf *b, const struct table *t, enum table_side side, char *const *lo,
 		       char *const *hi)
 {
-	struct table_info view = *t;
-	struct col_info *cols = NULL;
-	size_t i;
-	int r = 0;
-
-	if (dest) {
-		/* The same key, under destination names. */
-		if (!(cols = calloc(t->ncols, sizeof(*cols))))
-			return GW_ENOMEM;
-		for (i = 0; i < t->ncols; i++) {
-			cols[i] = t->cols[i];
-			cols[i].name = t->cols[i].dest_name;
-		}
-		view.cols = cols;
-	}
-	if (lo && (r = tableinfo_key_after(b, &view, lo)) < 0)
-		goto out;
-	if (hi) {
-		if ((lo && buf_puts(b, " AND ") < 0) || buf_puts(b, "NOT ") < 0 ||
-		    tableinfo_key_after(b, &view, hi) < 0)
-			r = GW_ENOMEM;
-	}
-out:
-	free(cols);
-	return r;
+	if (lo && table_key_after(b, t, side, lo) < 0)
+		return GW_ENOMEM;
+	if (hi && ((lo && buf_puts(b, " AND ") < 0) || buf_puts(b, "NOT ") < 0 ||
+		   table_key_after(b, t, side, hi) < 0))
+		return GW_ENOMEM;
+	return 0;
 }
 
 struct sums {
@@ -87,10 +77,10 @@ struct sums {
 	char sum[48];
 };
 
-static int chunk_sums(struct sums *out, MYSQL *m, const struct table_info *t, bool dest,
+static int chunk_sums(struct sums *out, MYSQL *m, const struct table *t, enum table_side side,
 		      char *const *lo, char *const *hi, struct gw_err *err)
 {
-	const char *filter = !dest && t->tsel ? t->tsel->where : NULL;
+	const char *filter = side == TABLE_SOURCE && t->tsel ? t->tsel->where : NULL;
 	struct buf q = BUF_INIT;
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
@@ -100,24 +90,24 @@ static int chunk_sums(struct sums *out, MYSQL *m, const struct table_info *t, bo
 	if (buf_puts(&q,
 		     "SELECT COUNT(*), IFNULL(BIT_XOR(c), 0), IFNULL(SUM(c), 0) FROM (SELECT ") <
 		0 ||
-	    row_crc(&q, t, dest) < 0 || buf_puts(&q, " AS c FROM ") < 0 ||
-	    tableinfo_name(&q, t, dest) < 0)
+	    row_crc(&q, t, side) < 0 || buf_puts(&q, " AS c FROM ") < 0 ||
+	    table_name(&q, t, side) < 0)
 		goto oom;
 	if (filter || lo || hi) {
 		if (buf_puts(&q, " WHERE ") < 0)
 			goto oom;
 		if (filter && buf_printf(&q, "(%s)%s", filter, lo || hi ? " AND " : "") < 0)
 			goto oom;
-		if ((lo || hi) && range_where(&q, t, dest, lo, hi) < 0)
+		if ((lo || hi) && range_where(&q, t, side, lo, hi) < 0)
 			goto oom;
 	}
 	if (buf_puts(&q, ") x") < 0)
 		goto oom;
-	if (mysql_real_query(m, q.ptr, q.len) || !(res = mysql_store_result(m))) {
-		r = conn_error(err, m,
-			       dest ? "checksum on the destination" : "checksum on the source");
+	if ((r = conn_query(&res, m, buf_cstr(&q),
+			    side == TABLE_DEST ? "checksum on the destination"
+					       : "checksum on the source",
+			    err)) < 0)
 		goto out;
-	}
 	if ((row = mysql_fetch_row(res))) {
 		(void)snprintf(out->count, sizeof(out->count), "%s", row[0] ? row[0] : "0");
 		(void)snprintf(out->xor, sizeof(out->xor), "%s", row[1] ? row[1] : "0");
@@ -140,7 +130,7 @@ static bool sums_equal(const struct sums *a, const struct sums *b)
 }
 
 /* The upper key of the next chunk after lo (NULL: no more rows). */
-static int next_boundary(char ***hi_out, MYSQL *src, const struct table_info *t, char *const *lo,
+static int next_boundary(char ***hi_out, MYSQL *src, const struct table *t, char *const *lo,
 			 struct gw_err *err)
 {
 	const char *filter = t->tsel ? t->tsel->where : NULL;
@@ -152,27 +142,20 @@ static int next_boundary(char ***hi_out, MYSQL *src, const struct table_info *t,
 	int r = GW_ENOMEM;
 
 	*hi_out = NULL;
-	if (buf_puts(&q, "SELECT ") < 0)
-		goto oom;
-	for (k = 0; k < t->nkey; k++)
-		if ((k && buf_puts(&q, ", ") < 0) ||
-		    conn_quote_ident(&q, t->cols[t->key[k]].name) < 0)
-			goto oom;
-	if (buf_puts(&q, " FROM ") < 0 || tableinfo_name(&q, t, false) < 0)
+	if (buf_puts(&q, "SELECT ") < 0 || table_key_list(&q, t, TABLE_SOURCE) < 0 ||
+	    buf_puts(&q, " FROM ") < 0 || table_name(&q, t, TABLE_SOURCE) < 0)
 		goto oom;
 	if (filter || lo) {
 		if (buf_puts(&q, " WHERE ") < 0 ||
 		    (filter && buf_printf(&q, "(%s)%s", filter, lo ? " AND " : "") < 0) ||
-		    (lo && tableinfo_key_after(&q, t, lo) < 0))
+		    (lo && table_key_after(&q, t, TABLE_SOURCE, lo) < 0))
 			goto oom;
 	}
-	if (buf_puts(&q, " ORDER BY ") < 0 || tableinfo_key_list(&q, t) < 0 ||
+	if (buf_puts(&q, " ORDER BY ") < 0 || table_key_list(&q, t, TABLE_SOURCE) < 0 ||
 	    buf_printf(&q, " LIMIT %d, 1", VERIFY_CHUNK - 1) < 0)
 		goto oom;
-	if (mysql_real_query(src, q.ptr, q.len) || !(res = mysql_store_result(src))) {
-		r = conn_error(err, src, "walking the source's keys");
+	if ((r = conn_query(&res, src, buf_cstr(&q), "walking the source's keys", err)) < 0)
 		goto out;
-	}
 	if ((row = mysql_fetch_row(res))) {
 		char **hi = calloc(t->nkey, sizeof(*hi));
 		len = mysql_fetch_lengths(res);
@@ -180,8 +163,9 @@ static int next_boundary(char ***hi_out, MYSQL *src, const struct table_info *t,
 			goto oom;
 		for (k = 0; k < t->nkey; k++) {
 			struct buf lit = BUF_INIT;
-			if (tableinfo_literal(&lit, &t->cols[t->key[k]], row[k], len[k]) < 0) {
+			if (table_literal(&lit, table_key_col(t, k), row[k], len[k]) < 0) {
 				buf_release(&lit);
+				util_strv_free(hi, t->nkey);
 				goto oom;
 			}
 			hi[k] = buf_detach(&lit, NULL);
@@ -199,9 +183,17 @@ out:
 	return r;
 }
 
+static int report_key(struct buf *report, const char *key, const char *what)
+{
+	if (buf_puts(report, "      - {key: ") < 0 || yaml_str(report, key) < 0 ||
+	    buf_printf(report, ", row: %s}\n", what) < 0)
+		return GW_ENOMEM;
+	return 0;
+}
+
 /* Row-level comparison of one range: appends the keys that differ. */
-static int drill(struct buf *report, size_t *listed, MYSQL *src, MYSQL *dst,
-		 const struct table_info *t, char *const *lo, char *const *hi, struct gw_err *err)
+static int drill(struct buf *report, size_t *listed, MYSQL *src, MYSQL *dst, const struct table *t,
+		 char *const *lo, char *const *hi, struct gw_err *err)
 {
 	struct buf qs = BUF_INIT, qd = BUF_INIT;
 	MYSQL_RES *rs = NULL, *rd = NULL;
@@ -210,40 +202,29 @@ static int drill(struct buf *report, size_t *listed, MYSQL *src, MYSQL *dst,
 	size_t k;
 	int r = GW_ENOMEM;
 
-	for (int side = 0; side < 2; side++) {
-		struct buf *q = side ? &qd : &qs;
-		bool dest = side == 1;
+	for (int i = 0; i < 2; i++) {
+		enum table_side side = i ? TABLE_DEST : TABLE_SOURCE;
+		struct buf *q = i ? &qd : &qs;
 		if (buf_puts(q, "SELECT CONCAT_WS(', '") < 0)
 			goto oom;
 		for (k = 0; k < t->nkey; k++)
 			if (buf_puts(q, ", ") < 0 ||
-			    conn_quote_ident(q, dest ? t->cols[t->key[k]].dest_name
-						     : t->cols[t->key[k]].name) < 0)
+			    conn_quote_ident(q, side_name(table_key_col(t, k), side)) < 0)
 				goto oom;
-		if (buf_puts(q, "), ") < 0 || row_crc(q, t, dest) < 0 ||
-		    buf_puts(q, " FROM ") < 0 || tableinfo_name(q, t, dest) < 0 ||
+		if (buf_puts(q, "), ") < 0 || row_crc(q, t, side) < 0 ||
+		    buf_puts(q, " FROM ") < 0 || table_name(q, t, side) < 0 ||
 		    buf_puts(q, " WHERE 1") < 0)
 			goto oom;
-		if (!dest && filter && buf_printf(q, " AND (%s)", filter) < 0)
+		if (side == TABLE_SOURCE && filter && buf_printf(q, " AND (%s)", filter) < 0)
 			goto oom;
-		if ((lo || hi) && (buf_puts(q, " AND ") < 0 || range_where(q, t, dest, lo, hi) < 0))
+		if ((lo || hi) && (buf_puts(q, " AND ") < 0 || range_where(q, t, side, lo, hi) < 0))
 			goto oom;
-		if (buf_puts(q, " ORDER BY ") < 0)
+		if (buf_puts(q, " ORDER BY ") < 0 || table_key_list(q, t, side) < 0)
 			goto oom;
-		for (k = 0; k < t->nkey; k++)
-			if ((k && buf_puts(q, ", ") < 0) ||
-			    conn_quote_ident(q, dest ? t->cols[t->key[k]].dest_name
-						     : t->cols[t->key[k]].name) < 0)
-				goto oom;
 	}
-	if (mysql_real_query(src, qs.ptr, qs.len) || !(rs = mysql_store_result(src))) {
-		r = conn_error(err, src, "reading source rows");
+	if ((r = conn_query(&rs, src, buf_cstr(&qs), "reading source rows", err)) < 0 ||
+	    (r = conn_query(&rd, dst, buf_cstr(&qd), "reading destination rows", err)) < 0)
 		goto out;
-	}
-	if (mysql_real_query(dst, qd.ptr, qd.len) || !(rd = mysql_store_result(dst))) {
-		r = conn_error(err, dst, "reading destination rows");
-		goto out;
-	}
 	/* A range holds at most VERIFY_CHUNK source rows: compare by key. */
 	{
 		my_ulonglong ns = mysql_num_rows(rs), nd = mysql_num_rows(rd), i, j;
@@ -266,8 +247,7 @@ static int drill(struct buf *report, size_t *listed, MYSQL *src, MYSQL *dst,
 				}
 			}
 			if (what) {
-				if (buf_printf(report, "      - {key: \"%s\", row: %s}\n", a[0],
-					       what) < 0) {
+				if (report_key(report, a[0], what) < 0) {
 					free(seen);
 					goto oom;
 				}
@@ -279,9 +259,7 @@ static int drill(struct buf *report, size_t *listed, MYSQL *src, MYSQL *dst,
 				continue;
 			mysql_data_seek(rd, j);
 			b = mysql_fetch_row(rd);
-			if (buf_printf(report,
-				       "      - {key: \"%s\", row: only on the destination}\n",
-				       b[0]) < 0) {
+			if (report_key(report, b[0], "only on the destination") < 0) {
 				free(seen);
 				goto oom;
 			}
@@ -303,9 +281,98 @@ out:
 	return r;
 }
 
+/* SELECT crc, COUNT(*), a sample of the row's text FROM t GROUP BY crc
+ * ORDER BY crc: the multiset of a keyless table's rows, streamed. */
+static int multiset_sql(struct buf *q, const struct table *t, enum table_side side)
+{
+	const char *filter = side == TABLE_SOURCE && t->tsel ? t->tsel->where : NULL;
+	size_t i;
+
+	if (buf_puts(q, "SELECT c, COUNT(*), MIN(v) FROM (SELECT ") < 0 ||
+	    row_crc(q, t, side) < 0 || buf_puts(q, " AS c, LEFT(CONCAT_WS(', '") < 0)
+		return GW_ENOMEM;
+	for (i = 0; i < t->ncopied; i++)
+		if (buf_puts(q, ", ") < 0 ||
+		    conn_quote_ident(q, side_name(&t->cols[t->copied[i]], side)) < 0)
+			return GW_ENOMEM;
+	if (buf_puts(q, "), 200) AS v FROM ") < 0 || table_name(q, t, side) < 0 ||
+	    (filter && buf_printf(q, " WHERE (%s)", filter) < 0) ||
+	    buf_puts(q, ") x GROUP BY c ORDER BY c") < 0)
+		return GW_ENOMEM;
+	return 0;
+}
+
+/*
+ * A keyless table compared as multisets: both sides' rows grouped by
+ * their checksum, in checksum order, merged as they stream in (memory
+ * bounded by a row, whatever the table). Appends the rows whose counts
+ * differ.
+ */
+static int drill_multiset(struct buf *report, size_t *listed, MYSQL *src, MYSQL *dst,
+			  const struct table *t, struct gw_err *err)
+{
+	struct buf qs = BUF_INIT, qd = BUF_INIT;
+	MYSQL_RES *rs = NULL, *rd = NULL;
+	MYSQL_ROW a, b;
+	int r;
+
+	if (multiset_sql(&qs, t, TABLE_SOURCE) < 0 || multiset_sql(&qd, t, TABLE_DEST) < 0) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (mysql_real_query(src, qs.ptr, qs.len) || !(rs = mysql_use_result(src))) {
+		r = conn_error(err, src, "reading source rows");
+		goto out;
+	}
+	if (mysql_real_query(dst, qd.ptr, qd.len) || !(rd = mysql_use_result(dst))) {
+		r = conn_error(err, dst, "reading destination rows");
+		goto out;
+	}
+	a = mysql_fetch_row(rs);
+	b = mysql_fetch_row(rd);
+	while ((a || b) && *listed < MAX_KEYS_LISTED) {
+		unsigned long long ca = a ? strtoull(a[0], NULL, 10) : 0;
+		unsigned long long cb = b ? strtoull(b[0], NULL, 10) : 0;
+		const char *ns = "0", *nd = "0", *v;
+		bool take_a = a && (!b || ca <= cb), take_b = b && (!a || cb <= ca);
+		if (take_a)
+			ns = a[1];
+		if (take_b)
+			nd = b[1];
+		v = take_a ? a[2] : b[2];
+		if (strcmp(ns, nd)) {
+			if (buf_puts(report, "      - {row: ") < 0 ||
+			    yaml_str(report, v ? v : "") < 0 ||
+			    buf_printf(report, ", source: %s, destination: %s}\n", ns, nd) < 0) {
+				r = err_set(err, GW_ENOMEM, "out of memory");
+				goto out;
+			}
+			(*listed)++;
+		}
+		if (take_a)
+			a = mysql_fetch_row(rs);
+		if (take_b)
+			b = mysql_fetch_row(rd);
+	}
+	r = 0;
+	if (mysql_errno(src))
+		r = conn_error(err, src, "reading source rows");
+	else if (mysql_errno(dst))
+		r = conn_error(err, dst, "reading destination rows");
+out:
+	/* (freeing a result that was not read to its end reads the rest) */
+	if (rs)
+		mysql_free_result(rs);
+	if (rd)
+		mysql_free_result(rd);
+	buf_release(&qs);
+	buf_release(&qd);
+	return r;
+}
+
 /* Compares one range, re-checking once after a pause. *equal_out. */
 static int compare_range(bool *equal_out, uint64_t *rows_out, MYSQL *src, MYSQL *dst,
-			 const struct table_info *t, char *const *lo, char *const *hi,
+			 const struct table *t, char *const *lo, char *const *hi,
 			 volatile int *cancel, struct gw_err *err)
 {
 	struct sums a, b;
@@ -315,8 +382,8 @@ static int compare_range(bool *equal_out, uint64_t *rows_out, MYSQL *src, MYSQL 
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (attempt)
 			util_sleep_ms(RECHECK_MS, cancel);
-		if ((r = chunk_sums(&a, src, t, false, lo, hi, err)) < 0 ||
-		    (r = chunk_sums(&b, dst, t, true, lo, hi, err)) < 0)
+		if ((r = chunk_sums(&a, src, t, TABLE_SOURCE, lo, hi, err)) < 0 ||
+		    (r = chunk_sums(&b, dst, t, TABLE_DEST, lo, hi, err)) < 0)
 			return r;
 		*rows_out = strtoull(a.count, NULL, 10);
 		if (sums_equal(&a, &b)) {
@@ -328,7 +395,7 @@ static int compare_range(bool *equal_out, uint64_t *rows_out, MYSQL *src, MYSQL 
 }
 
 static int verify_table(struct buf *report, bool *equal_out, MYSQL *src, MYSQL *dst,
-			const struct table_info *t, struct progress *prog, volatile int *cancel,
+			const struct table *t, struct progress *prog, volatile int *cancel,
 			struct gw_err *err)
 {
 	uint64_t rows = 0;
@@ -361,14 +428,9 @@ static int verify_table(struct buf *report, bool *equal_out, MYSQL *src, MYSQL *
 				}
 				header = true;
 			}
-			if (!t->nkey) {
-				if (buf_puts(report,
-					     "      - {row: \"the table has no key: its rows "
-					     "differ as a whole\"}\n") < 0)
-					r = err_set(err, GW_ENOMEM, "out of memory");
-				break;
-			}
-			if ((r = drill(report, &listed, src, dst, t, lo, hi, err)) < 0)
+			r = t->nkey ? drill(report, &listed, src, dst, t, lo, hi, err)
+				    : drill_multiset(report, &listed, src, dst, t, err);
+			if (r < 0)
 				break;
 		}
 		if (!hi)
@@ -379,14 +441,15 @@ static int verify_table(struct buf *report, bool *equal_out, MYSQL *src, MYSQL *
 	}
 	util_strv_free(lo, t->nkey);
 	util_strv_free(hi, t->nkey);
-	log_info(NULL, "verify: %s.%s: %llu chunks, %s", t->db, t->table,
-		 (unsigned long long)chunks, *equal_out ? "equal" : "DIFFERENT");
+	log_info(NULL, "verify: %s.%s: %llu chunks, %s%s", t->db, t->table,
+		 (unsigned long long)chunks, *equal_out ? "equal" : "DIFFERENT",
+		 t->nkey ? "" : " (no key: compared as multisets)");
 	return r;
 }
 
 int engine_verify(struct action_io *io)
 {
-	struct table_info *tables = NULL;
+	struct table *tables = NULL;
 	size_t n = 0, i, ndiff = 0;
 	MYSQL *src = NULL, *dst = NULL;
 	struct buf diffs = BUF_INIT;
@@ -397,8 +460,15 @@ int engine_verify(struct action_io *io)
 	    (r = conn_open(&dst, &io->spec->destination, "destination", CONN_DEFAULT, io->task,
 			   &io->err)) < 0)
 		goto out;
-	if ((r = tableinfo_list(&tables, &n, src, io->spec, &io->err)) < 0)
+	if ((r = table_list(&tables, &n, src, io->spec, TABLE_MISSING_FAILS, &io->err)) < 0)
 		goto out;
+	for (i = 0; i < n; i++)
+		if (tables[i].key_unselected) {
+			r = err_set(&io->err, GW_EFATAL,
+				    "table %s.%s: the column list leaves out key column %s",
+				    tables[i].db, tables[i].table, tables[i].key_unselected);
+			goto out;
+		}
 	{
 		uint64_t total = 0;
 		for (i = 0; i < n; i++)
@@ -427,7 +497,7 @@ int engine_verify(struct action_io *io)
 	}
 	r = ndiff ? err_set(&io->err, GW_EFATAL, "verify: %zu of %zu tables differ", ndiff, n) : 0;
 out:
-	tableinfo_free_list(tables, n);
+	table_list_free(tables, n);
 	buf_release(&diffs);
 	if (src)
 		mysql_close(src);

@@ -142,12 +142,20 @@ int util_parse_size(uint64_t *out, const char *s)
 
 int util_read_file(struct buf *out, const char *path)
 {
-	char chunk[65536];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int err = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
 
 	if (fd < 0)
 		return -errno;
+	err = util_read_fd(out, fd);
+	close(fd);
+	return err;
+}
+
+int util_read_fd(struct buf *out, int fd)
+{
+	char chunk[65536];
+	int err = 0;
+
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 		if (n < 0) {
@@ -163,7 +171,6 @@ int util_read_file(struct buf *out, const char *path)
 			break;
 		}
 	}
-	close(fd);
 	if (!err && !out->ptr && buf_add(out, "", 0) < 0)
 		err = -ENOMEM;
 	return err;
@@ -205,6 +212,22 @@ static void fsync_parent(const char *path)
 	}
 }
 
+/* The state directory holds audit lines (authors' e-mails) and server
+ * errors: private to the controller's user unless the operator shares it
+ * with a group (util_set_group_readable). */
+static mode_t file_mode = 0600, dir_mode = 0700;
+
+void util_set_group_readable(bool group)
+{
+	file_mode = group ? 0640 : 0600;
+	dir_mode = group ? 0750 : 0700;
+}
+
+unsigned util_dir_mode(void)
+{
+	return dir_mode;
+}
+
 int util_write_file_atomic(const char *path, const void *data, size_t len)
 {
 	/* A name of each call's own: two threads replacing one file must not
@@ -216,7 +239,7 @@ int util_write_file_atomic(const char *path, const void *data, size_t len)
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%u", path, (long)getpid(),
 		     atomic_fetch_add(&seq, 1)) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, file_mode);
 	if (fd < 0)
 		return -errno;
 	err = write_all(fd, data, len);
@@ -236,7 +259,7 @@ int util_write_file_atomic(const char *path, const void *data, size_t len)
 
 int util_append_fsync(const char *path, const void *data, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, file_mode);
 	int err;
 
 	if (fd < 0)
@@ -260,7 +283,7 @@ int util_mkdir_p(const char *path, unsigned mode)
 		if (tmp[i] == '/' || tmp[i] == '\0') {
 			char c = tmp[i];
 			tmp[i] = '\0';
-			if (mkdir(tmp, (mode_t)mode) < 0 && errno != EEXIST)
+			if (mkdir(tmp, (mode_t)mode & dir_mode) < 0 && errno != EEXIST)
 				return -errno;
 			tmp[i] = c;
 		}

@@ -19,6 +19,13 @@ int util_parse_int64(int64_t *out, const char *s, int64_t min, int64_t max);
 
 /* Reads a whole file into out (appended). Returns 0 or -errno. */
 int util_read_file(struct buf *out, const char *path);
+/* The same from an open file descriptor, to its end (not closed). */
+int util_read_fd(struct buf *out, int fd);
+/* Files and directories godwit creates are 0600 and 0700 (its state is
+ * private); with group set, 0640 and 0750. Set once, at start. */
+void util_set_group_readable(bool group);
+/* 0700, or 0750 with util_set_group_readable(true). */
+unsigned util_dir_mode(void);
 /* Replaces path atomically: writes a new path.tmp.PID.N, fsyncs, renames,
  * fsyncs the directory; a reader sees the old content or the new, whole.
  * Safe from several threads. Returns 0 or -errno. */
@@ -26,7 +33,7 @@ int util_write_file_atomic(const char *path, const void *data, size_t len);
 /* Appends one record and fsyncs (O_APPEND, so concurrent writers each
  * land whole lines). Returns 0 or -errno. */
 int util_append_fsync(const char *path, const void *data, size_t len);
-/* mkdir -p; returns 0 or -errno. */
+/* mkdir -p, mode capped by util_dir_mode(); returns 0 or -errno. */
 int util_mkdir_p(const char *path, unsigned mode);
 
 /* SHA-256 of data as 64 lowercase hex digits plus NUL. */

@@ -158,6 +158,14 @@ bool mact_irreversible(enum mact a, const struct spec *s)
 	}
 }
 
+const char *meta_stage_name(enum meta_stage st)
+{
+	static const char *const names[] = {"none",	 "schema_done",	   "full_started",
+					    "full_done", "post_full_done", "cutover_done"};
+
+	return (size_t)st < ARRAY_SIZE(names) ? names[st] : "unknown";
+}
+
 enum meta_stage mact_stage(enum mact a, const struct spec *s)
 {
 	switch (a) {
@@ -344,6 +352,7 @@ static void decide_deleted(struct machine_out *out, struct task_record *rec,
 	}
 	out->phase = PH_STOPPED;
 	out->finished = true;
+	rec->deleted = true;
 	if (in->stage_known && in->stage >= META_FULL_STARTED && in->stage < META_FULL_DONE)
 		rec->incomplete = true;
 	set_msg(rec, "%s",

@@ -11,7 +11,7 @@
 #define GODWIT_MACHINE_H
 
 #include "lib/common.h"
-#include "engine/meta.h"
+#include "reconcile/stage.h"
 #include "spec/spec.h"
 
 #include <stdint.h>
@@ -87,6 +87,9 @@ struct task_record {
 	bool verified;		  /* verify after full passed */
 	bool incremental_done;	  /* the gated stop of incremental completed */
 	bool incomplete;	  /* stopped by force before the copy finished */
+	bool deleted;		  /* the spec was deleted and the deletion carried
+				     out: nothing more to do until a spec of this
+				     name appears again */
 	int retries;		  /* consecutive transient failures */
 	int64_t retry_since_ms;	  /* wall time of the first of them; 0: none */
 	int64_t next_attempt_ms;  /* nothing starts before this wall time */

@@ -1,7 +1,5 @@
 #include "lib/common.h"
 #include "reconcile/task.h"
-#include "engine/conn.h"
-#include "engine/meta.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -9,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/banned.h"
 
@@ -34,6 +33,11 @@ struct keeper {
 	struct endpoint ep; /* a deep copy of the destination, owned */
 	char name[64];
 	int64_t retry_ms;
+	const struct lock_ops *ops;
+	void (*wake)(void *ctx); /* called under mu, never once quit is set */
+	void *wake_ctx;
+	atomic_int want; /* take the lock (1) or only watch whether it is free */
+	atomic_int poke; /* want changed: stop sleeping */
 };
 
 static void endpoint_release(struct endpoint *e)
@@ -87,32 +91,52 @@ static void keeper_unref(struct keeper *k)
 
 static void keeper_set(struct keeper *k, enum lock_state st, const char *msg)
 {
+	bool changed;
+
 	pthread_mutex_lock(&k->mu);
 	snprintf(k->msg, sizeof(k->msg), "%s", msg ? msg : "");
+	changed = atomic_exchange(&k->state, st) != (int)st;
+	/* under mu: keeper_drop() sets quit under it, so no wake reaches a
+	 * controller that already let the task go */
+	if (changed && !k->quit && k->wake)
+		k->wake(k->wake_ctx);
 	pthread_mutex_unlock(&k->mu);
-	atomic_store(&k->state, st);
 }
 
-static int keeper_query(char *out, size_t outsz, MYSQL *m, const char *fn, const char *lock,
-			struct gw_err *err)
+/* SELECT fn('lock'); for IS_USED_LOCK "1" when this connection holds it. */
+static int keeper_query(char *out, size_t outsz, struct lock_conn *m, const char *fn,
+			const char *lock, struct gw_err *err)
 {
-	struct buf q = BUF_INIT, v = BUF_INIT;
-	bool found = false;
-	int r;
+	int r = m->ops->call(out, outsz, m, fn, lock, err);
 
-	if (buf_printf(&q, "SELECT %s(", fn) < 0 ||
-	    conn_quote_string(&q, m, lock, strlen(lock)) < 0 ||
-	    buf_puts(&q, !strcmp(fn, "GET_LOCK") ? ", 0)" : ")") < 0 ||
-	    (!strcmp(fn, "IS_USED_LOCK") && buf_puts(&q, " = CONNECTION_ID()") < 0)) {
-		r = err_set(err, GW_ENOMEM, "out of memory");
-		goto out;
-	}
-	r = conn_query_value(&v, &found, m, buf_cstr(&q), err);
-	snprintf(out, outsz, "%s", found && v.len ? buf_cstr(&v) : "NULL");
-out:
-	buf_release(&q);
-	buf_release(&v);
+	if (r == 0 && !strcmp(fn, "IS_USED_LOCK"))
+		snprintf(out, outsz, "%d",
+			 strcmp(out, "NULL") && strtoul(out, NULL, 10) == m->ops->id(m));
 	return r;
+}
+
+/* Sleeps ms, or less when asked to quit or when want changed. */
+static void keeper_sleep(struct keeper *k, int64_t ms)
+{
+	int64_t end = util_now_mono_ms() + ms;
+
+	while (!k->quit && !atomic_exchange(&k->poke, 0) && util_now_mono_ms() < end)
+		util_sleep_ms(50, &k->quit);
+}
+
+/* Another session holds the lock: LOCK_OTHER, saying whose it is. */
+static void keeper_other(struct keeper *k, struct lock_conn *m, const char *lock, bool waiting)
+{
+	char who[160], msg[400];
+
+	m->ops->holder(who, sizeof(who), m, lock);
+	if (waiting && atomic_load(&k->state) != LOCK_OTHER)
+		log_info(k->name, "another controller holds lock %s (%s); waiting", lock,
+			 who[0] ? who : "another session");
+	snprintf(msg, sizeof(msg),
+		 "another controller drives this migration (lock %s held by %s)%s", lock,
+		 who[0] ? who : "another session", waiting ? "; waiting" : "");
+	keeper_set(k, LOCK_OTHER, msg);
 }
 
 static void *keeper_main(void *arg)
@@ -120,14 +144,13 @@ static void *keeper_main(void *arg)
 	struct keeper *k = arg;
 	struct gw_err err = GW_ERR_INIT;
 	char lock[80], val[32];
-	MYSQL *m = NULL;
-	bool held = false;
+	struct lock_conn *m = NULL;
+	bool held = false, saw_other = false;
 
 	snprintf(lock, sizeof(lock), "godwit:%s", k->name);
 	while (!k->quit) {
 		if (!m) {
-			int code =
-			    conn_open(&m, &k->ep, "destination", CONN_NO_SESSION, k->name, &err);
+			int code = k->ops->open(&m, &k->ep, k->name, &err);
 
 			if (code < 0) {
 				m = NULL;
@@ -138,15 +161,42 @@ static void *keeper_main(void *arg)
 			}
 			atomic_store(&k->fatal, 0);
 		}
+		if (held && !atomic_load(&k->want)) {
+			/* let go (--max-migrations): another migration gets the slot */
+			if (keeper_query(val, sizeof(val), m, "RELEASE_LOCK", lock, &err) < 0) {
+				m->ops->close(m);
+				m = NULL;
+			}
+			held = false;
+			atomic_store(&k->holder, 0);
+			log_info(k->name, "lock %s released (parked)", lock);
+			keeper_set(k, LOCK_UNKNOWN, "");
+			continue;
+		}
+		if (!held && !atomic_load(&k->want)) {
+			/* not admitted: watch whether anybody drives it */
+			if (keeper_query(val, sizeof(val), m, "IS_FREE_LOCK", lock, &err) < 0) {
+				keeper_set(k, LOCK_ERROR, err.msg);
+				m->ops->close(m);
+				m = NULL;
+			} else if (!strcmp(val, "1")) {
+				keeper_set(k, LOCK_FREE, "no controller drives this migration");
+			} else {
+				saw_other = true;
+				keeper_other(k, m, lock, false);
+			}
+			keeper_sleep(k, k->retry_ms);
+			continue;
+		}
 		if (!held) {
 			if (keeper_query(val, sizeof(val), m, "GET_LOCK", lock, &err) < 0) {
 				keeper_set(k, LOCK_ERROR, err.msg);
-				mysql_close(m);
+				m->ops->close(m);
 				m = NULL;
 			} else if (!strcmp(val, "1")) {
 				held = true;
-				atomic_store(&k->holder, mysql_thread_id(m));
-				if (atomic_load(&k->state) == LOCK_OTHER) {
+				atomic_store(&k->holder, m->ops->id(m));
+				if (saw_other || atomic_load(&k->state) == LOCK_OTHER) {
 					/* A takeover. The previous holder may be alive
 					 * with only its lock connection gone: it sees
 					 * the loss within a second and cancels its
@@ -160,20 +210,19 @@ static void *keeper_main(void *arg)
 					util_sleep_ms(LOCK_TAKEOVER_MS, &k->quit);
 				}
 				log_info(k->name, "lock %s acquired on the destination", lock);
+				saw_other = false;
 				keeper_set(k, LOCK_HELD, "");
 				continue;
 			} else {
-				if (atomic_load(&k->state) != LOCK_OTHER)
-					log_info(k->name,
-						 "another controller holds lock %s; waiting", lock);
-				keeper_set(k, LOCK_OTHER,
-					   "another controller drives this migration (lock "
-					   "godwit:NAME on the destination); waiting");
+				saw_other = true;
+				keeper_other(k, m, lock, true);
 			}
-			util_sleep_ms(k->retry_ms, &k->quit);
+			keeper_sleep(k, k->retry_ms);
 			continue;
 		}
-		util_sleep_ms(1000, &k->quit);
+		keeper_sleep(k, 1000);
+		if (held && !atomic_load(&k->want))
+			continue;
 		if (k->quit)
 			break;
 		if (keeper_query(val, sizeof(val), m, "IS_USED_LOCK", lock, &err) < 0 ||
@@ -183,14 +232,14 @@ static void *keeper_main(void *arg)
 			held = false;
 			atomic_store(&k->holder, 0);
 			keeper_set(k, LOCK_ERROR, "lost the lock on the destination");
-			mysql_close(m);
+			m->ops->close(m);
 			m = NULL;
 		}
 	}
 	if (m) {
 		if (held && keeper_query(val, sizeof(val), m, "RELEASE_LOCK", lock, &err) < 0)
 			log_warn(k->name, "releasing the lock: %s", err.msg);
-		mysql_close(m);
+		m->ops->close(m);
 	}
 	keeper_unref(k);
 	return NULL;
@@ -203,7 +252,9 @@ static void keeper_drop(struct task *t, bool wait)
 	if (!k)
 		return;
 	t->keeper = NULL;
+	pthread_mutex_lock(&k->mu);
 	k->quit = 1;
+	pthread_mutex_unlock(&k->mu);
 	if (wait)
 		(void)pthread_join(k->th, NULL);
 	else
@@ -213,9 +264,13 @@ static void keeper_drop(struct task *t, bool wait)
 
 static void keeper_start(struct task *t)
 {
-	struct keeper *k = calloc(1, sizeof(*k));
+	struct keeper *k;
 
-	if (!k)
+	if (!t->env->lock) {
+		log_error(t->name, "no lock implementation: nothing runs");
+		return;
+	}
+	if (!(k = calloc(1, sizeof(*k))))
 		return;
 	if (endpoint_dup(&k->ep, &t->spec->destination) < 0) {
 		free(k);
@@ -228,6 +283,11 @@ static void keeper_start(struct task *t)
 	pthread_mutex_init(&k->mu, NULL);
 	snprintf(k->name, sizeof(k->name), "%s", t->name);
 	k->retry_ms = t->env->lock_retry_ms > 0 ? t->env->lock_retry_ms : 3000;
+	k->ops = t->env->lock;
+	k->wake = t->env->wake;
+	k->wake_ctx = t->env->ctx;
+	atomic_init(&k->want, !t->env->admission || t->admitted);
+	atomic_init(&k->poke, 0);
 	if (pthread_create(&k->th, NULL, keeper_main, k) != 0) {
 		log_error(t->name, "cannot start the lock thread");
 		pthread_mutex_destroy(&k->mu);
@@ -254,58 +314,6 @@ static enum lock_state lock_state(const struct task *t, char *msg, size_t msgsz)
 		pthread_mutex_unlock(&k->mu);
 	}
 	return st;
-}
-
-/* --- the destination, for real --- */
-
-int task_observe_destination(enum meta_stage *stage_out, char hash_out[65], const struct spec *s,
-			     struct gw_err *err)
-{
-	const char *db = meta_database_of(s);
-	struct buf q = BUF_INIT, v = BUF_INIT;
-	MYSQL *m = NULL;
-	bool found = false;
-	int r;
-
-	*stage_out = META_NONE;
-	hash_out[0] = 0;
-	if ((r = conn_open(&m, &s->destination, "destination", CONN_DEFAULT, s->name, err)) < 0) {
-		m = NULL;
-		goto out;
-	}
-	/* Reads only: the meta database may not exist yet (nothing written). */
-	if (buf_puts(&q, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ") <
-		0 ||
-	    conn_quote_string(&q, m, db, strlen(db)) < 0 ||
-	    buf_puts(&q, " AND TABLE_NAME = 'task_stage'") < 0) {
-		r = err_set(err, GW_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = conn_query_value(&v, &found, m, buf_cstr(&q), err)) < 0)
-		goto out;
-	if (!found || strcmp(buf_cstr(&v), "1") != 0)
-		goto out;
-	r = meta_stage_get(stage_out, hash_out, m, db, s->name, err);
-out:
-	if (m)
-		mysql_close(m);
-	buf_release(&q);
-	buf_release(&v);
-	return r;
-}
-
-int task_record_destination(const struct spec *s, enum meta_stage st, struct gw_err *err)
-{
-	const char *db = meta_database_of(s);
-	MYSQL *m = NULL;
-	int r;
-
-	if ((r = conn_open(&m, &s->destination, "destination", CONN_DEFAULT, s->name, err)) < 0)
-		return r;
-	if ((r = meta_ensure(m, db, err)) == 0)
-		r = meta_stage_set(m, db, s->name, st, s->immutable_hash, err);
-	mysql_close(m);
-	return r;
 }
 
 /* --- revisions --- */
@@ -350,6 +358,18 @@ static int put_line(struct buf *b, const char *key, const char *val)
 	return buf_putc(b, '\n');
 }
 
+/* The revision of the spec, so that a controller started after the file
+ * was deleted knows which file it was (and with --git who deleted it). */
+static int rev_lines(struct buf *b, const struct spec_rev *r)
+{
+	if (put_line(b, "rev_file", r->file ? r->file : "") < 0 ||
+	    put_line(b, "rev_sha256", r->sha256) < 0 || put_line(b, "rev_commit", r->commit) < 0 ||
+	    put_line(b, "rev_author", r->author ? r->author : "") < 0 ||
+	    buf_printf(b, "rev_time=%lld\n", (long long)r->time) < 0)
+		return GW_ENOMEM;
+	return 0;
+}
+
 int task_save_record(struct task *t)
 {
 	const struct task_record *r = &t->rec;
@@ -368,13 +388,14 @@ int task_save_record(struct task *t)
 	    put_line(&b, "blocked_phase", phase_name(r->blocked_phase)) < 0 ||
 	    buf_printf(&b,
 		       "whitelist_added=%d\nverified=%d\nincremental_done=%d\nincomplete=%d\n"
-		       "retries=%d\nretry_since_ms=%lld\nnext_attempt_ms=%lld\n"
+		       "deleted=%d\nretries=%d\nretry_since_ms=%lld\nnext_attempt_ms=%lld\n"
 		       "retries_total=%llu\nlast_success_ms=%lld\ncreated_ms=%lld\n",
 		       r->whitelist_added, r->verified, r->incremental_done, r->incomplete,
-		       r->retries, (long long)r->retry_since_ms, (long long)r->next_attempt_ms,
-		       (unsigned long long)r->retries_total, (long long)r->last_success_ms,
-		       (long long)r->created_ms) < 0 ||
-	    put_line(&b, "message", r->message) < 0 || put_line(&b, "warning", r->warning) < 0)
+		       r->deleted, r->retries, (long long)r->retry_since_ms,
+		       (long long)r->next_attempt_ms, (unsigned long long)r->retries_total,
+		       (long long)r->last_success_ms, (long long)r->created_ms) < 0 ||
+	    put_line(&b, "message", r->message) < 0 || put_line(&b, "warning", r->warning) < 0 ||
+	    rev_lines(&b, t->rev.file ? &t->rev : &t->attempted) < 0)
 		goto out;
 	if (task_dir(path, sizeof(path), t, "record") < 0)
 		goto out;
@@ -428,6 +449,8 @@ int task_record_load(struct task_record *r, const char *state_dir, const char *n
 			r->incremental_done = n != 0;
 		else if (!strcmp(line, "incomplete"))
 			r->incomplete = n != 0;
+		else if (!strcmp(line, "deleted"))
+			r->deleted = n != 0;
 		else if (!strcmp(line, "retries"))
 			r->retries = (int)n;
 		else if (!strcmp(line, "retry_since_ms"))
@@ -503,8 +526,8 @@ out:
 /* --- lifecycle --- */
 
 static const char *const cond_types[TASK_NCOND] = {
-    "Ready",  "Reconciling", "Stalled", "SpecImmutable", "DestinationIncomplete",
-    "Locked", "NotDelayed",
+    "Ready",  "Reconciling", "Stalled",	 "SpecImmutable", "DestinationIncomplete",
+    "Locked", "NotDelayed",  "Conflict",
 };
 
 int task_new(struct task **out, const char *name, const struct task_env *env, int64_t now_ms)
@@ -592,6 +615,71 @@ static void set_pending(struct task *t, struct spec *s, const char *bytes, size_
 	}
 }
 
+static bool rev_same(const struct spec_rev *a, const struct spec_rev *b)
+{
+	return !strcmp(a->sha256, b->sha256) && !strcmp(a->commit, b->commit) &&
+	       !strcmp(a->file ? a->file : "", b->file ? b->file : "");
+}
+
+/* A spec (valid or not) is there: the task is alive again, and the record
+ * knows its file. */
+static void spec_seen(struct task *t, const struct spec_rev *rev)
+{
+	bool save = t->rec.deleted || !rev_same(&t->attempted, rev);
+	char path[4096];
+
+	t->rec.deleted = false;
+	t->dormant = false;
+	spec_rev_copy(&t->attempted, rev);
+	/* only a record this controller keeps already: one that does not
+	 * drive the migration writes nothing (the driver's records it) */
+	if (save && t->env->state_dir && task_dir(path, sizeof(path), t, "record") == 0 &&
+	    access(path, F_OK) == 0)
+		(void)task_save_record(t);
+}
+
+int task_restore(struct task *t)
+{
+	struct buf b = BUF_INIT;
+	char path[4096], *line, *next, *eq;
+	int rc = GW_ENOTFOUND;
+
+	if (!t->env->state_dir || task_dir(path, sizeof(path), t, "record") < 0 ||
+	    util_read_file(&b, path) < 0 || !b.len)
+		goto out;
+	/* records written before the flag existed */
+	if (t->rec.deleted || (t->rec.phase == PH_STOPPED &&
+			       !strncmp(t->rec.message, "spec deleted", strlen("spec deleted"))))
+		goto out;
+	spec_rev_release(&t->rev);
+	for (line = b.ptr; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (!(eq = strchr(line, '=')))
+			continue;
+		*eq++ = 0;
+		if (!strcmp(line, "rev_file") && *eq)
+			t->rev.file = strdup(eq);
+		else if (!strcmp(line, "rev_author") && *eq)
+			t->rev.author = strdup(eq);
+		else if (!strcmp(line, "rev_sha256"))
+			copy_field(t->rev.sha256, sizeof(t->rev.sha256), eq);
+		else if (!strcmp(line, "rev_commit"))
+			copy_field(t->rev.commit, sizeof(t->rev.commit), eq);
+		else if (!strcmp(line, "rev_time"))
+			t->rev.time = strtoll(eq, NULL, 10);
+	}
+	spec_rev_copy(&t->attempted, &t->rev);
+	if (!t->spec && (t->spec = load_saved_spec(t, NULL, &t->spec_bytes, &t->spec_len)))
+		t->spec_saved = true;
+	t->dormant = true;
+	rc = 0;
+out:
+	buf_release(&b);
+	return rc;
+}
+
 void task_set_spec(struct task *t, struct spec *s, const char *bytes, size_t len,
 		   const struct spec_rev *rev)
 {
@@ -600,7 +688,7 @@ void task_set_spec(struct task *t, struct spec *s, const char *bytes, size_t len
 	char *saved_bytes = NULL;
 	size_t saved_len = 0;
 
-	spec_rev_copy(&t->attempted, rev);
+	spec_seen(t, rev);
 	t->invalid = false;
 	t->invalid_msg[0] = 0;
 	t->deleted = false;
@@ -657,9 +745,19 @@ void task_set_spec(struct task *t, struct spec *s, const char *bytes, size_t len
 	}
 }
 
+void task_set_orphan(struct task *t, struct spec *s, const struct spec_rev *rev)
+{
+	retire(t, t->spec);
+	t->spec = s;
+	t->spec_saved = true; /* not its own spec: never written as spec.yaml */
+	spec_rev_copy(&t->rev, rev);
+	spec_rev_copy(&t->attempted, rev);
+	t->deleted = true;
+}
+
 void task_set_invalid(struct task *t, const char *msg, const struct spec_rev *rev)
 {
-	spec_rev_copy(&t->attempted, rev);
+	spec_seen(t, rev);
 	t->invalid = true;
 	t->deleted = false;
 	snprintf(t->invalid_msg, sizeof(t->invalid_msg), "%s", msg);
@@ -668,6 +766,65 @@ void task_set_invalid(struct task *t, const char *msg, const struct spec_rev *re
 void task_set_deleted(struct task *t)
 {
 	t->deleted = true;
+}
+
+void task_admit(struct task *t, bool yes)
+{
+	if (t->admitted == yes)
+		return;
+	t->admitted = yes;
+	if (t->keeper) {
+		atomic_store(&t->keeper->want, yes);
+		atomic_store(&t->keeper->poke, 1);
+	}
+}
+
+enum lock_state task_lock_state(const struct task *t)
+{
+	return lock_state(t, NULL, 0);
+}
+
+bool task_parkable(const struct task *t)
+{
+	return t->spec && !t->deleted && !t->invalid && !t->conflict && !t->worker_live &&
+	       t->stage_known && !t->spec_immutable &&
+	       (t->rec.phase == PH_COMPLETED ||
+		(t->rec.phase == PH_STOPPED && t->spec->state == STATE_STOPPED)) &&
+	       lock_state(t, NULL, 0) == LOCK_HELD;
+}
+
+void task_park(struct task *t)
+{
+	snprintf(t->parked_hash, sizeof(t->parked_hash), "%s", t->spec->hash);
+	log_info(t->name, "%s: letting its lock go to another migration (--max-migrations)",
+		 phase_name(t->rec.phase));
+	task_admit(t, false);
+}
+
+bool task_wants_slot(const struct task *t)
+{
+	if (!t->spec || t->invalid || t->finished || (t->dormant && !t->deleted))
+		return false;
+	if (t->deleted)
+		return true;
+	if (t->conflict || (t->parked_hash[0] && !strcmp(t->parked_hash, t->spec->hash)))
+		return false;
+	return lock_state(t, NULL, 0) != LOCK_OTHER;
+}
+
+void task_set_conflict(struct task *t, const char *msg)
+{
+	if (!msg) {
+		if (t->conflict)
+			log_info(t->name, "the conflict is gone: going on");
+		t->conflict = false;
+		t->conflict_msg[0] = 0;
+		return;
+	}
+	if (!t->conflict || strcmp(t->conflict_msg, msg))
+		log_warn(t->name, "refused: %s", msg);
+	t->conflict = true;
+	snprintf(t->conflict_msg, sizeof(t->conflict_msg), "%s", msg);
 }
 
 bool task_busy(const struct task *t)
@@ -692,14 +849,20 @@ bool task_reports(const struct task *t)
 {
 	enum lock_state ls;
 
-	if (!t->env->use_lock || !t->spec)
-		return true;
+	if (!t->env->use_lock || !t->spec || (t->conflict && !t->deleted))
+		return true; /* a conflict is the spec source's: every controller sees it */
 	ls = lock_state(t, NULL, 0);
-	return ls == LOCK_HELD || ls == LOCK_ERROR;
+	/* LOCK_FREE: nobody drives it; this controller says why it waits */
+	return ls == LOCK_HELD || ls == LOCK_ERROR || ls == LOCK_FREE ||
+	       (t->parked_hash[0] && t->spec && !strcmp(t->parked_hash, t->spec->hash));
 }
 
 bool task_steady(const struct task *t)
 {
+	if (t->dormant && !t->deleted)
+		return true; /* nothing to do until the controller decides */
+	if (t->conflict && !t->deleted && !t->invalid)
+		return !t->worker_live; /* a person must act */
 	if (t->worker_live && t->running != MA_INCREMENTAL)
 		return false;
 	if (t->env->use_lock && t->spec && lock_state(t, NULL, 0) == LOCK_OTHER)
@@ -772,6 +935,9 @@ out:
 		err_set(&io->err, r, "%s", err_code_name(r));
 	t->job_result = r;
 	atomic_store(&t->worker_done, 1);
+	/* env outlives the task; the task may be collected from here on */
+	if (env->wake)
+		env->wake(env->ctx);
 	return NULL;
 }
 
@@ -916,12 +1082,17 @@ static void update_conditions(struct task *t, int64_t now_ms)
 		 now_s);
 	if (t->env->use_lock && t->spec) {
 		ls = lock_state(t, lmsg, sizeof(lmsg));
+		bool parked = t->parked_hash[0] && !strcmp(t->parked_hash, t->spec->hash);
+
 		cond_set(t, 5, ls == LOCK_HELD,
 			 ls == LOCK_HELD    ? "LockHeld"
 			 : ls == LOCK_OTHER ? "HeldByAnother"
 			 : ls == LOCK_ERROR ? "LockError"
+			 : parked	    ? "Released"
+			 : ls == LOCK_FREE  ? "WaitingForRoom"
 					    : "Acquiring",
-			 lmsg, now_s);
+			 parked ? "converged: the lock went back for another migration" : lmsg,
+			 now_s);
 	} else {
 		cond_set(t, 5, true, "NoLock", NULL, now_s);
 	}
@@ -941,6 +1112,8 @@ static void update_conditions(struct task *t, int64_t now_ms)
 	} else {
 		cond_set(t, 6, false, "NotStreaming", NULL, now_s);
 	}
+	cond_set(t, 7, t->conflict, t->conflict ? "Conflict" : "None",
+		 t->conflict ? t->conflict_msg : NULL, now_s);
 }
 
 static void resolve_immutable(struct task *t)
@@ -1038,6 +1211,64 @@ static void lock_unreachable(struct task *t, int64_t now_ms)
 		(void)task_save_record(t);
 }
 
+/*
+ * A deleted spec whose lock this controller does not get: another
+ * controller drives the migration and carries the deletion out itself,
+ * or the destination cannot be reached (the whitelist entries, if any,
+ * stay: nothing can be checked). Either way it is done here; the record
+ * says so, so that a later scan does not take it up again.
+ */
+static void deleted_unlocked(struct task *t, enum lock_state ls, int64_t now_ms)
+{
+	struct task_record before = t->rec;
+
+	t->rec.deleted = true;
+	if (ls == LOCK_ERROR) {
+		t->rec.phase = PH_STOPPED;
+		snprintf(t->rec.message, sizeof(t->rec.message),
+			 "spec deleted: stopped; the destination could not be reached%s; data kept",
+			 t->rec.whitelist_added ? " (whitelist entries not removed)" : "");
+		if (before.phase != t->rec.phase && t->env->phase_changed)
+			t->env->phase_changed(t->env->ctx, t, before.phase, t->rec.phase);
+	}
+	t->finished = true;
+	(void)now_ms;
+	if (memcmp(&before, &t->rec, sizeof(before)) != 0)
+		(void)task_save_record(t);
+}
+
+/* Refused for a conflict: the running action (if any) is cancelled and
+ * collected, the lock let go (another controller may drive the earlier
+ * spec's migration), nothing starts. */
+static void conflict_hold(struct task *t, int64_t now_ms)
+{
+	struct task_record before = t->rec;
+	struct machine_in in;
+
+	if (t->worker_live) {
+		t->cancel = 1;
+		if (!atomic_load(&t->worker_done)) {
+			update_conditions(t, now_ms);
+			return;
+		}
+		memset(&in, 0, sizeof(in));
+		collect(t, &in);
+	}
+	keeper_drop(t, false);
+	if (t->rec.phase != PH_PENDING && !phase_steady(t->rec.phase))
+		t->rec.phase = PH_PENDING;
+	snprintf(t->rec.message, sizeof(t->rec.message), "refused: %s", t->conflict_msg);
+	if (before.phase != t->rec.phase) {
+		log_info(t->name, "phase %s -> %s: %s", phase_name(before.phase),
+			 phase_name(t->rec.phase), t->rec.message);
+		if (t->env->phase_changed)
+			t->env->phase_changed(t->env->ctx, t, before.phase, t->rec.phase);
+	}
+	if (memcmp(&before, &t->rec, sizeof(before)) != 0)
+		(void)task_save_record(t);
+	update_conditions(t, now_ms);
+}
+
 void task_tick(struct task *t, int64_t now_ms)
 {
 	struct machine_in in;
@@ -1048,6 +1279,12 @@ void task_tick(struct task *t, int64_t now_ms)
 
 	if (t->finished)
 		return;
+	if (t->dormant && !t->deleted)
+		return;
+	if (t->conflict && !t->deleted && !t->invalid) {
+		conflict_hold(t, now_ms);
+		return;
+	}
 	memset(&in, 0, sizeof(in));
 	if (t->worker_live && atomic_load(&t->worker_done)) {
 		collect(t, &in);
@@ -1057,22 +1294,26 @@ void task_tick(struct task *t, int64_t now_ms)
 		if (!t->keeper)
 			keeper_start(t);
 		ls = lock_state(t, NULL, 0);
+		if (t->env->admission && !t->admitted && !t->deleted && ls == LOCK_HELD)
+			ls = LOCK_UNKNOWN; /* being let go: nothing starts */
 		if (ls != LOCK_HELD) {
 			/* not ours (or not yet, or lost): nothing runs */
 			if (t->worker_live)
 				t->cancel = 1;
 			if (ls == LOCK_ERROR && !t->deleted && !t->invalid)
 				lock_unreachable(t, now_ms);
-			if (t->deleted && !t->worker_live)
-				t->finished = true;
+			if (t->deleted && !t->worker_live && (ls == LOCK_OTHER || ls == LOCK_ERROR))
+				deleted_unlocked(t, ls, now_ms);
 			if (collected)
 				(void)task_save_record(t);
 			update_conditions(t, now_ms);
 			return;
 		}
 	}
-	resolve_immutable(t);
-	if (t->spec_immutable && t->pending == NULL && t->spec &&
+	/* a deleted spec applies nothing: whether it could is moot */
+	if (!t->deleted)
+		resolve_immutable(t);
+	if (!t->deleted && t->spec_immutable && t->pending == NULL && t->spec &&
 	    machine_spec_immutable(t->stage, t->meta_hash, t->spec)) {
 		/* no spec to go on with: hold */
 		if (t->worker_live)

@@ -34,6 +34,32 @@ struct spec_rev {
 	int64_t time; /* the commit's author time, unix seconds; 0 for --dir */
 };
 
+/*
+ * The destination's user-level locks, as the lock keeper takes and watches
+ * them on a connection of its own. Implemented over the MySQL client by
+ * engine/lock.c (engine_lock_ops): reconcile itself includes no server
+ * library. A connection starts with struct lock_conn (its operations).
+ */
+struct lock_conn;
+struct lock_ops {
+	/* Opens a connection to ep for task; *out is closed with close. */
+	int (*open)(struct lock_conn **out, const struct endpoint *ep, const char *task,
+		    struct gw_err *err);
+	/* The value of SELECT fn('lock'), "NULL" for SQL NULL; fn is GET_LOCK
+	 * (taken without waiting), IS_USED_LOCK, IS_FREE_LOCK or RELEASE_LOCK. */
+	int (*call)(char *out, size_t outsz, struct lock_conn *c, const char *fn, const char *lock,
+		    struct gw_err *err);
+	/* The connection's id on the server (what IS_USED_LOCK returns). */
+	unsigned long (*id)(struct lock_conn *c);
+	/* Who holds lock, as far as the server shows it ("connection 42 from
+	 * 10.0.0.3:51234"), or "" when it cannot tell. */
+	void (*holder)(char *out, size_t outsz, struct lock_conn *c, const char *lock);
+	void (*close)(struct lock_conn *c);
+};
+struct lock_conn {
+	const struct lock_ops *ops;
+};
+
 /* The outside world of a task, replaceable in tests. */
 struct task_env {
 	const struct actions *actions;
@@ -44,23 +70,33 @@ struct task_env {
 		       struct gw_err *err);
 	/* Records a stage on the destination (meta_stage_set). */
 	int (*record_stage)(const struct spec *s, enum meta_stage st, struct gw_err *err);
-	bool use_lock; /* hold GET_LOCK('godwit:NAME') on the destination */
+	bool use_lock;		     /* hold GET_LOCK('godwit:NAME') on the destination */
+	const struct lock_ops *lock; /* how (needed with use_lock) */
 	int64_t lock_retry_ms;
+	/* Tasks take their lock only once admitted (task_admit); until then
+	 * they only watch whether it is free. false: every task takes it. */
+	bool admission;
+	const char *controller_id; /* "host:pid" or --id, in status.yaml */
 	/* Hooks, called from the loop thread; may be NULL. */
 	void (*audit)(void *ctx, struct task *t, enum mact a, const char *event, int result,
 		      const char *error);
 	void (*phase_changed)(void *ctx, struct task *t, enum phase from, enum phase to);
+	/* Called from a worker or lock thread when the loop has something to
+	 * pick up (an action ended, the lock was taken or lost): the loop
+	 * steps at once instead of at its next tick. Any thread may call it;
+	 * never after task_free() returned. May be NULL. */
+	void (*wake)(void *ctx);
 	void *ctx;
 };
 
-/* The real destination access (engine/meta.h through engine/conn.h). */
-int task_observe_destination(enum meta_stage *stage_out, char hash_out[65], const struct spec *s,
-			     struct gw_err *err);
-int task_record_destination(const struct spec *s, enum meta_stage st, struct gw_err *err);
+/* (The real ones: meta_observe_task(), meta_record_task() and
+ * engine_lock_ops of engine/.) */
 
-enum lock_state { LOCK_UNKNOWN, LOCK_HELD, LOCK_OTHER, LOCK_ERROR };
+/* LOCK_FREE: nobody holds the lock, and this controller does not take it
+ * (the task is not admitted: --max-migrations). */
+enum lock_state { LOCK_UNKNOWN, LOCK_HELD, LOCK_OTHER, LOCK_ERROR, LOCK_FREE };
 
-#define TASK_NCOND 7
+#define TASK_NCOND 8
 struct condition {
 	const char *type; /* static */
 	bool status;
@@ -86,6 +122,17 @@ struct task {
 	bool deleted;
 	int64_t missing_since_ms; /* the controller's: its file gone, not yet
 				     confirmed (see controller.c) */
+	bool conflict;		  /* writes objects another spec writes: nothing
+				     runs (task_set_conflict) */
+	char conflict_msg[512];
+	int64_t declared_s;   /* the controller's: when the spec was declared
+				 (see controller.c); 0 not known yet */
+	bool admitted;	      /* may take its lock (see task_env.admission) */
+	char parked_hash[65]; /* converged under this spec hash: the lock let go
+				 for another migration (task_park) */
+	bool dormant;	      /* restored from the state directory, no spec
+				 names it: nothing runs unless it is
+				 deleted (task_restore) */
 	bool spec_immutable;
 	char immutable_msg[512];
 	struct task_record rec;
@@ -130,6 +177,9 @@ struct task {
 	bool spec_saved; /* spec.yaml holds t->spec */
 
 	struct condition conds[TASK_NCOND];
+	/* With --verify-commits, set by the controller (controller/gate.c);
+	 * type NULL otherwise. */
+	struct condition verified;
 	bool finished;
 	bool draining; /* shutting down: start nothing new */
 };
@@ -139,7 +189,38 @@ int task_new(struct task **out, const char *name, const struct task_env *env, in
 void task_set_spec(struct task *t, struct spec *s, const char *bytes, size_t len,
 		   const struct spec_rev *rev);
 void task_set_invalid(struct task *t, const char *msg, const struct spec_rev *rev);
+/* A migration of the state directory that no spec names now: loads the
+ * spec it last acted on (spec.yaml) and its revision from the record, so
+ * that its deletion can be carried out like one seen live. GW_ENOTFOUND
+ * when the state directory has no record of it, or its deletion was
+ * carried out already. */
+int task_restore(struct task *t);
+/* A migration recorded on a destination whose spec the source's history
+ * shows deleted, unknown to this controller: s (owned) is a spec naming
+ * that destination under the migration's name (the lock, the stage), rev
+ * the deleting commit. The task is deleted at once; s is not persisted. */
+void task_set_orphan(struct task *t, struct spec *s, const struct spec_rev *rev);
 void task_set_deleted(struct task *t);
+/* msg non-NULL: the spec writes destination objects another (earlier
+ * declared) spec writes; the task is refused: a running action is
+ * cancelled, nothing starts, condition Conflict says msg. NULL: the
+ * conflict is gone, the task goes on. */
+void task_set_conflict(struct task *t, const char *msg);
+/* With env->admission: whether the task may take its lock now. A task
+ * let go releases its lock (no action runs: the caller lets go only of an
+ * idle task) and goes back to watching it. */
+void task_admit(struct task *t, bool yes);
+/* Whether the task has converged under its current spec (Completed, or
+ * Stopped by its spec) and sits idle: its lock can go to another
+ * migration. task_park() lets it go and remembers the spec hash: the task
+ * wants a slot again only when the spec changes. */
+bool task_parkable(const struct task *t);
+void task_park(struct task *t);
+/* Whether the task wants one of the controller's --max-migrations slots:
+ * a valid spec, not refused, not parked, not driven elsewhere. */
+bool task_wants_slot(const struct task *t);
+/* The lock's state as the keeper sees it (LOCK_UNKNOWN without one). */
+enum lock_state task_lock_state(const struct task *t);
 /* Collects a finished worker, asks the machine, starts the next action.
  * Never blocks. */
 void task_tick(struct task *t, int64_t now_ms);

@@ -23,6 +23,10 @@
 #define SPEC_MAX_MSG 512
 /* Aliases may share a node many times over; bound the work. */
 #define SPEC_MAX_VISITS 200000
+/* Mappings and lists within one another; a spec has about six. */
+#define SPEC_MAX_DEPTH 64
+/* Nodes directly in one list or mapping (a key and its value are two). */
+#define SPEC_MAX_ITEMS 20000
 
 struct load_ctx {
 	const char *file;
@@ -171,6 +175,73 @@ void ld_oom(struct load_ctx *c)
 struct spec *ld_spec(struct load_ctx *c)
 {
 	return c->s;
+}
+
+/*
+ * An unknown key is echoed only when it looks like a key name: whatever
+ * else a file holds (one that is not a spec at all, read through a link)
+ * stays out of logs and status messages.
+ */
+static const char *key_shown(const char *key)
+{
+	const char *p;
+
+	if (strlen(key) > 64)
+		return "(not shown: not a key name)";
+	for (p = key; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
+			return "(not shown: not a key name)";
+	return key;
+}
+
+/*
+ * Nesting deeper than SPEC_MAX_DEPTH, or a list or mapping of more than
+ * SPEC_MAX_ITEMS nodes, is refused before the document is built: libyaml's
+ * work grows with the square of the depth (200,000 `[` would hold the
+ * controller's loop for minutes), and so does the duplicate-key check with
+ * the keys of a mapping; a spec needs a few levels and far fewer entries.
+ * Events stop at the first excess, so this costs little.
+ */
+static bool too_big(struct load_ctx *c, const char *data, size_t len)
+{
+	size_t items[SPEC_MAX_DEPTH + 2];
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int depth = 0;
+	bool big = false, done = false;
+
+	if (!yaml_parser_initialize(&p))
+		return false; /* the load says so */
+	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
+	items[0] = 0;
+	while (!done && !big) {
+		bool start, end;
+
+		if (!yaml_parser_parse(&p, &ev))
+			break; /* a syntax error: the load reports it */
+		start = ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT;
+		end = ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT;
+		if ((start || ev.type == YAML_SCALAR_EVENT || ev.type == YAML_ALIAS_EVENT) &&
+		    ++items[depth] > SPEC_MAX_ITEMS) {
+			diag_at(c, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+				"more than %d entries in one list or mapping", SPEC_MAX_ITEMS / 2);
+			big = true;
+		} else if (start && ++depth > SPEC_MAX_DEPTH) {
+			diag_at(c, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+				"nested deeper than %d levels (a spec needs a few)",
+				SPEC_MAX_DEPTH);
+			big = true;
+		} else if (start) {
+			items[depth] = 0;
+		} else if (end && depth > 0) {
+			depth--;
+		}
+		done = ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return big;
 }
 
 /* --- nodes --- */
@@ -674,8 +745,8 @@ void ld_walk_map(struct load_ctx *c, const struct keytab *tab, yaml_node_t *map,
 			}
 			if (q < p) {
 				yaml_node_t *first = node_get(c, q->key);
-				ld_diag(c, kn, "duplicate key '%s' (first at line %d)", ks,
-					(int)first->start_mark.line + 1);
+				ld_diag(c, kn, "duplicate key '%s' (first at line %d)",
+					key_shown(ks), (int)first->start_mark.line + 1);
 				continue;
 			}
 			for (i = 0; i < tab->n; i++)
@@ -686,9 +757,10 @@ void ld_walk_map(struct load_ctx *c, const struct keytab *tab, yaml_node_t *map,
 			hint = ld_suggest(ks, names,
 					  tab->n < ARRAY_SIZE(names) ? tab->n : ARRAY_SIZE(names));
 			if (hint)
-				ld_diag(c, kn, "unknown key '%s' (did you mean '%s'?)", ks, hint);
+				ld_diag(c, kn, "unknown key '%s' (did you mean '%s'?)",
+					key_shown(ks), hint);
 			else
-				ld_diag(c, kn, "unknown key '%s'", ks);
+				ld_diag(c, kn, "unknown key '%s'", key_shown(ks));
 		}
 	}
 	for (i = 0; i < tab->n; i++) {
@@ -884,6 +956,8 @@ int spec_load_buffer(struct spec **out, const char *path, const char *data, size
 		goto out;
 	}
 	parser_ok = true;
+	if (too_big(&c, data, len))
+		goto out;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		yaml_problem(&c, &parser);

@@ -148,6 +148,22 @@ void spec_free(struct spec *s);
  */
 int spec_secret_resolve(char **out, const struct secret_ref *ref, struct gw_err *err);
 void spec_secret_free(char *secret);
+/*
+ * What a spec may name (docs/security.md). Whatever the policy, the
+ * controller's own variables (ALIBABA_CLOUD_*, GODWIT_*, proxy settings)
+ * and files (/proc, /sys, ssh and git credentials, protected paths) are
+ * refused, and a file is read only when it is a regular one, within
+ * SECRET_READ_TIMEOUT_MS. env_prefix (NULL: none) confines fromEnv to
+ * variables named so; dirs ("DIR[:DIR...]", NULL: none) confines fromFile
+ * to files inside them. Called once, before any thread starts; an error
+ * names the flag and the directory.
+ */
+#define SECRET_READ_TIMEOUT_MS 5000
+int spec_secret_policy_set(const char *env_prefix, const char *dirs, struct gw_err *err);
+/* Marks a file or a directory (the state directory) as the controller's own. */
+int spec_secret_protect_path(const char *path, struct gw_err *err);
+/* Back to no policy (tests). */
+void spec_secret_policy_reset(void);
 
 /* --- Object selection and name mapping, shared by every engine. --- */
 

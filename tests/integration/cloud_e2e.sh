@@ -162,7 +162,8 @@ assert_eq "null" "$(emu_state 's["instances"]["rm-dst"]["groups"].get("godwit")'
 # precheck failures, explained
 rm -f "$GW_TMP/specs/x.yaml"
 rds_spec "$GW_TMP/specs/norole.yaml" norole no-such-role rm-dst "schema, full"
-rds_spec "$GW_TMP/specs/untrusted.yaml" untrusted untrusting rm-dst "schema, full"
+OBJ_EXTRA="      renameTo: shop_u" \
+	rds_spec "$GW_TMP/specs/untrusted.yaml" untrusted untrusting rm-dst "schema, full"
 rds_spec "$GW_TMP/specs/full.yaml" full godwit-cross-account rm-full "schema, full"
 set +e
 timeout 300 "$GODWIT" controller --dir "$GW_TMP/specs" --state-dir "$GW_TMP/state2" --once --log-level debug \

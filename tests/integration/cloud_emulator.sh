@@ -129,9 +129,17 @@ assert_not_contains "$out" "string to sign" "the echoed string to sign is cut"
 out=$(wl ALIBABA_CLOUD_ACCESS_KEY_ID=AK1 ALIBABA_CLOUD_ACCESS_KEY_SECRET=s1)
 assert_contains "$out" "result: ok" "whitelist-add with the right key"
 assert_eq "203.0.113.0/28" "$(emu_state 's["instances"]["rm-a"]["groups"]["godwit"]')" "group written"
+# plain http carries the signature and the token in clear: refused but
+# to a loopback address, before a byte is sent (the emulator, as the
+# proxy, sees nothing)
+calls=$(wc -l <"$EMU_LOG")
+out=$(wl ALIBABA_CLOUD_ACCESS_KEY_ID=AK1 ALIBABA_CLOUD_ACCESS_KEY_SECRET=s1 no_proxy= NO_PROXY= \
+	ALIBABA_CLOUD_SECURITY_TOKEN=$TOKEN GODWIT_ALIYUN_ENDPOINT=http://rds.aliyun.invalid http_proxy="$EMU_URL")
+assert_contains "$out" "GODWIT_ALIYUN_ENDPOINT must be an https URL" "http to another host refused"
+assert_eq "$calls" "$(wc -l <"$EMU_LOG")" "nothing was sent over plain http"
 # the proxy variables are honoured: the emulator doubles as the proxy
 out=$(wl ALIBABA_CLOUD_ACCESS_KEY_ID=AK1 ALIBABA_CLOUD_ACCESS_KEY_SECRET=s1 no_proxy= NO_PROXY= \
-	GODWIT_ALIYUN_ENDPOINT=http://rds.aliyun.invalid http_proxy="$EMU_URL")
+	GODWIT_ALIYUN_ENDPOINT=http://127.0.0.2:9 http_proxy="$EMU_URL")
 assert_contains "$out" "result: ok" "whitelist-add through the proxy"
 python3 - "$EMU_LOG" <<'PY' || fail "the last call came through the proxy"
 import json, sys

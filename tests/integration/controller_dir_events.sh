@@ -115,13 +115,14 @@ kill -CONT "$C"
 wait_for "the overflow is seen" 15 grep -q "queue overflowed" "$LOG"
 wait_for "the change lost in the overflow is read by the rescan" 15 rev_is dir-a "$D/a.yaml"
 
-# 8. SIGHUP rescans now: a spec symlinked to a file outside the directory
-# changes with no event in the directory (inotify cannot see it)
-mkdir -p "$GW_TMP/outside"
-printf 'apiVersion: godwit/v1\nkind: Migration\nmetadata: {name: dir-o}\nspec: {sorce: 1}\n' >"$GW_TMP/outside/o.yaml"
-ln -s "$GW_TMP/outside/o.yaml" "$D/o.yaml"
+# 8. SIGHUP rescans now: a spec symlinked to a file in a subdirectory
+# changes with no event in the directory (inotify watches the directory
+# itself, not its subdirectories; links out of it are not read at all)
+mkdir -p "$D/sub"
+printf 'apiVersion: godwit/v1\nkind: Migration\nmetadata: {name: dir-o}\nspec: {sorce: 1}\n' >"$D/sub/o.yaml"
+ln -s sub/o.yaml "$D/o.yaml"
 wait_for "o.yaml (through a symlink) Invalid" 15 phase_is "$S" o Invalid
-printf 'apiVersion: godwit/v1\nkind: Migration\nmetadata: {name: dir-o}\nspec: {sorse: 1}\n' >"$GW_TMP/outside/o.yaml"
+printf 'apiVersion: godwit/v1\nkind: Migration\nmetadata: {name: dir-o}\nspec: {sorse: 1}\n' >"$D/sub/o.yaml"
 kill -HUP "$C"
 wait_for "SIGHUP read the change inotify could not see" 15 grep -q sorse "$S/tasks/o/message"
 

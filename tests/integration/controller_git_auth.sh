@@ -3,7 +3,8 @@
 # "x-access-token:TOKEN" as HTTP basic credentials, as GitHub does). The
 # right token fetches; a missing one and a wrong one are clear errors that
 # name the URL and the variable, ask the server a bounded number of times,
-# and never print the token. (ssh needs an ssh server; its credential
+# and never print the token; a token in the URL is used, and appears in no
+# log, state file or process list. (ssh needs an ssh server; its credential
 # choice and known_hosts check are unit-tested in test_source.c.)
 . "$(dirname "$0")/../lib/harness.sh"
 
@@ -107,4 +108,22 @@ tries=$(grep -c bad "$GW_TMP/auth.log" || true)
 [ "$tries" -ge 1 ] && [ "$tries" -le 4 ] || fail "the wrong token was sent $tries times"
 ! grep -rq "$TOKEN" "$GW_TMP/bad.log" "$GW_TMP/good" "$GW_TMP/good.log" "$GW_TMP/bad" ||
 	fail "the token appears in the output or the state"
+
+# the token in the URL (docs/security.md): used, said to be better in
+# GODWIT_GIT_TOKEN, and found nowhere: not in the log, not in the state
+# directory (the git cache's config included), not in the process list
+: >"$GW_TMP/auth.log"
+URL=http://x-access-token:$TOKEN@127.0.0.1:$PORT/specs.git
+GODWIT_GIT_TOKEN='' "$GODWIT" controller --git "$URL" --state-dir "$GW_TMP/inurl" --log-level debug \
+	>"$GW_TMP/inurl.log" 2>&1 &
+CTL=$!
+wait_for "the spec read with the URL's token" 30 test -f "$GW_TMP/inurl/tasks/a/phase"
+grep -q '^ok$' "$GW_TMP/auth.log" || fail "the URL's token was sent"
+! grep -qa "$TOKEN" "/proc/$CTL/cmdline" || fail "the token stays in the process list"
+kill -TERM "$CTL"
+wait "$CTL" || true
+assert_contains "$(cat "$GW_TMP/inurl.log")" "the URL carries a credential" "the log says to prefer GODWIT_GIT_TOKEN"
+assert_contains "$(cat "$GW_TMP/inurl.log")" "http://127.0.0.1:$PORT/specs.git" "the URL is named without it"
+ls "$GW_TMP"/inurl/git/*/config >/dev/null || fail "the git cache is in the state directory"
+! grep -rqa "$TOKEN" "$GW_TMP/inurl.log" "$GW_TMP/inurl" || fail "the URL's token in the log or the state: $(grep -rla "$TOKEN" "$GW_TMP/inurl.log" "$GW_TMP/inurl")"
 echo ok

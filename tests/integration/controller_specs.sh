@@ -12,7 +12,7 @@ D=$GW_TMP/specs
 S=$GW_TMP/state
 mkdir -p "$D"
 write_spec "$D/one.yaml" one "schema, full"
-write_spec "$D/two.yaml" two "schema, full"
+write_spec "$D/two.yaml" two "schema, full" "      renameTo: shop_two"
 write_spec "$D/zz-dup.yaml" one "full"
 acted() { case "$(cat "$S/tasks/$1/phase" 2>/dev/null)" in "" | Pending | Invalid) return 1 ;; esac; }
 
@@ -28,7 +28,7 @@ mv "$D/.two.tmp" "$D/two.yaml"
 wait_for "two Invalid" 30 phase_is "$S" two Invalid
 assert_contains "$(cat "$S/tasks/two/message")" "two.yaml:6" "the message points at the line"
 acted one || fail "one disturbed by two's broken file"
-write_spec "$D/two.yaml" two "schema, full"
+write_spec "$D/two.yaml" two "schema, full" "      renameTo: shop_two"
 wait_for "two valid again" 60 acted two
 
 # two deleted: stopped, data kept, status kept

@@ -3,7 +3,9 @@
 # without a primary key walked by its unique NOT NULL key (not by a
 # NULL-able unique key, whose NULL rows pagination would skip), and a big
 # integer-keyed table cut into key ranges shared by the workers, whose
-# secondary index is built after its copy. Every table ends identical.
+# secondary index is built after its copy, and big tables keyed by a UUID
+# string and by a composite string key, cut into ranges by sampled keys.
+# Every table ends identical.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/copy.sh"
 
@@ -19,14 +21,18 @@ CREATE TABLE uk (id INT NULL, code VARCHAR(20) NOT NULL, v INT, UNIQUE KEY (id),
 INSERT INTO uk SELECT IF(seq % 4 = 0, NULL, seq), CONCAT('c', seq), seq FROM seq_1_to_5000;
 CREATE TABLE big (id BIGINT UNSIGNED PRIMARY KEY, k INT NOT NULL, pad CHAR(30) NOT NULL, KEY k_idx (k));
 INSERT INTO big SELECT seq * 3, seq % 1000, 'p' FROM seq_1_to_150000;
-ANALYZE TABLE big;" >/dev/null
+CREATE TABLE uu (id CHAR(36) PRIMARY KEY, n INT) DEFAULT CHARSET=utf8mb4;
+INSERT INTO uu SELECT UUID(), seq FROM seq_1_to_120000;
+CREATE TABLE cs (g VARCHAR(10) COLLATE utf8mb4_general_ci, n INT, v INT, PRIMARY KEY (g, n)) DEFAULT CHARSET=utf8mb4;
+INSERT INTO cs SELECT CONCAT(IF(seq % 2, 'k', 'K'), seq % 10, IF(seq % 3, '', ' ')), seq, seq FROM seq_1_to_120000;
+ANALYZE TABLE big, uu, cs;" >/dev/null
 
 copy_spec "$GW_TMP/m.yaml" keys "schema, full" '    - database: k' "  parallelism: 2"
 for a in schema full; do
 	"$GODWIT" _action "$GW_TMP/m.yaml" $a >"$GW_TMP/out.$a" 2>&1 || { cat "$GW_TMP/out.$a"; fail "$a"; }
 done
 
-for t in ci comp uk big; do
+for t in ci comp uk big uu cs; do
 	q=$(hexsel src k $t "$(mdb_q src "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='k' AND TABLE_NAME='$t'")")
 	assert_eq "$(mdb_q src "SELECT COUNT(*) FROM k.$t")" "$(mdb_q dst "SELECT COUNT(*) FROM k.$t")" "rows of $t"
 	assert_eq "$(fingerprint src "$q")" "$(fingerprint dst "$q")" "table $t identical"
@@ -42,6 +48,14 @@ parts=$(mdb_q dst "SELECT COUNT(*) FROM godwit_meta.copy_state WHERE task='keys'
 assert_eq "$(mdb_q dst "SELECT COUNT(*) FROM godwit_meta.copy_state WHERE task='keys' AND tbl='big'")" "$parts" "every part done"
 # Its parts cover the key space without overlap: the rows copied add up.
 assert_eq "150000" "$(mdb_q dst "SELECT SUM(rows_copied) FROM godwit_meta.copy_state WHERE task='keys' AND tbl='big'")" "parts add up"
+# Big tables keyed by a UUID string and by a composite, case-insensitive
+# string key are cut into ranges too (sampled boundaries), which cover
+# the table without a gap or an overlap.
+for t in uu cs; do
+	parts=$(mdb_q dst "SELECT COUNT(*) FROM godwit_meta.copy_state WHERE task='keys' AND tbl='$t' AND done=1")
+	[ "$parts" -ge 2 ] || fail "$t was copied in one part ($parts)"
+	assert_eq "120000" "$(mdb_q dst "SELECT SUM(rows_copied) FROM godwit_meta.copy_state WHERE task='keys' AND tbl='$t'")" "parts of $t add up"
+done
 # The deferred secondary index is back, as on the source.
 assert_eq "$(mdb_q src 'SHOW CREATE TABLE k.big' | cut -f2)" "$(mdb_q dst 'SHOW CREATE TABLE k.big' | cut -f2)" "big's definition with its index"
 assert_eq "1" "$(mdb_q dst "SELECT done FROM godwit_meta.copy_table WHERE task='keys' AND tbl='big'")" "table done"

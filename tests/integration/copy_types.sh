@@ -35,6 +35,7 @@ INSERT INTO t VALUES
  (4, 127, 1, 1, 1, 9223372036854775807, 1, '0.0000000001', -1.5e-30, -1.7976931348623157e308, b'1111111111111', 'c', 'x,y,z', 2155,
   '9999-12-31', '838:59:59.000', '0000-00-00 00:00:00.000000', '0000-00-00 00:00:00', 'a  b', 'tab\there\nnewline\\ back', _latin1 0x00ff,
   CONCAT('nul', CHAR(0), 'byte'), 0x00000000, 0x5c0a09, 0x00, '\"str\"', ST_GeomFromText('POLYGON((0 0, 1 0, 1 1, 0 0))'));
+INSERT INTO t (id, f, d) VALUES (5, 1/3, 1/3), (6, 16777217, -0.0), (7, 44.571428571, 1e-320);
 INSERT INTO ck SELECT CONCAT(CHAR(65 + seq % 26), seq DIV 26), seq % 7, seq FROM seq_1_to_3000;
 INSERT INTO ck VALUES ('a', 1, -1), ('A ', 2, -2), ('b', 1, -3);
 INSERT INTO nokey SELECT seq, CONCAT('r', seq) FROM seq_1_to_1000;
@@ -58,6 +59,11 @@ for tbl in t ck; do
 	q=$(hexsel src db1 $tbl "$(mdb_q src "SELECT GROUP_CONCAT(COLUMN_NAME) FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA='db1' AND TABLE_NAME='$tbl' AND CONSTRAINT_NAME='PRIMARY'")")
 	assert_eq "$(fingerprint src "$q")" "$(fingerprint dst "$q")" "table $tbl identical"
 done
+# HEX() of a FLOAT is of an integer: the floats as the doubles they are
+# (the text protocol writes a FLOAT with 6 digits: 16777216 as 16777200)
+fq="SELECT id, CONCAT(f * 1E0), CONCAT(d * 1E0) FROM db1.t ORDER BY id"
+assert_eq "$(mdb_q src "$fq")" "$(mdb_q dst "$fq")" "floats bit-exact"
+assert_eq "16777216" "$(mdb_q dst "SELECT f * 1E0 FROM db1.t WHERE id = 6")" "a FLOAT's every digit"
 q=$(hexsel src db1 nokey "a, b")
 assert_eq "$(fingerprint src "$q")" "$(fingerprint dst "$q")" "keyless table identical (duplicates kept)"
 assert_eq "3003" "$(mdb_q dst 'SELECT COUNT(*) FROM db1.ck')" "composite varchar key: every row"
@@ -91,4 +97,5 @@ for tbl in t ck nokey; do
 	q=$(hexsel src db1 $tbl "1, 2")
 	assert_eq "$(fingerprint src "$q")" "$(fingerprint dst2 "$q")" "table $tbl identical through INSERTs"
 done
+assert_eq "$(mdb_q src "$fq")" "$(mdb_q dst2 "$fq")" "floats bit-exact through INSERTs"
 echo ok

@@ -11,15 +11,9 @@
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/mysqld.sh"
 
-PY=
-for p in python3 /usr/bin/python3; do
-	"$p" -c 'import pymysql, cryptography' 2>/dev/null && PY=$p && break
-done
-[ -n "$PY" ] || fail "python3-pymysql and python3-cryptography are needed (scripts/install-deps)"
-NM=$(myd_npm @vlasky/zongji@0.9.0 mysql@2.18.1) || {
-	command -v npm >/dev/null || { echo "SKIP: npm not available"; exit 0; }
-	fail "npm install"
-}
+myd_clients
+PY=$MYD_PYTHON
+NM=$MYD_NODE
 BL=$GW_SHARED/datasets/mysql-binlogs
 NQ=$GW_ROOT/tests/mysqld/clients/node_query.cjs
 
@@ -197,6 +191,41 @@ got=$("$PY" -c "import pymysql; c=pymysql.connect(host='127.0.0.1', port=$multi_
 assert_eq "'00000000-0000-0000-0000-00000000000a:7,\\n58cf6502-63db-11ed-8079-0242ac110002:1-62,\\nffffffff-0000-0000-0000-000000000001:1-3'" \
 	"$got" "gtid_executed of several UUIDs"
 
+# Privileges: what SHOW GRANTS lists is what the double checks;
+# COM_REGISTER_SLAVE (through PyMySQL) shows in SHOW REPLICAS.
+myd_start weak --version 8.0.40 --grants "SELECT, RELOAD"
+"$PY" - "$weak_PORT" "$m80_PORT" "$GW_PASSWORD" <<'PY' || fail "privileges, COM_REGISTER_SLAVE"
+import struct, sys, pymysql
+weak, p80, pw = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+c = pymysql.connect(host="127.0.0.1", port=weak, user="godwit", password=pw)
+cur = c.cursor()
+for sql in ("SHOW MASTER STATUS", "SHOW BINARY LOGS"):
+    try:
+        cur.execute(sql)
+        raise SystemExit("no privilege check on " + sql)
+    except pymysql.err.MySQLError as e:
+        assert e.args == (1227, "Access denied; you need (at least one of) the SUPER, REPLICATION CLIENT privilege(s) for this operation"), e.args
+def register(conn, sid):
+    host, user = b"replica-host", b"repl"
+    payload = struct.pack("<I", sid) + bytes([len(host)]) + host + bytes([len(user)]) + user + b"\0" + struct.pack("<HII", 3307, 0, 0)
+    conn._execute_command(0x15, payload)
+    return conn._read_packet()
+try:
+    register(c, 42)
+    raise SystemExit("COM_REGISTER_SLAVE without REPLICATION SLAVE")
+except pymysql.err.MySQLError as e:
+    assert e.args == (1227, "Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s) for this operation"), e.args
+r = pymysql.connect(host="127.0.0.1", port=p80, user="godwit", password=pw)
+assert register(r, 42).is_ok_packet()
+o = pymysql.connect(host="127.0.0.1", port=p80, user="godwit", password=pw)
+cur = o.cursor()
+cur.execute("SHOW REPLICAS")
+assert [d[0] for d in cur.description] == ["Server_id", "Host", "Port", "Source_id", "Replica_UUID"], cur.description
+assert cur.fetchall() == ((42, "replica-host", 3307, 1, ""),), "SHOW REPLICAS"
+r.close()
+print("ok: privileges and COM_REGISTER_SLAVE")
+PY
+
 # mysql2 sends query attributes (CLIENT_QUERY_ATTRIBUTES) and prepares
 # statements (zongji asks for the columns so): both reach the MariaDB.
 node "$NQ" "{\"modules\":\"$NM\",\"lib\":\"mysql2\",\"port\":$m80_PORT,\"user\":\"godwit\",\"password\":\"$GW_PASSWORD\",\"queries\":[\"SELECT v FROM a.test_table_3 WHERE id = 2\"],\"execute\":[[\"SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION\",[\"a\",\"test_table_3\"]],[\"SELECT v FROM a.test_table_3 WHERE id = ?\",[1]]]}" >"$GW_TMP/m2.fw"
@@ -204,6 +233,10 @@ assert_eq '{"connect":true}
 {"rows":[["two"]],"fields":["v"]}
 {"rows":[["id"],["v"]],"fields":["COLUMN_NAME"]}
 {"rows":[["one"]],"fields":["v"]}' "$(cat "$GW_TMP/m2.fw")" "mysql2 queries and prepared statements forwarded"
+# the compressed protocol (zlib), through TLS too
+assert_eq "8.0.40	xy" "$(mariadb --no-defaults -h127.0.0.1 -P"$m80_PORT" -ugodwit -p"$GW_PASSWORD" --ssl \
+	--compress --batch -N -e "SELECT @@version, CONCAT('x', 'y')")" "a compressed session"
+assert_contains "$(cat "$m80_LOG")" " tls compressed" "the double saw it compressed"
 echo "ok: answers to PyMySQL, mysql2, mysqljs"
 
 # -- the files' bytes ---------------------------------------------------------

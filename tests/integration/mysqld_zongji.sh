@@ -11,10 +11,8 @@
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/mysqld.sh"
 
-NM=$(myd_npm @vlasky/zongji@0.9.0 mysql@2.18.1) || {
-	command -v npm >/dev/null || { echo "SKIP: npm not available"; exit 0; }
-	fail "npm install @vlasky/zongji"
-}
+myd_clients
+NM=$MYD_NODE
 BL=$GW_SHARED/datasets/mysql-binlogs
 [ -d "$BL" ] || fail "data set $BL missing"
 ZJ=$GW_ROOT/tests/mysqld/clients/zongji_stream.mjs
@@ -134,6 +132,7 @@ for (zk, zt, zr), (gk, gt, gr) in zip(zrows, grows):
     assert len(zr) == len(gr), (zt, len(zr), len(gr))
 print("ok: %s: %d events in order, %d rows equal godwit's" % (path.rsplit("/", 1)[1], len(want), n))
 PY
+	myd_stop "f$i"
 done
 
 # The values the transcripts and READMEs give, as zongji read them.

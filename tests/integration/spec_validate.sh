@@ -23,7 +23,7 @@ spec:
   source: {host: 127.0.0.1, user: u, password: {fromEnv: P}}
   destination: {host: 127.0.0.1, port: 3307, user: u}
   migrationTypes: [schema, full]
-  objects: [{database: shop}]
+  objects: [{database: shop, renameTo: "shop_$1"}]
 EOF
 }
 

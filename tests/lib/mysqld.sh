@@ -5,14 +5,19 @@
 #   myd_start NAME [options...]     starts a double; sets NAME_PORT, NAME_DIR,
 #                                   NAME_CA (its CA certificate, with --tls)
 #                                   and NAME_LOG (its log). Options:
-#     --version V                   MySQL version emulated (8.0.40 default;
+#     --version V                   MySQL version emulated (default: the one
+#                                   that wrote the last file, else 8.0.40;
 #                                   5.7.x, 8.4.x, 9.x change the answers)
+#     --version-comment TEXT        @@version_comment (RDS: Source distribution)
 #     --binlog FILE[:NAME]          a file written by a real MySQL (.gz too),
 #                                   repeated in order; NAME defaults from the
 #                                   files' own ROTATE events, else binlog.000001
 #                                   (mysql-bin.000001 for 5.7)
 #     --hold-after-txn N            the last file is still being written and
-#                                   shows its first N transactions only
+#                                   shows its first N transactions only (a
+#                                   ROTATE or STOP that closed it is left out);
+#                                   without it, a closed last file is followed
+#                                   by a new empty one
 #     --gtid on|off                 gtid_mode (default: from the files)
 #     --gtid-purged SET             (default: the first file's PREVIOUS_GTIDS)
 #     --server-id N --server-uuid U (default: the files' server id, the UUID of
@@ -20,6 +25,7 @@
 #     --auth caching_sha2_password|mysql_native_password
 #                                   the account's plugin (default: the
 #                                   version's default plugin)
+#     --default-auth PLUGIN         the server's default plugin (handshake)
 #     --prime-cache                 caching_sha2_password's cache starts full
 #                                   (default: empty, as after a restart)
 #     --tls                         offers TLS (CA and certificates made at start)
@@ -28,6 +34,7 @@
 #     --dynamic-grants 'PRIV,PRIV'  8.0 dynamic privileges, a second GRANT line
 #     --account NAME:PW:PLUGIN[:GRANTS]  one more account
 #     --var NAME=VALUE              a global variable's value
+#     --charset N                   the handshake's collation id (8.0: 255)
 #     --forward MARIADB_NAME        statements the double does not answer go to
 #                                   that harness server (it holds the tables)
 #   The account is godwit with $GW_PASSWORD, so spec_endpoint NAME works.
@@ -60,12 +67,17 @@
 #   myd_q NAME 'SQL'                runs SQL on the double with the mariadb
 #                                   client as godwit (tab-separated, no header)
 #   myd_stop NAME / myd_kill NAME   SIGTERM / SIGKILL
+#   myd_clients                     the cross-checking clients: sets MYD_PYTHON (a
+#                                   python3 with PyMySQL and cryptography) and
+#                                   MYD_NODE (node_modules with @vlasky/zongji,
+#                                   mysql2, mysql); SKIP without npm, fails on
+#                                   anything else missing
 #   myd_npm PKG@VERSION...          installs npm packages once per machine (a
 #                                   cache under TMPDIR keyed by the list) and
 #                                   prints the node_modules directory; fails
 #                                   without node and npm
 
-MYD_PY=$GW_ROOT/tests/mysqld/mysqld.py
+MYD_SERVER=$GW_ROOT/tests/mysqld/mysqld.py
 
 myd_start() {
 	local name=$1
@@ -87,7 +99,7 @@ myd_start() {
 	done
 	mkdir -p "$dir"
 	rm -f "$dir/port"
-	python3 "$MYD_PY" --dir "$dir" --port-file "$dir/port" --parent-pid $$ \
+	python3 "$MYD_SERVER" --dir "$dir" --port-file "$dir/port" --parent-pid $$ \
 		--password "$GW_PASSWORD" "${args[@]+"${args[@]}"}" >>"$dir/stderr" 2>&1 &
 	pid=$!
 	disown "$pid"
@@ -110,7 +122,7 @@ myd_ctl() {
 	local name=$1 dir
 	shift
 	dir="$GW_TMP/myd-$name"
-	python3 "$MYD_PY" ctl "$dir/ctl.sock" "$@"
+	python3 "$MYD_SERVER" ctl "$dir/ctl.sock" "$@"
 }
 
 myd_status() {
@@ -170,4 +182,17 @@ myd_npm() {
 		fi
 	) 9>"$root/$key.lock" || return 1
 	echo "$dir/node_modules"
+}
+
+myd_clients() {
+	local p
+	MYD_PYTHON=
+	for p in python3 /usr/bin/python3; do
+		"$p" -c 'import pymysql, cryptography' 2>/dev/null && MYD_PYTHON=$p && break
+	done
+	[ -n "$MYD_PYTHON" ] || fail "python3-pymysql and python3-cryptography are needed (scripts/install-deps)"
+	if ! MYD_NODE=$(myd_npm @vlasky/zongji@0.9.0 mysql@2.18.1); then
+		command -v npm >/dev/null || { echo "SKIP: npm not available"; exit 0; }
+		fail "npm install of the cross-checking clients"
+	fi
 }

@@ -26,24 +26,18 @@ import argparse
 import os
 import random
 import struct
+import sys
 import time
 import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from myproto import lenenc_int as lenenc  # noqa: E402
 
 HDR = 19
 FDE_POST = bytes([0, 13, 0, 8, 0, 0, 0, 0, 4, 0, 4, 0, 0, 0, 98, 0, 4, 26, 8, 0, 0, 0, 8, 8, 8, 2,
                   0, 0, 0, 10, 10, 10, 42, 42, 0, 18, 52, 0, 10, 40, 0])
 SERVER_VERSION = 80040
 COLLATION = 255  # utf8mb4_0900_ai_ci
-
-
-def lenenc(n):
-    if n < 251:
-        return bytes([n])
-    if n < 1 << 16:
-        return b"\xfc" + struct.pack("<H", n)
-    if n < 1 << 24:
-        return b"\xfd" + struct.pack("<I", n)[:3]
-    return b"\xfe" + struct.pack("<Q", n)
 
 
 class Writer:

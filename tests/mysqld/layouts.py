@@ -18,6 +18,7 @@ import struct
 import sys
 
 import binlogs as B
+from myproto import read_lenenc as lenenc
 
 TYPES = {1: "TINYINT", 2: "SMALLINT", 9: "MEDIUMINT", 3: "INT", 8: "BIGINT",
          4: "FLOAT", 5: "DOUBLE", 13: "YEAR", 10: "DATE", 245: "JSON",
@@ -26,17 +27,6 @@ INTS = (1, 2, 9, 3, 8)
 BINARY = 63
 CHARSETS = {8: "latin1", 33: "utf8", 45: "utf8mb4", 46: "utf8mb4", 83: "utf8", 224: "utf8mb4",
             255: "utf8mb4", 63: "binary", 192: "utf8", 28: "gbk", 24: "gb2312", 11: "ascii"}
-
-
-def lenenc(b, off):
-    c = b[off]
-    if c < 251:
-        return c, off + 1
-    if c == 0xFC:
-        return struct.unpack_from("<H", b, off + 1)[0], off + 3
-    if c == 0xFD:
-        return int.from_bytes(b[off + 1:off + 4], "little"), off + 4
-    return struct.unpack_from("<Q", b, off + 1)[0], off + 9
 
 
 def table_map(body):

@@ -15,9 +15,7 @@ end of the result (EOF). Errors are ERR 1236 with the sender's own text
 and, once a file was opened, the range it read ("; the first event ...").
 """
 
-import socket
 import struct
-import threading
 import time
 
 import binlogs as B
@@ -291,7 +289,7 @@ class Sender:
         f = self.file
         ck = self.event_checksum_on()
         name = f.name.encode()
-        if self.flags & USE_HEARTBEAT_EVENT_V2:
+        if self.flags & USE_HEARTBEAT_EVENT_V2 and self.srv.v >= (8, 0, 26):
             body = (P.lenenc_int(1) + P.lenenc_int(len(name)) + name +
                     P.lenenc_int(2) + P.lenenc_int(len(P.lenenc_int(log_pos))) +
                     P.lenenc_int(log_pos) + P.lenenc_int(0))
@@ -325,10 +323,33 @@ class Sender:
 
     def send_events(self, end):
         f = self.file
-        if (self.exclude is None and not self.prim.drop_armed and not self.needs_checks(f)
-                and f.event_index(self.read_pos) is not None):
-            return self.send_span(end)
-        return self.send_each(end)
+        if (self.prim.drop_armed or self.needs_checks(f)
+                or f.event_index(self.read_pos) is None):
+            return self.send_each(end)
+        if self.exclude is not None:
+            # the transactions the set holds are skipped one by one; what
+            # follows the last of them goes out as slices
+            limit = end if end else len(f.data)
+            b = self.exclude_boundary(f, limit)
+            if b > self.read_pos:
+                self.send_each(b)
+                if self.read_pos >= limit:
+                    return
+        return self.send_span(end)
+
+    def exclude_boundary(self, f, limit):
+        """The end of the last transaction before limit whose GTID the
+        set holds, or the read position when there is none."""
+        first = f.txn_index_at(self.read_pos)
+        i = f.txn_index_at(limit) - 1
+        if i < f.txn_count() and i >= 0 and f.tx_end[i] > limit:
+            i -= 1
+        while i >= first:
+            g = f.gtid_of(i)
+            if g is not None and self.exclude.contains(*g):
+                return f.tx_end[i]
+            i -= 1
+        return self.read_pos
 
     def send_span(self, end):
         """The plain case: events sent as slices of the file, framed in a
@@ -337,6 +358,8 @@ class Sender:
         offs = f.ev_off
         limit = end if end else len(f.data)
         i = f.event_index(self.read_pos)
+        if i is None:
+            return self.send_each(end)
         mv = memoryview(f.data)
         io = self.io
         out = io.out

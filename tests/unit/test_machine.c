@@ -622,6 +622,7 @@ static void test_deleted_while_streaming(void **state)
 	assert_int_equal(w.log[0], MA_WHITELIST_REMOVE);
 	assert_int_equal(w.stage, META_POST_FULL_DONE); /* no cutover, nothing dropped */
 	assert_non_null(strstr(w.rec.message, "kept"));
+	assert_true(w.rec.deleted); /* carried out: not taken up again */
 }
 
 static void test_invalid(void **state)

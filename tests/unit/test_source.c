@@ -199,12 +199,42 @@ static void test_dir_source(void **state)
 	assert_int_equal(system(p), 0);
 }
 
+/* A git URL's credential is taken out of it: what is logged and stored is
+ * the URL without it. */
+static void test_url_credential(void **state)
+{
+	static const struct {
+		const char *url, *clean;
+		int carried;
+	} cases[] = {
+	    {"https://x-access-token:t0k%40n@git.example.com/o/r.git",
+	     "https://git.example.com/o/r.git", 1},
+	    {"https://ghp_T0KEN@github.com/o/r", "https://github.com/o/r", 1},
+	    {"http://u:p@127.0.0.1:8080/r.git?x=1", "http://127.0.0.1:8080/r.git?x=1", 1},
+	    {"ssh://git:pw@host/r.git", "ssh://git@host/r.git", 1},
+	    {"ssh://git@host/r.git", "ssh://git@host/r.git", 0},
+	    {"git@github.com:o/r.git", "git@github.com:o/r.git", 0},
+	    {"https://github.com/o/r@v1", "https://github.com/o/r@v1", 0},
+	    {"file:///srv/specs.git", "file:///srv/specs.git", 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *clean = NULL;
+
+		assert_int_equal(source_git_url_take_credential(&clean, cases[i].url),
+				 cases[i].carried);
+		assert_string_equal(clean, cases[i].clean);
+		free(clean);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cred_https),
-	    cmocka_unit_test(test_cred_ssh),
-	    cmocka_unit_test(test_known_hosts),
+	    cmocka_unit_test(test_cred_https), cmocka_unit_test(test_url_credential),
+	    cmocka_unit_test(test_cred_ssh),   cmocka_unit_test(test_known_hosts),
 	    cmocka_unit_test(test_dir_source),
 	};
 

@@ -345,8 +345,15 @@ static const struct bad_case bad_cases[] = {
     {"newline in a value", TOP "metadata: {name: \"a\\nb\\e[31m\"}\nspec:\n" SRC DST TYPES OBJ,
      "t.yaml:3:18: name 'a\\nb\\x1b[31m' must be lowercase letters, digits and '-', starting "
      "and ending with a letter or digit\n"},
+    /* Only what looks like a key name is echoed: not a file's content. */
     {"tab in a key", BASE "  \"par\\tallelism\": 4\n",
-     "t.yaml:9:3: unknown key 'par\\tallelism' (did you mean 'parallelism'?)\n"},
+     "t.yaml:9:3: unknown key '(not shown: not a key name)' (did you mean 'parallelism'?)\n"},
+    {"a line of /etc/shadow as a key", BASE "  \"root:*:19000:0:99999:7:::\": x\n",
+     "t.yaml:9:3: unknown key '(not shown: not a key name)'\n"},
+    {"nested too deep",
+     BASE "  parallelism: "
+	  "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n",
+     "t.yaml:9:78: nested deeper than 64 levels (a spec needs a few)\n"},
     {"huge value", TOP "metadata: {name: t}\nspec:\n" SRC DST TYPES OBJ "  state: " HUGE "\n",
      "t.yaml:9:10: state must be one of running, paused, stopped (got '" HUGE_CUT "...\n"},
 
@@ -799,30 +806,30 @@ static void write_file(const char *path, const char *data)
 
 static void test_secret_env(void **state)
 {
-	struct secret_ref ref = {SECRET_ENV, (char *)"GODWIT_TEST_PW"};
+	struct secret_ref ref = {SECRET_ENV, (char *)"GW_UNIT_TEST_PW"};
 	struct gw_err err = GW_ERR_INIT;
 	char *v = NULL;
 
 	(void)state;
-	unsetenv("GODWIT_TEST_PW");
+	unsetenv("GW_UNIT_TEST_PW");
 	assert_int_equal(spec_secret_resolve(&v, &ref, &err), GW_EFATAL);
 	assert_null(v);
-	assert_string_equal(err.msg, "password: environment variable GODWIT_TEST_PW is not set");
+	assert_string_equal(err.msg, "password: environment variable GW_UNIT_TEST_PW is not set");
 	/* Read at the moment of use: a value set later is seen. */
-	setenv("GODWIT_TEST_PW", "pw one", 1);
+	setenv("GW_UNIT_TEST_PW", "pw one", 1);
 	assert_int_equal(spec_secret_resolve(&v, &ref, &err), 0);
 	assert_string_equal(v, "pw one");
 	spec_secret_free(v);
-	setenv("GODWIT_TEST_PW", "pw two", 1);
+	setenv("GW_UNIT_TEST_PW", "pw two", 1);
 	assert_int_equal(spec_secret_resolve(&v, &ref, &err), 0);
 	assert_string_equal(v, "pw two");
 	spec_secret_free(v);
 	/* An empty variable is an empty password, not an absent one. */
-	setenv("GODWIT_TEST_PW", "", 1);
+	setenv("GW_UNIT_TEST_PW", "", 1);
 	assert_int_equal(spec_secret_resolve(&v, &ref, &err), 0);
 	assert_string_equal(v, "");
 	spec_secret_free(v);
-	unsetenv("GODWIT_TEST_PW");
+	unsetenv("GW_UNIT_TEST_PW");
 }
 
 static void test_secret_file(void **state)
@@ -893,6 +900,89 @@ static void test_secret_file(void **state)
 	unlink(path);
 }
 
+/* What a spec may name: never the controller's own, and as the operator
+ * confines it (docs/security.md). */
+static void test_secret_policy(void **state)
+{
+	struct secret_ref env = {SECRET_ENV, NULL}, file = {SECRET_FILE, NULL};
+	struct gw_err err = GW_ERR_INIT;
+	char path[256], fifo[256], sub[256], *v = NULL;
+	static const char *const own[] = {"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "GODWIT_GIT_TOKEN",
+					  "GODWIT_FORGE_TOKEN", "https_proxy"};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(own); i++) {
+		setenv(own[i], "own-VALUE", 1);
+		env.name = (char *)own[i];
+		assert_int_equal(spec_secret_resolve(&v, &env, &err), GW_EFATAL);
+		assert_null(v);
+		assert_non_null(strstr(err.msg, own[i]));
+		assert_non_null(strstr(err.msg, "never handed out"));
+		assert_null(strstr(err.msg, "VALUE"));
+		unsetenv(own[i]);
+	}
+	/* The kernel's files, FIFOs and directories: refused before a read. */
+	file.name = (char *)"/proc/self/environ";
+	assert_int_equal(spec_secret_resolve(&v, &file, &err), GW_EFATAL);
+	assert_non_null(strstr(err.msg, "a file of the kernel's"));
+	(void)snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	file.name = fifo;
+	assert_int_equal(spec_secret_resolve(&v, &file, &err), GW_EFATAL);
+	assert_string_equal(err.msg + strlen(err.msg) - strlen("not a regular file"),
+			    "not a regular file");
+	unlink(fifo);
+	/* A protected path, also through a symlink. */
+	(void)snprintf(sub, sizeof(sub), "%s/state", tmpdir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	(void)snprintf(path, sizeof(path), "%s/state/f", tmpdir);
+	write_file(path, "x\n");
+	assert_int_equal(spec_secret_protect_path(sub, &err), 0);
+	file.name = path;
+	assert_int_equal(spec_secret_resolve(&v, &file, &err), GW_EFATAL);
+	assert_non_null(strstr(err.msg, "of the controller's own"));
+	(void)snprintf(fifo, sizeof(fifo), "%s/link", tmpdir);
+	assert_int_equal(symlink(path, fifo), 0);
+	file.name = fifo;
+	assert_int_equal(spec_secret_resolve(&v, &file, &err), GW_EFATAL);
+	assert_non_null(strstr(err.msg, "of the controller's own"));
+	spec_secret_policy_reset();
+	assert_int_equal(spec_secret_resolve(&v, &file, &err), 0);
+	assert_string_equal(v, "x");
+	spec_secret_free(v);
+	/* Confined: a prefix, directories. */
+	assert_int_equal(spec_secret_policy_set("TEAM_", sub, &err), 0);
+	setenv("OTHER_PW", "o", 1);
+	setenv("TEAM_PW", "t", 1);
+	env.name = (char *)"OTHER_PW";
+	assert_int_equal(spec_secret_resolve(&v, &env, &err), GW_EFATAL);
+	assert_non_null(strstr(err.msg, "only variables named TEAM_*"));
+	env.name = (char *)"TEAM_PW";
+	assert_int_equal(spec_secret_resolve(&v, &env, &err), 0);
+	assert_string_equal(v, "t");
+	spec_secret_free(v);
+	file.name = path; /* inside */
+	assert_int_equal(spec_secret_resolve(&v, &file, &err), 0);
+	spec_secret_free(v);
+	(void)snprintf(path, sizeof(path), "%s/outside", tmpdir);
+	write_file(path, "y\n");
+	file.name = path;
+	assert_int_equal(spec_secret_resolve(&v, &file, &err), GW_EFATAL);
+	assert_non_null(strstr(err.msg, "outside the secret directories"));
+	spec_secret_policy_reset();
+	assert_int_equal(spec_secret_policy_set(NULL, "/nonexistent-dir", &err), GW_EFATAL);
+	assert_non_null(strstr(err.msg, "--secret-dir"));
+	spec_secret_policy_reset();
+	unsetenv("OTHER_PW");
+	unsetenv("TEAM_PW");
+	unlink(path);
+	unlink(fifo);
+	(void)snprintf(path, sizeof(path), "%s/state/f", tmpdir);
+	unlink(path);
+	rmdir(sub);
+}
+
 /* No diagnostic repeats what was written as a password. */
 static void test_secret_not_in_diagnostics(void **state)
 {
@@ -952,6 +1042,7 @@ int main(void)
 	    cmocka_unit_test(test_hashes),
 	    cmocka_unit_test(test_secret_env),
 	    cmocka_unit_test(test_secret_file),
+	    cmocka_unit_test(test_secret_policy),
 	    cmocka_unit_test(test_secret_not_in_diagnostics),
 	};
 	return cmocka_run_group_tests_name("spec", tests, setup_tmp, teardown_tmp);

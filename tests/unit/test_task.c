@@ -344,12 +344,78 @@ static void test_restart_resumes_from_record_and_stage(void **state)
 	task_free(t);
 }
 
+/* A conflict refuses the task: nothing runs, condition Conflict says why;
+ * once it is gone the migration goes on. */
+static void test_conflict_holds(void **state)
+{
+	struct task *t;
+	struct spec_rev rev = {NULL, "abc", "", NULL, 0};
+	int i;
+
+	(void)state;
+	assert_int_equal(task_new(&t, "t1", &env, util_now_ms()), 0);
+	task_set_spec(t, mkspec("h1", MT_SCHEMA | MT_FULL, STATE_RUNNING), "x", 1, &rev);
+	task_set_conflict(t, "conflict with t0 (t0.yaml, declared first): both write db");
+	for (i = 0; i < 20; i++) {
+		task_tick(t, util_now_ms());
+		assert_false(task_busy(t));
+		usleep(2000);
+	}
+	assert_int_equal(atomic_load(&audit_lines), 0);
+	assert_int_equal(t->rec.phase, PH_PENDING);
+	assert_true(task_steady(t));
+	assert_true(t->conds[7].status);
+	assert_string_equal(t->conds[7].type, "Conflict");
+	assert_non_null(strstr(t->conds[7].message, "conflict with t0"));
+	assert_non_null(strstr(t->rec.message, "refused: conflict with t0"));
+	task_set_conflict(t, NULL);
+	assert_true(tick_until(t, PH_COMPLETED, false, 5000));
+	assert_false(t->conds[7].status);
+	task_free(t);
+}
+
+/* A migration of the state directory whose spec is gone: restored
+ * dormant (nothing runs), deleted like a live one, and not restored again. */
+static void test_restore_then_delete(void **state)
+{
+	struct task *t;
+	struct spec_rev rev = {"t1.yaml", "abc", "", NULL, 0};
+	int i;
+
+	(void)state;
+	assert_int_equal(task_new(&t, "t1", &env, util_now_ms()), 0);
+	task_set_spec(t, mkspec("h1", MT_SCHEMA | MT_FULL, STATE_RUNNING), "x", 1, &rev);
+	assert_true(tick_until(t, PH_COMPLETED, false, 5000));
+	task_free(t);
+	audit_lines = 0;
+
+	assert_int_equal(task_new(&t, "t1", &env, util_now_ms()), 0);
+	assert_int_equal(task_restore(t), 0);
+	assert_true(t->dormant);
+	assert_string_equal(t->rev.file, "t1.yaml"); /* from the record */
+	for (i = 0; i < 10; i++)
+		task_tick(t, util_now_ms());
+	assert_int_equal(atomic_load(&audit_lines), 0);
+	task_set_deleted(t);
+	assert_true(tick_until(t, PH_STOPPED, false, 5000));
+	assert_true(t->finished);
+	assert_true(t->rec.deleted);
+	assert_non_null(strstr(t->rec.message, "spec deleted"));
+	task_free(t);
+
+	assert_int_equal(task_new(&t, "t1", &env, util_now_ms()), 0);
+	assert_int_equal(task_restore(t), GW_ENOTFOUND);
+	task_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_full_incremental_then_stop, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pause_cancels_copy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retry_then_success, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_conflict_holds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_then_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restart_resumes_from_record_and_stage, setup,
 					    teardown),
 	};
