@@ -248,8 +248,10 @@ static int try_connect(MYSQL **out, const struct endpoint *ep, const char *host,
 				"method that would hand it the password (mysql_clear_password, "
 				"dialog, sha256_password or caching_sha2_password) on a "
 				"connection without TLS: refused (errno %u); use a server with "
-				"TLS and tls.mode required or stronger, or an account "
-				"identified by mysql_native_password or ed25519",
+				"TLS and tls.mode required or stronger, an account "
+				"identified by mysql_native_password or ed25519, or (for "
+				"caching_sha2_password and sha256_password) the server's RSA "
+				"public key in tls.serverPublicKey",
 				role, host, port, ep->user ? ep->user : "", e);
 			mysql_close(m);
 			return GW_EFATAL;

@@ -21,6 +21,7 @@ mdb layouts <"$GW_TMP/init/schema.sql"
 mdb dst <"$GW_TMP/init/schema.sql"
 myd_start src --version 8.0.40 --binlog "$GW_TMP/i.binlog" --hold-after-txn 0 --forward layouts
 copy_spec "$GW_TMP/i.yaml" inc incremental '    - database: sbtest'
+server_key "$GW_TMP/i.yaml" "$src_DIR"
 "$GODWIT" _action "$GW_TMP/i.yaml" incremental >"$GW_TMP/i.out" 2>&1 &
 inc=$!
 wait_for "streaming" 60 grep -q "incremental: streaming" "$GW_TMP/i.out"

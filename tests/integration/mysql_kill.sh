@@ -26,6 +26,7 @@ done
 myd_start src --version 8.0.40 --binlog "$G.binlog" --hold-after-txn 0 --forward layouts
 want="$U:1-20100"
 copy_spec "$GW_TMP/k.yaml" k incremental '    - database: sbtest'
+server_key "$GW_TMP/k.yaml" "$src_DIR"
 pos() { mdb_q dst "SELECT gtid FROM godwit_meta.binlog_position WHERE task = 'k'"; }
 last() { local p; p=$(pos); p=${p##*-}; echo "${p:-100}"; }
 run() {

@@ -18,6 +18,7 @@ mdb_start dst
 mdb_q layouts "CREATE DATABASE shop; CREATE TABLE shop.c (id INT PRIMARY KEY, name VARCHAR(20))"
 myd_start src --version 8.0.40 --binlog "$B/mysql-8.0.31-gtid-payload-json.binlog" --forward layouts
 copy_spec "$GW_TMP/good.yaml" good "schema, full, incremental" '    - database: shop'
+server_key "$GW_TMP/good.yaml" "$src_DIR"
 var() { myd_ctl src set-var "$1" "$2" >/dev/null; }
 
 # 8.0 defaults: ROW, FULL, MINIMAL metadata (warn), 30 days of binlogs,
@@ -58,6 +59,7 @@ expect "$GW_TMP/good.yaml" binlog-retention warn "binlogs are kept 12.0 hours" "
 var binlog_expire_logs_seconds 259200
 only_pass "$GW_TMP/good.yaml" binlog-retention
 copy_spec "$GW_TMP/long.yaml" good "schema, full, incremental" '    - database: shop' "  retryWindow: 5d"
+server_key "$GW_TMP/long.yaml" "$src_DIR"
 expect "$GW_TMP/long.yaml" binlog-retention warn "binlogs are kept 72.0 hours, less than retryWindow"
 var binlog_expire_logs_auto_purge 0
 expect "$GW_TMP/long.yaml" binlog-retention pass "binlogs are kept until purged by hand"
@@ -69,14 +71,17 @@ myd_stop src
 myd_start src --version 8.0.40 --binlog "$B/mysql-8.0.31-gtid-payload-json.binlog" --forward layouts \
 	--grants 'SELECT, SHOW VIEW, TRIGGER, EVENT'
 copy_spec "$GW_TMP/good.yaml" good "schema, full, incremental" '    - database: shop'
+server_key "$GW_TMP/good.yaml" "$src_DIR"
 expect "$GW_TMP/good.yaml" source-privileges fail "lacks REPLICATION SLAVE, REPLICATION CLIENT on *.*" \
 	"fix: GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'godwit'@'%';"
 copy_spec "$GW_TMP/full.yaml" good "schema, full" '    - database: shop'
+server_key "$GW_TMP/full.yaml" "$src_DIR"
 only_pass "$GW_TMP/full.yaml" source-privileges
 myd_stop src
 myd_start src --version 5.7.40 --binlog "$B/mysql-8.0.31-gtid-payload-json.binlog" --forward layouts \
 	--grants 'SELECT, SHOW VIEW, TRIGGER, EVENT, REPLICATION SLAVE, REPLICATION CLIENT'
 copy_spec "$GW_TMP/good.yaml" good "schema, full, incremental" '    - database: shop'
+server_key "$GW_TMP/good.yaml" "$src_DIR"
 only_pass "$GW_TMP/good.yaml" source-privileges
 # 5.7 has no binlog_row_metadata: no item
 run_precheck "$GW_TMP/good.yaml"

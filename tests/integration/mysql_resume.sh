@@ -146,6 +146,7 @@ counters test t1 a
 myd_start src --version 8.0.40 --binlog "$MDEV" --hold-after-txn 0 --forward layouts
 total=$(myd_status src 's["held"]')
 copy_spec "$GW_TMP/f.yaml" f incremental '    - database: test'
+server_key "$GW_TMP/f.yaml" "$src_DIR"
 run f
 wait_for "f streaming" 60 grep -q "incremental: streaming" "$GW_TMP/f.out"
 # one transaction at a time, a SIGKILL after each of the first four

@@ -37,6 +37,9 @@ fixture() {
 	# would have made them; the spec's source is the double
 	src_PORT=$(eval echo "\$${name}_PORT")
 	copy_spec "$GW_TMP/$name.yaml" "$name" incremental "$objects"
+	# the version's default account (caching_sha2_password from 8.0), a
+	# cold cache, no TLS: the server's RSA key given as a file
+	server_key "$GW_TMP/$name.yaml" "$(eval echo "\$${name}_DIR")"
 	rm -f "$GODWIT_STOP_FILE"
 	"$GODWIT" _action "$GW_TMP/$name.yaml" incremental >"$GW_TMP/$name.out" 2>&1 &
 	inc=$!

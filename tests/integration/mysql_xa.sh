@@ -26,6 +26,7 @@ mdb_q dst "CREATE DATABASE probe; CREATE TABLE probe.seen (id INT PRIMARY KEY, i
 	  INSERT INTO probe.seen (id, upd) VALUES (NEW.id, 1) ON DUPLICATE KEY UPDATE upd = upd + 1"
 myd_start src --version 8.0.40 --binlog "$GW_TMP/xa.binlog" --hold-after-txn 0 --forward layouts
 copy_spec "$GW_TMP/x.yaml" x incremental '    - database: sbtest'
+server_key "$GW_TMP/x.yaml" "$src_DIR"
 run() {
 	"$GODWIT" _action "$GW_TMP/x.yaml" incremental >>"$GW_TMP/x.out" 2>&1 &
 	INC=$!
