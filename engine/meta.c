@@ -123,17 +123,7 @@ int meta_ensure(MYSQL *dst, const char *metadb, struct gw_err *err)
 			    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 			    buf_cstr(&db))) < 0)
 		goto out;
-	if ((r = add_position_columns(dst, metadb, &db, err)) < 0)
-		goto out;
-	r = conn_execf(dst, err,
-		       "CREATE TABLE IF NOT EXISTS %s.xa_pending ("
-		       " task VARCHAR(63) NOT NULL,"
-		       " xid VARCHAR(300) NOT NULL,"
-		       " seq INT UNSIGNED NOT NULL,"
-		       " stmt LONGBLOB NOT NULL,"
-		       " PRIMARY KEY (task, xid, seq)"
-		       ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-		       buf_cstr(&db));
+	r = add_position_columns(dst, metadb, &db, err);
 out:
 	if (r == GW_ENOMEM)
 		err_set(err, r, "out of memory");
@@ -279,7 +269,7 @@ void meta_position_format(char *out, size_t outsz, const struct binlog_pos *pos)
 
 int meta_forget_task(MYSQL *dst, const char *metadb, const char *task, struct gw_err *err)
 {
-	static const char *tables[] = {"task_stage", "binlog_position", "xa_pending"};
+	static const char *tables[] = {"task_stage", "binlog_position"};
 	size_t i;
 	int r = 0;
 

@@ -13,10 +13,6 @@
  *       apply in the same transaction as each applied batch; kind says how
  *       it resumes (mariadb, mysql-gtid, file), source_uuid which MySQL
  *       server a file:pos belongs to, halted why it may not resume
- *   xa_pending(task, xid, seq, stmt)
- *       the statements of XA transactions prepared on the source and not
- *       yet committed there, run at their XA COMMIT (engine/repl.c); seq 0
- *       marks the prepare seen
  * Engines may add tables of their own, named after the engine
  * (copy_state, ...), created with CREATE TABLE IF NOT EXISTS.
  */

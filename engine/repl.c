@@ -128,7 +128,7 @@ struct repl {
 	uint64_t pos;
 	char source_uuid[64]; /* MySQL: the server the position was read from */
 	/* XA: the changes of an XA transaction's prepare group are kept in
-	 * godwit_meta.xa_pending until its XA COMMIT (see xa_*) */
+	 * godwit_meta.repl_xa until its XA COMMIT (see xa_*) */
 	bool xa_capture;
 	struct buf xa_xid; /* X'..',X'..',N of the transaction captured */
 	unsigned xa_seq;
@@ -590,14 +590,14 @@ static int dst_exec(struct repl *r, const struct buf *q, struct gw_err *err)
 }
 
 /* The statements of an XA transaction's prepare group wait in
- * godwit_meta.xa_pending for its XA COMMIT (see the XA section). */
+ * godwit_meta.repl_xa for its XA COMMIT (see the XA section). */
 static int xa_store(struct repl *r, unsigned seq, const char *sql, size_t len)
 {
 	struct buf q = BUF_INIT;
 	int rc = 1;
 
 	if (buf_puts(&q, "INSERT INTO ") == 0 && conn_quote_ident(&q, r->metadb) == 0 &&
-	    buf_puts(&q, ".xa_pending (task, xid, seq, stmt) VALUES (") == 0 &&
+	    buf_puts(&q, ".repl_xa (task, xid, seq, stmt) VALUES (") == 0 &&
 	    conn_quote_string(&q, r->dst, r->s->name, strlen(r->s->name)) == 0 &&
 	    buf_putc(&q, ',') == 0 &&
 	    conn_quote_string(&q, r->dst, r->xa_xid.ptr, r->xa_xid.len) == 0 &&
@@ -605,6 +605,29 @@ static int xa_store(struct repl *r, unsigned seq, const char *sql, size_t len)
 	    buf_putc(&q, ')') == 0)
 		rc = mysql_real_query(r->dst, q.ptr, q.len);
 	buf_release(&q);
+	return rc;
+}
+
+/* The applier's own table in the meta database (meta.h): the statements
+ * of XA transactions prepared on the source and not committed there yet,
+ * run at their XA COMMIT; seq 0 marks a prepare seen. */
+static int xa_ensure(struct repl *r, struct gw_err *err)
+{
+	struct buf db = BUF_INIT;
+	int rc;
+
+	if (conn_quote_ident(&db, r->metadb) < 0)
+		return err_set(err, GW_ENOMEM, "out of memory");
+	rc = conn_execf(r->dst, err,
+			"CREATE TABLE IF NOT EXISTS %s.repl_xa ("
+			" task VARCHAR(63) NOT NULL,"
+			" xid VARCHAR(300) NOT NULL,"
+			" seq INT UNSIGNED NOT NULL,"
+			" stmt LONGBLOB NOT NULL,"
+			" PRIMARY KEY (task, xid, seq)"
+			") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+			buf_cstr(&db));
+	buf_release(&db);
 	return rc;
 }
 
@@ -1635,7 +1658,7 @@ out:
  * either side, XA COMMIT or XA ROLLBACK as a group of its own. Applied at
  * the prepare, a rollback could not be undone; kept in memory, they would
  * be unbounded and lost with the process. So the statements that apply
- * them (dst_apply) go into godwit_meta.xa_pending, in the destination
+ * them (dst_apply) go into godwit_meta.repl_xa, in the destination
  * transaction that records the prepare group's position, and the XA
  * COMMIT runs them, deletes them and records its own position in one
  * transaction: each XA transaction is applied once, at its commit. A row
@@ -1738,11 +1761,11 @@ static int xa_finish(struct repl *r, const struct buf *xid, bool commit, bool *f
 	    buf_puts(&key, " AND xid = ") < 0 ||
 	    conn_quote_string(&key, r->dst, xid->ptr, xid->len) < 0 ||
 	    buf_puts(&q, "SELECT COUNT(*), MAX(seq) FROM ") < 0 ||
-	    conn_quote_ident(&q, r->metadb) < 0 || buf_puts(&q, ".xa_pending") < 0 ||
+	    conn_quote_ident(&q, r->metadb) < 0 || buf_puts(&q, ".repl_xa") < 0 ||
 	    buf_add(&q, key.ptr, key.len) < 0)
 		goto oom;
 	if (mysql_real_query(r->dst, q.ptr, q.len) || !(res = mysql_store_result(r->dst))) {
-		rc = conn_error(err, r->dst, "reading xa_pending");
+		rc = conn_error(err, r->dst, "reading the kept XA statements");
 		goto out;
 	}
 	if ((row = mysql_fetch_row(res)) && row[0]) {
@@ -1755,7 +1778,7 @@ static int xa_finish(struct repl *r, const struct buf *xid, bool commit, bool *f
 	for (seq = 1; commit && seq <= last; seq++) {
 		buf_reset(&q);
 		if (buf_puts(&q, "SELECT stmt FROM ") < 0 || conn_quote_ident(&q, r->metadb) < 0 ||
-		    buf_puts(&q, ".xa_pending") < 0 || buf_add(&q, key.ptr, key.len) < 0 ||
+		    buf_puts(&q, ".repl_xa") < 0 || buf_add(&q, key.ptr, key.len) < 0 ||
 		    buf_printf(&q, " AND seq = %llu", seq) < 0)
 			goto oom;
 		if ((rc = conn_query_value(&v, &found, r->dst, buf_cstr(&q), err)) < 0)
@@ -1767,7 +1790,7 @@ static int xa_finish(struct repl *r, const struct buf *xid, bool commit, bool *f
 	}
 	buf_reset(&q);
 	if (buf_puts(&q, "DELETE FROM ") < 0 || conn_quote_ident(&q, r->metadb) < 0 ||
-	    buf_puts(&q, ".xa_pending") < 0 || buf_add(&q, key.ptr, key.len) < 0)
+	    buf_puts(&q, ".repl_xa") < 0 || buf_add(&q, key.ptr, key.len) < 0)
 		goto oom;
 	rc = dst_exec(r, &q, err);
 	goto out;
@@ -2209,8 +2232,8 @@ int engine_incremental(struct action_io *io)
 	 * already accepted. */
 	if ((rc = conn_exec(r.dst, "SET SESSION foreign_key_checks = 0", &io->err)) < 0 ||
 	    (rc = meta_ensure(r.dst, r.metadb, &io->err)) < 0 ||
-	    (rc = load_snapshots(&r, &io->err)) < 0 || (rc = start_position(&r, &io->err)) < 0 ||
-	    (rc = prune_snapshots(&r, &io->err)) < 0)
+	    (rc = xa_ensure(&r, &io->err)) < 0 || (rc = load_snapshots(&r, &io->err)) < 0 ||
+	    (rc = start_position(&r, &io->err)) < 0 || (rc = prune_snapshots(&r, &io->err)) < 0)
 		goto out;
 	{
 		unsigned long ver;

@@ -33,7 +33,7 @@ run() {
 }
 at() { [ "$(mdb_q dst "SELECT gtid FROM godwit_meta.binlog_position WHERE task = 'x'")" = "$1" ]; }
 ids() { mdb_q dst "SELECT IFNULL(GROUP_CONCAT(CONCAT(id, ':', k) ORDER BY id), '') FROM sbtest.sbtest1"; }
-kept() { mdb_q dst "SELECT COUNT(*) FROM godwit_meta.xa_pending WHERE task = 'x' AND seq = 0"; }
+kept() { mdb_q dst "SELECT COUNT(*) FROM godwit_meta.repl_xa WHERE task = 'x' AND seq = 0"; }
 
 run
 wait_for "streaming" 60 grep -q "incremental: streaming" "$GW_TMP/x.out"

@@ -43,12 +43,12 @@ run_inc
 mdb_q src "XA START 'a1'; INSERT INTO app.t VALUES (1, 'xa'); XA END 'a1'; XA PREPARE 'a1'"
 mark 1
 dst_has 1 && fail "a prepared XA transaction was applied before its commit"
-assert_eq 1 "$(mdb_q dst "SELECT COUNT(*) FROM godwit_meta.xa_pending WHERE task = 'xa' AND seq = 0")" \
+assert_eq 1 "$(mdb_q dst "SELECT COUNT(*) FROM godwit_meta.repl_xa WHERE task = 'xa' AND seq = 0")" \
 	"the prepare is recorded"
 mdb_q src "XA COMMIT 'a1'"
 mark 2
 dst_has 1 || fail "XA COMMIT did not apply the transaction"
-assert_eq 0 "$(mdb_q dst "SELECT COUNT(*) FROM godwit_meta.xa_pending WHERE task = 'xa'")" \
+assert_eq 0 "$(mdb_q dst "SELECT COUNT(*) FROM godwit_meta.repl_xa WHERE task = 'xa'")" \
 	"nothing kept after the commit"
 
 # rolled back: never applied; one phase: at once; bqual and format id
@@ -107,7 +107,7 @@ assert_eq "" "$(mdb_q dst "SELECT IFNULL(GROUP_CONCAT(id), '') FROM probe.seen W
 	"every row inserted once (an XA row updated once, by its own UPDATE)"
 assert_eq "" "$(mdb_q dst "SELECT IFNULL(GROUP_CONCAT(id), '') FROM app.t WHERE id > 1000 AND id % 1000 IN (5, 10, 15)")" \
 	"rolled-back XA transactions absent"
-assert_eq 0 "$(mdb_q dst "SELECT COUNT(*) FROM godwit_meta.xa_pending WHERE task = 'xa'")" \
+assert_eq 0 "$(mdb_q dst "SELECT COUNT(*) FROM godwit_meta.repl_xa WHERE task = 'xa'")" \
 	"nothing kept once every XA transaction ended"
 touch "$GODWIT_STOP_FILE"
 wait "$INC" || { tail -20 "$GW_TMP/inc.out"; fail "incremental did not stop cleanly"; }
