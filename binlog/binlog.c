@@ -5,7 +5,9 @@
  */
 #include "lib/common.h"
 #include "binlog/binlog_int.h"
+#include "binlog/gtid.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +199,7 @@ void binlog_decoder_free(struct binlog_decoder *d)
 	free(d->payload);
 	free(d->rows);
 	buf_release(&d->scratch);
+	gtid_set_release(&d->gtids);
 	free(d);
 }
 
@@ -216,6 +219,13 @@ const char *bl_type_name(uint8_t t)
 	case BINLOG_STOP_EVENT: return "stop";
 	case BINLOG_ROTATE_EVENT: return "rotate";
 	case 5: return "intvar";
+	case 6: return "load";
+	case 7: return "slave";
+	case 8: return "create_file";
+	case 9: return "append_block";
+	case 10: return "exec_load";
+	case 11: return "delete_file";
+	case 12: return "new_load";
 	case 13: return "rand";
 	case 14: return "user_var";
 	case BINLOG_FORMAT_DESCRIPTION_EVENT: return "format_description";
@@ -290,21 +300,6 @@ int bl_maria_uncompress(struct bl_arena *a, const uint8_t *p, size_t len, const 
 	return 0;
 }
 
-/* "3e11fa47-71ca-11e1-9e33-c80aa9429562" */
-static void fmt_uuid(char *out, const uint8_t *u)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, k = 0;
-
-	for (i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[k++] = '-';
-		out[k++] = hex[u[i] >> 4];
-		out[k++] = hex[u[i] & 15];
-	}
-	out[k] = 0;
-}
-
 /* ---- events ---- */
 
 static int decode_fde(struct binlog_decoder *d, const uint8_t *ev, size_t size,
@@ -326,9 +321,12 @@ static int decode_fde(struct binlog_decoder *d, const uint8_t *ev, size_t size,
 	ver[50] = 0;
 	snprintf(d->server_version, sizeof(d->server_version), "%s", ver);
 	d->mariadb = strstr(ver, "MariaDB") != NULL;
+	/* a longer common header (a server that adds fields) is read as the
+	 * v4 one, its extra bytes skipped, as mariadb-binlog does */
 	hl = b[56];
-	if (hl != HEADER_LEN)
-		return err_set(err, GW_EFATAL, "common header length %zu is not supported", hl);
+	if (hl < HEADER_LEN)
+		return err_set(err, GW_EFATAL, "common header length %zu is shorter than v4's", hl);
+	d->header_len = (uint8_t)hl;
 	if (sscanf(ver, "%u.%u.%u", &maj, &min, &pat) < 2)
 		maj = min = pat = 0;
 	/* a checksum algorithm byte exists from MySQL 5.6.1 and MariaDB 5.3 */
@@ -629,6 +627,7 @@ static int decode_table_map(struct binlog_decoder *d, const uint8_t *b, size_t l
 	uint64_t id, flags, dblen, tlen, ncols, mlen;
 	const uint8_t *db, *tbl, *types, *meta, *nulls;
 	struct bl_table *t = NULL;
+	bool no_meta;
 	int rc = GW_EFATAL;
 
 	if (rd_uint(&r, phl == 6 ? 4 : 6, &id) < 0 || rd_uint(&r, 2, &flags) < 0)
@@ -637,10 +636,18 @@ static int decode_table_map(struct binlog_decoder *d, const uint8_t *b, size_t l
 		r.off += phl - 8;
 	if (rd_uint(&r, 1, &dblen) < 0 || rd_bytes(&r, dblen + 1, &db) < 0 ||
 	    rd_uint(&r, 1, &tlen) < 0 || rd_bytes(&r, tlen + 1, &tbl) < 0 ||
-	    rd_lenenc(&r, &ncols) < 0 || ncols > 4096 || rd_bytes(&r, ncols, &types) < 0 ||
-	    rd_lenenc(&r, &mlen) < 0 || rd_bytes(&r, mlen, &meta) < 0 ||
-	    rd_bytes(&r, (ncols + 7) / 8, &nulls) < 0)
+	    rd_lenenc(&r, &ncols) < 0 || ncols > 4096 || rd_bytes(&r, ncols, &types) < 0)
 		return err_set(err, GW_EFATAL, "TABLE_MAP truncated");
+	/* MySQL 5.1 before column metadata wrote neither it nor the null
+	 * bitmap: the map ends after the types (mariadb-binlog reads it so) */
+	no_meta = rd_left(&r) == 0;
+	if (no_meta) {
+		mlen = 0;
+		meta = nulls = NULL;
+	} else if (rd_lenenc(&r, &mlen) < 0 || rd_bytes(&r, mlen, &meta) < 0 ||
+		   rd_bytes(&r, (ncols + 7) / 8, &nulls) < 0) {
+		return err_set(err, GW_EFATAL, "TABLE_MAP truncated");
+	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		goto oom;
@@ -660,8 +667,8 @@ static int decode_table_map(struct binlog_decoder *d, const uint8_t *b, size_t l
 		int ok = 0;
 
 		c->type = types[i];
-		c->nullable = (nulls[i / 8] >> (i % 8)) & 1;
-		switch (c->type) {
+		c->nullable = nulls ? (nulls[i / 8] >> (i % 8)) & 1 : true;
+		switch (no_meta ? MT_NULL : c->type) {
 		case MT_FLOAT:
 		case MT_DOUBLE:
 		case MT_BLOB:
@@ -721,66 +728,61 @@ fail:
 	return rc == GW_ENOMEM ? rc : GW_EFATAL;
 }
 
-static int ser_uint(struct bl_rd *r, uint64_t *out);
+/*
+ * MariaDB GTID: seq 8, domain 4, flags2 1; with FL_GROUP_COMMIT_ID (2) a
+ * commit id of 8; with FL_PREPARED_XA (64) or FL_COMPLETED_XA (128) the
+ * XID: format 4, gtrid length 1, bqual length 1, then the two (at most 64
+ * bytes each, as XA allows: MariaDB's own reader trusted the lengths).
+ */
+static int decode_maria_gtid(struct binlog_decoder *d, const uint8_t *b, size_t len,
+			     struct binlog_event *out, struct gw_err *err)
+{
+	struct bl_rd r = {b, len, 0};
+	uint64_t seq, dom, flags2, v, gl, bl;
+	const uint8_t *data;
 
-/* MySQL GTID set: n_sids, then per sid: uuid, n_intervals, [start, end). */
+	if (rd_uint(&r, 8, &seq) < 0 || rd_uint(&r, 4, &dom) < 0 || rd_uint(&r, 1, &flags2) < 0)
+		return err_set(err, GW_EFATAL, "GTID truncated");
+	out->kind = BK_GTID;
+	out->gtid_seq = seq;
+	out->gtid_domain = (uint32_t)dom;
+	out->gtid_standalone = flags2 & 1;
+	snprintf(out->gtid, sizeof(out->gtid), "%u-%u-%llu", out->gtid_domain, out->server_id,
+		 (unsigned long long)out->gtid_seq);
+	if ((flags2 & 2) && rd_uint(&r, 8, &v) < 0)
+		return err_set(err, GW_EFATAL, "GTID commit id truncated");
+	if (!(flags2 & (64 | 128)))
+		return 0;
+	if (rd_uint(&r, 4, &v) < 0 || rd_uint(&r, 1, &gl) < 0 || rd_uint(&r, 1, &bl) < 0)
+		return err_set(err, GW_EFATAL, "GTID of an XA transaction: XID truncated");
+	if (gl < 1 || gl > 64 || bl > 64)
+		return err_set(err, GW_EFATAL,
+			       "GTID of an XA transaction: XID lengths %llu and %llu (gtrid 1-64 "
+			       "and bqual 0-64 bytes)",
+			       (unsigned long long)gl, (unsigned long long)bl);
+	if (rd_bytes(&r, (size_t)(gl + bl), &data) < 0)
+		return err_set(err, GW_EFATAL, "GTID of an XA transaction: XID data truncated");
+	out->gtid_xa = (flags2 & 64) ? BL_XA_PREPARED : BL_XA_COMPLETED;
+	out->xa_format_id = (uint32_t)v;
+	out->xa_gtrid_len = (size_t)gl;
+	out->xa_bqual_len = (size_t)bl;
+	out->xa_data = bl_arena_strndup(&d->arena, data, (size_t)(gl + bl));
+	return out->xa_data ? 0 : err_set(err, GW_ENOMEM, "out of memory");
+}
+
+/* MySQL GTID set (PREVIOUS_GTIDS): the binary form gtid.h decodes. */
 static int decode_gtid_set(struct binlog_decoder *d, const uint8_t *b, size_t len,
 			   struct binlog_event *out, struct gw_err *err)
 {
-	struct bl_rd r = {b, len, 0};
-	uint64_t nsids, i, j, nint, s, e;
 	struct buf *o = &d->scratch;
-	bool tagged = false;
-	char prev[40] = "";
 
 	buf_reset(o);
-	if (rd_uint(&r, 8, &nsids) < 0)
-		return err_set(err, GW_EFATAL, "PREVIOUS_GTIDS truncated");
-	/* MySQL 8.3+: format byte in the top byte, count in the middle */
-	if ((nsids >> 56) == 1) {
-		tagged = true;
-		nsids = (nsids >> 8) & 0xffffffffffffULL;
+	if (gtid_set_decode(&d->gtids, b, len, NULL, err) < 0) {
+		err_prefix(err, "PREVIOUS_GTIDS");
+		return err->code;
 	}
-	if (nsids > len)
-		return err_set(err, GW_EFATAL, "PREVIOUS_GTIDS count %llu too large",
-			       (unsigned long long)nsids);
-	for (i = 0; i < nsids; i++) {
-		const uint8_t *u, *tag = NULL;
-		uint64_t taglen = 0;
-		char us[40];
-
-		if (rd_bytes(&r, 16, &u) < 0)
-			return err_set(err, GW_EFATAL, "PREVIOUS_GTIDS truncated");
-		if (tagged) {
-			if (ser_uint(&r, &taglen) < 0 || taglen > 32 ||
-			    rd_bytes(&r, (size_t)taglen, &tag) < 0)
-				return err_set(err, GW_EFATAL, "PREVIOUS_GTIDS tag truncated");
-		}
-		if (rd_uint(&r, 8, &nint) < 0 || nint > rd_left(&r) / 16)
-			return err_set(err, GW_EFATAL, "PREVIOUS_GTIDS truncated");
-		fmt_uuid(us, u);
-		/* tags of the same uuid follow it: "uuid:1-13:mytag:1-2" */
-		if (i == 0 || strcmp(us, prev) != 0) {
-			if ((i && buf_putc(o, ',') < 0) || buf_puts(o, us) < 0)
-				return err_set(err, GW_ENOMEM, "out of memory");
-			memcpy(prev, us, sizeof(prev));
-		}
-		if (taglen && (buf_putc(o, ':') < 0 || buf_add(o, tag, (size_t)taglen) < 0))
-			return err_set(err, GW_ENOMEM, "out of memory");
-		for (j = 0; j < nint; j++) {
-			int rc;
-
-			if (rd_uint(&r, 8, &s) < 0 || rd_uint(&r, 8, &e) < 0)
-				return err_set(err, GW_EFATAL, "PREVIOUS_GTIDS truncated");
-			if (e == s + 1)
-				rc = buf_printf(o, ":%llu", (unsigned long long)s);
-			else
-				rc = buf_printf(o, ":%llu-%llu", (unsigned long long)s,
-						(unsigned long long)(e - 1));
-			if (rc < 0)
-				return err_set(err, GW_ENOMEM, "out of memory");
-		}
-	}
+	if (gtid_set_format(o, &d->gtids) < 0)
+		return err_set(err, GW_ENOMEM, "out of memory");
 	out->kind = BK_GTID_LIST;
 	out->gtid_set = bl_arena_strndup(&d->arena, buf_cstr(o), o->len);
 	return out->gtid_set ? 0 : err_set(err, GW_ENOMEM, "out of memory");
@@ -812,7 +814,7 @@ static int decode_maria_gtid_list(struct binlog_decoder *d, const uint8_t *b, si
 
 /* mysql::serialization (GTID_TAGGED, HEARTBEAT_V2): a varint whose first
  * byte's trailing one bits count the extra bytes. */
-static int ser_uint(struct bl_rd *r, uint64_t *out)
+int bl_ser_uint(struct bl_rd *r, uint64_t *out)
 {
 	uint8_t first;
 	unsigned extra = 0, i;
@@ -841,7 +843,7 @@ static int ser_int(struct bl_rd *r, int64_t *out)
 {
 	uint64_t u;
 
-	if (ser_uint(r, &u) < 0)
+	if (bl_ser_uint(r, &u) < 0)
 		return -1;
 	*out = (u & 1) ? -(int64_t)(u >> 1) - 1 : (int64_t)(u >> 1);
 	return 0;
@@ -854,37 +856,36 @@ static int decode_gtid_tagged(struct binlog_decoder *d, const uint8_t *b, size_t
 	uint64_t msglen, field, last = 0, v;
 	const uint8_t *uuid = NULL;
 	const uint8_t *tag = NULL;
-	size_t taglen = 0;
+	size_t taglen = 0, i;
 	int64_t gno = 0;
 	bool have_gno = false;
 	char us[40];
 
 	/* format version, message size, last non-ignorable field id */
-	if (ser_uint(&r, &v) < 0 || ser_uint(&r, &msglen) < 0 || ser_uint(&r, &v) < 0)
+	if (bl_ser_uint(&r, &v) < 0 || bl_ser_uint(&r, &msglen) < 0 || bl_ser_uint(&r, &v) < 0)
 		return err_set(err, GW_EFATAL, "GTID_TAGGED truncated");
 	if (msglen < r.off)
 		goto bad;
 	if (msglen < len)
 		r.len = (size_t)msglen;
 	while (rd_left(&r) > 0) {
-		if (ser_uint(&r, &field) < 0)
+		if (bl_ser_uint(&r, &field) < 0)
 			goto bad;
 		if (field < last && last)
 			goto bad;
 		last = field;
 		switch (field) {
 		case 0: /* flags */
-			if (ser_uint(&r, &v) < 0)
+			if (bl_ser_uint(&r, &v) < 0)
 				goto bad;
 			break;
 		case 1: { /* uuid: 16 fixed bytes */
-			size_t i;
 			uint8_t *ub = bl_arena_alloc(&d->arena, 16);
 
 			if (!ub)
 				return err_set(err, GW_ENOMEM, "out of memory");
 			for (i = 0; i < 16; i++) {
-				if (ser_uint(&r, &v) < 0)
+				if (bl_ser_uint(&r, &v) < 0)
 					goto bad;
 				ub[i] = (uint8_t)v;
 			}
@@ -897,7 +898,7 @@ static int decode_gtid_tagged(struct binlog_decoder *d, const uint8_t *b, size_t
 			have_gno = true;
 			break;
 		case 3: /* tag */
-			if (ser_uint(&r, &v) < 0 || rd_bytes(&r, (size_t)v, &tag) < 0)
+			if (bl_ser_uint(&r, &v) < 0 || rd_bytes(&r, (size_t)v, &tag) < 0)
 				goto bad;
 			taglen = (size_t)v;
 			break;
@@ -908,14 +909,22 @@ static int decode_gtid_tagged(struct binlog_decoder *d, const uint8_t *b, size_t
 			break;
 		}
 	}
-	if (!uuid || !have_gno)
+	if (!uuid || !have_gno || gno < 1 || taglen > 32)
 		goto bad;
-	fmt_uuid(us, uuid);
+	for (i = 0; i < taglen; i++) {
+		if (!isalnum(tag[i]) && tag[i] != '_')
+			goto bad;
+		out->gtid_tag[i] = (char)tolower(tag[i]);
+	}
+	out->gtid_tag[taglen] = 0;
+	gtid_uuid_format(us, uuid);
+	memcpy(out->gtid_uuid, uuid, 16);
+	out->gtid_mysql = true;
 	out->kind = BK_GTID;
 	out->gtid_seq = (uint64_t)gno;
 	if (taglen)
-		snprintf(out->gtid, sizeof(out->gtid), "%s:%.*s:%lld", us, (int)taglen,
-			 (const char *)tag, (long long)gno);
+		snprintf(out->gtid, sizeof(out->gtid), "%s:%s:%lld", us, out->gtid_tag,
+			 (long long)gno);
 	else
 		snprintf(out->gtid, sizeof(out->gtid), "%s:%lld", us, (long long)gno);
 	return 0;
@@ -932,23 +941,23 @@ static int decode_heartbeat_v2(struct binlog_decoder *d, const uint8_t *b, size_
 	uint64_t v, msglen, field, n;
 	const uint8_t *name;
 
-	if (ser_uint(&r, &v) < 0 || ser_uint(&r, &msglen) < 0 || ser_uint(&r, &v) < 0)
+	if (bl_ser_uint(&r, &v) < 0 || bl_ser_uint(&r, &msglen) < 0 || bl_ser_uint(&r, &v) < 0)
 		return err_set(err, GW_EFATAL, "HEARTBEAT_V2 truncated");
 	if (msglen < r.off)
 		goto bad;
 	if (msglen < len)
 		r.len = (size_t)msglen;
 	while (rd_left(&r) > 0) {
-		if (ser_uint(&r, &field) < 0)
+		if (bl_ser_uint(&r, &field) < 0)
 			goto bad;
 		if (field == 0) {
-			if (ser_uint(&r, &n) < 0 || rd_bytes(&r, (size_t)n, &name) < 0)
+			if (bl_ser_uint(&r, &n) < 0 || rd_bytes(&r, (size_t)n, &name) < 0)
 				goto bad;
 			out->rotate_file = bl_arena_strndup(&d->arena, name, (size_t)n);
 			if (!out->rotate_file)
 				return err_set(err, GW_ENOMEM, "out of memory");
 		} else if (field == 1) {
-			if (ser_uint(&r, &out->rotate_pos) < 0)
+			if (bl_ser_uint(&r, &out->rotate_pos) < 0)
 				goto bad;
 		} else {
 			break;
@@ -1133,8 +1142,13 @@ static int decode_event(struct binlog_decoder *d, const uint8_t *ev, size_t len,
 		return err_set(err, GW_EFATAL,
 			       "a START_EVENT_V3: binlog versions 1-3 (MySQL before 5.0) are "
 			       "not supported");
-	b = ev + HEADER_LEN;
-	blen = len - HEADER_LEN;
+	if (d->header_len > HEADER_LEN && len < d->header_len)
+		return err_set(err, GW_EFATAL,
+			       "event of %zu bytes is shorter than the %u-byte header the format "
+			       "description declares",
+			       len, d->header_len);
+	b = ev + (d->header_len > HEADER_LEN ? d->header_len : HEADER_LEN);
+	blen = len - (size_t)(b - ev);
 	if (!inner && (d->checksum_forced >= 0 ? d->checksum_forced : d->checksum_alg) == 1) {
 		uint32_t want, got;
 
@@ -1170,6 +1184,22 @@ static int decode_event(struct binlog_decoder *d, const uint8_t *ev, size_t len,
 		if (out->timestamp != 0 && !inner)
 			tables_clear(d);
 		return 0;
+	}
+	case BINLOG_INCIDENT_EVENT: {
+		/* the incident's number, then a message of at most 255 bytes
+		 * (a length byte and the text) */
+		size_t phl = bl_post_header_len(d, BINLOG_INCIDENT_EVENT, 2), ml;
+
+		if (phl < 2 || blen < phl)
+			return err_set(err, GW_EFATAL, "INCIDENT truncated");
+		out->kind = BK_INCIDENT;
+		out->incident = (uint16_t)bl_le(b, 2);
+		ml = blen > phl ? b[phl] : 0;
+		if (blen > phl && blen - phl - 1 < ml)
+			return err_set(err, GW_EFATAL, "INCIDENT message truncated");
+		out->sql = bl_arena_strndup(&d->arena, ml ? b + phl + 1 : (const uint8_t *)"", ml);
+		out->sql_len = ml;
+		return out->sql ? 0 : err_set(err, GW_ENOMEM, "out of memory");
 	}
 	case BINLOG_XID_EVENT:
 		if (blen < 8)
@@ -1214,31 +1244,29 @@ static int decode_event(struct binlog_decoder *d, const uint8_t *ev, size_t len,
 		return out->sql ? 0 : err_set(err, GW_ENOMEM, "out of memory");
 	case BINLOG_GTID_EVENT:
 	case BINLOG_ANONYMOUS_GTID_EVENT: {
-		char us[40];
+		char us[GTID_UUID_TEXT];
 
 		if (blen < 25)
 			return err_set(err, GW_EFATAL, "GTID truncated");
 		out->kind = BK_GTID;
 		out->gtid_seq = bl_le(b + 17, 8);
 		if (out->type_code == BINLOG_GTID_EVENT) {
-			fmt_uuid(us, b + 1);
+			if (out->gtid_seq < 1 || out->gtid_seq >= (uint64_t)INT64_MAX)
+				return err_set(err, GW_EFATAL, "GTID number %llu out of range",
+					       (unsigned long long)out->gtid_seq);
+			memcpy(out->gtid_uuid, b + 1, 16);
+			out->gtid_mysql = true;
+			gtid_uuid_format(us, b + 1);
 			snprintf(out->gtid, sizeof(out->gtid), "%s:%llu", us,
 				 (unsigned long long)out->gtid_seq);
+		} else {
+			out->gtid_anonymous = true;
 		}
 		return 0;
 	}
 	case BINLOG_GTID_TAGGED_LOG_EVENT: return decode_gtid_tagged(d, b, blen, out, err);
 	case BINLOG_PREVIOUS_GTIDS_EVENT: return decode_gtid_set(d, b, blen, out, err);
-	case BINLOG_MARIA_GTID_EVENT:
-		if (blen < 13)
-			return err_set(err, GW_EFATAL, "GTID truncated");
-		out->kind = BK_GTID;
-		out->gtid_seq = bl_le(b, 8);
-		out->gtid_domain = (uint32_t)bl_le(b + 8, 4);
-		out->gtid_standalone = b[12] & 1;
-		snprintf(out->gtid, sizeof(out->gtid), "%u-%u-%llu", out->gtid_domain,
-			 out->server_id, (unsigned long long)out->gtid_seq);
-		return 0;
+	case BINLOG_MARIA_GTID_EVENT: return decode_maria_gtid(d, b, blen, out, err);
 	case BINLOG_MARIA_GTID_LIST_EVENT: return decode_maria_gtid_list(d, b, blen, out, err);
 	case BINLOG_MARIA_BINLOG_CHECKPOINT_EVENT:
 		if (blen >= 4 && (v = bl_le(b, 4)) <= blen - 4) {

@@ -29,6 +29,7 @@ enum {
 	BINLOG_WRITE_ROWS_EVENT_V1 = 23,
 	BINLOG_UPDATE_ROWS_EVENT_V1 = 24,
 	BINLOG_DELETE_ROWS_EVENT_V1 = 25,
+	BINLOG_INCIDENT_EVENT = 26,
 	BINLOG_HEARTBEAT_EVENT = 27,
 	BINLOG_ROWS_QUERY_EVENT = 29,
 	BINLOG_WRITE_ROWS_EVENT = 30,
@@ -80,7 +81,10 @@ enum binlog_kind {
 			  through binlog_decode_inner() */
 	BK_STOP,
 	BK_XA_PREPARE,
+	BK_INCIDENT, /* the source's binlog misses changes: a replica stops */
 };
+
+enum { BL_XA_PREPARED = 1, BL_XA_COMPLETED = 2 };
 
 /* A column value decoded from a row image. */
 enum bl_kind {
@@ -170,6 +174,16 @@ struct binlog_event {
 	uint32_t gtid_domain; /* MariaDB */
 	uint64_t gtid_seq;
 	bool gtid_standalone; /* MariaDB: a DDL or non-transactional event group */
+	/* MySQL GTID / GTID_TAGGED: the uuid and the tag ("" when untagged);
+	 * ANONYMOUS_GTID (a source with gtid_mode OFF) has gtid_anonymous */
+	bool gtid_mysql;
+	bool gtid_anonymous;
+	uint8_t gtid_uuid[16];
+	char gtid_tag[33];
+	/* MariaDB GTID of an XA transaction's group (XID in xa_*):
+	 * BL_XA_PREPARED (its XA PREPARE) or BL_XA_COMPLETED (XA COMMIT or
+	 * XA ROLLBACK); 0 otherwise */
+	uint8_t gtid_xa;
 	/* BK_GTID_LIST: the set, formatted as a GTID set string */
 	const char *gtid_set;
 	/* BK_TABLE_MAP and row events */
@@ -183,6 +197,9 @@ struct binlog_event {
 	uint8_t checksum_alg; /* 0 none, 1 CRC32 */
 	/* BK_HEARTBEAT: the source's current file and position, when sent
 	 * (rotate_file, rotate_pos) */
+	/* BK_INCIDENT: the incident number (1: LOST_EVENTS) and its message
+	 * (sql/sql_len) */
+	uint16_t incident;
 	/* BK_XA_PREPARE: the XID of the prepared transaction */
 	uint32_t xa_format_id;
 	const char *xa_data; /* gtrid bytes then bqual bytes */
@@ -247,6 +264,11 @@ void binlog_decoder_set_checksum(struct binlog_decoder *d, int alg);
  */
 int binlog_value_sql(struct buf *out, const struct bl_value *v,
 		     const struct bl_column *col) WARN_UNUSED;
+
+/* Appends the XID of a BK_XA_PREPARE event or of a MariaDB XA GTID as
+ * XA RECOVER ... FORMAT='SQL' shows it: X'gtrid',X'bqual',format_id (hex in
+ * lower case). */
+int binlog_xid_text(struct buf *out, const struct binlog_event *ev) WARN_UNUSED;
 
 /* Appends the event as one JSON object (PRODUCT.md section 3, `binlog`). */
 int binlog_event_json(struct buf *out, const struct binlog_event *ev, const char *file,

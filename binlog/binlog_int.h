@@ -10,6 +10,7 @@
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "binlog/binlog.h"
+#include "binlog/gtid.h"
 
 /* MYSQL_TYPE_* codes as they appear in table maps. */
 enum {
@@ -80,6 +81,10 @@ int rd_uint(struct bl_rd *r, size_t n, uint64_t *out);
 int rd_lenenc(struct bl_rd *r, uint64_t *out);
 /* Points *out at the next n bytes; -1 when short. */
 int rd_bytes(struct bl_rd *r, size_t n, const uint8_t **out);
+/* A number of mysql::serialization (GTID_TAGGED, HEARTBEAT_V2, tagged GTID
+ * sets): the first byte's trailing one bits count the bytes that follow;
+ * -1 when short. */
+int bl_ser_uint(struct bl_rd *r, uint64_t *out);
 
 /* Decodes one column value of type/meta at r into v (strings in the
  * arena). The column tells charset and signedness. Returns 0, or -1 with
@@ -112,6 +117,7 @@ struct binlog_decoder {
 	uint8_t checksum_alg; /* what the format description says */
 	int checksum_forced;  /* binlog_decoder_set_checksum(), -1 if not */
 	uint16_t binlog_version;
+	uint8_t header_len; /* the common header's, from the format description */
 	bool mariadb;
 	char server_version[64];
 	uint8_t post_header[256]; /* by type code - 1 */
@@ -131,6 +137,7 @@ struct binlog_decoder {
 	struct bl_row *rows;
 	size_t cap_rows;
 	struct buf scratch;
+	struct gtid_set gtids; /* PREVIOUS_GTIDS being formatted */
 };
 
 /* The post-header length of an event type from the format description

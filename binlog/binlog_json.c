@@ -212,12 +212,11 @@ static int put_table_map(struct buf *out, const struct bl_table *t)
 	return buf_putc(out, ']');
 }
 
-/* As XA RECOVER ... FORMAT='SQL' shows it: X'gtrid',X'bqual',format_id */
-static int put_xid(struct buf *out, const struct binlog_event *ev)
+int binlog_xid_text(struct buf *out, const struct binlog_event *ev)
 {
 	size_t i;
 
-	if (buf_puts(out, ",\"xid\":\"X'") < 0)
+	if (buf_puts(out, "X'") < 0)
 		return GW_ENOMEM;
 	for (i = 0; i < ev->xa_gtrid_len + ev->xa_bqual_len; i++) {
 		if (i == ev->xa_gtrid_len && buf_puts(out, "',X'") < 0)
@@ -227,8 +226,16 @@ static int put_xid(struct buf *out, const struct binlog_event *ev)
 	}
 	if (ev->xa_bqual_len == 0 && buf_puts(out, "',X'") < 0)
 		return GW_ENOMEM;
-	return buf_printf(out, "',%u\",\"one_phase\":%s", ev->xa_format_id,
-			  ev->xa_one_phase ? "true" : "false");
+	return buf_printf(out, "',%u", ev->xa_format_id);
+}
+
+static int put_xid(struct buf *out, const struct binlog_event *ev)
+{
+	if (buf_puts(out, ",\"xid\":\"") < 0 || binlog_xid_text(out, ev) < 0)
+		return GW_ENOMEM;
+	if (ev->kind != BK_XA_PREPARE)
+		return buf_putc(out, '"');
+	return buf_printf(out, "\",\"one_phase\":%s", ev->xa_one_phase ? "true" : "false");
 }
 
 int binlog_event_json(struct buf *out, const struct binlog_event *ev, const char *file,
@@ -292,6 +299,21 @@ int binlog_event_json(struct buf *out, const struct binlog_event *ev, const char
 			rc = buf_printf(out, ",\"domain_id\":%u,\"seq_no\":%llu,\"standalone\":%s",
 					ev->gtid_domain, (unsigned long long)ev->gtid_seq,
 					ev->gtid_standalone ? "true" : "false");
+		if (rc == 0 && ev->gtid_xa)
+			rc = buf_printf(out, ",\"xa\":\"%s\"",
+					ev->gtid_xa == BL_XA_PREPARED ? "prepare" : "complete") < 0
+				 ? GW_ENOMEM
+				 : put_xid(out, ev);
+		break;
+	case BK_INCIDENT:
+		rc = buf_printf(out, ",\"incident\":%u,\"incident_name\":\"%s\",\"message\":",
+				ev->incident,
+				ev->incident == 1   ? "LOST_EVENTS"
+				: ev->incident == 0 ? "NONE"
+						    : "unknown") < 0 ||
+			     json_strn(out, ev->sql, ev->sql_len) < 0
+			 ? GW_ENOMEM
+			 : 0;
 		break;
 	case BK_GTID_LIST:
 		rc = buf_puts(out, ",\"gtid_set\":") < 0 || json_str(out, ev->gtid_set) < 0

@@ -6,6 +6,8 @@
 
 #include <errmsg.h>
 #include <mysqld_error.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +168,51 @@ static void connect_hint(char *out, size_t outsz, const struct endpoint *ep, boo
 			       ca);
 }
 
+/*
+ * caching_sha2_password and sha256_password without TLS: the password
+ * goes encrypted with the server's RSA public key. With tls.serverPublicKey
+ * it is the operator's copy of the key (read here first: the connector,
+ * when it cannot read the file, silently asks the server for the key,
+ * which a man in the middle answers with its own); with
+ * tls.getServerPublicKey the operator accepts the server's word. Either
+ * lets those two methods join the ones a connection without TLS may use;
+ * without either they stay refused, the password never leaves but as a
+ * scramble.
+ */
+static int rsa_auth_options(MYSQL *m, const struct endpoint *ep, struct gw_err *err)
+{
+	BIO *bio = NULL;
+	EVP_PKEY *key = NULL;
+	int rc = 0;
+
+	if (!ep->tls_server_key && !ep->tls_get_server_key)
+		return 0;
+	if (ep->tls_server_key) {
+		if (!(bio = BIO_new_file(ep->tls_server_key, "r")) ||
+		    !(key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL))) {
+			rc = err_set(
+			    err, GW_EFATAL,
+			    "tls.serverPublicKey %s: not a readable PEM public key (openssl rsa "
+			    "-pubout writes one; a server's is its "
+			    "caching_sha2_password_public_key_path)",
+			    ep->tls_server_key);
+			goto out;
+		}
+		if (mysql_optionsv(m, MYSQL_SERVER_PUBLIC_KEY, ep->tls_server_key)) {
+			rc = err_set(err, GW_EFATAL, "cannot set the server's public key");
+			goto out;
+		}
+	}
+	if (mysql_optionsv(m, MARIADB_OPT_RESTRICTED_AUTH,
+			   "mysql_native_password,client_ed25519,auth_gssapi_client,"
+			   "caching_sha2_password,sha256_password"))
+		rc = err_set(err, GW_EFATAL, "cannot set the authentication methods");
+out:
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	return rc;
+}
+
 static int try_connect(MYSQL **out, const struct endpoint *ep, const char *host, unsigned port,
 		       const char *password, unsigned flags, bool plain, struct gw_err *err,
 		       const char *role)
@@ -196,6 +243,11 @@ static int try_connect(MYSQL **out, const struct endpoint *ep, const char *host,
 		return err_set(err, GW_EFATAL, "%s %s:%u: cannot set TLS options", role, host,
 			       port);
 	}
+	if ((plain || ep->tls_mode == TLS_DISABLED) && rsa_auth_options(m, ep, err) < 0) {
+		mysql_close(m);
+		err_prefix(err, "%s %s:%u", role, host, port);
+		return GW_EFATAL;
+	}
 	if (!mysql_real_connect(m, host, ep->user, password, NULL, port, NULL,
 				CLIENT_MULTI_RESULTS | CLIENT_FOUND_ROWS)) {
 		unsigned e = mysql_errno(m);
@@ -210,8 +262,10 @@ static int try_connect(MYSQL **out, const struct endpoint *ep, const char *host,
 				"method that would hand it the password (mysql_clear_password, "
 				"dialog, sha256_password or caching_sha2_password) on a "
 				"connection without TLS: refused (errno %u); use a server with "
-				"TLS and tls.mode required or stronger, or an account "
-				"identified by mysql_native_password or ed25519",
+				"TLS and tls.mode required or stronger, an account "
+				"identified by mysql_native_password or ed25519, or (for "
+				"caching_sha2_password and sha256_password) the server's RSA "
+				"public key in tls.serverPublicKey",
 				role, host, port, ep->user ? ep->user : "", e);
 			mysql_close(m);
 			return GW_EFATAL;

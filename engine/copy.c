@@ -52,6 +52,7 @@
 #include "engine/engine.h"
 #include "engine/meta.h"
 #include "engine/plan.h"
+#include "engine/stream.h"
 #include "engine/table.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -134,39 +135,24 @@ static int source_file_pos(char *file, size_t filesz, uint64_t *pos, MYSQL *src,
 	return 0;
 }
 
-/* Records where the incremental migration will replay from, once. */
+/* Records where the incremental migration will replay from, once: the
+ * source's position in its own form (engine/stream.h). */
 static int record_handoff(MYSQL *src, MYSQL *dst, const struct copy_run *run, struct gw_err *err)
 {
 	struct binlog_pos pos;
-	struct buf v = BUF_INIT, sql = BUF_INIT;
-	unsigned long ver;
-	bool found, mariadb;
+	struct buf sql = BUF_INIT;
+	bool found;
 	int r;
 
 	if ((r = meta_position_get(&pos, &found, dst, run->metadb, run->s->name, err)) < 0 || found)
 		return r;
-	memset(&pos, 0, sizeof(pos));
-	conn_server_version(src, &ver, &mariadb);
-	if (mariadb)
-		r = conn_query_value(&v, &found, src, "SELECT @@GLOBAL.gtid_binlog_pos", err);
-	else
-		r = conn_query_value(
-		    &v, &found, src,
-		    "SELECT IF(@@GLOBAL.gtid_mode = 'ON', @@GLOBAL.gtid_executed, '')", err);
-	if (r < 0)
-		goto out;
-	(void)snprintf(pos.gtid, sizeof(pos.gtid), "%s", buf_cstr(&v));
-	if ((r = source_file_pos(pos.file, sizeof(pos.file), &pos.pos, src, err)) < 0)
-		goto out;
-	if (!pos.file[0] && !pos.gtid[0]) {
+	if ((r = stream_source_position(&pos, src, err)) < 0) {
 		if (run->s->migration_types & MT_INCREMENTAL) {
-			r = err_set(err, GW_EFATAL,
-				    "the source has no binlog (log_bin is off): incremental "
-				    "migration needs it");
-			goto out;
+			err_prefix(err, "incremental migration needs the source's binlog position");
+			return r;
 		}
-		r = 0; /* nothing to replay from, and nothing will replay */
-		goto out;
+		err_clear(err);
+		return 0; /* nothing will replay */
 	}
 	pos.source_ts = util_now_ms() / 1000;
 	if (meta_position_sql(&sql, dst, run->metadb, run->s->name, &pos) < 0) {
@@ -180,7 +166,6 @@ static int record_handoff(MYSQL *src, MYSQL *dst, const struct copy_run *run, st
 		progress_set_position(run->io->progress, text);
 	}
 out:
-	buf_release(&v);
 	buf_release(&sql);
 	return r;
 }

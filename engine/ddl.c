@@ -131,6 +131,121 @@ static void alter_rename(struct ddl_stmt *out, struct sqllex *lx)
 	}
 }
 
+/* --- transaction statements --------------------------------------------- */
+
+/* One part of an XID (a string or hex literal) as ",X'hex'" (lowercase);
+ * GW_EFATAL for another token or more than 64 bytes. */
+static int xid_part(struct buf *out, const struct sqltok *t, unsigned flags, bool first)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct buf v = BUF_INIT;
+	size_t i, n = 0;
+	int r = 0;
+
+	if (buf_puts(out, first ? "X'" : ",X'") < 0)
+		return GW_ENOMEM;
+	if (t->kind == SQLT_STRING) {
+		if ((r = sqltok_string(&v, t, flags)) < 0)
+			goto out;
+		for (i = 0; i < v.len && r == 0; i++)
+			if (buf_putc(out, hex[(unsigned char)v.ptr[i] >> 4]) < 0 ||
+			    buf_putc(out, hex[(unsigned char)v.ptr[i] & 15]) < 0)
+				r = GW_ENOMEM;
+		n = v.len;
+	} else if (t->kind == SQLT_HEX) {
+		/* X'0A' or 0x0a */
+		const char *p = t->p + 2, *end = t->p + t->len - (t->p[0] == '0' ? 0 : 1);
+
+		for (; p < end && r == 0; p++, n++)
+			if (buf_putc(out, (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p)) < 0)
+				r = GW_ENOMEM;
+		if (n % 2)
+			r = GW_EFATAL;
+		n /= 2;
+	} else {
+		r = GW_EFATAL;
+	}
+	if (r == 0 && (n > 64 || buf_putc(out, '\'') < 0))
+		r = n > 64 ? GW_EFATAL : GW_ENOMEM;
+out:
+	buf_release(&v);
+	return r;
+}
+
+int ddl_xa(enum ddl_xa *verb_out, struct buf *xid_out, const char *sql, size_t len, unsigned flags)
+{
+	struct sqllex lx;
+	struct sqltok t;
+	unsigned long fmt = 1;
+	bool want_xid = true;
+	int r;
+
+	*verb_out = DDL_XA_NONE;
+	buf_reset(xid_out);
+	sqllex_init(&lx, sql, len, flags);
+	sqllex_code(&lx, &t);
+	if (!sqltok_is(&t, "XA"))
+		return 0;
+	sqllex_code(&lx, &t);
+	if (sqltok_is(&t, "START") || sqltok_is(&t, "BEGIN"))
+		*verb_out = DDL_XA_START;
+	else if (sqltok_is(&t, "COMMIT"))
+		*verb_out = DDL_XA_COMMIT;
+	else if (sqltok_is(&t, "ROLLBACK"))
+		*verb_out = DDL_XA_ROLLBACK;
+	else {
+		*verb_out = sqltok_is(&t, "END")       ? DDL_XA_END
+			    : sqltok_is(&t, "PREPARE") ? DDL_XA_PREPARE
+						       : DDL_XA_OTHER;
+		want_xid = false;
+	}
+	if (!want_xid)
+		return 0;
+	sqllex_code(&lx, &t);
+	if ((r = xid_part(xid_out, &t, flags, true)) < 0)
+		return r;
+	sqllex_code(&lx, &t);
+	if (sqltok_sym(&t, ",")) {
+		sqllex_code(&lx, &t);
+		if ((r = xid_part(xid_out, &t, flags, false)) < 0)
+			return r;
+		sqllex_code(&lx, &t);
+		if (sqltok_sym(&t, ",")) {
+			char num[24];
+
+			sqllex_code(&lx, &t);
+			if (t.kind != SQLT_NUMBER || t.len >= sizeof(num) ||
+			    memchr(t.p, '.', t.len) || memchr(t.p, 'e', t.len) ||
+			    memchr(t.p, 'E', t.len))
+				return GW_EFATAL;
+			memcpy(num, t.p, t.len);
+			num[t.len] = 0;
+			fmt = strtoul(num, NULL, 10);
+		}
+	} else if (buf_puts(xid_out, ",X''") < 0) {
+		return GW_ENOMEM;
+	}
+	return buf_printf(xid_out, ",%lu", fmt) < 0 ? GW_ENOMEM : 0;
+}
+
+bool ddl_ends_group(const char *sql, size_t len, unsigned flags)
+{
+	struct sqllex lx;
+	struct sqltok a, b;
+
+	sqllex_init(&lx, sql, len, flags);
+	sqllex_code(&lx, &a);
+	sqllex_code(&lx, &b);
+	if (sqltok_is(&a, "BEGIN") || sqltok_is(&a, "SAVEPOINT"))
+		return false;
+	if (sqltok_is(&a, "XA"))
+		return !(sqltok_is(&b, "START") || sqltok_is(&b, "BEGIN") || sqltok_is(&b, "END"));
+	if ((sqltok_is(&a, "ROLLBACK") && sqltok_is(&b, "TO")) ||
+	    (sqltok_is(&a, "RELEASE") && sqltok_is(&b, "SAVEPOINT")))
+		return false;
+	return !(sqltok_is(&a, "START") && sqltok_is(&b, "TRANSACTION"));
+}
+
 bool ddl_parse(struct ddl_stmt *out, const char *sql, size_t len, unsigned flags)
 {
 	static const char *const verbs[] = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"};

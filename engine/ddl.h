@@ -52,6 +52,36 @@ struct ddl_stmt {
  */
 bool ddl_parse(struct ddl_stmt *out, const char *sql, size_t len, unsigned flags);
 
+/* --- transaction statements of the binlog ------------------------------ */
+
+enum ddl_xa {
+	DDL_XA_NONE,
+	DDL_XA_START,
+	DDL_XA_END,
+	DDL_XA_PREPARE,
+	DDL_XA_COMMIT,
+	DDL_XA_ROLLBACK,
+	DDL_XA_OTHER
+};
+
+/*
+ * Reads an XA statement: its verb (DDL_XA_NONE when sql is not one) and,
+ * for START/BEGIN, COMMIT and ROLLBACK, its XID's canonical text into
+ * xid_out (reset first): X'gtrid',X'bqual',formatID in lowercase hex, the
+ * form binlog_xid_text() gives a MariaDB XA GTID, whether the statement
+ * names the parts as strings or hex ('g','b',3 or X'67',X'62',3). Returns
+ * 0, GW_EFATAL when the XID is not one (a part longer than 64 bytes, a
+ * format that is not a number), GW_ENOMEM.
+ */
+int ddl_xa(enum ddl_xa *verb_out, struct buf *xid_out, const char *sql, size_t len,
+	   unsigned flags) WARN_UNUSED;
+
+/* Whether a QUERY event's statement ends its transaction's binlog group:
+ * false for BEGIN, START TRANSACTION, SAVEPOINT, ROLLBACK TO, RELEASE
+ * SAVEPOINT and XA START/BEGIN/END (inside a group); true for COMMIT, DDL,
+ * XA PREPARE/COMMIT/ROLLBACK and the rest. */
+bool ddl_ends_group(const char *sql, size_t len, unsigned flags);
+
 /*
  * Appends sql (lexed with flags) with every database qualifier (the db of
  * db.t, db.t.c, `db` . `t`) that names a selected database with renameTo

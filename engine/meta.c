@@ -3,6 +3,7 @@
 #include "engine/conn.h"
 #include "spec/spec.h"
 
+#include <mysqld_error.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,65 @@ out:
 	return r;
 }
 
+const char *meta_pos_kind_name(enum binlog_pos_kind k)
+{
+	switch (k) {
+	case POS_MARIADB: return "mariadb";
+	case POS_MYSQL_GTID: return "mysql-gtid";
+	case POS_FILE: return "file";
+	default: return "";
+	}
+}
+
+static enum binlog_pos_kind pos_kind_of(const char *s)
+{
+	if (!strcmp(s, "mariadb"))
+		return POS_MARIADB;
+	if (!strcmp(s, "mysql-gtid"))
+		return POS_MYSQL_GTID;
+	if (!strcmp(s, "file"))
+		return POS_FILE;
+	return POS_UNKNOWN;
+}
+
+/* A binlog_position table of an older godwit lacks kind, source_uuid and
+ * halted (ADD COLUMN IF NOT EXISTS is MariaDB's only: ask first). Two tasks
+ * adding one at once: the second finds it there. */
+static int add_position_columns(MYSQL *dst, const char *metadb, const struct buf *db,
+				struct gw_err *err)
+{
+	static const char *const cols[][2] = {
+	    {"kind", "kind VARCHAR(16) NOT NULL DEFAULT ''"},
+	    {"source_uuid", "source_uuid VARCHAR(64) NOT NULL DEFAULT ''"},
+	    {"halted", "halted VARCHAR(1024) NOT NULL DEFAULT ''"},
+	};
+	struct buf q = BUF_INIT, v = BUF_INIT;
+	bool found = false;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < ARRAY_SIZE(cols) && r == 0; i++) {
+		buf_reset(&q);
+		if (buf_puts(&q, "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ") <
+			0 ||
+		    conn_quote_string(&q, dst, metadb, strlen(metadb)) < 0 ||
+		    buf_printf(&q, " AND TABLE_NAME = 'binlog_position' AND COLUMN_NAME = '%s'",
+			       cols[i][0]) < 0) {
+			r = err_set(err, GW_ENOMEM, "out of memory");
+			break;
+		}
+		if ((r = conn_query_value(&v, &found, dst, buf_cstr(&q), err)) < 0 || found)
+			continue;
+		r = conn_execf(dst, err, "ALTER TABLE %s.binlog_position ADD COLUMN %s",
+			       buf_cstr(db), cols[i][1]);
+		if (r < 0 && mysql_errno(dst) == ER_DUP_FIELDNAME) /* added meanwhile */
+			r = 0;
+	}
+	buf_release(&q);
+	buf_release(&v);
+	return r;
+}
+
 int meta_ensure(MYSQL *dst, const char *metadb, struct gw_err *err)
 {
 	struct buf q = BUF_INIT, db = BUF_INIT;
@@ -49,16 +109,21 @@ int meta_ensure(MYSQL *dst, const char *metadb, struct gw_err *err)
 			    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 			    buf_cstr(&db))) < 0)
 		goto out;
-	r = conn_execf(dst, err,
-		       "CREATE TABLE IF NOT EXISTS %s.binlog_position ("
-		       " task VARCHAR(63) NOT NULL PRIMARY KEY,"
-		       " gtid TEXT NOT NULL,"
-		       " file VARCHAR(255) NOT NULL DEFAULT '',"
-		       " pos BIGINT UNSIGNED NOT NULL DEFAULT 0,"
-		       " source_ts BIGINT NOT NULL DEFAULT 0,"
-		       " updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
-		       ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-		       buf_cstr(&db));
+	if ((r = conn_execf(dst, err,
+			    "CREATE TABLE IF NOT EXISTS %s.binlog_position ("
+			    " task VARCHAR(63) NOT NULL PRIMARY KEY,"
+			    " gtid TEXT NOT NULL,"
+			    " file VARCHAR(255) NOT NULL DEFAULT '',"
+			    " pos BIGINT UNSIGNED NOT NULL DEFAULT 0,"
+			    " source_ts BIGINT NOT NULL DEFAULT 0,"
+			    " kind VARCHAR(16) NOT NULL DEFAULT '',"
+			    " source_uuid VARCHAR(64) NOT NULL DEFAULT '',"
+			    " halted VARCHAR(1024) NOT NULL DEFAULT '',"
+			    " updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
+			    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+			    buf_cstr(&db))) < 0)
+		goto out;
+	r = add_position_columns(dst, metadb, &db, err);
 out:
 	if (r == GW_ENOMEM)
 		err_set(err, r, "out of memory");
@@ -124,33 +189,51 @@ int meta_stage_set(MYSQL *dst, const char *metadb, const char *task, enum meta_s
 int meta_position_get(struct binlog_pos *out, bool *found_out, MYSQL *dst, const char *metadb,
 		      const char *task, struct gw_err *err)
 {
-	struct buf q = BUF_INIT;
+	struct buf q = BUF_INIT, old = BUF_INIT;
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
 	int r = GW_ENOMEM;
 
 	memset(out, 0, sizeof(*out));
 	*found_out = false;
-	if (buf_puts(&q, "SELECT gtid, file, pos, source_ts FROM ") < 0 ||
+	/* the table of an older godwit (which the read-only precheck may meet
+	 * before meta_ensure() added them) lacks kind and source_uuid */
+	if (buf_puts(&q, "SELECT gtid, file, pos, source_ts, kind, source_uuid, halted FROM ") <
+		0 ||
 	    conn_quote_ident(&q, metadb) < 0 ||
 	    buf_puts(&q, ".binlog_position WHERE task = ") < 0 ||
-	    conn_quote_string(&q, dst, task, strlen(task)) < 0) {
+	    conn_quote_string(&q, dst, task, strlen(task)) < 0 ||
+	    buf_puts(&old, "SELECT gtid, file, pos, source_ts, '', '', '' FROM ") < 0 ||
+	    buf_puts(&old, strstr(buf_cstr(&q), " FROM ") + 6) < 0) {
 		err_set(err, r, "out of memory");
 		goto out;
 	}
-	if ((r = conn_query(&res, dst, buf_cstr(&q), "reading the meta database", err)) < 0)
+	if ((r = conn_query(&res, dst, buf_cstr(&q), "reading the meta database", err)) < 0 &&
+	    (mysql_errno(dst) != ER_BAD_FIELD_ERROR ||
+	     (r = conn_query(&res, dst, buf_cstr(&old), "reading the meta database", err)) < 0))
 		goto out;
 	if ((row = mysql_fetch_row(res)) != NULL) {
+		if (row[0] && strlen(row[0]) >= sizeof(out->gtid)) {
+			r = err_set(err, GW_EFATAL,
+				    "the stored GTID position of %s is %zu bytes: longer than %zu",
+				    task, strlen(row[0]), sizeof(out->gtid) - 1);
+			goto out;
+		}
 		*found_out = true;
 		(void)snprintf(out->gtid, sizeof(out->gtid), "%s", row[0] ? row[0] : "");
 		(void)snprintf(out->file, sizeof(out->file), "%s", row[1] ? row[1] : "");
 		out->pos = row[2] ? strtoull(row[2], NULL, 10) : 0;
 		out->source_ts = row[3] ? strtoll(row[3], NULL, 10) : 0;
+		out->kind = pos_kind_of(row[4] ? row[4] : "");
+		(void)snprintf(out->source_uuid, sizeof(out->source_uuid), "%s",
+			       row[5] ? row[5] : "");
+		(void)snprintf(out->halted, sizeof(out->halted), "%s", row[6] ? row[6] : "");
 	}
 out:
 	if (res)
 		mysql_free_result(res);
 	buf_release(&q);
+	buf_release(&old);
 	return r;
 }
 
@@ -158,13 +241,18 @@ int meta_position_sql(struct buf *sql, MYSQL *dst, const char *metadb, const cha
 		      const struct binlog_pos *pos)
 {
 	if (buf_puts(sql, "REPLACE INTO ") < 0 || conn_quote_ident(sql, metadb) < 0 ||
-	    buf_puts(sql, ".binlog_position (task, gtid, file, pos, source_ts) VALUES (") < 0 ||
+	    buf_puts(sql, ".binlog_position (task, gtid, file, pos, source_ts, kind, source_uuid,"
+			  " halted) VALUES (") < 0 ||
 	    conn_quote_string(sql, dst, task, strlen(task)) < 0 || buf_puts(sql, ", ") < 0 ||
 	    conn_quote_string(sql, dst, pos->gtid, strlen(pos->gtid)) < 0 ||
 	    buf_puts(sql, ", ") < 0 ||
 	    conn_quote_string(sql, dst, pos->file, strlen(pos->file)) < 0 ||
-	    buf_printf(sql, ", %llu, %lld)", (unsigned long long)pos->pos,
-		       (long long)pos->source_ts) < 0)
+	    buf_printf(sql, ", %llu, %lld, '%s', ", (unsigned long long)pos->pos,
+		       (long long)pos->source_ts, meta_pos_kind_name(pos->kind)) < 0 ||
+	    conn_quote_string(sql, dst, pos->source_uuid, strlen(pos->source_uuid)) < 0 ||
+	    buf_puts(sql, ", ") < 0 ||
+	    conn_quote_string(sql, dst, pos->halted, strlen(pos->halted)) < 0 ||
+	    buf_putc(sql, ')') < 0)
 		return GW_ENOMEM;
 	return 0;
 }

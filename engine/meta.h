@@ -6,10 +6,13 @@
  * Tables created by meta_ensure():
  *   task_stage(task, stage, immutable_hash, updated_at)
  *       which irreversible steps of a task are done (see enum meta_stage)
- *   binlog_position(task, gtid, file, pos, source_ts, updated_at)
+ *   binlog_position(task, gtid, file, pos, source_ts, kind, source_uuid,
+ *                   halted, updated_at)
  *       the source position from which incremental replays: set by the full
  *       copy before its first row is read, advanced by the incremental
- *       apply in the same transaction as each applied batch
+ *       apply in the same transaction as each applied batch; kind says how
+ *       it resumes (mariadb, mysql-gtid, file), source_uuid which MySQL
+ *       server a file:pos belongs to, halted why it may not resume
  * Engines may add tables of their own, named after the engine
  * (copy_state, ...), created with CREATE TABLE IF NOT EXISTS.
  */
@@ -32,12 +35,29 @@ struct spec;
  * META_DEFAULT_DB); borrowed from the spec. */
 const char *meta_database_of(const struct spec *s);
 
-struct binlog_pos {
-	char gtid[4096]; /* MariaDB "0-1-42,1-2-7" or MySQL "uuid:1-5,..."; "" if none */
-	char file[256];	 /* "" if GTID only */
-	uint64_t pos;
-	int64_t source_ts; /* unix seconds of the last applied event, 0 if none */
+/* How a position resumes. */
+enum binlog_pos_kind {
+	POS_UNKNOWN = 0, /* a row written before the kind was recorded */
+	POS_MARIADB,	 /* MariaDB GTIDs (file:pos until the first GTID) */
+	POS_MYSQL_GTID,	 /* a MySQL GTID set: resumed by set, on any host */
+	POS_FILE,	 /* file:pos of one MySQL server (gtid_mode not ON) */
 };
+
+#define BINLOG_POS_GTID_MAX 16384
+
+struct binlog_pos {
+	enum binlog_pos_kind kind;
+	char gtid[BINLOG_POS_GTID_MAX]; /* MariaDB "0-1-42,1-2-7" or MySQL "uuid:1-5,...";
+					   "" if none */
+	char file[256];			/* "" if GTID only */
+	uint64_t pos;
+	int64_t source_ts;    /* unix seconds of the last applied event, 0 if none */
+	char source_uuid[64]; /* MySQL's server_uuid of the source the position is of */
+	char halted[1024];    /* why the stream may not go on from here ("" if it may):
+				 an INCIDENT, which a GTID resume would not send again */
+};
+
+const char *meta_pos_kind_name(enum binlog_pos_kind k);
 
 /* Whether metadb.task_stage exists on dst (read only: before the first
  * precheck passed nothing is written there). */

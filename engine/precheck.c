@@ -7,9 +7,9 @@
  * Items: source-connect, destination-connect, versions,
  * source-privileges, destination-privileges, binlog-enabled,
  * binlog-format, binlog-row-image, server-id, binlog-retention,
- * binlog-row-metadata, objects-exist, where-filters, primary-keys,
- * name-conflicts, foreign-keys, storage, charsets, sql-mode,
- * lower-case-table-names, engines, definers.
+ * binlog-row-metadata, gtid-mode (MySQL), source-auth (MySQL), objects-exist, where-filters,
+ * primary-keys, name-conflicts, foreign-keys, storage, charsets, sql-mode, lower-case-table-names,
+ * engines, definers.
  */
 #include "lib/common.h"
 #include "engine/precheck.h"
@@ -17,6 +17,8 @@
 #include "engine/conn.h"
 #include "engine/engine.h"
 #include "engine/meta.h"
+#include "engine/stream.h"
+#include "binlog/gtid.h"
 #include "engine/schema.h"
 #include "engine/table.h"
 #include "lib/sqllex.h"
@@ -144,6 +146,45 @@ static void check_versions(struct pc *pc)
 		     "system versioning, collations)",
 		     "%s %s to %s %s: a cross-engine migration", sm ? "MariaDB" : "MySQL", si,
 		     dm ? "MariaDB" : "MySQL", di);
+}
+
+/*
+ * MySQL 8's default method, caching_sha2_password, authenticates by a
+ * scramble while the server's cache holds the account; after a restart
+ * (RDS maintenance, a failover) the cache is cold and the password itself
+ * must go: inside TLS, or RSA-encrypted with the server's public key. A
+ * connection without TLS that worked now may thus fail after the next
+ * restart; a key taken from the server may be a man in the middle's.
+ */
+static void check_auth(struct pc *pc)
+{
+	const struct endpoint *ep = &pc->s->source;
+	unsigned long v;
+	bool mariadb;
+
+	conn_server_version(pc->src, &v, &mariadb);
+	if (mariadb)
+		return;
+	if (mysql_get_ssl_cipher(pc->src))
+		item(pc, "source-auth", PC_PASS, NULL,
+		     "over TLS: a cold caching_sha2_password cache (after a restart of the source) "
+		     "takes the password inside TLS");
+	else if (ep->tls_server_key)
+		item(pc, "source-auth", PC_PASS, NULL,
+		     "without TLS: caching_sha2_password and sha256_password encrypt the password "
+		     "with the key of tls.serverPublicKey (%s) when the server's cache is cold",
+		     ep->tls_server_key);
+	else if (ep->tls_get_server_key)
+		item(pc, "source-auth", PC_WARN,
+		     "give the server's key as a file: tls.serverPublicKey (the server's "
+		     "caching_sha2_password_public_key_path), or use TLS",
+		     "without TLS, tls.getServerPublicKey takes the server's RSA key from the "
+		     "server at each full authentication: a man in the middle could send its own "
+		     "and read the password");
+	else
+		item(pc, "source-auth", PC_PASS, NULL,
+		     "without TLS the account authenticates by a scramble (mysql_native_password); "
+		     "a caching_sha2_password account would need TLS or tls.serverPublicKey");
 }
 
 /* --- privileges ------------------------------------------------------ */
@@ -421,68 +462,73 @@ out:
 
 /* --- binlog ---------------------------------------------------------- */
 
-/* Sequence number of domain d in a MariaDB GTID list "d-s-n,..." (or the
- * bracketed Gtid_list form); -1 when the domain is absent. */
-static long long gtid_seq_of(const char *list, unsigned long d)
+/* Whether a MariaDB position is still in the source's binlogs although its
+ * file is not: the Gtid_list at the start of the oldest binlog (the last
+ * GTID of each domain before it) is within it. */
+static bool maria_gtid_kept(struct pc *pc, const char *gtid, const char *oldest)
 {
-	const char *p = list;
+	struct gtid_pos have = GTID_POS_INIT, before = GTID_POS_INIT;
+	struct gw_err e = GW_ERR_INIT;
+	struct buf b = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	bool kept = false;
 
-	while (p && *p) {
-		char *end;
-		unsigned long dom;
-		while (*p == '[' || *p == ' ' || *p == ',')
-			p++;
-		dom = strtoul(p, &end, 10);
-		if (end == p || *end != '-')
-			return -1;
-		p = strchr(end + 1, '-');
-		if (!p)
-			return -1;
-		if (dom == d)
-			return strtoll(p + 1, NULL, 10);
-		p = strchr(p, ',');
-	}
-	return -1;
+	if (gtid_pos_parse(&have, gtid, &e) < 0 || buf_puts(&b, "SHOW BINLOG EVENTS IN ") < 0 ||
+	    conn_quote_string(&b, pc->src, oldest, strlen(oldest)) < 0 ||
+	    buf_puts(&b, " LIMIT 4") < 0 || !(res = q(pc->src, buf_cstr(&b))))
+		goto out;
+	kept = true;
+	while ((row = mysql_fetch_row(res)))
+		if (row[2] && !strcmp(row[2], "Gtid_list") && row[5])
+			kept = gtid_pos_parse(&before, row[5], &e) == 0 &&
+			       gtid_pos_reached(&have, &before);
+out:
+	if (res)
+		mysql_free_result(res);
+	gtid_pos_release(&have);
+	gtid_pos_release(&before);
+	buf_release(&b);
+	return kept;
 }
 
-/* Whether position gtids have every domain of gtid_list at least as far
- * as the list: then nothing after the position was purged. */
-static bool gtid_covers(const char *pos, const char *gtid_list)
+/* A MySQL GTID set is still there when the source has purged nothing the
+ * set lacks; *lacks when the source has not even executed all of it (a
+ * server without this migration's history). */
+static bool mysql_set_kept(struct pc *pc, const char *gtid, bool *lacks)
 {
-	const char *p = gtid_list;
+	struct gtid_set have = GTID_SET_INIT, purged = GTID_SET_INIT, exec = GTID_SET_INIT;
+	struct gw_err e = GW_ERR_INIT;
+	char *p = value(pc->src, "SELECT @@GLOBAL.gtid_purged");
+	char *x = value(pc->src, "SELECT @@GLOBAL.gtid_executed");
+	bool kept = p && x && gtid_set_parse(&have, gtid, &e) == 0 &&
+		    gtid_set_parse(&purged, p, &e) == 0 && gtid_set_parse(&exec, x, &e) == 0 &&
+		    gtid_set_contains(&have, &purged);
 
-	while (p && *p) {
-		char *end;
-		unsigned long dom;
-		long long have, purged;
-		while (*p == '[' || *p == ' ' || *p == ',')
-			p++;
-		if (!*p || *p == ']')
-			break;
-		dom = strtoul(p, &end, 10);
-		if (end == p || *end != '-')
-			break;
-		purged = gtid_seq_of(p, dom);
-		have = gtid_seq_of(pos, dom);
-		if (have < purged)
-			return false;
-		p = strchr(p, ',');
-	}
-	return true;
+	*lacks = kept && !gtid_set_contains(&exec, &have);
+	gtid_set_release(&have);
+	gtid_set_release(&purged);
+	gtid_set_release(&exec);
+	free(p);
+	free(x);
+	return kept && !*lacks;
 }
 
 /*
  * Whether the resumable position this task stored in the meta database is
- * still in the source's binlogs: its file is among SHOW BINARY LOGS, or,
- * for a GTID-only position, the GTIDs purged before the oldest binlog (its
- * Gtid_list event on MariaDB, gtid_purged on MySQL) are within it.
+ * still in the source's binlogs: a MySQL GTID set when the source purged
+ * nothing it lacks (whatever the server: after a switch-over the files are
+ * others); a file position when its file is among SHOW BINARY LOGS (and,
+ * on MySQL, the server is the one it was read from); a MariaDB GTID
+ * position by its file or else the oldest binlog's Gtid_list.
  */
 static void check_position_kept(struct pc *pc)
 {
 	struct binlog_pos pos;
 	struct gw_err e = GW_ERR_INIT;
-	bool found = false, kept = false, mariadb;
-	char *oldest = NULL, text[300];
+	bool found = false, kept = false, mariadb, lacks = false;
+	char *oldest = NULL, text[300], uuid[64] = "";
+	enum binlog_pos_kind kind;
 	unsigned long v;
 	MYSQL_RES *res;
 	MYSQL_ROW row;
@@ -492,6 +538,24 @@ static void check_position_kept(struct pc *pc)
 	    !found)
 		return; /* nothing to resume from: retention is about the future */
 	meta_position_format(text, sizeof(text), &pos);
+	if (strlen(text) + 1 >= sizeof(text))
+		memcpy(text + sizeof(text) - 4, "...", 4);
+	if (pos.halted[0]) {
+		item(pc, "binlog-retention", PC_FAIL,
+		     "start a new full migration (delete the spec's data on the destination and "
+		     "the spec, then create it anew under another name)",
+		     "the incremental migration stopped for good at %s: %.400s", text, pos.halted);
+		return;
+	}
+	conn_server_version(pc->src, &v, &mariadb);
+	kind = pos.kind != POS_UNKNOWN			   ? pos.kind
+	       : gtid_text_flavour(pos.gtid) == GTID_MYSQL ? POS_MYSQL_GTID
+	       : mariadb				   ? POS_MARIADB
+							   : POS_FILE;
+	if (kind == POS_MYSQL_GTID) {
+		kept = mysql_set_kept(pc, pos.gtid, &lacks);
+		goto report;
+	}
 	if (!(res = q(pc->src, "SHOW BINARY LOGS"))) {
 		item(pc, "binlog-retention", PC_FAIL,
 		     "grant REPLICATION CLIENT (BINLOG MONITOR) to the source account",
@@ -506,42 +570,66 @@ static void check_position_kept(struct pc *pc)
 			kept = true;
 	}
 	mysql_free_result(res);
-	conn_server_version(pc->src, &v, &mariadb);
-	if (!pos.file[0] && pos.gtid[0] && !mariadb) {
-		struct buf b = BUF_INIT;
-		char *sub = NULL;
-		if (buf_puts(&b, "SELECT GTID_SUBSET(@@GLOBAL.gtid_purged, ") == 0 &&
-		    conn_quote_string(&b, pc->src, pos.gtid, strlen(pos.gtid)) == 0 &&
-		    buf_putc(&b, ')') == 0)
-			sub = value(pc->src, buf_cstr(&b));
-		kept = sub && !strcmp(sub, "1");
-		free(sub);
-		buf_release(&b);
-	} else if (!pos.file[0] && pos.gtid[0] && oldest) {
-		/* [d-s-n,...] at the start of the oldest binlog: what came before */
-		struct buf b = BUF_INIT;
-		if (buf_puts(&b, "SHOW BINLOG EVENTS IN ") == 0 &&
-		    conn_quote_string(&b, pc->src, oldest, strlen(oldest)) == 0 &&
-		    buf_puts(&b, " LIMIT 4") == 0 && (res = q(pc->src, buf_cstr(&b)))) {
-			kept = true;
-			while ((row = mysql_fetch_row(res)))
-				if (row[2] && !strcmp(row[2], "Gtid_list") && row[5])
-					kept = gtid_covers(pos.gtid, row[5]);
-			mysql_free_result(res);
-		}
-		buf_release(&b);
+	if (kind == POS_FILE && pos.source_uuid[0] && stream_source_uuid(uuid, pc->src, &e) == 0 &&
+	    strcmp(uuid, pos.source_uuid)) {
+		item(pc, "binlog-retention", PC_FAIL,
+		     "start a new full migration; enable GTIDs (gtid_mode ON) so that a position "
+		     "survives a switch-over",
+		     "the stored position %s is of the server %s, the source is now %s: without "
+		     "GTIDs a file position cannot move to another server",
+		     text, pos.source_uuid, uuid);
+		free(oldest);
+		return;
 	}
+	if (!kept && kind == POS_MARIADB && pos.gtid[0] && oldest)
+		kept = maria_gtid_kept(pc, pos.gtid, oldest);
+report:
 	if (kept)
 		item(pc, "binlog-retention", PC_PASS, NULL,
 		     "the stored position %s is still in the source's binlogs", text);
+	else if (lacks)
+		item(pc, "binlog-retention", PC_FAIL,
+		     "start a new full migration, or point the spec back at the server with the "
+		     "migration's history",
+		     "the source lacks transactions of the stored position %s: it is not a server "
+		     "with this migration's history",
+		     text);
 	else
 		item(pc, "binlog-retention", PC_FAIL,
 		     "start a new full migration (delete the spec's data on the destination and "
 		     "the spec, then create it anew under another name), and keep binlogs longer",
 		     "the position %s stored in godwit_meta for this migration is older than the "
 		     "oldest binlog on the source (%s): the changes since were purged",
-		     text, oldest ? oldest : "none");
+		     text,
+		     kind == POS_MYSQL_GTID ? "see gtid_purged"
+		     : oldest		    ? oldest
+					    : "none");
 	free(oldest);
+}
+
+/* MySQL: with gtid_mode ON the position is a GTID set, which any server
+ * with the history can continue; without, a file offset of one server. */
+static void check_gtid_mode(struct pc *pc)
+{
+	char *mode = value(pc->src, "SELECT @@GLOBAL.gtid_mode");
+	char *enforce = value(pc->src, "SELECT @@GLOBAL.enforce_gtid_consistency");
+
+	if (mode && !strcasecmp(mode, "ON"))
+		item(pc, "gtid-mode", PC_PASS, NULL,
+		     "gtid_mode is ON (enforce_gtid_consistency %s): the position is a GTID set, "
+		     "resumed on any server that has the source's history (a switch-over)",
+		     enforce ? enforce : "?");
+	else
+		item(pc, "gtid-mode", PC_WARN,
+		     "SET GLOBAL enforce_gtid_consistency = ON, then gtid_mode OFF_PERMISSIVE, "
+		     "ON_PERMISSIVE and ON, one step at a time (MySQL's online procedure)",
+		     "gtid_mode is %s (enforce_gtid_consistency %s): the position is a file "
+		     "offset of this server; after a switch-over to another server (a new "
+		     "primary, an RDS high-availability failover) the migration cannot resume and "
+		     "needs a new full migration",
+		     mode ? mode : "unknown", enforce ? enforce : "unknown");
+	free(mode);
+	free(enforce);
 }
 
 static void check_binlog(struct pc *pc)
@@ -553,6 +641,9 @@ static void check_binlog(struct pc *pc)
 	char *exp = value(pc->src, "SELECT @@GLOBAL.expire_logs_days");
 	char *secs = value(pc->src, "SELECT @@GLOBAL.binlog_expire_logs_seconds");
 	char *meta = value(pc->src, "SELECT @@GLOBAL.binlog_row_metadata");
+	char *purge = value(pc->src, "SELECT @@GLOBAL.binlog_expire_logs_auto_purge");
+	unsigned long ver;
+	bool mariadb;
 
 	if (log_bin && !strcmp(log_bin, "1"))
 		item(pc, "binlog-enabled", PC_PASS, NULL, "the source writes a binlog");
@@ -584,15 +675,16 @@ static void check_binlog(struct pc *pc)
 		double days = exp ? strtod(exp, NULL) : 0;
 		long long s = secs ? strtoll(secs, NULL, 10) : 0;
 		double hours = s ? (double)s / 3600.0 : days * 24.0;
-		if (hours == 0)
+		double retry_h = (double)pc->s->retry_window_ms / 3600000.0;
+		if (hours == 0 || (purge && !strcmp(purge, "0")))
 			item(pc, "binlog-retention", PC_PASS, NULL,
 			     "binlogs are kept until purged by hand");
-		else if (hours < 24)
+		else if (hours < 24 || hours < retry_h)
 			item(pc, "binlog-retention", PC_WARN,
 			     "keep binlogs 7 days: SET GLOBAL binlog_expire_logs_seconds = 604800",
-			     "binlogs are kept %.1f hours: a pause or retry longer than that needs "
-			     "a new full migration",
-			     hours);
+			     "binlogs are kept %.1f hours%s: a pause, an outage or a retry longer "
+			     "than that needs a new full migration",
+			     hours, hours < retry_h ? ", less than retryWindow" : "");
 		else
 			item(pc, "binlog-retention", PC_PASS, NULL, "binlogs are kept %.1f hours",
 			     hours);
@@ -611,7 +703,11 @@ static void check_binlog(struct pc *pc)
 			     "rows logged before an ALTER of such a table cannot be checked)",
 			     meta);
 	}
+	conn_server_version(pc->src, &ver, &mariadb);
+	if (!mariadb)
+		check_gtid_mode(pc);
 	free(log_bin), free(fmt), free(img), free(sid), free(exp), free(secs), free(meta);
+	free(purge);
 }
 
 /* --- objects --------------------------------------------------------- */
@@ -1454,6 +1550,7 @@ int precheck_run(struct action_io *io, struct precheck_summary *out, struct prec
 				   &ignore) == 0)
 			pc.task_has_data = st >= META_SCHEMA_DONE;
 		check_versions(&pc);
+		check_auth(&pc);
 		check_privileges(&pc, PC_SOURCE);
 		check_privileges(&pc, PC_DESTINATION);
 		if (pc.incremental)

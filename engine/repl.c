@@ -7,8 +7,15 @@
  * it reads a row). It is advanced in the same destination transaction as
  * the rows it covers, so after a crash the stream resumes exactly there:
  * nothing lost, nothing applied twice (and if anything were, applying is
- * idempotent). MariaDB GTIDs (a domain-server-seq per domain) are the
- * position when the source has them; file:pos otherwise.
+ * idempotent). The position is kept in the source's form (kind in
+ * binlog_position): MariaDB GTIDs (a domain-server-seq per domain); a MySQL
+ * GTID set, the transactions executed (a GTID event is added when its
+ * transaction ends), resumed on any server with that history (a
+ * switch-over); or file:pos of one MySQL server (gtid_mode not ON), with
+ * its server_uuid. engine/stream.c asks the source for the binlog from it.
+ *
+ * XA transactions are applied at their XA COMMIT (see the XA section);
+ * an INCIDENT event (the source's binlog misses changes) stops the task.
  *
  * Apply. Rows of selected tables are written by key: a written row is an
  * upsert of the full image, an updated row an upsert of the after image
@@ -37,17 +44,18 @@
  */
 #include "lib/common.h"
 #include "binlog/binlog.h"
+#include "binlog/gtid.h"
 #include "engine/batch.h"
 #include "engine/conn.h"
 #include "engine/ddl.h"
 #include "engine/engine.h"
 #include "engine/meta.h"
+#include "engine/stream.h"
 #include "engine/table.h"
 #include "lib/log.h"
 #include "lib/sqllex.h"
 #include "lib/util.h"
 
-#include <mariadb_rpl.h>
 #include <mysqld_error.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,11 +66,6 @@
 
 #define GROUP_ROWS 5000
 #define GROUP_MS 200
-/* The source sends a heartbeat after this long without events: it is how
- * the applier learns that the stream has nothing more for now, and commits
- * the group it holds (without it the last group would wait for the next
- * event). */
-#define HEARTBEAT_NS "100000000"
 #define FREEZE_WAIT_S "10"
 
 /* A selected table as the applier knows it. */
@@ -95,10 +98,14 @@ struct snapshot {
 	uint64_t pos;
 };
 
-/* MariaDB GTID state: the last seq per domain. */
-struct gtid_dom {
-	uint32_t domain;
-	uint32_t server;
+/* The GTID of the source transaction being read, added to the position
+ * when the transaction ends. */
+struct pend_gtid {
+	bool mysql;	/* uuid:tag:seq; else MariaDB domain-server-seq */
+	bool anonymous; /* MySQL with gtid_mode OFF: no GTID */
+	uint8_t uuid[16];
+	char tag[33];
+	uint32_t domain, server;
 	uint64_t seq;
 };
 
@@ -108,16 +115,24 @@ struct repl {
 	const char *metadb;
 	MYSQL *src; /* SQL connection to the source */
 	MYSQL *dst;
+	bool src_mariadb;
 	struct binlog_decoder *dec;
 	struct rtable *tables;
 	size_t ntables;
-	/* positions */
-	struct gtid_dom *doms;
-	size_t ndoms;
-	struct gtid_dom pending; /* GTID of the transaction being read */
+	/* positions: kind says which of them resumes the stream */
+	enum binlog_pos_kind kind;
+	struct gtid_pos mpos; /* POS_MARIADB */
+	struct gtid_set mset; /* POS_MYSQL_GTID: the executed set */
+	struct pend_gtid pending;
 	bool have_pending;
 	char file[256];
 	uint64_t pos;
+	char source_uuid[64]; /* MySQL: the server the position was read from */
+	/* XA: the changes of an XA transaction's prepare group are kept in
+	 * godwit_meta.repl_xa until its XA COMMIT (see xa_*) */
+	bool xa_capture;
+	struct buf xa_xid; /* X'..',X'..',N of the transaction captured */
+	unsigned xa_seq;
 	/* the destination transaction */
 	bool in_txn;
 	size_t txn_rows;
@@ -137,152 +152,115 @@ struct repl {
 	size_t nsnaps;
 	/* the gated stop */
 	bool stopping;
-	struct gtid_dom *final_doms;
-	size_t nfinal;
+	struct gtid_pos final_mpos;
+	struct gtid_set final_mset;
 	char final_file[256];
 	uint64_t final_pos;
 	struct buf sql;
 };
 
-/* --- GTID state ------------------------------------------------------ */
+/* --- positions ------------------------------------------------------- */
 
-static int gtid_parse(struct gtid_dom **out, size_t *nout, const char *s)
+/* The transaction read ends: its GTID joins the position. */
+static int gtid_done(struct repl *r, struct gw_err *err)
 {
-	struct gtid_dom *d = NULL;
-	size_t n = 0;
-	const char *p = s;
+	const struct pend_gtid *g = &r->pending;
+	int rc = 0;
 
-	*out = NULL;
-	*nout = 0;
-	while (p && *p) {
-		unsigned long dom, srv;
-		unsigned long long seq;
-		char *end;
-		struct gtid_dom *nd;
-
-		while (*p == ',' || *p == ' ' || *p == '\n')
-			p++;
-		if (!*p)
-			break;
-		dom = strtoul(p, &end, 10);
-		if (*end != '-')
-			goto bad;
-		srv = strtoul(end + 1, &end, 10);
-		if (*end != '-')
-			goto bad;
-		seq = strtoull(end + 1, &end, 10);
-		if (!(nd = realloc(d, (n + 1) * sizeof(*d))))
-			goto bad;
-		d = nd;
-		d[n].domain = (uint32_t)dom;
-		d[n].server = (uint32_t)srv;
-		d[n].seq = seq;
-		n++;
-		p = end;
-	}
-	*out = d;
-	*nout = n;
-	return 0;
-bad:
-	free(d);
-	return -1;
-}
-
-static int gtid_format(struct buf *b, const struct gtid_dom *d, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (buf_printf(b, "%s%u-%u-%llu", i ? "," : "", d[i].domain, d[i].server,
-			       (unsigned long long)d[i].seq) < 0)
-			return GW_ENOMEM;
-	return 0;
-}
-
-static int gtid_set(struct repl *r, const struct gtid_dom *g)
-{
-	size_t i;
-	struct gtid_dom *nd;
-
-	for (i = 0; i < r->ndoms; i++)
-		if (r->doms[i].domain == g->domain) {
-			r->doms[i] = *g;
-			return 0;
-		}
-	if (!(nd = realloc(r->doms, (r->ndoms + 1) * sizeof(*nd))))
-		return GW_ENOMEM;
-	r->doms = nd;
-	r->doms[r->ndoms++] = *g;
+	if (!r->have_pending)
+		return 0;
+	r->have_pending = false;
+	if (g->anonymous)
+		return 0;
+	if (g->mysql && r->kind == POS_MYSQL_GTID)
+		rc = gtid_set_add(&r->mset, g->uuid, g->tag, g->seq, g->seq);
+	else if (!g->mysql && r->kind == POS_MARIADB)
+		rc = gtid_pos_set(&r->mpos, g->domain, g->server, g->seq);
+	if (rc == GW_ENOMEM)
+		return err_set(err, rc, "out of memory");
+	if (rc < 0)
+		return err_set(err, GW_EFATAL, "GTID %s of the source is not valid",
+			       g->mysql ? "(MySQL)" : "(MariaDB)");
 	return 0;
 }
 
 /* Whether the applied state has reached the final one. */
 static bool reached_final(const struct repl *r)
 {
-	size_t i, j;
+	int c;
 
-	if (r->nfinal) {
-		for (i = 0; i < r->nfinal; i++) {
-			bool ok = false;
-			for (j = 0; j < r->ndoms; j++)
-				if (r->doms[j].domain == r->final_doms[i].domain &&
-				    r->doms[j].seq >= r->final_doms[i].seq)
-					ok = true;
-			if (!ok)
-				return false;
-		}
+	if (r->kind == POS_MYSQL_GTID)
+		return gtid_set_contains(&r->mset, &r->final_mset);
+	if (r->kind == POS_MARIADB && r->final_mpos.n)
+		return gtid_pos_reached(&r->mpos, &r->final_mpos);
+	if (!r->final_file[0])
 		return true;
-	}
-	if (r->final_file[0]) {
-		int c = strcmp(r->file, r->final_file);
-		return c > 0 || (c == 0 && r->pos >= r->final_pos);
-	}
-	return true;
+	c = strcmp(r->file, r->final_file);
+	return c > 0 || (c == 0 && r->pos >= r->final_pos);
 }
 
-static int position_now(struct binlog_pos *out, const struct repl *r)
+static int position_now(struct binlog_pos *out, const struct repl *r, struct gw_err *err)
 {
 	struct buf g = BUF_INIT;
+	int rc = 0;
 
-	memset(out, 0, sizeof(*out));
-	if (gtid_format(&g, r->doms, r->ndoms) < 0) {
+	out->kind = r->kind;
+	if (r->kind == POS_MYSQL_GTID)
+		rc = gtid_set_format(&g, &r->mset);
+	else if (r->kind == POS_MARIADB)
+		rc = gtid_pos_format(&g, &r->mpos);
+	if (rc < 0) {
 		buf_release(&g);
-		return GW_ENOMEM;
+		return err_set(err, GW_ENOMEM, "out of memory");
 	}
-	(void)snprintf(out->gtid, sizeof(out->gtid), "%s", buf_cstr(&g));
+	if (g.len >= sizeof(out->gtid)) {
+		buf_release(&g);
+		return err_set(err, GW_EFATAL,
+			       "the GTID position is longer than %zu bytes, what godwit_meta keeps",
+			       sizeof(out->gtid) - 1);
+	}
+	memcpy(out->gtid, buf_cstr(&g), g.len + 1);
 	(void)snprintf(out->file, sizeof(out->file), "%s", r->file);
 	out->pos = r->pos;
 	out->source_ts = r->last_event_ts;
+	(void)snprintf(out->source_uuid, sizeof(out->source_uuid), "%s", r->source_uuid);
+	out->halted[0] = '\0';
 	buf_release(&g);
 	return 0;
 }
 
-/* Reads the source's current position (for a start without one, and for
- * the final position of a gated stop). */
-static int source_position(struct binlog_pos *out, MYSQL *src, struct gw_err *err)
+/* The stored position (text) into the applier's state of its kind. */
+static int position_load(struct repl *r, const struct binlog_pos *pos, struct gw_err *err)
 {
-	struct buf v = BUF_INIT;
-	MYSQL_RES *res;
-	MYSQL_ROW row;
-	bool found;
+	enum binlog_pos_kind k = pos->kind;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if ((rc = conn_query_value(&v, &found, src, "SELECT @@GLOBAL.gtid_binlog_pos", err)) < 0) {
-		buf_release(&v);
+	if (k == POS_UNKNOWN) /* a row of an older godwit: its text says */
+		k = gtid_text_flavour(pos->gtid) == GTID_MYSQL ? POS_MYSQL_GTID
+		    : r->src_mariadb			       ? POS_MARIADB
+							       : POS_FILE;
+	if (r->src_mariadb != (k == POS_MARIADB))
+		return err_set(err, GW_EFATAL,
+			       "the recorded position (%s, '%.100s') is of a %s source, but the "
+			       "source is %s now: a new full migration is needed",
+			       meta_pos_kind_name(k), pos->gtid[0] ? pos->gtid : pos->file,
+			       k == POS_MARIADB ? "MariaDB" : "MySQL",
+			       r->src_mariadb ? "MariaDB" : "MySQL");
+	r->kind = k;
+	if (k == POS_MYSQL_GTID)
+		rc = gtid_set_parse(&r->mset, pos->gtid, err);
+	else if (k == POS_MARIADB)
+		rc = gtid_pos_parse(&r->mpos, pos->gtid, err);
+	else
+		rc = 0;
+	if (rc < 0) {
+		err_prefix(err, "the recorded position");
 		return rc;
 	}
-	(void)snprintf(out->gtid, sizeof(out->gtid), "%s", buf_cstr(&v));
-	buf_release(&v);
-	if (mysql_query(src, "SHOW MASTER STATUS") || !(res = mysql_store_result(src)))
-		return conn_error(err, src, "SHOW MASTER STATUS on the source");
-	if ((row = mysql_fetch_row(res)) && row[0]) {
-		(void)snprintf(out->file, sizeof(out->file), "%s", row[0]);
-		out->pos = row[1] ? strtoull(row[1], NULL, 10) : 4;
-	}
-	mysql_free_result(res);
-	if (!out->file[0])
-		return err_set(err, GW_EFATAL, "the source has no binlog (log_bin is off)");
+	(void)snprintf(r->file, sizeof(r->file), "%s", pos->file);
+	r->pos = pos->pos;
+	r->last_event_ts = pos->source_ts;
+	(void)snprintf(r->source_uuid, sizeof(r->source_uuid), "%s", pos->source_uuid);
 	return 0;
 }
 
@@ -546,6 +524,50 @@ out:
  * is between two transactions, so a transaction is wholly before or after
  * it. NEEDSWORK: file:pos of the source that was copied; after a
  * failover between the copy and the catch-up, another server's names. */
+/*
+ * Snapshots the recorded position has passed filter nothing more: they are
+ * cleared in copy_table, for good. A snapshot's file and offset are the
+ * copy's server's, as is the recorded position until the stream goes on
+ * from it (check_source() refuses another server while one is pending):
+ * after a switch-over, the new server's file names say nothing about them.
+ */
+static int prune_snapshots(struct repl *r, struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	size_t i = 0;
+	int rc = 0;
+
+	while (i < r->nsnaps && rc == 0) {
+		struct snapshot *sn = &r->snaps[i];
+		int c = strcmp(r->file, sn->file);
+		if (!r->file[0] || c < 0 || (c == 0 && r->pos < sn->pos)) {
+			i++;
+			continue;
+		}
+		buf_reset(&q);
+		if (buf_puts(&q, "UPDATE ") < 0 || conn_quote_ident(&q, r->metadb) < 0 ||
+		    buf_puts(&q,
+			     ".copy_table SET snap_file = NULL, snap_pos = NULL WHERE task = ") <
+			0 ||
+		    conn_quote_string(&q, r->dst, r->s->name, strlen(r->s->name)) < 0 ||
+		    buf_puts(&q, " AND db = ") < 0 ||
+		    conn_quote_string(&q, r->dst, sn->db, strlen(sn->db)) < 0 ||
+		    buf_puts(&q, " AND tbl = ") < 0 ||
+		    conn_quote_string(&q, r->dst, sn->table, strlen(sn->table)) < 0) {
+			rc = err_set(err, GW_ENOMEM, "out of memory");
+			break;
+		}
+		if ((rc = conn_exec(r->dst, buf_cstr(&q), err)) < 0)
+			break;
+		free(sn->db);
+		free(sn->table);
+		memmove(sn, sn + 1, (r->nsnaps - i - 1) * sizeof(*sn));
+		r->nsnaps--;
+	}
+	buf_release(&q);
+	return rc;
+}
+
 static bool in_snapshot(const struct repl *r, const struct rtable *t)
 {
 	int c;
@@ -566,6 +588,58 @@ static int dst_exec(struct repl *r, const struct buf *q, struct gw_err *err)
 	if (mysql_real_query(r->dst, q->ptr, q->len))
 		return conn_error(err, r->dst, "applying a change");
 	return 0;
+}
+
+/* The statements of an XA transaction's prepare group wait in
+ * godwit_meta.repl_xa for its XA COMMIT (see the XA section). */
+static int xa_store(struct repl *r, unsigned seq, const char *sql, size_t len)
+{
+	struct buf q = BUF_INIT;
+	int rc = 1;
+
+	if (buf_puts(&q, "INSERT INTO ") == 0 && conn_quote_ident(&q, r->metadb) == 0 &&
+	    buf_puts(&q, ".repl_xa (task, xid, seq, stmt) VALUES (") == 0 &&
+	    conn_quote_string(&q, r->dst, r->s->name, strlen(r->s->name)) == 0 &&
+	    buf_putc(&q, ',') == 0 &&
+	    conn_quote_string(&q, r->dst, r->xa_xid.ptr, r->xa_xid.len) == 0 &&
+	    buf_printf(&q, ",%u,", seq) == 0 && conn_quote_string(&q, r->dst, sql, len) == 0 &&
+	    buf_putc(&q, ')') == 0)
+		rc = mysql_real_query(r->dst, q.ptr, q.len);
+	buf_release(&q);
+	return rc;
+}
+
+/* The applier's own table in the meta database (meta.h): the statements
+ * of XA transactions prepared on the source and not committed there yet,
+ * run at their XA COMMIT; seq 0 marks a prepare seen. */
+static int xa_ensure(struct repl *r, struct gw_err *err)
+{
+	struct buf db = BUF_INIT;
+	int rc;
+
+	if (conn_quote_ident(&db, r->metadb) < 0)
+		return err_set(err, GW_ENOMEM, "out of memory");
+	rc = conn_execf(r->dst, err,
+			"CREATE TABLE IF NOT EXISTS %s.repl_xa ("
+			" task VARCHAR(63) NOT NULL,"
+			" xid VARCHAR(300) NOT NULL,"
+			" seq INT UNSIGNED NOT NULL,"
+			" stmt LONGBLOB NOT NULL,"
+			" PRIMARY KEY (task, xid, seq)"
+			") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+			buf_cstr(&db));
+	buf_release(&db);
+	return rc;
+}
+
+/* Runs a statement that applies changes, or keeps it for the XA COMMIT
+ * while an XA transaction's prepare group is read. Non-zero on failure,
+ * as mysql_real_query(). */
+static int dst_apply(struct repl *r, const char *sql, size_t len)
+{
+	if (r->xa_capture)
+		return xa_store(r, r->xa_seq++, sql, len);
+	return mysql_real_query(r->dst, sql, len);
 }
 
 static int txn_begin(struct repl *r, struct gw_err *err)
@@ -599,13 +673,14 @@ static int txn_commit(struct repl *r, struct gw_err *err)
 		r->in_txn = false;
 		return rc;
 	}
-	if (position_now(&pos, r) < 0 ||
-	    meta_position_sql(&q, r->dst, r->metadb, r->s->name, &pos) < 0) {
+	if ((rc = position_now(&pos, r, err)) < 0 ||
+	    (meta_position_sql(&q, r->dst, r->metadb, r->s->name, &pos) < 0 &&
+	     (rc = err_set(err, GW_ENOMEM, "out of memory")) < 0)) {
 		buf_release(&q);
 		drop_all(r);
 		(void)mysql_query(r->dst, "ROLLBACK");
 		r->in_txn = false;
-		return err_set(err, GW_ENOMEM, "out of memory");
+		return rc;
 	}
 	rc = dst_exec(r, &q, err);
 	buf_release(&q);
@@ -733,6 +808,7 @@ static int values_text(struct buf *q, const struct rtable *t, const struct bl_va
  */
 static int txn_close(struct repl *r, struct gw_err *err)
 {
+	r->xa_capture = false;
 	if (r->in_txn && r->have_pending) {
 		drop_all(r);
 		(void)mysql_query(r->dst, "ROLLBACK");
@@ -880,7 +956,7 @@ static int send_stmt(void *ctx, const struct buf *sql, enum batch_expect expect)
 	struct repl *r = ctx;
 	my_ulonglong n;
 
-	if (mysql_real_query(r->dst, sql->ptr, sql->len))
+	if (dst_apply(r, sql->ptr, sql->len))
 		return conn_error(r->send_err, r->dst, "applying changes");
 	n = mysql_affected_rows(r->dst);
 	if (expect == BATCH_EXPECT_ONE && n != 1)
@@ -1235,6 +1311,7 @@ static int start_position(struct repl *r, struct gw_err *err)
 {
 	struct binlog_pos pos;
 	struct buf q = BUF_INIT;
+	char text[4400];
 	bool found;
 	int rc;
 
@@ -1242,7 +1319,7 @@ static int start_position(struct repl *r, struct gw_err *err)
 		return rc;
 	if (!found) {
 		/* An incremental-only task: from now. */
-		if ((rc = source_position(&pos, r->src, err)) < 0)
+		if ((rc = stream_source_position(&pos, r->src, err)) < 0)
 			return rc;
 		if (meta_position_sql(&q, r->dst, r->metadb, r->s->name, &pos) < 0) {
 			buf_release(&q);
@@ -1253,110 +1330,298 @@ static int start_position(struct repl *r, struct gw_err *err)
 		if (rc < 0)
 			return rc;
 	}
-	if (gtid_parse(&r->doms, &r->ndoms, pos.gtid) < 0)
-		return err_set(err, GW_EFATAL, "recorded position '%s' is not a MariaDB GTID list",
-			       pos.gtid);
-	(void)snprintf(r->file, sizeof(r->file), "%s", pos.file);
-	r->pos = pos.pos;
-	r->last_event_ts = pos.source_ts;
-	{
-		char text[4400];
-		meta_position_format(text, sizeof(text), &pos);
-		progress_set_position(r->io->progress, text);
-	}
+	if (pos.halted[0])
+		return err_set(err, GW_EFATAL, "stopped for good at this position: %s", pos.halted);
+	if ((rc = position_load(r, &pos, err)) < 0)
+		return rc;
+	meta_position_format(text, sizeof(text), &pos);
+	progress_set_position(r->io->progress, text);
 	return 0;
 }
 
-static int open_stream(MARIADB_RPL **out, MYSQL **conn_out, struct repl *r, struct gw_err *err)
+/* A set as text for a message, cut to fit. */
+static void gtid_set_text(char *out, size_t outsz, const struct gtid_set *s)
 {
-	MYSQL *m = NULL;
-	MARIADB_RPL *rpl = NULL;
-	struct buf q = BUF_INIT, g = BUF_INIT;
-	unsigned int sid;
-	char h[65];
+	struct buf b = BUF_INIT;
+
+	(void)snprintf(out, outsz, "%s", gtid_set_format(&b, s) == 0 ? buf_cstr(&b) : "?");
+	if (b.len >= outsz && outsz > 4)
+		memcpy(out + outsz - 4, "...", 4);
+	buf_release(&b);
+}
+
+/*
+ * Before a MySQL source streams: is it the server, or a server with the
+ * history, the position belongs to? A GTID set resumes on any server that
+ * has every transaction of it and has purged none after it (a switch-over
+ * to a replica that was in sync: the stream goes on by GTID set). A file
+ * position belongs to one server: another server_uuid at the address (with
+ * gtid_mode OFF nothing says where the old host's position is on the new
+ * one) cannot go on.
+ */
+static int check_source(struct repl *r, struct gw_err *err)
+{
+	struct gtid_set exec = GTID_SET_INIT, purged = GTID_SET_INIT;
+	struct buf v = BUF_INIT;
+	char uuid[64], text[400];
+	bool found;
 	int rc;
 
-	*out = NULL;
-	*conn_out = NULL;
-	if ((rc = conn_open(&m, &r->s->source, "source (binlog)", CONN_NO_SESSION | CONN_STREAM,
-			    r->s->name, err)) < 0)
+	if (r->src_mariadb)
+		return 0;
+	if ((rc = stream_source_uuid(uuid, r->src, err)) < 0)
 		return rc;
-	if ((rc = conn_exec(m,
-			    "SET @mariadb_slave_capability = 4, "
-			    "@master_binlog_checksum = @@global.binlog_checksum, "
-			    "@master_heartbeat_period = " HEARTBEAT_NS,
-			    err)) < 0)
-		goto fail;
-	if (r->ndoms) {
-		if (gtid_format(&g, r->doms, r->ndoms) < 0 ||
-		    buf_puts(&q, "SET @slave_connect_state = ") < 0 ||
-		    conn_quote_string(&q, m, g.ptr, g.len) < 0 ||
-		    buf_puts(&q,
-			     ", @slave_gtid_strict_mode = 0, @slave_gtid_ignore_duplicates = 0") <
-			0) {
-			rc = err_set(err, GW_ENOMEM, "out of memory");
-			goto fail;
-		}
-		if ((rc = conn_exec(m, buf_cstr(&q), err)) < 0)
-			goto fail;
+	if (r->kind == POS_FILE) {
+		if (r->source_uuid[0] && strcmp(uuid, r->source_uuid))
+			rc = err_set(
+			    err, GW_EFATAL,
+			    "the source's server_uuid is %s, the recorded position %s:%llu is "
+			    "of %s: another server answers (a switch-over?) and without "
+			    "GTIDs (gtid_mode OFF) a file position cannot be carried over to "
+			    "it: a new full migration is needed",
+			    uuid, r->file, (unsigned long long)r->pos, r->source_uuid);
+		goto out;
 	}
-	{
-		/* The stream's first event (a rotate) comes before the format
-		 * description that announces checksums: tell the decoder now. */
-		struct buf v = BUF_INIT;
-		bool found;
-		if ((rc = conn_query_value(&v, &found, m, "SELECT @@GLOBAL.binlog_checksum", err)) <
-		    0) {
-			buf_release(&v);
-			goto fail;
-		}
-		binlog_decoder_set_checksum(r->dec, strcasecmp(buf_cstr(&v), "CRC32") ? 0 : 1);
-		buf_release(&v);
+	if ((rc = conn_query_value(&v, &found, r->src, "SELECT @@GLOBAL.gtid_mode", err)) < 0)
+		goto out;
+	if (strcasecmp(buf_cstr(&v), "ON")) {
+		rc = err_set(
+		    err, GW_EFATAL,
+		    "the source's gtid_mode is %s, no longer ON: the recorded GTID set cannot "
+		    "be streamed from (set gtid_mode back to ON, or start a new full "
+		    "migration)",
+		    buf_cstr(&v));
+		goto out;
 	}
-	if (!(rpl = mariadb_rpl_init(m))) {
-		rc = err_set(err, GW_ENOMEM, "binlog stream: out of memory");
-		goto fail;
+	if ((rc = conn_query_value(&v, &found, r->src, "SELECT @@GLOBAL.gtid_executed", err)) < 0 ||
+	    (rc = gtid_set_parse(&exec, buf_cstr(&v), err)) < 0 ||
+	    (rc = conn_query_value(&v, &found, r->src, "SELECT @@GLOBAL.gtid_purged", err)) < 0 ||
+	    (rc = gtid_set_parse(&purged, buf_cstr(&v), err)) < 0) {
+		err_prefix(err, "reading the source's GTID history");
+		goto out;
 	}
-	/* A server id of the task's own, out of the way of real replicas. */
-	util_sha256_hex(h, r->s->name, strlen(r->s->name));
-	sid = (unsigned int)(strtoul((char[9]){h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], 0},
-				     NULL, 16) %
-			     1000000000u) +
-	      1000000000u;
-	if (mariadb_rpl_optionsv(rpl, MARIADB_RPL_SERVER_ID, sid) ||
-	    mariadb_rpl_optionsv(rpl, MARIADB_RPL_FLAGS, 0)) {
-		rc = err_set(err, GW_EFATAL, "binlog stream: cannot set options");
-		goto fail;
+	if (!gtid_set_contains(&exec, &r->mset)) {
+		if (gtid_set_subtract(&r->mset, &exec) < 0) /* fails the task: r->mset is done */
+			text[0] = '\0';
+		else
+			gtid_set_text(text, sizeof(text), &r->mset);
+		rc = err_set(err, GW_EFATAL,
+			     "the source (server_uuid %s) lacks transactions this migration has "
+			     "applied (%s): it does not carry the history of the server the "
+			     "migration started from; a new full migration is needed",
+			     uuid, text);
+		goto out;
 	}
-	if (r->ndoms) {
-		if (mariadb_rpl_optionsv(rpl, MARIADB_RPL_FILENAME, "", (size_t)0) ||
-		    mariadb_rpl_optionsv(rpl, MARIADB_RPL_START, (unsigned long)4)) {
-			rc = err_set(err, GW_EFATAL, "binlog stream: cannot set the start");
-			goto fail;
-		}
-	} else if (mariadb_rpl_optionsv(rpl, MARIADB_RPL_FILENAME, r->file, strlen(r->file)) ||
-		   mariadb_rpl_optionsv(rpl, MARIADB_RPL_START, (unsigned long)r->pos)) {
-		rc = err_set(err, GW_EFATAL, "binlog stream: cannot set the start");
-		goto fail;
+	if (!gtid_set_contains(&r->mset, &purged)) {
+		if (gtid_set_subtract(&purged, &r->mset) < 0)
+			text[0] = '\0';
+		else
+			gtid_set_text(text, sizeof(text), &purged);
+		rc = err_set(err, GW_EFATAL,
+			     "the recorded GTID set is no longer in the source's binlogs: the "
+			     "source (server_uuid %s) has purged transactions not applied yet "
+			     "(%s); a new full migration is needed",
+			     uuid, text);
+		goto out;
 	}
-	if (mariadb_rpl_open(rpl)) {
-		unsigned en = mysql_errno(m) ? mysql_errno(m) : mariadb_rpl_errno(rpl);
-		const char *msg = mysql_errno(m) ? mysql_error(m) : mariadb_rpl_error(rpl);
-		rc = en == 1236 ? GW_EFATAL : GW_ERETRY;
-		err_set(err, rc, "binlog stream from the source: %s (errno %u)", msg, en);
-		goto fail;
+	if (r->source_uuid[0] && strcmp(uuid, r->source_uuid) && r->nsnaps) {
+		rc = err_set(
+		    err, GW_EFATAL,
+		    "the source's server_uuid changed from %s to %s (a switch-over) before "
+		    "the stream passed the copy snapshot of %s.%s (a table without a key) at "
+		    "%s:%llu of the old server: the changes of that table cannot be placed "
+		    "on the new one; a new full migration is needed",
+		    r->source_uuid, uuid, r->snaps[0].db, r->snaps[0].table, r->snaps[0].file,
+		    (unsigned long long)r->snaps[0].pos);
+		goto out;
 	}
-	*out = rpl;
-	*conn_out = m;
-	buf_release(&q);
-	buf_release(&g);
+	if (r->source_uuid[0] && strcmp(uuid, r->source_uuid))
+		log_info(r->s->name,
+			 "the source's server_uuid changed from %s to %s (a switch-over): it has "
+			 "every transaction applied, resuming by GTID set",
+			 r->source_uuid, uuid);
+	(void)snprintf(r->source_uuid, sizeof(r->source_uuid), "%s", uuid);
+out:
+	gtid_set_release(&exec);
+	gtid_set_release(&purged);
+	buf_release(&v);
+	return rc;
+}
+
+/* --- XA transactions ------------------------------------------------- */
+
+/*
+ * An XA transaction is logged as two groups: its changes, ending with XA
+ * PREPARE (MySQL: a QUERY "XA START ..." first; MariaDB 10.5+: a GTID
+ * marked prepared), and later, maybe much later and after a restart of
+ * either side, XA COMMIT or XA ROLLBACK as a group of its own. Applied at
+ * the prepare, a rollback could not be undone; kept in memory, they would
+ * be unbounded and lost with the process. So the statements that apply
+ * them (dst_apply) go into godwit_meta.repl_xa, in the destination
+ * transaction that records the prepare group's position, and the XA
+ * COMMIT runs them, deletes them and records its own position in one
+ * transaction: each XA transaction is applied once, at its commit. A row
+ * of seq 0 marks every prepare seen; an XA COMMIT without one was prepared
+ * before the migration's start position, its changes neither copied (they
+ * were not committed) nor streamed.
+ */
+
+/* An XA transaction's prepare group starts: what is pending belongs to
+ * earlier transactions and is sent; what follows is kept. */
+static int xa_begin(struct repl *r, const struct buf *xid, struct gw_err *err)
+{
+	int rc;
+
+	if ((rc = txn_begin(r, err)) < 0 || (rc = flush_all(r, err)) < 0)
+		return rc;
+	buf_reset(&r->xa_xid);
+	if (buf_add(&r->xa_xid, xid->ptr, xid->len) < 0)
+		return err_set(err, GW_ENOMEM, "out of memory");
+	r->xa_capture = true;
+	r->xa_seq = 1;
 	return 0;
-fail:
-	if (rpl)
-		mariadb_rpl_close(rpl);
-	mysql_close(m);
+}
+
+/* Runs (commit) or drops the kept statements of xid, inside the open
+ * destination transaction; *found_out whether its prepare was seen. */
+static int xa_finish(struct repl *r, const struct buf *xid, bool commit, bool *found_out,
+		     struct gw_err *err)
+{
+	struct buf q = BUF_INIT, key = BUF_INIT, v = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	unsigned long long seq, last = 0, n = 0;
+	bool found;
+	int rc;
+
+	*found_out = false;
+	if ((rc = txn_begin(r, err)) < 0 || (rc = flush_all(r, err)) < 0)
+		return rc;
+	if (buf_puts(&key, " WHERE task = ") < 0 ||
+	    conn_quote_string(&key, r->dst, r->s->name, strlen(r->s->name)) < 0 ||
+	    buf_puts(&key, " AND xid = ") < 0 ||
+	    conn_quote_string(&key, r->dst, xid->ptr, xid->len) < 0 ||
+	    buf_puts(&q, "SELECT COUNT(*), MAX(seq) FROM ") < 0 ||
+	    conn_quote_ident(&q, r->metadb) < 0 || buf_puts(&q, ".repl_xa") < 0 ||
+	    buf_add(&q, key.ptr, key.len) < 0)
+		goto oom;
+	if (mysql_real_query(r->dst, q.ptr, q.len) || !(res = mysql_store_result(r->dst))) {
+		rc = conn_error(err, r->dst, "reading the kept XA statements");
+		goto out;
+	}
+	if ((row = mysql_fetch_row(res)) && row[0]) {
+		n = strtoull(row[0], NULL, 10);
+		last = row[1] ? strtoull(row[1], NULL, 10) : 0;
+	}
+	mysql_free_result(res);
+	*found_out = n > 0;
+	/* one statement at a time: a big transaction stays on the destination */
+	for (seq = 1; commit && seq <= last; seq++) {
+		buf_reset(&q);
+		if (buf_puts(&q, "SELECT stmt FROM ") < 0 || conn_quote_ident(&q, r->metadb) < 0 ||
+		    buf_puts(&q, ".repl_xa") < 0 || buf_add(&q, key.ptr, key.len) < 0 ||
+		    buf_printf(&q, " AND seq = %llu", seq) < 0)
+			goto oom;
+		if ((rc = conn_query_value(&v, &found, r->dst, buf_cstr(&q), err)) < 0)
+			goto out;
+		if (found && mysql_real_query(r->dst, v.ptr, v.len)) {
+			rc = conn_error(err, r->dst, "applying an XA transaction's changes");
+			goto out;
+		}
+	}
+	buf_reset(&q);
+	if (buf_puts(&q, "DELETE FROM ") < 0 || conn_quote_ident(&q, r->metadb) < 0 ||
+	    buf_puts(&q, ".repl_xa") < 0 || buf_add(&q, key.ptr, key.len) < 0)
+		goto oom;
+	rc = dst_exec(r, &q, err);
+	goto out;
+oom:
+	rc = err_set(err, GW_ENOMEM, "out of memory");
+out:
 	buf_release(&q);
-	buf_release(&g);
+	buf_release(&key);
+	buf_release(&v);
+	return rc;
+}
+
+/* XA_PREPARE: the kept changes wait for the commit (a marker says the
+ * prepare was seen); one phase (XA COMMIT ... ONE PHASE), they are
+ * applied now, with those kept already. */
+static int xa_prepared(struct repl *r, const struct binlog_event *e, struct gw_err *err)
+{
+	struct buf xid = BUF_INIT;
+	bool found;
+	int rc;
+
+	if (!r->xa_capture)
+		return 0; /* nothing of it was read: its XA START came first */
+	if (binlog_xid_text(&xid, e) < 0) {
+		rc = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (strcmp(buf_cstr(&xid), buf_cstr(&r->xa_xid)))
+		log_warn(r->s->name, "XA PREPARE %s follows XA START %s", buf_cstr(&xid),
+			 buf_cstr(&r->xa_xid));
+	if (e->xa_one_phase) {
+		r->xa_capture = false;
+		rc = xa_finish(r, &r->xa_xid, true, &found, err);
+		goto out;
+	}
+	if ((rc = txn_begin(r, err)) < 0 || (rc = flush_all(r, err)) < 0)
+		goto out;
+	if (xa_store(r, 0, "", 0)) {
+		rc = conn_error(err, r->dst, "recording a prepared XA transaction");
+		goto out;
+	}
+	r->xa_capture = false;
+	log_info(r->s->name, "XA transaction %s prepared on the source: applied at its commit",
+		 buf_cstr(&r->xa_xid));
+out:
+	buf_release(&xid);
+	return rc;
+}
+
+/* XA COMMIT / XA ROLLBACK of a prepared transaction (its own group). */
+static int xa_complete(struct repl *r, const struct buf *xid, bool commit, struct gw_err *err)
+{
+	bool found;
+	int rc;
+
+	if ((rc = xa_finish(r, xid, commit, &found, err)) < 0)
+		return rc;
+	if (commit && !found)
+		rc = err_set(err, GW_EFATAL,
+			     "XA COMMIT %s: the transaction was prepared before this migration's "
+			     "start position, so its changes were neither copied nor streamed; a "
+			     "new full migration is needed",
+			     buf_cstr(xid));
+	return rc;
+}
+
+/* A QUERY event of the stream: XA statements, DDL (apply_query), and the
+ * end of a group. */
+static int stream_query(struct repl *r, const struct binlog_event *e, struct gw_err *err)
+{
+	const char *sql = e->sql ? e->sql : "";
+	size_t len = e->sql ? e->sql_len : 0;
+	struct buf xid = BUF_INIT;
+	enum ddl_xa verb;
+	int rc = ddl_xa(&verb, &xid, sql, len, 0);
+
+	if (rc == GW_ENOMEM)
+		rc = err_set(err, GW_ENOMEM, "out of memory");
+	else if (rc < 0)
+		rc = err_set(err, GW_EFATAL, "cannot read the XID of '%.200s'", sql);
+	else if (verb == DDL_XA_START)
+		rc = xa_begin(r, &xid, err);
+	else if (verb == DDL_XA_COMMIT || verb == DDL_XA_ROLLBACK)
+		rc = xa_complete(r, &xid, verb == DDL_XA_COMMIT, err);
+	else if (verb == DDL_XA_NONE)
+		rc = apply_query(r, e, err);
+	buf_release(&xid);
+	if (rc == 0 && r->have_pending && e->sql && ddl_ends_group(sql, len, 0) &&
+	    (rc = txn_begin(r, err)) == 0 && (rc = gtid_done(r, err)) == 0)
+		r->txns_in_group++;
 	return rc;
 }
 
@@ -1410,49 +1675,191 @@ static int stop_step(struct repl *r, bool idle, bool *done, struct gw_err *err)
 			}
 			log_info(s->name, "source set read_only for the final drain");
 		}
-		if ((rc = source_position(&fin, r->src, err)) < 0)
+		if ((rc = stream_source_position(&fin, r->src, err)) < 0)
 			return rc;
-		free(r->final_doms);
-		r->final_doms = NULL;
-		r->nfinal = 0;
-		if (gtid_parse(&r->final_doms, &r->nfinal, fin.gtid) < 0)
-			r->nfinal = 0;
+		r->final_mpos.n = 0;
+		gtid_set_clear(&r->final_mset);
+		if (r->kind == POS_MYSQL_GTID && fin.kind != POS_MYSQL_GTID)
+			return err_set(err, GW_EFATAL,
+				       "the source's gtid_mode is no longer ON: its final position "
+				       "cannot be compared with the GTID set applied");
+		if ((r->kind == POS_MYSQL_GTID &&
+		     (rc = gtid_set_parse(&r->final_mset, fin.gtid, err)) < 0) ||
+		    (r->kind == POS_MARIADB &&
+		     (rc = gtid_pos_parse(&r->final_mpos, fin.gtid, err)) < 0)) {
+			err_prefix(err, "the source's final position");
+			return rc;
+		}
 		(void)snprintf(r->final_file, sizeof(r->final_file), "%s", fin.file);
 		r->final_pos = fin.pos;
 		r->stopping = true;
 		log_info(s->name, "stopping: draining to the source's final position %s",
-			 fin.gtid[0] ? fin.gtid : fin.file);
+			 r->kind != POS_FILE && fin.gtid[0] ? fin.gtid : fin.file);
 	}
 	if (reached_final(r) && !r->in_txn)
 		*done = true;
 	return 0;
 }
 
-static size_t raw_offset(const MARIADB_RPL_EVENT *ev)
+/* Where the stream starts: the applied position. */
+static void stream_from_here(struct stream_from *f, const struct repl *r)
 {
-	/* The packet's leading OK byte, when the buffer has it. */
-	if (ev->raw_data_size == (size_t)ev->event_length + 1 && ev->raw_data[0] == 0)
-		return 1;
-	return 0;
+	memset(f, 0, sizeof(*f));
+	f->kind = r->kind;
+	f->file = r->file;
+	f->pos = r->pos;
+	f->mariadb = &r->mpos;
+	f->mysql = &r->mset;
+}
+
+/* The position as a message names it. */
+static void position_text(char *out, size_t outsz, const struct repl *r)
+{
+	struct binlog_pos p;
+	struct gw_err ignore = GW_ERR_INIT;
+
+	if (position_now(&p, r, &ignore) < 0)
+		(void)snprintf(out, outsz, "%s:%llu", r->file, (unsigned long long)r->pos);
+	else
+		meta_position_format(out, outsz, &p);
+	if (strlen(out) + 1 >= outsz && outsz > 4)
+		memcpy(out + outsz - 4, "...", 4);
+}
+
+/* The source refused to stream from the position (errno 1236). */
+static int position_gone(struct repl *r, struct gw_err *err)
+{
+	char pos[300], why[sizeof(err->msg)];
+
+	(void)snprintf(why, sizeof(why), "%s", err->msg);
+	position_text(pos, sizeof(pos), r);
+	return err_set(err, GW_EFATAL,
+		       "position %s is no longer in the source's binlogs: a new full migration "
+		       "is needed (%s)",
+		       pos, why);
+}
+
+/* INCIDENT: the source's binlog misses changes (LOST_EVENTS: a statement
+ * that failed half-way on a non-transactional table, a binlog write that
+ * failed). A replica stops there; so does the migration, before it. */
+static int incident(struct repl *r, const struct binlog_event *e, struct gw_err *err)
+{
+	struct binlog_pos pos;
+	struct buf q = BUF_INIT;
+	int rc = txn_close(r, err);
+
+	if (rc < 0)
+		return rc;
+	(void)snprintf(err->msg, sizeof(err->msg),
+		       "the source's binlog has an incident at %s:%llu (%s: %.*s): changes are "
+		       "missing from it, the destination cannot be kept equal; a new full "
+		       "migration is needed",
+		       r->file, (unsigned long long)r->pos,
+		       e->incident == 1 ? "LOST_EVENTS" : "incident", (int)e->sql_len, e->sql);
+	/* Kept with the position: a stream resumed by GTID set would not be
+	 * sent the incident again (it is in no transaction), and would go on
+	 * past the changes it says are missing. */
+	if ((rc = position_now(&pos, r, err)) < 0)
+		return rc;
+	(void)snprintf(pos.halted, sizeof(pos.halted), "%s", err->msg);
+	if (meta_position_sql(&q, r->dst, r->metadb, r->s->name, &pos) < 0)
+		rc = err_set(err, GW_ENOMEM, "out of memory");
+	else if ((rc = conn_exec(r->dst, buf_cstr(&q), err)) == 0)
+		rc = err_set(err, GW_EFATAL, "%s", pos.halted);
+	buf_release(&q);
+	return rc;
+}
+
+/* One decoded event (of the stream or of a transaction payload). */
+static int stream_event(struct repl *r, const struct binlog_event *e, bool *idle,
+			struct gw_err *err)
+{
+	struct buf xid = BUF_INIT;
+	int rc = 0;
+
+	if (e->timestamp && e->kind != BK_HEARTBEAT && e->kind != BK_FORMAT_DESCRIPTION &&
+	    e->kind != BK_ROTATE && e->kind != BK_GTID_LIST) {
+		r->last_event_ts = e->timestamp;
+		atomic_store(&r->io->progress->applying_unix, e->timestamp);
+	}
+	switch (e->kind) {
+	case BK_ROTATE:
+		(void)snprintf(r->file, sizeof(r->file), "%s", e->rotate_file);
+		r->pos = e->rotate_pos;
+		break;
+	case BK_GTID:
+		memset(&r->pending, 0, sizeof(r->pending));
+		r->pending.mysql = e->gtid_mysql || e->gtid_anonymous;
+		r->pending.anonymous = e->gtid_anonymous;
+		memcpy(r->pending.uuid, e->gtid_uuid, sizeof(r->pending.uuid));
+		memcpy(r->pending.tag, e->gtid_tag, sizeof(r->pending.tag));
+		r->pending.domain = e->gtid_domain;
+		r->pending.server = e->server_id;
+		r->pending.seq = e->gtid_seq;
+		r->have_pending = true;
+		/* MariaDB marks an XA transaction's prepare group in its GTID */
+		if (e->gtid_xa == BL_XA_PREPARED) {
+			if (binlog_xid_text(&xid, e) < 0)
+				rc = err_set(err, GW_ENOMEM, "out of memory");
+			else
+				rc = xa_begin(r, &xid, err);
+		}
+		break;
+	case BK_TABLE_MAP: {
+		/* Described before its rows are decoded. */
+		struct rtable *t = NULL;
+		if (e->table &&
+		    (rc = rtable_find(&t, r, e->table->db, e->table->table, err)) == 0 && t &&
+		    !t->loaded)
+			rc = rtable_load(r, t, err);
+		break;
+	}
+	case BK_WRITE_ROWS:
+	case BK_UPDATE_ROWS:
+	case BK_DELETE_ROWS: rc = apply_rows(r, e, err); break;
+	case BK_QUERY: rc = stream_query(r, e, err); break;
+	case BK_XA_PREPARE:
+		if ((rc = xa_prepared(r, e, err)) == 0 && (rc = txn_begin(r, err)) == 0 &&
+		    (rc = gtid_done(r, err)) == 0)
+			r->txns_in_group++;
+		break;
+	case BK_XID:
+		if ((rc = txn_begin(r, err)) == 0 && (rc = gtid_done(r, err)) == 0)
+			r->txns_in_group++;
+		break;
+	case BK_INCIDENT: rc = incident(r, e, err); break;
+	case BK_HEARTBEAT: *idle = true; break;
+	default: break;
+	}
+	if (rc == 0 && e->next_pos && e->kind != BK_HEARTBEAT && e->kind != BK_ROTATE)
+		r->pos = e->next_pos;
+	buf_release(&xid);
+	return rc;
 }
 
 static int stream(struct repl *r, struct gw_err *err)
 {
-	MARIADB_RPL *rpl = NULL;
-	MARIADB_RPL_EVENT *ev = NULL;
-	MYSQL *m = NULL;
+	struct stream *st = NULL;
+	struct stream_from from;
+	char text[300];
+	unsigned en = 0;
 	int rc;
 
 	/* Nothing pending survives a stream that ended in an error. */
 	drop_all(r);
-	if ((rc = open_stream(&rpl, &m, r, err)) < 0)
+	if ((rc = check_source(r, err)) < 0)
 		return rc;
-	log_info(r->s->name, "incremental: streaming from %s",
-		 r->ndoms ? "the recorded GTID position" : r->file);
+	stream_from_here(&from, r);
+	if ((rc = stream_open(&st, r->s, &from, r->dec, &en, err)) < 0)
+		return en == 1236 ? position_gone(r, err) : rc;
+	position_text(text, sizeof(text), r);
+	log_info(r->s->name, "incremental: streaming from %s%s", text,
+		 r->kind == POS_MYSQL_GTID ? " (GTID set)" : "");
 	for (;;) {
 		struct binlog_event e;
-		bool idle = false, done = false, have;
-		size_t off;
+		const uint8_t *ev;
+		size_t len;
+		bool idle = false, done = false, have, in_payload;
 
 		if (*r->io->cancel) {
 			rc = txn_close(r, err);
@@ -1460,89 +1867,25 @@ static int stream(struct repl *r, struct gw_err *err)
 				rc = err_set(err, GW_ECANCEL, "cancelled");
 			break;
 		}
-		if (!(ev = mariadb_rpl_fetch(rpl, ev))) {
-			unsigned en = mysql_errno(m) ? mysql_errno(m) : mariadb_rpl_errno(rpl);
-			const char *msg = mysql_errno(m) ? mysql_error(m) : mariadb_rpl_error(rpl);
-			(void)txn_close(r, err);
+		if ((rc = stream_next(st, &ev, &len, &en, err)) < 0) {
+			struct gw_err ignore = GW_ERR_INIT;
+			(void)txn_close(r, &ignore);
 			if (en == 1236)
-				rc = err_set(
-				    err, GW_EFATAL,
-				    "position %s is no longer in the source's binlogs: a new "
-				    "full migration is needed (%s)",
-				    r->ndoms ? "(GTID)" : r->file, msg);
-			else
-				rc = err_set(err, GW_ERETRY,
-					     "binlog stream from the source: %s (errno %u)", msg,
-					     en);
+				rc = position_gone(r, err);
 			break;
 		}
-		off = raw_offset(ev);
-		if ((rc = binlog_decode(r->dec, ev->raw_data + off, ev->raw_data_size - off, &e,
-					err)) < 0) {
+		if ((rc = binlog_decode(r->dec, ev, len, &e, err)) < 0) {
 			err_prefix(err, "decoding the source's binlog");
 			break;
 		}
+		/* a TRANSACTION_PAYLOAD's events follow it, one by one */
+		in_payload = false;
 		have = true;
 		while (have && rc == 0) {
-			if (e.timestamp && e.kind != BK_HEARTBEAT &&
-			    e.kind != BK_FORMAT_DESCRIPTION && e.kind != BK_ROTATE &&
-			    e.kind != BK_GTID_LIST) {
-				r->last_event_ts = e.timestamp;
-				atomic_store(&r->io->progress->applying_unix, e.timestamp);
-			}
-			switch (e.kind) {
-			case BK_ROTATE:
-				(void)snprintf(r->file, sizeof(r->file), "%s", e.rotate_file);
-				r->pos = e.rotate_pos;
+			if ((rc = stream_event(r, &e, &idle, err)) < 0)
 				break;
-			case BK_GTID:
-				r->pending.domain = e.gtid_domain;
-				r->pending.seq = e.gtid_seq;
-				r->pending.server = e.server_id;
-				r->have_pending = true;
-				break;
-			case BK_TABLE_MAP: {
-				/* Described before its rows are decoded. */
-				struct rtable *t = NULL;
-				if (e.table &&
-				    (rc = rtable_find(&t, r, e.table->db, e.table->table, err)) ==
-					0 &&
-				    t && !t->loaded)
-					rc = rtable_load(r, t, err);
-				break;
-			}
-			case BK_WRITE_ROWS:
-			case BK_UPDATE_ROWS:
-			case BK_DELETE_ROWS: rc = apply_rows(r, &e, err); break;
-			case BK_QUERY:
-				rc = apply_query(r, &e, err);
-				if (rc == 0 && r->have_pending && e.sql &&
-				    strncasecmp(e.sql, "BEGIN", 5)) {
-					/* A statement group (DDL) ends here. */
-					if ((rc = txn_begin(r, err)) == 0) {
-						rc = gtid_set(r, &r->pending);
-						r->have_pending = false;
-						r->txns_in_group++;
-					}
-				}
-				break;
-			case BK_XID:
-				if ((rc = txn_begin(r, err)) < 0)
-					break;
-				if (r->have_pending) {
-					rc = gtid_set(r, &r->pending);
-					r->have_pending = false;
-				}
-				r->txns_in_group++;
-				break;
-			case BK_HEARTBEAT: idle = true; break;
-			default: break;
-			}
-			if (rc < 0)
-				break;
-			if (e.next_pos && e.kind != BK_HEARTBEAT && e.kind != BK_ROTATE)
-				r->pos = e.next_pos;
-			if (e.kind == BK_PAYLOAD)
+			in_payload = in_payload || e.kind == BK_PAYLOAD;
+			if (in_payload)
 				rc = binlog_decode_inner(r->dec, &e, &have, err);
 			else
 				have = false;
@@ -1566,10 +1909,7 @@ static int stream(struct repl *r, struct gw_err *err)
 			}
 		}
 	}
-	if (ev)
-		mariadb_free_rpl_event(ev);
-	mariadb_rpl_close(rpl);
-	mysql_close(m);
+	stream_close(st);
 	return rc;
 }
 
@@ -1592,6 +1932,10 @@ int engine_incremental(struct action_io *io)
 	    (rc = conn_open(&r.dst, &io->spec->destination, "destination", CONN_DEFAULT, io->task,
 			    &io->err)) < 0)
 		goto out;
+	{
+		unsigned long ver;
+		conn_server_version(r.src, &ver, &r.src_mariadb);
+	}
 	/* A pause or a forced stop does not wait for a lock on the destination. */
 	conn_guard_start(&guard, r.dst, io->cancel);
 	guarded = true;
@@ -1600,7 +1944,8 @@ int engine_incremental(struct action_io *io)
 	 * already accepted. */
 	if ((rc = conn_exec(r.dst, "SET SESSION foreign_key_checks = 0", &io->err)) < 0 ||
 	    (rc = meta_ensure(r.dst, r.metadb, &io->err)) < 0 ||
-	    (rc = load_snapshots(&r, &io->err)) < 0 || (rc = start_position(&r, &io->err)) < 0)
+	    (rc = xa_ensure(&r, &io->err)) < 0 || (rc = load_snapshots(&r, &io->err)) < 0 ||
+	    (rc = start_position(&r, &io->err)) < 0 || (rc = prune_snapshots(&r, &io->err)) < 0)
 		goto out;
 	{
 		unsigned long ver;
@@ -1624,13 +1969,16 @@ out:
 		free(r.tables[i].dest_table);
 	}
 	free(r.tables);
+	gtid_pos_release(&r.mpos);
+	gtid_pos_release(&r.final_mpos);
+	gtid_set_release(&r.mset);
+	gtid_set_release(&r.final_mset);
+	buf_release(&r.xa_xid);
 	for (i = 0; i < r.nsnaps; i++) {
 		free(r.snaps[i].db);
 		free(r.snaps[i].table);
 	}
 	free(r.snaps);
-	free(r.doms);
-	free(r.final_doms);
 	buf_release(&r.sql);
 	buf_release(&r.kscratch);
 	buf_release(&r.vscratch);

@@ -195,6 +195,15 @@ static const struct key tls_keys[] = {
      .def = "preferred",
      .names = tls_names},
     {.name = "ca", .type = KT_STR, .off = offsetof(struct endpoint, tls_ca)},
+    /* caching_sha2_password and sha256_password without TLS: the password
+     * goes RSA-encrypted with the server's public key, given here as a PEM
+     * file, or, with getServerPublicKey, asked of the server itself (which
+     * a man in the middle can answer) */
+    {.name = "serverPublicKey", .type = KT_STR, .off = offsetof(struct endpoint, tls_server_key)},
+    {.name = "getServerPublicKey",
+     .type = KT_BOOL,
+     .off = offsetof(struct endpoint, tls_get_server_key),
+     .def = "false"},
 };
 static const struct keytab tls_tab = {tls_keys, ARRAY_SIZE(tls_keys), NULL};
 

@@ -894,6 +894,7 @@ static void endpoint_release(struct endpoint *e)
 	free(e->user);
 	free(e->password.name);
 	free(e->tls_ca);
+	free(e->tls_server_key);
 	free(e->rds.region);
 	free(e->rds.instance_id);
 	free(e->rds.account_id);

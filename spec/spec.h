@@ -40,8 +40,10 @@ struct endpoint {
 	unsigned port; /* default 3306 */
 	char *user;
 	struct secret_ref password;
-	enum tls_mode tls_mode; /* default TLS_PREFERRED */
-	char *tls_ca;		/* NULL if not given */
+	enum tls_mode tls_mode;	 /* default TLS_PREFERRED */
+	char *tls_ca;		 /* NULL if not given */
+	char *tls_server_key;	 /* the server's RSA public key (PEM file), NULL if not given */
+	bool tls_get_server_key; /* may ask the server for its public key */
 	struct rds_ref rds;
 	char *meta_database; /* destination only; default "godwit_meta" */
 };

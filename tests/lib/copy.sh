@@ -28,3 +28,11 @@ hexsel() {
 		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$db' AND TABLE_NAME='$tbl'")
 	echo "SELECT $cols FROM \`$db\`.\`$tbl\` ORDER BY $order"
 }
+
+# server_key FILE DIR: the spec's source (its first tls line) reaches a
+# MySQL 8 server without TLS with the server's RSA public key, DIR's
+# public_key.pem (caching_sha2_password, the default plugin a MySQL 8
+# server announces, is otherwise refused without TLS).
+server_key() {
+	sed -i "0,\\|tls: {mode: disabled}|s|tls: {mode: disabled}|tls: {mode: disabled, serverPublicKey: $2/public_key.pem}|" "$1"
+}

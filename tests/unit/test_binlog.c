@@ -835,6 +835,177 @@ static void test_maria_old_temporal(void **state)
 	binlog_decoder_free(d);
 }
 
+/* INCIDENT, MariaDB XA GTIDs, a longer common header, a 5.1 table map,
+ * MySQL GTIDs' uuid and tag. */
+static void test_stop_events(void **state)
+{
+	static const uint8_t uuid[16] = {0x3e, 0x11, 0xfa, 0x47, 0x71, 0xca, 0x11, 0xe1,
+					 0x9e, 0x33, 0xc8, 0x0a, 0xa9, 0x42, 0x95, 0x62};
+	struct binlog_decoder *d = binlog_decoder_new();
+	struct binlog_event ev;
+	struct gw_err err = GW_ERR_INIT;
+	struct buf out = BUF_INIT;
+	struct evbuf e;
+	size_t i;
+	(void)state;
+
+	build_fde(&e, "8.0.40", false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	/* INCIDENT 1 (LOST_EVENTS) with its message */
+	ev_start(&e, BINLOG_INCIDENT_EVENT);
+	ev_u(&e, 1, 2);
+	ev_u(&e, 11, 1);
+	ev_add(&e, "lost events", 11);
+	ev_end(&e, false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_int_equal(ev.kind, BK_INCIDENT);
+	assert_int_equal(ev.incident, 1);
+	assert_int_equal(ev.sql_len, 11);
+	assert_string_equal(ev.sql, "lost events");
+	assert_int_equal(binlog_event_json(&out, &ev, NULL, 4), 0);
+	assert_non_null(strstr(buf_cstr(&out), "\"type\":\"incident\""));
+	assert_non_null(strstr(
+	    buf_cstr(&out), "\"incident\":1,\"incident_name\":\"LOST_EVENTS\",\"message\":\"lost "
+			    "events\""));
+	/* a message longer than the event */
+	e.b[21] = 200;
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), GW_EFATAL);
+	/* without a message */
+	ev_start(&e, BINLOG_INCIDENT_EVENT);
+	ev_u(&e, 1, 2);
+	ev_end(&e, false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_int_equal(ev.sql_len, 0);
+
+	/* MySQL GTID: uuid and gno; ANONYMOUS_GTID: none */
+	ev_start(&e, BINLOG_GTID_EVENT);
+	ev_u(&e, 1, 1);
+	ev_add(&e, uuid, 16);
+	ev_u(&e, 42, 8);
+	ev_end(&e, false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_true(ev.gtid_mysql);
+	assert_false(ev.gtid_anonymous);
+	assert_memory_equal(ev.gtid_uuid, uuid, 16);
+	assert_string_equal(ev.gtid_tag, "");
+	assert_string_equal(ev.gtid, "3e11fa47-71ca-11e1-9e33-c80aa9429562:42");
+	e.b[19 + 17] = 0; /* gno 0 is no GTID */
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), GW_EFATAL);
+	e.b[4] = BINLOG_ANONYMOUS_GTID_EVENT;
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_true(ev.gtid_anonymous);
+	assert_false(ev.gtid_mysql);
+
+	/* TABLE_MAP of MySQL 5.1: no metadata, no null bitmap */
+	ev_start(&e, BINLOG_TABLE_MAP_EVENT);
+	ev_u(&e, 9, 6);
+	ev_u(&e, 1, 2);
+	ev_u(&e, 1, 1);
+	ev_add(&e, "d", 2);
+	ev_u(&e, 2, 1);
+	ev_add(&e, "t5", 3);
+	ev_u(&e, 2, 1);
+	ev_u(&e, MT_LONG, 1);
+	ev_u(&e, MT_TINY, 1);
+	ev_end(&e, false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_int_equal(ev.kind, BK_TABLE_MAP);
+	assert_int_equal(ev.table->ncols, 2);
+	assert_int_equal(ev.table->cols[0].type, MT_LONG);
+	assert_true(ev.table->cols[1].nullable);
+	/* its rows decode */
+	ev_start(&e, BINLOG_WRITE_ROWS_EVENT);
+	ev_u(&e, 9, 6);
+	ev_u(&e, 1, 2);
+	ev_u(&e, 2, 2);
+	ev_u(&e, 2, 1);
+	ev_u(&e, 3, 1);
+	ev_u(&e, 0, 1);
+	ev_u(&e, 77, 4);
+	ev_u(&e, 5, 1);
+	ev_end(&e, false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_int_equal(ev.nrows, 1);
+	assert_int_equal(ev.rows[0].after[0].i, 77);
+	assert_int_equal(ev.rows[0].after[1].i, 5);
+
+	/* names of the pre-5.0 load events */
+	ev_start(&e, 9);
+	ev_u(&e, 1, 4);
+	ev_end(&e, false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	buf_reset(&out);
+	assert_int_equal(binlog_event_json(&out, &ev, NULL, 4), 0);
+	assert_non_null(strstr(buf_cstr(&out), "\"type\":\"append_block\""));
+	binlog_decoder_free(d);
+
+	/* MariaDB GTIDs of an XA transaction: prepare (with a commit id) and
+	 * complete, their XIDs checked against the event's bytes */
+	d = binlog_decoder_new();
+	build_fde(&e, "10.11.6-MariaDB-log", false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	ev_start(&e, BINLOG_MARIA_GTID_EVENT);
+	ev_u(&e, 5, 8), ev_u(&e, 0, 4), ev_u(&e, 64 | 2, 1), ev_u(&e, 99, 8);
+	ev_u(&e, 7, 4), ev_u(&e, 2, 1), ev_u(&e, 2, 1);
+	ev_add(&e, "x2bq", 4);
+	ev_end(&e, false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_int_equal(ev.gtid_xa, BL_XA_PREPARED);
+	assert_int_equal(ev.xa_format_id, 7);
+	buf_reset(&out);
+	assert_int_equal(binlog_xid_text(&out, &ev), 0);
+	assert_string_equal(buf_cstr(&out), "X'7832',X'6271',7");
+	/* every cut is an error, never a read past the end */
+	for (i = 19 + 13; i < e.n; i++) {
+		struct evbuf c = e;
+		c.n = i;
+		ev_end(&c, false);
+		err_clear(&err);
+		assert_int_equal(binlog_decode(d, c.b, c.n, &ev, &err), GW_EFATAL);
+	}
+	/* lengths beyond what XA allows */
+	e.b[19 + 13 + 8 + 4] = 65;
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), GW_EFATAL);
+	assert_non_null(strstr(err.msg, "XID lengths 65 and 2"));
+	e.b[19 + 13 + 8 + 4] = 0;
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), GW_EFATAL);
+	ev_start(&e, BINLOG_MARIA_GTID_EVENT);
+	ev_u(&e, 6, 8), ev_u(&e, 0, 4), ev_u(&e, 128 | 1, 1);
+	ev_u(&e, 1, 4), ev_u(&e, 1, 1), ev_u(&e, 0, 1), ev_add(&e, "a", 1);
+	ev_end(&e, false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_int_equal(ev.gtid_xa, BL_XA_COMPLETED);
+	buf_reset(&out);
+	assert_int_equal(binlog_event_json(&out, &ev, NULL, 4), 0);
+	assert_non_null(strstr(buf_cstr(&out), "\"xa\":\"complete\",\"xid\":\"X'61',X'',1\""));
+	binlog_decoder_free(d);
+
+	/* a format description declaring a 21-byte common header: the two
+	 * extra bytes of every event are skipped */
+	d = binlog_decoder_new();
+	build_fde(&e, "5.0.99-future", false);
+	e.b[19 + 2 + 50 + 4] = 21;
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	ev_start(&e, BINLOG_XID_EVENT);
+	ev_u(&e, 0xabab, 2); /* the extra header bytes */
+	ev_u(&e, 31337, 8);
+	ev_end(&e, false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_int_equal(ev.kind, BK_XID);
+	assert_int_equal(ev.xid, 31337);
+	e.n = 20;
+	ev_end(&e, false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), GW_EFATAL);
+	/* shorter than v4's is refused */
+	build_fde(&e, "5.0.99-future", false);
+	e.b[19 + 2 + 50 + 4] = 13;
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), GW_EFATAL);
+	assert_non_null(strstr(err.msg, "shorter than v4"));
+
+	buf_release(&out);
+	binlog_decoder_free(d);
+}
+
 static void test_garbage(void **state)
 {
 	struct binlog_decoder *d = binlog_decoder_new();
@@ -886,7 +1057,7 @@ int main(void)
 	    cmocka_unit_test(test_value_sql),	    cmocka_unit_test(test_events),
 	    cmocka_unit_test(test_maria_events),    cmocka_unit_test(test_mysql8_events),
 	    cmocka_unit_test(test_describe_table),  cmocka_unit_test(test_maria_old_temporal),
-	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_stop_events),	    cmocka_unit_test(test_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -574,6 +574,84 @@ static void test_parse_mysql_binlog(void **state)
 	buf_release(&tables);
 }
 
+/* XA statements as MySQL logs them (X'..' parts) and as users write them
+ * ('..' strings, a comment in between): one canonical XID. */
+static void test_xa(void **state)
+{
+	static const struct {
+		const char *sql;
+		enum ddl_xa verb;
+		const char *xid; /* NULL: refused */
+	} cases[] = {
+	    {"XA START X'7831',X'',1", DDL_XA_START, "X'7831',X'',1"},
+	    {"XA BEGIN 'x1'", DDL_XA_START, "X'7831',X'',1"},
+	    {"xa commit 'x1', 'b' , 3", DDL_XA_COMMIT, "X'7831',X'62',3"},
+	    {"XA /* c */ COMMIT x'4A4b',0x0c,7", DDL_XA_COMMIT, "X'4a4b',X'0c',7"},
+	    {"XA ROLLBACK 'it''s'", DDL_XA_ROLLBACK, "X'69742773',X'',1"},
+	    {"XA COMMIT 'a\\'b'", DDL_XA_COMMIT, "X'612762',X'',1"},
+	    {"XA END X'7831',X'',1", DDL_XA_END, ""},
+	    {"XA PREPARE X'7831',X'',1", DDL_XA_PREPARE, ""},
+	    {"XA RECOVER", DDL_XA_OTHER, ""},
+	    {"COMMIT", DDL_XA_NONE, ""},
+	    {"/* XA COMMIT 'x' */ INSERT INTO t VALUES (1)", DDL_XA_NONE, ""},
+	    {"XA COMMIT 1", DDL_XA_COMMIT, NULL},
+	    {"XA COMMIT 'x', 'y', 1.5", DDL_XA_COMMIT, NULL},
+	    {"XA COMMIT X'123'", DDL_XA_COMMIT, NULL},
+	    {"XA COMMIT '0123456789012345678901234567890123456789012345678901234567890123456789'",
+	     DDL_XA_COMMIT, NULL},
+	};
+	struct buf xid = BUF_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		enum ddl_xa verb;
+		int r = ddl_xa(&verb, &xid, cases[i].sql, strlen(cases[i].sql), 0);
+
+		if (verb != cases[i].verb)
+			fail_msg("%s: verb %d, want %d", cases[i].sql, verb, cases[i].verb);
+		if (!cases[i].xid) {
+			if (r != GW_EFATAL)
+				fail_msg("%s: accepted as %s", cases[i].sql, buf_cstr(&xid));
+			continue;
+		}
+		if (r != 0 || strcmp(buf_cstr(&xid), cases[i].xid))
+			fail_msg("%s: %d '%s', want '%s'", cases[i].sql, r, buf_cstr(&xid),
+				 cases[i].xid);
+	}
+	buf_release(&xid);
+}
+
+static void test_ends_group(void **state)
+{
+	static const struct {
+		const char *sql;
+		bool ends;
+	} cases[] = {
+	    {"BEGIN", false},
+	    {"/*!80000 BEGIN */", false},
+	    {"SAVEPOINT s1", false},
+	    {"ROLLBACK TO s1", false},
+	    {"ROLLBACK TO SAVEPOINT s1", false},
+	    {"RELEASE SAVEPOINT s1", false},
+	    {"START TRANSACTION", false},
+	    {"XA START X'31',X'',1", false},
+	    {"XA END X'31',X'',1", false},
+	    {"XA PREPARE X'31',X'',1", true},
+	    {"XA COMMIT X'31',X'',1", true},
+	    {"COMMIT", true},
+	    {"ROLLBACK", true},
+	    {"CREATE TABLE t (a INT)", true},
+	    {"# BEGIN\nCOMMIT", true},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		if (ddl_ends_group(cases[i].sql, strlen(cases[i].sql), 0) != cases[i].ends)
+			fail_msg("%s: ends the group is not %d", cases[i].sql, cases[i].ends);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -583,7 +661,8 @@ int main(void)
 	    cmocka_unit_test(test_create_hostile_names), cmocka_unit_test(test_create_refused),
 	    cmocka_unit_test(test_defs_split),		 cmocka_unit_test(test_headers),
 	    cmocka_unit_test(test_create_database),	 cmocka_unit_test(test_create_mysql8),
-	    cmocka_unit_test(test_parse_mysql_binlog),
+	    cmocka_unit_test(test_parse_mysql_binlog),	 cmocka_unit_test(test_xa),
+	    cmocka_unit_test(test_ends_group),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -578,7 +578,8 @@ static void test_every_key(void **state)
 	    "spec:\n"
 	    "  source:\n    host: 10.0.0.1\n    port: 3307\n    user: migrator\n"
 	    "    password: {fromFile: /run/secrets/src}\n"
-	    "    tls: {mode: verify-identity, ca: /etc/ca.pem}\n"
+	    "    tls: {mode: verify-identity, ca: /etc/ca.pem, serverPublicKey: /etc/src.pem,\n"
+	    "          getServerPublicKey: true}\n"
 	    "  destination:\n    user: m\n    password: {fromEnv: DST_PW}\n"
 	    "    rds: {region: cn-hangzhou, instanceId: rm-1, accountId: \"123\", roleName: r}\n"
 	    "    metaDatabase: gw_meta\n"
@@ -608,6 +609,10 @@ static void test_every_key(void **state)
 	assert_string_equal(s->source.password.name, "/run/secrets/src");
 	assert_int_equal(s->source.tls_mode, TLS_VERIFY_IDENTITY);
 	assert_string_equal(s->source.tls_ca, "/etc/ca.pem");
+	assert_string_equal(s->source.tls_server_key, "/etc/src.pem");
+	assert_true(s->source.tls_get_server_key);
+	assert_null(s->destination.tls_server_key);
+	assert_false(s->destination.tls_get_server_key);
 	assert_true(s->destination.is_rds);
 	assert_null(s->destination.host);
 	assert_string_equal(s->destination.rds.region, "cn-hangzhou");
