@@ -28,7 +28,7 @@ spec:
   source: {host: 127.0.0.1, port: $rogue_PORT, user: u, password: $3, tls: {mode: preferred}}
   destination: {host: 127.0.0.1, port: $rogue_PORT, user: u, password: $3}
   migrationTypes: [schema, full]
-  objects: [{database: shop}]
+  objects: [{database: shop, renameTo: "shop_$2"}]
 EOF
 }
 message() { cat "$S/tasks/$1/message" 2>/dev/null; }
@@ -50,7 +50,7 @@ kill -TERM "$DEEP"
 gone() { ! gw_alive "$1"; }
 wait_for "SIGTERM ends the controller" 10 gone "$DEEP"
 ctl_start DEEP2 --dir "$GW_TMP/deep" --state-dir "$GW_TMP/deep-state2"
-wait_for "the controller started" 10 grep -q "controller started" "$GW_TMP/controller-DEEP2.log"
+wait_for "the controller started" 10 grep -qE "controller .*started" "$GW_TMP/controller-DEEP2.log"
 kill -TERM "$DEEP2"
 wait_for "SIGTERM ends the controller as it reads the spec" 10 gone "$DEEP2"
 
