@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# A git server that stops answering in the middle of a fetch holds up
+# nothing but the specs: the server (git http-backend behind a loopback
+# smart-HTTP server written for this test) sends the status line and
+# headers of the pack and then hangs. While it hangs:
+#  - a running migration's phase changes are acted on (its source goes
+#    away: Retrying; it comes back: Incremental, the rows written meanwhile
+#    applied), and its status files keep moving;
+#  - /healthz stays 200 past the 60 s after which a loop that did not turn
+#    is reported dead, /readyz stays 200, and the log says once that the
+#    server does not answer;
+#  - the spec of the hanging fetch is not applied (the specs of the last
+#    fetch are).
+# Released, the fetch ends and its spec is applied (paused). A second hang,
+# then SIGTERM: the controller ends within a few seconds without waiting
+# for the fetch.
+. "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/controller.sh"
+
+mdb_start src
+mdb_start dst
+ctl_require engine
+mdb_q src "CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY); INSERT INTO shop.t VALUES (1), (2)"
+
+R=$GW_TMP/root
+W=$GW_TMP/work
+S=$GW_TMP/state
+git init -q --bare -b main "$R/specs.git"
+git init -q -b main "$W"
+commit() {
+	git -C "$W" add -A
+	GIT_AUTHOR_NAME=Ada GIT_AUTHOR_EMAIL=ada@example.com GIT_COMMITTER_NAME=ci \
+		GIT_COMMITTER_EMAIL=ci@example.com git -C "$W" commit -qm "$1"
+	git -C "$W" push -q "$R/specs.git" main
+}
+write_spec "$W/shop.yaml" shop "schema, full, incremental"
+commit "shop"
+
+# The server: while $GW_TMP/stall exists, a POST to git-upload-pack (the
+# pack itself, after the refs were advertised) gets its status line and
+# headers, then nothing until the file is gone.
+PORT=$(free_port)
+STALL=$GW_TMP/stall
+python3 - "$PORT" "$R" "$STALL" "$GW_TMP/http-events.log" >"$GW_TMP/http.log" 2>&1 <<'PY' &
+import http.server, os, subprocess, sys, time
+port, root, stall, events = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+def event(what):
+    with open(events, "a") as f:
+        f.write(what + "\n")
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self): self.git()
+    def do_POST(self): self.git()
+    def git(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                size = int(self.rfile.readline().strip(), 16)
+                if not size:
+                    self.rfile.readline(); break
+                body += self.rfile.read(size); self.rfile.readline()
+        else:
+            body = self.rfile.read(n)
+        path, _, query = self.path.partition("?")
+        env = dict(os.environ, GIT_PROJECT_ROOT=root, GIT_HTTP_EXPORT_ALL="1", PATH_INFO=path,
+                   QUERY_STRING=query, REQUEST_METHOD=self.command,
+                   CONTENT_TYPE=self.headers.get("Content-Type", ""),
+                   HTTP_CONTENT_ENCODING=self.headers.get("Content-Encoding", ""),
+                   GIT_PROTOCOL=self.headers.get("Git-Protocol", ""))
+        out = subprocess.run(["git", "http-backend"], input=body, env=env,
+                             capture_output=True).stdout
+        head, _, content = out.partition(b"\r\n\r\n")
+        status, headers = 200, []
+        for line in head.split(b"\r\n"):
+            k, _, v = line.decode().partition(":")
+            if k.lower() == "status":
+                status = int(v.split()[0])
+            elif k:
+                headers.append((k, v.strip()))
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.flush()
+        if self.command == "POST" and path.endswith("/git-upload-pack") and os.path.exists(stall):
+            event("stalled")
+            while os.path.exists(stall):
+                time.sleep(0.1)
+            event("released")
+        self.wfile.write(content)
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+wait_for "git http server listening" 10 python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT)).close()"
+URL=http://127.0.0.1:$PORT/specs.git
+git ls-remote "$URL" >/dev/null || fail "test setup: the server serves git"
+stalled() { [ "$(grep -c '^stalled$' "$GW_TMP/http-events.log" 2>/dev/null)" -ge "$1" ]; }
+hanging() { [ "$(grep -c '^stalled$' "$GW_TMP/http-events.log")" -gt "$(grep -c '^released$' "$GW_TMP/http-events.log" || true)" ]; }
+
+hport=$(free_port)
+ctl_start C --git "$URL" --state-dir "$S" --interval 1s --listen "$hport" --id stall-1
+hurl=http://127.0.0.1:$hport
+code() { curl -s -o /dev/null -w '%{http_code}' "$hurl/$1"; }
+wait_for "shop streams" 90 phase_is "$S" shop Incremental
+
+# --- the first hang: a new commit (pause) whose pack never comes --------
+touch "$STALL"
+hang_start=$(date +%s)
+write_spec "$W/shop.yaml" shop "schema, full, incremental" "  state: paused"
+commit "pause shop"
+wait_for "the fetch of the pause commit hangs" 30 stalled 1
+
+# the migration's own events are acted on: its source goes away...
+mdb_stop src
+wait_for "shop retries while its source is down" 60 phase_is "$S" shop Retrying
+grep -q "Retrying" "$S/tasks/shop/status.yaml" || fail "status.yaml follows"
+# ...and comes back with rows written meanwhile
+mdb_launch src
+mdb_q src "INSERT INTO shop.t VALUES (3), (4)"
+wait_for "shop streams again" 90 phase_is "$S" shop Incremental
+wait_for "the rows written meanwhile applied" 30 dst_is "SELECT COUNT(*) FROM shop.t" 4
+assert_contains "$(cat "$S/tasks/shop/progress")" "events applied" "the progress file moves"
+hanging || fail "the fetch still hangs"
+assert_eq 0 "$(audit_count "$S" shop incremental cancelled)" "the spec of the hanging fetch is not applied"
+phase_is "$S" shop Incremental || fail "not paused: the pause commit never arrived"
+
+# past the time after which a loop that did not turn is reported dead
+wait_for "the log says the server does not answer" 90 grep -q "no answer from the server for" "$GW_TMP/controller-C.log"
+[ $(($(date +%s) - hang_start)) -ge 60 ] || fail "the stall was reported before 60 s"
+assert_eq 1 "$(grep -c "no answer from the server for" "$GW_TMP/controller-C.log")" "said once"
+hanging || fail "the fetch still hangs past 60 s"
+assert_eq 200 "$(code healthz)" "/healthz while the fetch hangs"
+assert_eq 200 "$(code readyz)" "/readyz while the fetch hangs"
+mdb_q src "INSERT INTO shop.t VALUES (5)"
+wait_for "still applying after 60 s" 30 dst_is "SELECT COUNT(*) FROM shop.t" 5
+
+# released: the fetch ends, the pause is applied
+rm -f "$STALL"
+wait_for "the pause commit is applied" 30 phase_is "$S" shop Paused
+grep -q "the server answers again" "$GW_TMP/controller-C.log" || fail "the log says the server answers again"
+
+# --- the second hang, then SIGTERM ---------------------------------------
+touch "$STALL"
+write_spec "$W/shop.yaml" shop "schema, full, incremental"
+commit "resume shop"
+wait_for "the fetch of the resume commit hangs" 30 stalled 2
+t0=$(date +%s%N)
+kill -TERM "$C"
+exited() { ! gw_alive "$C"; }
+wait_for "the controller exits on SIGTERM" 10 exited
+wait "$C" 2>/dev/null || fail "exit status after SIGTERM: $?"
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "# SIGTERM to exit: $ms ms"
+[ "$ms" -lt 6000 ] || fail "SIGTERM took $ms ms"
+hanging || fail "the fetch was still hanging when the controller ended"
+grep -q "does not end: not waiting for it" "$GW_TMP/controller-C.log" || fail "the log says it did not wait"
+phase_is "$S" shop Paused || fail "the phase file kept"
+rm -f "$STALL"
+echo ok
