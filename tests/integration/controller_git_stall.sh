@@ -10,7 +10,8 @@
 #    is reported dead, /readyz stays 200, and the log says once that the
 #    server does not answer;
 #  - the spec of the hanging fetch is not applied (the specs of the last
-#    fetch are).
+#    fetch are);
+#  - a `--once` controller whose first fetch hangs exits 2 with the reason.
 # Released, the fetch ends and its spec is applied (paused). A second hang,
 # then SIGTERM: the controller ends within a few seconds without waiting
 # for the fetch.
@@ -111,6 +112,13 @@ hang_start=$(date +%s)
 write_spec "$W/shop.yaml" shop "schema, full, incremental" "  state: paused"
 commit "pause shop"
 wait_for "the fetch of the pause commit hangs" 30 stalled 1
+# a --once controller whose first fetch hangs gives up with the reason
+set +e
+timeout 150 "$GODWIT" controller --git "$URL" --state-dir "$GW_TMP/state-once" --once \
+	>"$GW_TMP/once.log" 2>&1 &
+ONCE=$!
+set -e
+wait_for "the --once controller's fetch hangs too" 30 stalled 2
 
 # the migration's own events are acted on: its source goes away...
 mdb_stop src
@@ -133,6 +141,12 @@ assert_eq 1 "$(grep -c "no answer from the server for" "$GW_TMP/controller-C.log
 hanging || fail "the fetch still hangs past 60 s"
 assert_eq 200 "$(code healthz)" "/healthz while the fetch hangs"
 assert_eq 200 "$(code readyz)" "/readyz while the fetch hangs"
+set +e
+wait "$ONCE"
+rc=$?
+set -e
+assert_eq 2 "$rc" "--once whose first fetch hangs"
+assert_contains "$(cat "$GW_TMP/once.log")" "no answer from the server for" "--once says why"
 mdb_q src "INSERT INTO shop.t VALUES (5)"
 wait_for "still applying after 60 s" 30 dst_is "SELECT COUNT(*) FROM shop.t" 5
 
@@ -145,7 +159,7 @@ grep -q "the server answers again" "$GW_TMP/controller-C.log" || fail "the log s
 touch "$STALL"
 write_spec "$W/shop.yaml" shop "schema, full, incremental"
 commit "resume shop"
-wait_for "the fetch of the resume commit hangs" 30 stalled 2
+wait_for "the fetch of the resume commit hangs" 30 stalled 3
 t0=$(date +%s%N)
 kill -TERM "$C"
 exited() { ! gw_alive "$C"; }
