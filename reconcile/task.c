@@ -370,6 +370,39 @@ static int rev_lines(struct buf *b, const struct spec_rev *r)
 	return 0;
 }
 
+/* Who wrote the task's record ("" when nobody, or a godwit of before the
+ * line). */
+static void record_writer(char *out, size_t outsz, const struct task *t)
+{
+	struct buf b = BUF_INIT;
+	char path[4096];
+	const char *p, *e;
+
+	out[0] = '\0';
+	if (!t->env->state_dir || task_dir(path, sizeof(path), t, "record") < 0 ||
+	    util_read_file(&b, path) < 0 || !b.len)
+		goto out;
+	if ((p = strstr(buf_cstr(&b), "\ncontroller=")) || !strncmp(b.ptr, "controller=", 11)) {
+		p = p ? p + 12 : b.ptr + 11;
+		e = strchr(p, '\n');
+		snprintf(out, outsz, "%.*s", (int)(e ? e - p : (ptrdiff_t)strlen(p)), p);
+	}
+out:
+	buf_release(&b);
+}
+
+/* Whether this controller may write the task's record: it holds the lock
+ * (or works without one), or the record is its own or nobody's. */
+static bool record_mine(const struct task *t)
+{
+	char who[160];
+
+	if (!t->env->use_lock || !t->spec || lock_state(t, NULL, 0) == LOCK_HELD)
+		return true;
+	record_writer(who, sizeof(who), t);
+	return !who[0] || (t->env->controller_id && !strcmp(who, t->env->controller_id));
+}
+
 int task_save_record(struct task *t)
 {
 	const struct task_record *r = &t->rec;
@@ -377,11 +410,12 @@ int task_save_record(struct task *t)
 	char path[4096];
 	int rc = GW_ENOMEM;
 
-	if (!t->env->state_dir)
+	if (!t->env->state_dir || !record_mine(t))
 		return 0;
 	if (task_dir(path, sizeof(path), t, "") < 0 || util_mkdir_p(path, 0755) < 0)
 		return GW_EFATAL;
 	if (put_line(&b, "phase", phase_name(r->phase)) < 0 ||
+	    put_line(&b, "controller", t->env->controller_id ? t->env->controller_id : "") < 0 ||
 	    put_line(&b, "precheck_hash", r->precheck_hash) < 0 ||
 	    put_line(&b, "whitelist_hash", r->whitelist_hash) < 0 ||
 	    put_line(&b, "blocked_hash", r->blocked_hash) < 0 ||
@@ -400,6 +434,8 @@ int task_save_record(struct task *t)
 	if (task_dir(path, sizeof(path), t, "record") < 0)
 		goto out;
 	rc = util_write_file_atomic(path, b.ptr, b.len) < 0 ? GW_EFATAL : 0;
+	if (rc == 0)
+		t->rec_dirty = false;
 out:
 	buf_release(&b);
 	return rc;
@@ -631,11 +667,49 @@ static void spec_seen(struct task *t, const struct spec_rev *rev)
 	t->rec.deleted = false;
 	t->dormant = false;
 	spec_rev_copy(&t->attempted, rev);
-	/* only a record this controller keeps already: one that does not
-	 * drive the migration writes nothing (the driver's records it) */
+	/* only a record kept already (one that does not drive the migration
+	 * writes nothing: the driver's records it), and only by the
+	 * controller that writes the task's files (task_env.may_write), now
+	 * or at a later tick */
 	if (save && t->env->state_dir && task_dir(path, sizeof(path), t, "record") == 0 &&
-	    access(path, F_OK) == 0)
+	    access(path, F_OK) == 0) {
+		t->rec_dirty = true;
 		(void)task_save_record(t);
+	}
+}
+
+/*
+ * A lock just taken over: another controller sharing the state directory
+ * may have driven the migration, and what it learnt (precheck passed,
+ * whitelist added, the gated stop done, retries) is in the record it
+ * left, not in this controller's memory of the task, which may be days
+ * old. Read it then, before acting.
+ */
+static void adopt_record(struct task *t)
+{
+	bool held = t->keeper && lock_state(t, NULL, 0) == LOCK_HELD;
+	struct task_record r;
+	char who[160];
+
+	if (held && !t->held_before)
+		t->adopt = true;
+	t->held_before = held;
+	if (!held)
+		t->adopt = false;
+	if (!t->adopt || t->worker_live)
+		return;
+	t->adopt = false;
+	record_writer(who, sizeof(who), t);
+	if (!who[0] || !t->env->controller_id || !strcmp(who, t->env->controller_id) ||
+	    task_record_load(&r, t->env->state_dir, t->name) < 0)
+		return;
+	log_info(t->name, "taking up the record %s left", who);
+	if (!t->deleted)
+		r.deleted = false;
+	if (!r.created_ms)
+		r.created_ms = t->rec.created_ms;
+	t->rec = r;
+	t->rec_dirty = true;
 }
 
 int task_restore(struct task *t)
@@ -1230,10 +1304,13 @@ static void deleted_unlocked(struct task *t, enum lock_state ls, int64_t now_ms)
 			 t->rec.whitelist_added ? " (whitelist entries not removed)" : "");
 		if (before.phase != t->rec.phase && t->env->phase_changed)
 			t->env->phase_changed(t->env->ctx, t, before.phase, t->rec.phase);
+		/* carried out here; with LOCK_OTHER the driver does it */
+		if (!before.deleted && t->env->deleted)
+			t->env->deleted(t->env->ctx, t);
 	}
 	t->finished = true;
 	(void)now_ms;
-	if (memcmp(&before, &t->rec, sizeof(before)) != 0)
+	if (memcmp(&before, &t->rec, sizeof(before)) != 0 || t->rec_dirty)
 		(void)task_save_record(t);
 }
 
@@ -1285,6 +1362,8 @@ void task_tick(struct task *t, int64_t now_ms)
 		conflict_hold(t, now_ms);
 		return;
 	}
+	adopt_record(t);
+	before = t->rec;
 	memset(&in, 0, sizeof(in));
 	if (t->worker_live && atomic_load(&t->worker_done)) {
 		collect(t, &in);
@@ -1304,7 +1383,7 @@ void task_tick(struct task *t, int64_t now_ms)
 				lock_unreachable(t, now_ms);
 			if (t->deleted && !t->worker_live && (ls == LOCK_OTHER || ls == LOCK_ERROR))
 				deleted_unlocked(t, ls, now_ms);
-			if (collected)
+			if (collected || t->rec_dirty)
 				(void)task_save_record(t);
 			update_conditions(t, now_ms);
 			return;
@@ -1352,7 +1431,9 @@ void task_tick(struct task *t, int64_t now_ms)
 		if (t->env->phase_changed)
 			t->env->phase_changed(t->env->ctx, t, before.phase, t->rec.phase);
 	}
-	if (memcmp(&before, &t->rec, sizeof(before)) != 0)
+	if (!before.deleted && t->rec.deleted && t->env->deleted)
+		t->env->deleted(t->env->ctx, t);
+	if (memcmp(&before, &t->rec, sizeof(before)) != 0 || t->rec_dirty)
 		(void)task_save_record(t);
 	update_conditions(t, now_ms);
 }

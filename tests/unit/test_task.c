@@ -408,6 +408,37 @@ static void test_restore_then_delete(void **state)
 	task_free(t);
 }
 
+static _Atomic int deletions;
+
+static void h_deleted(void *ctx, struct task *t)
+{
+	(void)ctx, (void)t;
+	atomic_fetch_add(&deletions, 1);
+}
+
+/* The deletion is reported once, when carried out. */
+static void test_deletion_reported_once(void **state)
+{
+	struct task *t;
+	struct spec_rev rev = {"t1.yaml", "abc", "", NULL, 0};
+	int i;
+
+	(void)state;
+	deletions = 0;
+	env.deleted = h_deleted;
+	assert_int_equal(task_new(&t, "t1", &env, util_now_ms()), 0);
+	task_set_spec(t, mkspec("h1", MT_SCHEMA | MT_FULL, STATE_RUNNING), "x", 1, &rev);
+	assert_true(tick_until(t, PH_COMPLETED, false, 5000));
+	task_set_deleted(t);
+	assert_int_equal(atomic_load(&deletions), 0);
+	assert_true(tick_until(t, PH_STOPPED, false, 5000));
+	for (i = 0; i < 5; i++)
+		task_tick(t, util_now_ms());
+	assert_int_equal(atomic_load(&deletions), 1);
+	env.deleted = NULL;
+	task_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +447,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_retry_then_success, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_conflict_holds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restore_then_delete, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_deletion_reported_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restart_resumes_from_record_and_stage, setup,
 					    teardown),
 	};
