@@ -947,9 +947,14 @@ bool task_steady(const struct task *t)
 	if (t->spec_immutable && !t->pending && !t->worker_live)
 		return true;
 	/* A phase from the record is not trusted before the destination was
-	 * read in this process (Failed and PrecheckFailed wait for an edit). */
+	 * read in this process. Failed and PrecheckFailed wait for an edit:
+	 * they stand for the spec they failed with, not for one edited since;
+	 * Invalid stands only while the spec is. (Until the machine has seen
+	 * the spec, the recorded phase is a previous run's: a spec fixed
+	 * while no controller ran must not end --once as Invalid.) */
 	if (t->spec && !t->invalid && !t->deleted && !t->stage_known &&
-	    !phase_is_error(t->rec.phase))
+	    (!phase_is_error(t->rec.phase) || t->rec.phase == PH_INVALID ||
+	     strcmp(t->rec.blocked_hash, t->spec->hash)))
 		return false;
 	if (t->rec.phase == PH_INCREMENTAL)
 		return t->running == MA_INCREMENTAL && atomic_load(&t->progress.caught_up) &&

@@ -408,6 +408,59 @@ static void test_restore_then_delete(void **state)
 	task_free(t);
 }
 
+/* A spec fixed while no controller ran: the Invalid of the record is a
+ * previous run's, and `--once` must not take it for the answer. */
+static void test_fixed_spec_is_not_steady_before_seen(void **state)
+{
+	struct task *t;
+	struct spec_rev rev = {"t1.yaml", "abc", "", NULL, 0};
+
+	(void)state;
+	assert_int_equal(task_new(&t, "t1", &env, util_now_ms()), 0);
+	task_set_spec(t, mkspec("h1", MT_SCHEMA | MT_FULL, STATE_RUNNING), "x", 1, &rev);
+	assert_true(tick_until(t, PH_COMPLETED, false, 5000));
+	task_set_invalid(t, "t1.yaml:6:3: unknown key 'sorce'", &rev);
+	assert_true(tick_until(t, PH_INVALID, false, 5000));
+	assert_true(task_steady(t));
+	task_free(t);
+
+	assert_int_equal(task_new(&t, "t1", &env, util_now_ms()), 0);
+	assert_int_equal(t->rec.phase, PH_INVALID);
+	task_set_spec(t, mkspec("h1", MT_SCHEMA | MT_FULL, STATE_RUNNING), "x", 1, &rev);
+	assert_false(task_steady(t));
+	assert_true(tick_until(t, PH_COMPLETED, false, 5000));
+	assert_true(task_steady(t));
+	task_free(t);
+}
+
+/* Failed stands for the spec it failed with, not for one edited since. */
+static void test_failed_stands_for_its_spec(void **state)
+{
+	struct task *t;
+	struct spec_rev rev = {"t1.yaml", "abc", "", NULL, 0};
+	char rec[512];
+
+	(void)state;
+	snprintf(rec, sizeof(rec), "%s/tasks/t1", tmpdir);
+	assert_int_equal(util_mkdir_p(rec, 0755), 0);
+	snprintf(rec, sizeof(rec), "%s/tasks/t1/record", tmpdir);
+	assert_int_equal(util_write_file_atomic(rec,
+						"phase=Failed\nblocked_hash=h1\n"
+						"blocked_phase=Failed\nmessage=boom\n",
+						strlen("phase=Failed\nblocked_hash=h1\n"
+						       "blocked_phase=Failed\nmessage=boom\n")),
+			 0);
+	assert_int_equal(task_new(&t, "t1", &env, util_now_ms()), 0);
+	task_set_spec(t, mkspec("h1", MT_FULL, STATE_RUNNING), "x", 1, &rev);
+	assert_true(task_steady(t)); /* waits for an edit */
+	task_free(t);
+	assert_int_equal(task_new(&t, "t1", &env, util_now_ms()), 0);
+	task_set_spec(t, mkspec("h2", MT_FULL, STATE_RUNNING), "y", 1, &rev);
+	assert_false(task_steady(t)); /* edited: to be tried again */
+	assert_true(tick_until(t, PH_COMPLETED, false, 5000));
+	task_free(t);
+}
+
 static _Atomic int deletions;
 
 static void h_deleted(void *ctx, struct task *t)
@@ -447,6 +500,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_retry_then_success, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_conflict_holds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restore_then_delete, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fixed_spec_is_not_steady_before_seen, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_stands_for_its_spec, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deletion_reported_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restart_resumes_from_record_and_stage, setup,
 					    teardown),
