@@ -728,6 +728,13 @@ static bool writes_status(struct ctl *c, const struct task *t)
 	return !who[0] || !strcmp(who, c->id) || !peers_alive(c->peers, who);
 }
 
+static bool hook_alive(void *ctx, const char *id)
+{
+	struct ctl *c = ctx;
+
+	return c->peers && peers_alive(c->peers, id);
+}
+
 static void hook_deleted(void *ctx, struct task *t)
 {
 	struct ctl *c = ctx;
@@ -914,6 +921,7 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 	c.env.phase_changed = hook_phase;
 	c.env.wake = hook_wake;
 	c.env.deleted = hook_deleted;
+	c.env.controller_alive = hook_alive;
 	c.env.ctx = &c;
 
 	sigemptyset(&mask);

@@ -391,16 +391,44 @@ out:
 	buf_release(&b);
 }
 
-/* Whether this controller may write the task's record: it holds the lock
- * (or works without one), or the record is its own or nobody's. */
-static bool record_mine(const struct task *t)
+/* What a driver learnt that a record keeps (not the phase and messages of
+ * the moment): taken from a record another controller left. */
+static void take_knowledge(struct task_record *to, const struct task_record *from)
 {
+	memcpy(to->precheck_hash, from->precheck_hash, sizeof(to->precheck_hash));
+	memcpy(to->whitelist_hash, from->whitelist_hash, sizeof(to->whitelist_hash));
+	to->whitelist_added = from->whitelist_added;
+	to->verified = from->verified;
+	to->incremental_done = from->incremental_done;
+	to->incomplete = from->incomplete;
+	to->retries_total = from->retries_total;
+	to->last_success_ms = from->last_success_ms;
+	if (from->created_ms)
+		to->created_ms = from->created_ms;
+}
+
+/*
+ * Whether this controller may write the task's record: it holds the lock
+ * (or works without one), or the record is its own, nobody's, or left by a
+ * controller that no longer runs. In that last case, without the lock,
+ * what that one learnt is taken into this one's record first: this
+ * controller has not driven the migration since.
+ */
+static bool record_mine(struct task *t)
+{
+	struct task_record r;
 	char who[160];
 
 	if (!t->env->use_lock || !t->spec || lock_state(t, NULL, 0) == LOCK_HELD)
 		return true;
 	record_writer(who, sizeof(who), t);
-	return !who[0] || (t->env->controller_id && !strcmp(who, t->env->controller_id));
+	if (!who[0] || (t->env->controller_id && !strcmp(who, t->env->controller_id)))
+		return true;
+	if (t->env->controller_alive && t->env->controller_alive(t->env->ctx, who))
+		return false;
+	if (task_record_load(&r, t->env->state_dir, t->name) == 0)
+		take_knowledge(&t->rec, &r);
+	return true;
 }
 
 int task_save_record(struct task *t)
@@ -703,7 +731,10 @@ static void adopt_record(struct task *t)
 	if (!who[0] || !t->env->controller_id || !strcmp(who, t->env->controller_id) ||
 	    task_record_load(&r, t->env->state_dir, t->name) < 0)
 		return;
-	log_info(t->name, "taking up the record %s left", who);
+	if (strcmp(r.precheck_hash, t->rec.precheck_hash) ||
+	    r.whitelist_added != t->rec.whitelist_added || r.verified != t->rec.verified ||
+	    r.incremental_done != t->rec.incremental_done || r.phase != t->rec.phase)
+		log_info(t->name, "taking up the record %s left", who);
 	if (!t->deleted)
 		r.deleted = false;
 	if (!r.created_ms)

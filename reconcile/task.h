@@ -90,6 +90,10 @@ struct task_env {
 	 * Stopped, "spec deleted"): for the audit line. Loop thread; may be
 	 * NULL. */
 	void (*deleted)(void *ctx, struct task *t);
+	/* Whether the controller named id runs (with this one on the state
+	 * directory): a record it wrote is its, while it does. NULL: none
+	 * other does. */
+	bool (*controller_alive)(void *ctx, const char *id);
 	void *ctx;
 };
 
@@ -253,7 +257,7 @@ void task_free(struct task *t);
 int task_record_load(struct task_record *r, const char *state_dir, const char *name);
 /* Persists rec into STATE_DIR/tasks/NAME/record (atomically). The record
  * is its driver's: a controller sharing the state directory that does not
- * hold the lock leaves one another controller wrote alone. */
+ * hold the lock leaves one another running controller wrote alone. */
 int task_save_record(struct task *t);
 void spec_rev_release(struct spec_rev *r);
 void spec_rev_copy(struct spec_rev *dst, const struct spec_rev *src);
