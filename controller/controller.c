@@ -445,6 +445,48 @@ static void ignore(struct ctl *c, const char *name)
 	snprintf(n[c->nignored++], sizeof(n[0]), "%s", name);
 }
 
+static int set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = v && *v ? strdup(v) : NULL;
+	return v && *v && !*dst ? GW_ENOMEM : 0;
+}
+
+/*
+ * An orphan's whitelist entries, as its destination recorded them: the
+ * instances of its endpoints (and how to reach them) replace those of the
+ * spec it borrows, whose cidrs are not its own; the whitelist removal then
+ * takes back what the record holds (cloud/whitelist.c).
+ */
+static int orphan_whitelist(struct spec *s, struct task_record *rec, const struct meta_found *f)
+{
+	struct endpoint *eps[2] = {&s->source, &s->destination};
+	bool set[2] = {false, false};
+	size_t i;
+	int r = 0;
+
+	util_strv_free(s->whitelist_cidrs, s->nwhitelist);
+	s->whitelist_cidrs = NULL;
+	s->nwhitelist = 0;
+	for (i = 0; i < f->nwl && r == 0; i++) {
+		const struct meta_wl_entry *e = &f->wl[i];
+		size_t j = strcmp(e->role, "source") ? 1 : 0;
+
+		if (set[j])
+			continue;
+		set[j] = true;
+		eps[j]->is_rds = true;
+		if ((r = set_str(&eps[j]->rds.region, e->region)) < 0 ||
+		    (r = set_str(&eps[j]->rds.instance_id, e->instance_id)) < 0 ||
+		    (r = set_str(&eps[j]->rds.account_id, e->account_id)) < 0)
+			break;
+		r = set_str(&eps[j]->rds.role_name, e->role_name);
+	}
+	if (f->nwl)
+		rec->whitelist_added = true;
+	return r;
+}
+
 /*
  * A migration a destination records that neither a spec nor the state
  * directory knows. With --git the branch's history tells whether its spec
@@ -497,12 +539,18 @@ static void adopt_orphan(struct ctl *c, const struct meta_found *f)
 		goto out;
 	}
 	s->hash[0] = s->immutable_hash[0] = 0;
+	if (orphan_whitelist(s, &t->rec, f) < 0) {
+		spec_free(s);
+		task_free(t);
+		goto out;
+	}
 	task_set_orphan(t, s, &rev);
 	c->tasks[c->ntasks++] = t;
 	log_info(t->name,
 		 "recorded on the destination of %s; its spec %s was deleted by commit %.12s: "
-		 "stopping (data kept)",
-		 f->via, del.path ? del.path : "", del.commit);
+		 "stopping (data kept)%s",
+		 f->via, del.path ? del.path : "", del.commit,
+		 f->nwl ? "; its recorded whitelist entries are taken back" : "");
 out:
 	diag_list_release(&d);
 	free(del.path);
@@ -621,7 +669,7 @@ static void take_metascan(struct ctl *c)
 	}
 	for (i = 0; i < n; i++)
 		adopt_orphan(c, &found[i]);
-	free(found);
+	metascan_found_free(found, n);
 	check_conflicts(c);
 }
 
