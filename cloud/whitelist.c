@@ -95,10 +95,27 @@ static int plan_remove(char **out[2], size_t nout[2], const struct spec *s,
 	MYSQL *m = NULL;
 	int r;
 
-	if ((r = conn_open(&m, &s->destination, "destination", CONN_DEFAULT, task, err)) < 0)
-		return r;
-	if ((r = meta_whitelist_list(&all, &nall, m, db, NULL, err)) < 0)
+	if ((r = conn_open(&m, &s->destination, "destination", CONN_DEFAULT, task, err)) < 0 ||
+	    (r = meta_whitelist_list(&all, &nall, m, db, NULL, err)) < 0) {
+		/* The spec's cidrs are known without the record: they go (shared
+		 * or not) rather than stay behind. Without any, the record is all
+		 * there is: try again. */
+		if (!s->nwhitelist)
+			goto out;
+		log_warn(task,
+			 "whitelist: the entries recorded on the destination cannot be read (%s): "
+			 "removing whitelist.cidrs, shared with other migrations or not",
+			 err->msg);
+		for (i = 0; i < 2; i++)
+			for (j = 0; j < s->nwhitelist && eps[i]->is_rds; j++)
+				if (push(&out[i], &nout[i], s->whitelist_cidrs[j]) < 0) {
+					r = GW_ENOMEM;
+					goto out;
+				}
+		err_clear(err);
+		r = 0;
 		goto out;
+	}
 	for (i = 0; i < 2 && r == 0; i++) {
 		if (!eps[i]->is_rds)
 			continue;
@@ -134,7 +151,8 @@ out:
 	if (r == GW_ENOMEM)
 		err_set(err, r, "out of memory");
 	free(all);
-	mysql_close(m);
+	if (m)
+		mysql_close(m);
 	return r;
 }
 

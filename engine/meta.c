@@ -404,8 +404,9 @@ int meta_whitelist_list(struct meta_wl_entry **out, size_t *n, MYSQL *dst, const
 		goto out;
 	}
 	if (mysql_query(dst, buf_cstr(&q)) != 0) {
-		/* a meta database of before the table: nothing recorded */
-		if (mysql_errno(dst) != ER_NO_SUCH_TABLE)
+		/* no meta database yet, or one of before the table: nothing
+		 * recorded */
+		if (mysql_errno(dst) != ER_NO_SUCH_TABLE && mysql_errno(dst) != ER_BAD_DB_ERROR)
 			r = conn_error(err, dst, "reading the recorded whitelist entries");
 		goto out;
 	}
@@ -451,8 +452,8 @@ int meta_whitelist_forget(MYSQL *dst, const char *metadb, const char *task, cons
 		return err_set(err, GW_ENOMEM, "out of memory");
 	}
 	r = conn_exec(dst, buf_cstr(&q), err);
-	/* a meta database of before the table: nothing to forget */
-	if (r < 0 && mysql_errno(dst) == ER_NO_SUCH_TABLE)
+	/* no meta database, or one of before the table: nothing to forget */
+	if (r < 0 && (mysql_errno(dst) == ER_NO_SUCH_TABLE || mysql_errno(dst) == ER_BAD_DB_ERROR))
 		r = 0;
 	buf_release(&q);
 	return r;
