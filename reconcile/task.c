@@ -46,6 +46,7 @@ static void endpoint_release(struct endpoint *e)
 	free(e->user);
 	free(e->password.name);
 	free(e->tls_ca);
+	free(e->tls_server_key);
 	free(e->rds.region);
 	free(e->rds.instance_id);
 	free(e->rds.account_id);
@@ -64,11 +65,12 @@ static bool dup_str(char **out, const char *s)
 static int endpoint_dup(struct endpoint *out, const struct endpoint *e)
 {
 	*out = *e;
-	out->host = out->user = out->password.name = out->tls_ca = NULL;
+	out->host = out->user = out->password.name = out->tls_ca = out->tls_server_key = NULL;
 	out->rds.region = out->rds.instance_id = out->rds.account_id = NULL;
 	out->rds.role_name = out->meta_database = NULL;
 	if (!dup_str(&out->host, e->host) || !dup_str(&out->user, e->user) ||
 	    !dup_str(&out->password.name, e->password.name) || !dup_str(&out->tls_ca, e->tls_ca) ||
+	    !dup_str(&out->tls_server_key, e->tls_server_key) ||
 	    !dup_str(&out->rds.region, e->rds.region) ||
 	    !dup_str(&out->rds.instance_id, e->rds.instance_id) ||
 	    !dup_str(&out->rds.account_id, e->rds.account_id) ||
