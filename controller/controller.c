@@ -1134,7 +1134,7 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		}
 	}
 out:
-	metascan_free(c.metascan); /* it wakes the loop: first */
+	leak = !metascan_free(c.metascan); /* it wakes the loop: first */
 	c.metascan = NULL;
 	http_free(c.http);
 	c.http = NULL;
@@ -1150,7 +1150,8 @@ out:
 	}
 	peers_free(c.peers);
 	if (leak) {
-		/* the stuck worker must not write to a closed descriptor */
+		/* a stuck worker or scan: it must not write to a closed
+		 * descriptor, nor find its libraries gone */
 		c.env.wake = NULL;
 		if (c.notifier)
 			notifier_free(c.notifier, 1000);

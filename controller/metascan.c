@@ -7,12 +7,16 @@
 #include "reconcile/task.h"
 #include "spec/spec.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/banned.h"
+
+/* How long metascan_free() waits for a scan to end. */
+#define METASCAN_FREE_WAIT_S 2
 
 struct req {
 	char **names;
@@ -26,6 +30,7 @@ struct metascan {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	volatile int quit;
+	bool exited;   /* the thread returned */
 	bool have_req; /* a request waits */
 	bool working;
 	struct req req;
@@ -225,6 +230,8 @@ static void *metascan_main(void *arg)
 		if (!m->quit && m->wake)
 			m->wake(m->ctx);
 	}
+	m->exited = true;
+	pthread_cond_broadcast(&m->cv);
 	pthread_mutex_unlock(&m->mu);
 	return NULL;
 }
@@ -308,19 +315,35 @@ bool metascan_busy(struct metascan *m)
 	return busy;
 }
 
-void metascan_free(struct metascan *m)
+bool metascan_free(struct metascan *m)
 {
+	struct timespec ts;
+	bool exited;
+
 	if (!m)
-		return;
+		return true;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += METASCAN_FREE_WAIT_S;
 	pthread_mutex_lock(&m->mu);
 	m->quit = 1;
-	pthread_cond_signal(&m->cv);
+	pthread_cond_broadcast(&m->cv);
+	/* A scan waits on a server (a connect, a query behind a lock) for as
+	 * long as the server lets it: the process is ending, it is left. */
+	while (!m->exited)
+		if (pthread_cond_timedwait(&m->cv, &m->mu, &ts) == ETIMEDOUT)
+			break;
+	exited = m->exited;
 	pthread_mutex_unlock(&m->mu);
-	/* a scan stuck in a connect ends with its timeout (10 s) */
+	if (!exited) {
+		log_warn(NULL, "the scan of the destinations does not end: not waiting for it");
+		(void)pthread_detach(m->th);
+		return false;
+	}
 	(void)pthread_join(m->th, NULL);
 	req_release(&m->req);
 	metascan_found_free(m->found, m->nfound);
 	pthread_mutex_destroy(&m->mu);
 	pthread_cond_destroy(&m->cv);
 	free(m);
+	return true;
 }

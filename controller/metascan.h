@@ -42,7 +42,10 @@ void metascan_request(struct metascan *m, const char *const *names, const char *
 bool metascan_result(struct metascan *m, struct meta_found **found_out, size_t *n_out);
 /* Whether a request is waiting or being worked on. */
 bool metascan_busy(struct metascan *m);
-void metascan_free(struct metascan *m);
+/* Stops the thread: a scan waiting on a server is left behind after a
+ * moment (the process is ending), not waited for; false then (the MySQL
+ * client library is still in use). */
+bool metascan_free(struct metascan *m);
 void metascan_found_free(struct meta_found *found, size_t n);
 
 #endif
