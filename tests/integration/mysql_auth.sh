@@ -9,6 +9,8 @@
 #     asked for the full authentication, got nothing to decrypt;
 #   tls.serverPublicKey FILE: full authentication encrypts with that key
 #     (the server is never asked for its key), the migration runs on it;
+#     without it, after a restart, the stream waits (retryable) until the
+#     account has logged in again;
 #     another key is refused by the server (and named); an unreadable file
 #     stops before connecting;
 #   tls.getServerPublicKey: the server's key, and precheck warns;
@@ -90,6 +92,18 @@ touch "$GODWIT_STOP_FILE"
 "$GODWIT" _action "$GW_TMP/key.yaml" incremental >"$GW_TMP/inc.out" 2>&1 ||
 	{ cat "$GW_TMP/inc.out"; fail "incremental with the key file"; }
 assert_eq 0 "$(counter auth_key_requests)" "the stream never asked the server for its key"
+# the same migration without the key, after a restart of the source: the
+# stream cannot log in and waits (retryable), and goes on once the account
+# has logged in again (here with the key; over TLS would do as well)
+sed "s|, serverPublicKey: $src_DIR/public_key.pem||" "$GW_TMP/key.yaml" >"$GW_TMP/key-nokey.yaml"
+myd_ctl src restart >/dev/null
+"$GODWIT" _action "$GW_TMP/key-nokey.yaml" incremental >"$GW_TMP/inc.out" 2>&1 &&
+	fail "incremental without the key on a cold cache: $(cat "$GW_TMP/inc.out")"
+assert_contains "$(cat "$GW_TMP/inc.out")" "result: retryable" "a cold cache waits for a retry"
+assert_contains "$(cat "$GW_TMP/inc.out")" "cold after a restart or failover" "and says why"
+only_pass "$GW_TMP/key.yaml" source-connect
+"$GODWIT" _action "$GW_TMP/key-nokey.yaml" incremental >"$GW_TMP/inc.out" 2>&1 ||
+	{ cat "$GW_TMP/inc.out"; fail "incremental without the key on a warm cache"; }
 
 # another key: the server cannot decrypt, access denied, and the file named
 openssl genrsa -out "$GW_TMP/other.key" 2048 2>/dev/null
