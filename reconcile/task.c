@@ -440,8 +440,13 @@ int task_save_record(struct task *t)
 	char path[4096];
 	int rc = GW_ENOMEM;
 
-	if (!t->env->state_dir || !record_mine(t))
+	if (!t->env->state_dir)
 		return 0;
+	if (!record_mine(t)) {
+		/* another running controller's: it records what it sees */
+		t->rec_dirty = false;
+		return 0;
+	}
 	if (task_dir(path, sizeof(path), t, "") < 0 || util_mkdir_p(path, 0755) < 0)
 		return GW_EFATAL;
 	if (put_line(&b, "phase", phase_name(r->phase)) < 0 ||
@@ -698,9 +703,8 @@ static void spec_seen(struct task *t, const struct spec_rev *rev)
 	t->dormant = false;
 	spec_rev_copy(&t->attempted, rev);
 	/* only a record kept already (one that does not drive the migration
-	 * writes nothing: the driver's records it), and only by the
-	 * controller that writes the task's files (task_env.may_write), now
-	 * or at a later tick */
+	 * writes nothing: the driver's records it), and only when it is this
+	 * controller's to write (task_save_record), now or at a later tick */
 	if (save && t->env->state_dir && task_dir(path, sizeof(path), t, "record") == 0 &&
 	    access(path, F_OK) == 0) {
 		t->rec_dirty = true;
