@@ -42,6 +42,13 @@ struct peers {
 	size_t nalive;
 };
 
+/* The state directory's file mode (private, or group-readable with
+ * --state-group-read): its directory mode without the search bits. */
+static mode_t file_mode(void)
+{
+	return (mode_t)(util_dir_mode() & 0666);
+}
+
 /* An id as a file name: [A-Za-z0-9._-] kept, anything else '_', and then
  * a hash of the id so that two ids do not meet in one name. */
 static void file_of(char *out, size_t outsz, const char *id)
@@ -129,7 +136,7 @@ int peers_join(struct peers **out, const char *state_dir, const char *id, struct
 	for (tries = 0; tries < JOIN_TRIES; tries++) {
 		struct stat a, f;
 
-		if ((p->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		if ((p->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, file_mode())) < 0) {
 			r = err_set(err, GW_EFATAL, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
@@ -336,7 +343,7 @@ static bool merge(struct peers *p)
 	DIR *d = NULL;
 
 	if (path_of(path, sizeof(path), p, ".merge", ".lock") < 0 ||
-	    (lk = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+	    (lk = open(path, O_RDWR | O_CREAT | O_CLOEXEC, file_mode())) < 0)
 		return true; /* nothing to be done about it: not again and again */
 	if (flock(lk, LOCK_EX | LOCK_NB) < 0) {
 		close(lk);
