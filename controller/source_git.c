@@ -623,6 +623,18 @@ static bool judge_tip(struct git_source *g, bool again)
 	return false;
 }
 
+/* ms from now on the clock of pthread_cond_timedwait(). */
+static void deadline_in(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 /* Publishes what one round of the fetch thread found; with g->mu held. */
 static void publish(struct git_source *g, bool fetched, bool new_verdict)
 {
@@ -684,13 +696,7 @@ static void *fetch_thread(void *arg)
 		publish(g, fetched, new_verdict);
 		if (g->changed && !was && write(g->efd, &one, sizeof(one)) < 0)
 			log_warn(NULL, "git source: eventfd: %s", strerror(errno));
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += g->interval_ms / 1000;
-		ts.tv_nsec += (long)(g->interval_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		deadline_in(&ts, g->interval_ms);
 		while (!atomic_load(&g->stop) && !g->fetch_now)
 			if (pthread_cond_timedwait(&g->cv, &g->mu, &ts) == ETIMEDOUT)
 				break;
@@ -1059,13 +1065,7 @@ static void git_free(struct source *s)
 	if (g->thread_started) {
 		struct timespec ts;
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += GIT_FREE_WAIT_MS / 1000;
-		ts.tv_nsec += (long)(GIT_FREE_WAIT_MS % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		deadline_in(&ts, GIT_FREE_WAIT_MS);
 		pthread_mutex_lock(&g->mu);
 		atomic_store(&g->stop, 1);
 		pthread_cond_broadcast(&g->cv);

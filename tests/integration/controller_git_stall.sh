@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A git server that stops answering in the middle of a fetch holds up
 # nothing but the specs: the server (git http-backend behind a loopback
-# smart-HTTP server written for this test) sends the status line and
-# headers of the pack and then hangs. While it hangs:
+# smart-HTTP server written for the tests, tests/lib/git_http.py) sends the
+# status line and headers of the pack and then hangs. While it hangs:
 #  - a running migration's phase changes are acted on (its source goes
 #    away: Retrying; it comes back: Incremental, the rows written meanwhile
 #    applied), and its status files keep moving;
@@ -37,63 +37,12 @@ commit() {
 write_spec "$W/shop.yaml" shop "schema, full, incremental"
 commit "shop"
 
-# The server: while $GW_TMP/stall exists, a POST to git-upload-pack (the
-# pack itself, after the refs were advertised) gets its status line and
-# headers, then nothing until the file is gone.
+# The server: while $GW_TMP/stall exists, a fetch's pack gets its status
+# line and headers, then nothing until the file is gone.
 PORT=$(free_port)
 STALL=$GW_TMP/stall
-python3 - "$PORT" "$R" "$STALL" "$GW_TMP/http-events.log" >"$GW_TMP/http.log" 2>&1 <<'PY' &
-import http.server, os, subprocess, sys, time
-port, root, stall, events = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-def event(what):
-    with open(events, "a") as f:
-        f.write(what + "\n")
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *a): pass
-    def do_GET(self): self.git()
-    def do_POST(self): self.git()
-    def git(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            body = b""
-            while True:
-                size = int(self.rfile.readline().strip(), 16)
-                if not size:
-                    self.rfile.readline(); break
-                body += self.rfile.read(size); self.rfile.readline()
-        else:
-            body = self.rfile.read(n)
-        path, _, query = self.path.partition("?")
-        env = dict(os.environ, GIT_PROJECT_ROOT=root, GIT_HTTP_EXPORT_ALL="1", PATH_INFO=path,
-                   QUERY_STRING=query, REQUEST_METHOD=self.command,
-                   CONTENT_TYPE=self.headers.get("Content-Type", ""),
-                   HTTP_CONTENT_ENCODING=self.headers.get("Content-Encoding", ""),
-                   GIT_PROTOCOL=self.headers.get("Git-Protocol", ""))
-        out = subprocess.run(["git", "http-backend"], input=body, env=env,
-                             capture_output=True).stdout
-        head, _, content = out.partition(b"\r\n\r\n")
-        status, headers = 200, []
-        for line in head.split(b"\r\n"):
-            k, _, v = line.decode().partition(":")
-            if k.lower() == "status":
-                status = int(v.split()[0])
-            elif k:
-                headers.append((k, v.strip()))
-        self.send_response(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(content)))
-        self.end_headers()
-        self.wfile.flush()
-        if self.command == "POST" and path.endswith("/git-upload-pack") and os.path.exists(stall):
-            event("stalled")
-            while os.path.exists(stall):
-                time.sleep(0.1)
-            event("released")
-        self.wfile.write(content)
-http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
-PY
+python3 "$GW_ROOT/tests/lib/git_http.py" "$PORT" "$R" --stall "$STALL" --events "$GW_TMP/http-events.log" \
+	>"$GW_TMP/http.log" 2>&1 &
 wait_for "git http server listening" 10 python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT)).close()"
 URL=http://127.0.0.1:$PORT/specs.git
 git ls-remote "$URL" >/dev/null || fail "test setup: the server serves git"
