@@ -812,7 +812,7 @@ static int decode_maria_gtid_list(struct binlog_decoder *d, const uint8_t *b, si
 	return out->gtid_set ? 0 : err_set(err, GW_ENOMEM, "out of memory");
 }
 
-/* mysql::serialization (GTID_TAGGED, HEARTBEAT_V2): a varint whose first
+/* mysql::serialization (GTID_TAGGED): a varint whose first
  * byte's trailing one bits count the extra bytes. */
 int bl_ser_uint(struct bl_rd *r, uint64_t *out)
 {
@@ -932,35 +932,40 @@ bad:
 	return err_set(err, GW_EFATAL, "GTID_TAGGED malformed at byte %zu", r.off);
 }
 
-/* HEARTBEAT_V2 (MySQL 8.0.26+): field 0 the file name, field 1 the
- * position, in mysql::serialization. */
+/*
+ * HEARTBEAT_LOG_EVENT_V2 (MySQL 8.0.26 on, sent to a replica whose dump
+ * asks for it with USE_HEARTBEAT_EVENT_V2): fields of type, length and
+ * value, each a length-encoded integer as in the client protocol, up to a
+ * type 0 that ends them. Type 1 is the file name (length bytes), type 2
+ * the position (a length-encoded integer filling its length), any other is
+ * skipped by its length. The position is what the 4-byte log_pos of the
+ * header cannot hold past 4 GiB; without one the header's is taken.
+ */
 static int decode_heartbeat_v2(struct binlog_decoder *d, const uint8_t *b, size_t len,
 			       struct binlog_event *out, struct gw_err *err)
 {
 	struct bl_rd r = {b, len, 0};
-	uint64_t v, msglen, field, n;
-	const uint8_t *name;
+	uint64_t type, flen;
+	const uint8_t *v;
 
-	if (bl_ser_uint(&r, &v) < 0 || bl_ser_uint(&r, &msglen) < 0 || bl_ser_uint(&r, &v) < 0)
-		return err_set(err, GW_EFATAL, "HEARTBEAT_V2 truncated");
-	if (msglen < r.off)
-		goto bad;
-	if (msglen < len)
-		r.len = (size_t)msglen;
+	out->rotate_pos = out->next_pos;
 	while (rd_left(&r) > 0) {
-		if (bl_ser_uint(&r, &field) < 0)
+		if (rd_lenenc(&r, &type) < 0)
 			goto bad;
-		if (field == 0) {
-			if (bl_ser_uint(&r, &n) < 0 || rd_bytes(&r, (size_t)n, &name) < 0)
-				goto bad;
-			out->rotate_file = bl_arena_strndup(&d->arena, name, (size_t)n);
+		if (type == 0)
+			return 0;
+		if (rd_lenenc(&r, &flen) < 0 || flen > rd_left(&r) ||
+		    rd_bytes(&r, (size_t)flen, &v) < 0)
+			goto bad;
+		if (type == 1) {
+			out->rotate_file = bl_arena_strndup(&d->arena, v, (size_t)flen);
 			if (!out->rotate_file)
 				return err_set(err, GW_ENOMEM, "out of memory");
-		} else if (field == 1) {
-			if (bl_ser_uint(&r, &out->rotate_pos) < 0)
+		} else if (type == 2) {
+			struct bl_rd f = {v, (size_t)flen, 0};
+
+			if (rd_lenenc(&f, &out->rotate_pos) < 0 || rd_left(&f) > 0)
 				goto bad;
-		} else {
-			break;
 		}
 	}
 	return 0;

@@ -44,6 +44,17 @@ fixture() {
 	"$GODWIT" _action "$GW_TMP/$name.yaml" incremental >"$GW_TMP/$name.out" 2>&1 &
 	inc=$!
 	wait_for "$name streaming" 60 grep -q "incremental: streaming" "$GW_TMP/$name.out"
+	# idle while the file is held back: heartbeats, HEARTBEAT_LOG_EVENT_V2
+	# from 8.0.26 on (godwit asks for them as MySQL's replica does), the
+	# old ones before
+	case $version in
+	5.* | 8.0.? | 8.0.1? | 8.0.2[0-5])
+		wait_for "$name heartbeats" 30 heartbeats "$name" heartbeats
+		assert_eq 0 "$(myd_status "$name" 's["counters"].get("heartbeats_v2", 0)')" \
+			"$name: no HEARTBEAT_LOG_EVENT_V2 before 8.0.26"
+		;;
+	*) wait_for "$name heartbeats (v2)" 30 heartbeats "$name" heartbeats_v2 ;;
+	esac
 	myd_ctl "$name" release all >/dev/null
 	# the gated stop reads the final position from the double and drains
 	touch "$GODWIT_STOP_FILE"
@@ -51,6 +62,8 @@ fixture() {
 	assert_contains "$(cat "$GW_TMP/$name.out")" "draining to the source's final position" "$name: gated stop"
 	myd_stop "$name"
 }
+# heartbeats NAME COUNTER: the double sent three or more
+heartbeats() { [ "$(myd_status "$1" "s['counters'].get('$2', 0)")" -ge 3 ]; }
 pos() { mdb_q dst "SELECT CONCAT_WS(' ', kind, gtid, file, pos) FROM godwit_meta.binlog_position WHERE task = '$1'"; }
 
 # 5.7.40, gtid_mode ON: GTIDs 53-62 after PREVIOUS_GTIDS 1-52; a.b has no
