@@ -377,10 +377,57 @@ static int decode_fde(struct binlog_decoder *d, const uint8_t *ev, size_t size,
 	return 0;
 }
 
+/*
+ * The session's sql_mode among a QUERY event's status variables
+ * (Q_SQL_MODE_CODE, 1: 8 bytes), into *mode_out; false when it is not
+ * there. Each variable is a code and a value whose size the code gives;
+ * the walk stops at a code it does not know (MySQL and MariaDB write
+ * Q_FLAGS2_CODE and Q_SQL_MODE_CODE first).
+ */
+static bool query_sql_mode(uint64_t *mode_out, const uint8_t *p, size_t len)
+{
+	struct bl_rd r = {p, len, 0};
+	uint64_t n;
+
+	while (rd_left(&r) > 0) {
+		uint8_t code = r.p[r.off++];
+		size_t fixed = 0;
+
+		switch (code) {
+		case 0: fixed = 4; break; /* Q_FLAGS2_CODE */
+		case 1: /* Q_SQL_MODE_CODE */ return rd_uint(&r, 8, mode_out) == 0;
+		case 3: fixed = 4; break;  /* Q_AUTO_INCREMENT */
+		case 4: fixed = 6; break;  /* Q_CHARSET_CODE */
+		case 7: fixed = 2; break;  /* Q_LC_TIME_NAMES_CODE */
+		case 8: fixed = 2; break;  /* Q_CHARSET_DATABASE_CODE */
+		case 9: fixed = 8; break;  /* Q_TABLE_MAP_FOR_UPDATE_CODE */
+		case 10: fixed = 4; break; /* Q_MASTER_DATA_WRITTEN_CODE */
+		case 2:			   /* Q_CATALOG_CODE: length, name, NUL */
+			if (rd_uint(&r, 1, &n) < 0)
+				return false;
+			fixed = (size_t)n + 1;
+			break;
+		case 5: /* Q_TIME_ZONE_CODE */
+		case 6: /* Q_CATALOG_NZ_CODE */
+			if (rd_uint(&r, 1, &n) < 0)
+				return false;
+			fixed = (size_t)n;
+			break;
+		default: return false;
+		}
+		if (rd_left(&r) < fixed)
+			return false;
+		r.off += fixed;
+	}
+	return false;
+}
+
 static int decode_query(struct binlog_decoder *d, const uint8_t *b, size_t len, uint8_t type,
 			struct binlog_event *out, struct gw_err *err)
 {
-	size_t phl = bl_post_header_len(d, BINLOG_QUERY_EVENT, 13);
+	size_t phl = type == BINLOG_EXECUTE_LOAD_QUERY_EVENT
+			 ? bl_post_header_len(d, BINLOG_EXECUTE_LOAD_QUERY_EVENT, 26)
+			 : bl_post_header_len(d, BINLOG_QUERY_EVENT, 13);
 	struct bl_rd r = {b, len, 0};
 	size_t dblen, svlen;
 	const uint8_t *db, *sql = NULL;
@@ -393,6 +440,7 @@ static int decode_query(struct binlog_decoder *d, const uint8_t *b, size_t len, 
 	r.off = phl;
 	if (rd_left(&r) < svlen)
 		return err_set(err, GW_EFATAL, "QUERY status variables truncated");
+	out->has_sql_mode = query_sql_mode(&out->sql_mode, r.p + r.off, svlen);
 	r.off += svlen;
 	if (rd_bytes(&r, dblen, &db) < 0 || rd_left(&r) < 1)
 		return err_set(err, GW_EFATAL, "QUERY database name truncated");
@@ -1168,6 +1216,7 @@ static int decode_event(struct binlog_decoder *d, const uint8_t *ev, size_t len,
 	}
 	switch (out->type_code) {
 	case BINLOG_QUERY_EVENT:
+	case BINLOG_EXECUTE_LOAD_QUERY_EVENT:
 	case BINLOG_MARIA_QUERY_COMPRESSED_EVENT:
 		return decode_query(d, b, blen, out->type_code, out, err);
 	case BINLOG_STOP_EVENT:

@@ -805,6 +805,75 @@ static void test_heartbeat_v2(void **state)
 	binlog_decoder_free(d);
 }
 
+/* A QUERY event (or EXECUTE_LOAD_QUERY with its 13 more bytes of post
+ * header) with status variables sv. */
+static void build_query(struct evbuf *e, uint8_t type, const void *sv, size_t svlen, const char *db,
+			const char *sql)
+{
+	ev_start(e, type);
+	ev_u(e, 1, 4), ev_u(e, 0, 4), ev_u(e, strlen(db), 1), ev_u(e, 0, 2), ev_u(e, svlen, 2);
+	if (type == BINLOG_EXECUTE_LOAD_QUERY_EVENT)
+		ev_u(e, 7, 4), ev_u(e, 17, 4), ev_u(e, 23, 4), ev_u(e, 0, 1);
+	ev_add(e, sv, svlen);
+	ev_add(e, db, strlen(db) + 1);
+	ev_add(e, sql, strlen(sql));
+	ev_end(e, false);
+}
+
+/* The session's sql_mode of QUERY events, as MySQL 8.0 and MariaDB write
+ * the status variables (Q_FLAGS2_CODE, Q_SQL_MODE_CODE, then catalog,
+ * charset, ...), and a statement-format LOAD DATA. */
+static void test_query_sql_mode(void **state)
+{
+	/* flags2 0; sql_mode ANSI_QUOTES|NO_BACKSLASH_ESCAPES|8.0's default;
+	 * catalog "std"; charset 255 255 255 */
+	static const uint8_t mysql8[] = {0x00, 0,    0,	   0, 0,    0x01, 0x24, 0x00, 0xb0,
+					 0x45, 0,    0,	   0, 0,    0x06, 3,	's',  't',
+					 'd',  0x04, 0xff, 0, 0xff, 0,	  0xff, 0};
+	/* MySQL 5.0's Q_CATALOG_CODE (length, name, NUL) before the mode */
+	static const uint8_t old[] = {0x02, 3, 'd', 'e', 'f', 0, 0x01, 4, 0, 0, 0, 0, 0, 0, 0};
+	/* a code not known first: the mode is not looked for further */
+	static const uint8_t unknown[] = {0x7f, 0x01, 4, 0, 0, 0, 0, 0, 0, 0};
+	/* the mode cut short */
+	static const uint8_t cut[] = {0x00, 0, 0, 0, 0, 0x01, 4, 0, 0};
+	struct binlog_decoder *d = binlog_decoder_new();
+	struct binlog_event ev;
+	struct gw_err err = GW_ERR_INIT;
+	struct evbuf e;
+	(void)state;
+
+	build_fde(&e, "8.0.40", false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	build_query(&e, BINLOG_QUERY_EVENT, mysql8, sizeof(mysql8), "db",
+		    "CREATE TABLE \"t\" (\"a\" INT)");
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_int_equal(ev.kind, BK_QUERY);
+	assert_true(ev.has_sql_mode);
+	assert_true(ev.sql_mode == 0x45b00024ULL);
+	assert_true(ev.sql_mode & BINLOG_SQL_MODE_ANSI_QUOTES);
+	assert_true(ev.sql_mode & BINLOG_SQL_MODE_NO_BACKSLASH_ESCAPES);
+	assert_string_equal(ev.sql, "CREATE TABLE \"t\" (\"a\" INT)");
+	build_query(&e, BINLOG_QUERY_EVENT, old, sizeof(old), "db", "DROP TABLE t");
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_true(ev.has_sql_mode && ev.sql_mode == 4);
+	build_query(&e, BINLOG_QUERY_EVENT, unknown, sizeof(unknown), "db", "DROP TABLE t");
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_false(ev.has_sql_mode);
+	build_query(&e, BINLOG_QUERY_EVENT, cut, sizeof(cut), "db", "DROP TABLE t");
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_false(ev.has_sql_mode);
+	/* EXECUTE_LOAD_QUERY: file id, the file name's offsets in the text,
+	 * duplicates handling after the QUERY post header */
+	build_query(&e, BINLOG_EXECUTE_LOAD_QUERY_EVENT, mysql8, sizeof(mysql8), "sbtest",
+		    "LOAD DATA INFILE '/tmp/SQL_LOAD-1-2-3.data' INTO TABLE `t`");
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_int_equal(ev.kind, BK_QUERY);
+	assert_string_equal(ev.db, "sbtest");
+	assert_string_equal(ev.sql, "LOAD DATA INFILE '/tmp/SQL_LOAD-1-2-3.data' INTO TABLE `t`");
+	assert_true(ev.has_sql_mode);
+	binlog_decoder_free(d);
+}
+
 /* A MySQL 8 uncompressed payload. */
 static void test_mysql8_events(void **state)
 {
@@ -1164,27 +1233,17 @@ static void test_garbage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_decimal),
-	    cmocka_unit_test(test_decimal_bad),
-	    cmocka_unit_test(test_time2),
-	    cmocka_unit_test(test_datetime2_timestamp2),
-	    cmocka_unit_test(test_old_temporal),
-	    cmocka_unit_test(test_integers),
-	    cmocka_unit_test(test_strings),
-	    cmocka_unit_test(test_enum_set_labels),
-	    cmocka_unit_test(test_jsonb),
-	    cmocka_unit_test(test_jsonb_large),
-	    cmocka_unit_test(test_jsonb_malformed),
-	    cmocka_unit_test(test_json_diffs),
-	    cmocka_unit_test(test_value_sql),
-	    cmocka_unit_test(test_events),
-	    cmocka_unit_test(test_maria_events),
-	    cmocka_unit_test(test_mysql8_events),
-	    cmocka_unit_test(test_heartbeat_v2),
-	    cmocka_unit_test(test_describe_table),
-	    cmocka_unit_test(test_maria_old_temporal),
-	    cmocka_unit_test(test_stop_events),
-	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_decimal),	    cmocka_unit_test(test_decimal_bad),
+	    cmocka_unit_test(test_time2),	    cmocka_unit_test(test_datetime2_timestamp2),
+	    cmocka_unit_test(test_old_temporal),    cmocka_unit_test(test_integers),
+	    cmocka_unit_test(test_strings),	    cmocka_unit_test(test_enum_set_labels),
+	    cmocka_unit_test(test_jsonb),	    cmocka_unit_test(test_jsonb_large),
+	    cmocka_unit_test(test_jsonb_malformed), cmocka_unit_test(test_json_diffs),
+	    cmocka_unit_test(test_value_sql),	    cmocka_unit_test(test_events),
+	    cmocka_unit_test(test_maria_events),    cmocka_unit_test(test_mysql8_events),
+	    cmocka_unit_test(test_heartbeat_v2),    cmocka_unit_test(test_query_sql_mode),
+	    cmocka_unit_test(test_describe_table),  cmocka_unit_test(test_maria_old_temporal),
+	    cmocka_unit_test(test_stop_events),	    cmocka_unit_test(test_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
