@@ -591,19 +591,21 @@ static int dst_exec(struct repl *r, const struct buf *q, struct gw_err *err)
 }
 
 /* The statements of an XA transaction's prepare group wait in
- * godwit_meta.repl_xa for its XA COMMIT (see the XA section). */
-static int xa_store(struct repl *r, unsigned seq, const char *sql, size_t len)
+ * godwit_meta.repl_xa for its XA COMMIT (see the XA section); one_row
+ * marks a statement that must change exactly one row there too (a keyless
+ * table's before image). */
+static int xa_store(struct repl *r, unsigned seq, const char *sql, size_t len, bool one_row)
 {
 	struct buf q = BUF_INIT;
 	int rc = 1;
 
 	if (buf_puts(&q, "INSERT INTO ") == 0 && conn_quote_ident(&q, r->metadb) == 0 &&
-	    buf_puts(&q, ".repl_xa (task, xid, seq, stmt) VALUES (") == 0 &&
+	    buf_puts(&q, ".repl_xa (task, xid, seq, stmt, one_row) VALUES (") == 0 &&
 	    conn_quote_string(&q, r->dst, r->s->name, strlen(r->s->name)) == 0 &&
 	    buf_putc(&q, ',') == 0 &&
 	    conn_quote_string(&q, r->dst, r->xa_xid.ptr, r->xa_xid.len) == 0 &&
 	    buf_printf(&q, ",%u,", seq) == 0 && conn_quote_string(&q, r->dst, sql, len) == 0 &&
-	    buf_putc(&q, ')') == 0)
+	    buf_printf(&q, ",%d)", one_row) == 0)
 		rc = mysql_real_query(r->dst, q.ptr, q.len);
 	buf_release(&q);
 	return rc;
@@ -611,34 +613,54 @@ static int xa_store(struct repl *r, unsigned seq, const char *sql, size_t len)
 
 /* The applier's own table in the meta database (meta.h): the statements
  * of XA transactions prepared on the source and not committed there yet,
- * run at their XA COMMIT; seq 0 marks a prepare seen. */
+ * run at their XA COMMIT; seq 0 marks a prepare seen. A table made before
+ * one_row existed gets it. */
 static int xa_ensure(struct repl *r, struct gw_err *err)
 {
-	struct buf db = BUF_INIT;
+	struct buf db = BUF_INIT, q = BUF_INIT, v = BUF_INIT;
+	bool found;
 	int rc;
 
-	if (conn_quote_ident(&db, r->metadb) < 0)
-		return err_set(err, GW_ENOMEM, "out of memory");
-	rc = conn_execf(r->dst, err,
-			"CREATE TABLE IF NOT EXISTS %s.repl_xa ("
-			" task VARCHAR(63) NOT NULL,"
-			" xid VARCHAR(300) NOT NULL,"
-			" seq INT UNSIGNED NOT NULL,"
-			" stmt LONGBLOB NOT NULL,"
-			" PRIMARY KEY (task, xid, seq)"
-			") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-			buf_cstr(&db));
+	if (conn_quote_ident(&db, r->metadb) < 0 ||
+	    buf_puts(&q, "SELECT COUNT(*) FROM "
+			 "information_schema.COLUMNS WHERE "
+			 "TABLE_SCHEMA = ") < 0 ||
+	    conn_quote_string(&q, r->dst, r->metadb, strlen(r->metadb)) < 0 ||
+	    buf_puts(&q, " AND TABLE_NAME = 'repl_xa' AND COLUMN_NAME = 'one_row'") < 0) {
+		rc = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = conn_execf(r->dst, err,
+			     "CREATE TABLE IF NOT EXISTS %s.repl_xa ("
+			     " task VARCHAR(63) NOT NULL,"
+			     " xid VARCHAR(300) NOT NULL,"
+			     " seq INT UNSIGNED NOT NULL,"
+			     " stmt LONGBLOB NOT NULL,"
+			     " one_row TINYINT NOT NULL DEFAULT 0,"
+			     " PRIMARY KEY (task, xid, seq)"
+			     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+			     buf_cstr(&db))) < 0 ||
+	    (rc = conn_query_value(&v, &found, r->dst, buf_cstr(&q), err)) < 0)
+		goto out;
+	if (!strcmp(buf_cstr(&v), "0"))
+		rc = conn_execf(
+		    r->dst, err,
+		    "ALTER TABLE %s.repl_xa ADD COLUMN one_row TINYINT NOT NULL DEFAULT 0",
+		    buf_cstr(&db));
+out:
 	buf_release(&db);
+	buf_release(&q);
+	buf_release(&v);
 	return rc;
 }
 
 /* Runs a statement that applies changes, or keeps it for the XA COMMIT
- * while an XA transaction's prepare group is read. Non-zero on failure,
- * as mysql_real_query(). */
-static int dst_apply(struct repl *r, const char *sql, size_t len)
+ * while an XA transaction's prepare group is read (one_row: it must
+ * change exactly one row). Non-zero on failure, as mysql_real_query(). */
+static int dst_apply(struct repl *r, const char *sql, size_t len, bool one_row)
 {
 	if (r->xa_capture)
-		return xa_store(r, r->xa_seq++, sql, len);
+		return xa_store(r, r->xa_seq++, sql, len, one_row);
 	return mysql_real_query(r->dst, sql, len);
 }
 
@@ -956,8 +978,10 @@ static int send_stmt(void *ctx, const struct buf *sql, enum batch_expect expect)
 	struct repl *r = ctx;
 	my_ulonglong n;
 
-	if (dst_apply(r, sql->ptr, sql->len))
+	if (dst_apply(r, sql->ptr, sql->len, expect == BATCH_EXPECT_ONE))
 		return conn_error(r->send_err, r->dst, "applying changes");
+	if (r->xa_capture)
+		return 0; /* checked when it runs, at the XA COMMIT */
 	n = mysql_affected_rows(r->dst);
 	if (expect == BATCH_EXPECT_ONE && n != 1)
 		return err_set(r->send_err, GW_EFATAL,
@@ -1517,17 +1541,41 @@ static int xa_finish(struct repl *r, const struct buf *xid, bool commit, bool *f
 	}
 	mysql_free_result(res);
 	*found_out = n > 0;
-	/* one statement at a time: a big transaction stays on the destination */
+	/* one statement at a time: a big transaction stays on the destination;
+	 * a keyless table's change must find its row now as it would have
+	 * when read (send_stmt) */
 	for (seq = 1; commit && seq <= last; seq++) {
+		bool one_row;
 		buf_reset(&q);
-		if (buf_puts(&q, "SELECT stmt FROM ") < 0 || conn_quote_ident(&q, r->metadb) < 0 ||
-		    buf_puts(&q, ".repl_xa") < 0 || buf_add(&q, key.ptr, key.len) < 0 ||
-		    buf_printf(&q, " AND seq = %llu", seq) < 0)
+		buf_reset(&v);
+		if (buf_puts(&q, "SELECT one_row, stmt FROM ") < 0 ||
+		    conn_quote_ident(&q, r->metadb) < 0 || buf_puts(&q, ".repl_xa") < 0 ||
+		    buf_add(&q, key.ptr, key.len) < 0 || buf_printf(&q, " AND seq = %llu", seq) < 0)
 			goto oom;
-		if ((rc = conn_query_value(&v, &found, r->dst, buf_cstr(&q), err)) < 0)
+		if (mysql_real_query(r->dst, q.ptr, q.len) || !(res = mysql_store_result(r->dst))) {
+			rc = conn_error(err, r->dst, "reading the kept XA statements");
 			goto out;
-		if (found && mysql_real_query(r->dst, v.ptr, v.len)) {
+		}
+		found = (row = mysql_fetch_row(res)) && row[0] && row[1];
+		one_row = found && strcmp(row[0], "0");
+		if (found && buf_add(&v, row[1], mysql_fetch_lengths(res)[1]) < 0) {
+			mysql_free_result(res);
+			goto oom;
+		}
+		mysql_free_result(res);
+		res = NULL;
+		if (!found)
+			continue;
+		if (mysql_real_query(r->dst, v.ptr, v.len)) {
 			rc = conn_error(err, r->dst, "applying an XA transaction's changes");
+			goto out;
+		}
+		if (one_row && mysql_affected_rows(r->dst) != 1) {
+			rc = err_set(
+			    err, GW_EFATAL,
+			    "XA COMMIT %s: the destination has no row equal to the source's "
+			    "before image (the tables differ): %.300s",
+			    buf_cstr(xid), buf_cstr(&v));
 			goto out;
 		}
 	}
@@ -1571,7 +1619,7 @@ static int xa_prepared(struct repl *r, const struct binlog_event *e, struct gw_e
 	}
 	if ((rc = txn_begin(r, err)) < 0 || (rc = flush_all(r, err)) < 0)
 		goto out;
-	if (xa_store(r, 0, "", 0)) {
+	if (xa_store(r, 0, "", 0, false)) {
 		rc = conn_error(err, r->dst, "recording a prepared XA transaction");
 		goto out;
 	}
