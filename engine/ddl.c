@@ -463,6 +463,14 @@ int ddl_parse(struct ddl_stmt *out, const char *sql, size_t len, unsigned flags)
 	sqllex_init(&lx, sql, len, flags);
 	if (sqllex_code(&lx, &t) != SQLT_WORD)
 		return 0;
+	if (sqltok_is(&t, "SET") && take(&lx, &t, "STATEMENT")) {
+		/* MariaDB's SET STATEMENT var = value, ... FOR statement */
+		while (sqllex_code(&lx, &t) != SQLT_END && !sqltok_is(&t, "FOR"))
+			if (sqltok_sym(&t, "("))
+				skip_group(&lx);
+		if (sqllex_code(&lx, &t) != SQLT_WORD)
+			return 0;
+	}
 	if (sqltok_is(&t, "WITH")) {
 		/* WITH cte AS (...), ... UPDATE/DELETE: the statement after it */
 		while (sqllex_code(&lx, &t) != SQLT_END && !word_of(&t, dml) &&

@@ -12,9 +12,9 @@
 #     default with a backslash: read and applied as that session wrote
 #     them (the QUERY event's sql_mode);
 #  3. statement-format DML (SET SESSION binlog_format=STATEMENT): ignored
-#     on unselected tables; on a selected table the task stops naming the
-#     table and the fix, its position before the statement, again after a
-#     restart;
+#     on unselected tables; on a selected table (MariaDB's SET STATEMENT
+#     ... FOR UPDATE) the task stops naming the table and the fix, its
+#     position before the statement, again after a restart;
 #  4. a RENAME that moves a table out of the selection stops the task.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/copy.sh"
@@ -107,7 +107,8 @@ mdb_q src "SET SESSION binlog_format = STATEMENT; INSERT INTO other.o3 VALUES (1
 	USE other; UPDATE o3 SET id = 2"
 mark 4
 before=$(pos)
-mdb_q src "SET SESSION binlog_format = STATEMENT; USE app; UPDATE keep SET v = 'by statement' WHERE id = 1;
+mdb_q src "SET SESSION binlog_format = STATEMENT; USE app;
+	SET STATEMENT max_statement_time = 60 FOR UPDATE keep SET v = 'by statement' WHERE id = 1;
 	INSERT INTO app.keep VALUES (5, 'after')"
 ended() { ! kill -0 "$INC" 2>/dev/null; }
 wait_for "the task stops at the statement" 60 ended
@@ -117,7 +118,8 @@ assert_contains "$out" "result: fatal" "the task stops as failed"
 assert_contains "$out" "a statement-based UPDATE on app.keep cannot be applied: the rows it changed are not in the binlog" \
 	"the reason names the statement and the table"
 assert_contains "$out" "set binlog_format=ROW on the source" "and the fix"
-assert_contains "$out" "UPDATE keep SET v = 'by statement' WHERE id = 1" "and quotes the statement"
+assert_contains "$out" "SET STATEMENT max_statement_time = 60 FOR UPDATE keep SET v = 'by statement' WHERE id = 1" \
+	"and quotes the statement"
 assert_eq "$before" "$(pos)" "the position stays before the statement"
 assert_eq "k" "$(mdb_q dst 'SELECT v FROM app2.keep WHERE id = 1')" "nothing of it applied"
 assert_eq 0 "$(mdb_q dst 'SELECT COUNT(*) FROM app2.keep WHERE id = 5')" "nor after it"

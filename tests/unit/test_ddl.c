@@ -140,6 +140,9 @@ static void test_parse(void **state)
 	parse_into(&d, "SELECT * FROM t", 0, false);
 	parse_into(&d, "WITH c AS (SELECT 1) SELECT * FROM c", 0, false);
 	parse_into(&d, "LOAD INDEX INTO CACHE t", 0, false);
+	parse_into(&d, "SET STATEMENT x = 1 FOR SELECT 1", 0, false);
+	parse_into(&d, "SET @a = 1", 0, false);
+	parse_into(&d, "SET STATEMENT x = 1", 0, false);
 	parse_into(&d, "", 0, false);
 	parse_into(&d, "CREATE TABLE", 0, false);
 	parse_into(&d, "ALTER TABLE `open", 0, false);
@@ -204,6 +207,10 @@ static void test_parse_dml(void **state)
 	       DDL_LOAD, "db.t");
 	tables("LOAD XML INFILE 'f' INTO TABLE t", 0, DDL_LOAD, "t");
 	tables("/*!40000 ALTER TABLE `t` DISABLE KEYS */", 0, DDL_ALTER, "t");
+	tables("SET STATEMENT max_statement_time = 60, sql_mode = CONCAT('A', 'FOR') FOR "
+	       "UPDATE t SET a = 1",
+	       0, DDL_UPDATE, "t");
+	tables("SET STATEMENT lock_wait_timeout = 5 FOR DROP TABLE a, b", 0, DDL_DROP, "a b");
 	/* a name in ANSI quotes */
 	tables("INSERT INTO \"d\".\"t\" VALUES (\"x\")", SQLLEX_ANSI_QUOTES, DDL_INSERT, "d.t");
 	tables("INSERT INTO 'x'", 0, DDL_INSERT, " ?");
@@ -357,6 +364,8 @@ static void test_plan(void **state)
 	plan("INSERT INTO 'x' VALUES (1)", 0, "app", DDL_REFUSE,
 	     "names a table that cannot be read", NULL);
 	plan("INSERT INTO 'x' VALUES (1)", 0, "other", DDL_SKIP, NULL, NULL);
+	plan("SET STATEMENT max_statement_time = 5 FOR DELETE FROM app.t LIMIT 1", 0, "",
+	     DDL_REFUSE, "DELETE on app.t", NULL);
 }
 
 static void map(const char *in, unsigned flags, const char *want)
