@@ -1033,7 +1033,11 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		drop_finished(&c);
 		if (o->once && !c.snapshot_taken && source_last_error(src)) {
 			/* --once is for scripts: a source that cannot be read
-			 * is an error, not something to wait for */
+			 * is an error, not something to wait for. The source
+			 * may have judged its tip after this loop's last
+			 * snapshot: one more publishes the verdict
+			 * (source.yaml, Verified) before the exit. */
+			(void)take_snapshot(&c, src);
 			err_set(err, GW_EFATAL, "reading the specs: %s", source_last_error(src));
 			rc = 2;
 			break;
