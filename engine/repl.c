@@ -1320,9 +1320,17 @@ static int apply_query(struct repl *r, const struct binlog_event *e, unsigned fl
 			if (!strcmp(r->tables[k].db, db) || !strcmp(r->tables[k].db, ndb))
 				rtable_unload(&r->tables[k]);
 	}
-	/* The position after the DDL, in a transaction of its own. */
+	/* The position after the DDL (its GTID done: DDL ends its group), in
+	 * a transaction of its own: a restart does not run it again. */
 	if ((rc = txn_begin(r, err)) < 0)
 		goto out;
+	if (e->next_pos)
+		r->pos = e->next_pos;
+	if (r->have_pending) {
+		if ((rc = gtid_done(r, err)) < 0)
+			goto out;
+		r->txns_in_group++;
+	}
 	rc = txn_commit(r, err);
 out:
 	ddl_plan_release(&plan);
