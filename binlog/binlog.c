@@ -377,10 +377,57 @@ static int decode_fde(struct binlog_decoder *d, const uint8_t *ev, size_t size,
 	return 0;
 }
 
+/*
+ * The session's sql_mode among a QUERY event's status variables
+ * (Q_SQL_MODE_CODE, 1: 8 bytes), into *mode_out; false when it is not
+ * there. Each variable is a code and a value whose size the code gives;
+ * the walk stops at a code it does not know (MySQL and MariaDB write
+ * Q_FLAGS2_CODE and Q_SQL_MODE_CODE first).
+ */
+static bool query_sql_mode(uint64_t *mode_out, const uint8_t *p, size_t len)
+{
+	struct bl_rd r = {p, len, 0};
+	uint64_t n;
+
+	while (rd_left(&r) > 0) {
+		uint8_t code = r.p[r.off++];
+		size_t fixed = 0;
+
+		switch (code) {
+		case 0: fixed = 4; break; /* Q_FLAGS2_CODE */
+		case 1: /* Q_SQL_MODE_CODE */ return rd_uint(&r, 8, mode_out) == 0;
+		case 3: fixed = 4; break;  /* Q_AUTO_INCREMENT */
+		case 4: fixed = 6; break;  /* Q_CHARSET_CODE */
+		case 7: fixed = 2; break;  /* Q_LC_TIME_NAMES_CODE */
+		case 8: fixed = 2; break;  /* Q_CHARSET_DATABASE_CODE */
+		case 9: fixed = 8; break;  /* Q_TABLE_MAP_FOR_UPDATE_CODE */
+		case 10: fixed = 4; break; /* Q_MASTER_DATA_WRITTEN_CODE */
+		case 2:			   /* Q_CATALOG_CODE: length, name, NUL */
+			if (rd_uint(&r, 1, &n) < 0)
+				return false;
+			fixed = (size_t)n + 1;
+			break;
+		case 5: /* Q_TIME_ZONE_CODE */
+		case 6: /* Q_CATALOG_NZ_CODE */
+			if (rd_uint(&r, 1, &n) < 0)
+				return false;
+			fixed = (size_t)n;
+			break;
+		default: return false;
+		}
+		if (rd_left(&r) < fixed)
+			return false;
+		r.off += fixed;
+	}
+	return false;
+}
+
 static int decode_query(struct binlog_decoder *d, const uint8_t *b, size_t len, uint8_t type,
 			struct binlog_event *out, struct gw_err *err)
 {
-	size_t phl = bl_post_header_len(d, BINLOG_QUERY_EVENT, 13);
+	size_t phl = type == BINLOG_EXECUTE_LOAD_QUERY_EVENT
+			 ? bl_post_header_len(d, BINLOG_EXECUTE_LOAD_QUERY_EVENT, 26)
+			 : bl_post_header_len(d, BINLOG_QUERY_EVENT, 13);
 	struct bl_rd r = {b, len, 0};
 	size_t dblen, svlen;
 	const uint8_t *db, *sql = NULL;
@@ -393,6 +440,7 @@ static int decode_query(struct binlog_decoder *d, const uint8_t *b, size_t len, 
 	r.off = phl;
 	if (rd_left(&r) < svlen)
 		return err_set(err, GW_EFATAL, "QUERY status variables truncated");
+	out->has_sql_mode = query_sql_mode(&out->sql_mode, r.p + r.off, svlen);
 	r.off += svlen;
 	if (rd_bytes(&r, dblen, &db) < 0 || rd_left(&r) < 1)
 		return err_set(err, GW_EFATAL, "QUERY database name truncated");
@@ -812,7 +860,7 @@ static int decode_maria_gtid_list(struct binlog_decoder *d, const uint8_t *b, si
 	return out->gtid_set ? 0 : err_set(err, GW_ENOMEM, "out of memory");
 }
 
-/* mysql::serialization (GTID_TAGGED, HEARTBEAT_V2): a varint whose first
+/* mysql::serialization (GTID_TAGGED): a varint whose first
  * byte's trailing one bits count the extra bytes. */
 int bl_ser_uint(struct bl_rd *r, uint64_t *out)
 {
@@ -932,35 +980,40 @@ bad:
 	return err_set(err, GW_EFATAL, "GTID_TAGGED malformed at byte %zu", r.off);
 }
 
-/* HEARTBEAT_V2 (MySQL 8.0.26+): field 0 the file name, field 1 the
- * position, in mysql::serialization. */
+/*
+ * HEARTBEAT_LOG_EVENT_V2 (MySQL 8.0.26 on, sent to a replica whose dump
+ * asks for it with USE_HEARTBEAT_EVENT_V2): fields of type, length and
+ * value, each a length-encoded integer as in the client protocol, up to a
+ * type 0 that ends them. Type 1 is the file name (length bytes), type 2
+ * the position (a length-encoded integer filling its length), any other is
+ * skipped by its length. The position is what the 4-byte log_pos of the
+ * header cannot hold past 4 GiB; without one the header's is taken.
+ */
 static int decode_heartbeat_v2(struct binlog_decoder *d, const uint8_t *b, size_t len,
 			       struct binlog_event *out, struct gw_err *err)
 {
 	struct bl_rd r = {b, len, 0};
-	uint64_t v, msglen, field, n;
-	const uint8_t *name;
+	uint64_t type, flen;
+	const uint8_t *v;
 
-	if (bl_ser_uint(&r, &v) < 0 || bl_ser_uint(&r, &msglen) < 0 || bl_ser_uint(&r, &v) < 0)
-		return err_set(err, GW_EFATAL, "HEARTBEAT_V2 truncated");
-	if (msglen < r.off)
-		goto bad;
-	if (msglen < len)
-		r.len = (size_t)msglen;
+	out->rotate_pos = out->next_pos;
 	while (rd_left(&r) > 0) {
-		if (bl_ser_uint(&r, &field) < 0)
+		if (rd_lenenc(&r, &type) < 0)
 			goto bad;
-		if (field == 0) {
-			if (bl_ser_uint(&r, &n) < 0 || rd_bytes(&r, (size_t)n, &name) < 0)
-				goto bad;
-			out->rotate_file = bl_arena_strndup(&d->arena, name, (size_t)n);
+		if (type == 0)
+			return 0;
+		if (rd_lenenc(&r, &flen) < 0 || flen > rd_left(&r) ||
+		    rd_bytes(&r, (size_t)flen, &v) < 0)
+			goto bad;
+		if (type == 1) {
+			out->rotate_file = bl_arena_strndup(&d->arena, v, (size_t)flen);
 			if (!out->rotate_file)
 				return err_set(err, GW_ENOMEM, "out of memory");
-		} else if (field == 1) {
-			if (bl_ser_uint(&r, &out->rotate_pos) < 0)
+		} else if (type == 2) {
+			struct bl_rd f = {v, (size_t)flen, 0};
+
+			if (rd_lenenc(&f, &out->rotate_pos) < 0 || rd_left(&f) > 0)
 				goto bad;
-		} else {
-			break;
 		}
 	}
 	return 0;
@@ -1163,6 +1216,7 @@ static int decode_event(struct binlog_decoder *d, const uint8_t *ev, size_t len,
 	}
 	switch (out->type_code) {
 	case BINLOG_QUERY_EVENT:
+	case BINLOG_EXECUTE_LOAD_QUERY_EVENT:
 	case BINLOG_MARIA_QUERY_COMPRESSED_EVENT:
 		return decode_query(d, b, blen, out->type_code, out, err);
 	case BINLOG_STOP_EVENT:

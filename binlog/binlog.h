@@ -25,6 +25,7 @@ enum {
 	BINLOG_ROTATE_EVENT = 4,
 	BINLOG_FORMAT_DESCRIPTION_EVENT = 15,
 	BINLOG_XID_EVENT = 16,
+	BINLOG_EXECUTE_LOAD_QUERY_EVENT = 18,
 	BINLOG_TABLE_MAP_EVENT = 19,
 	BINLOG_WRITE_ROWS_EVENT_V1 = 23,
 	BINLOG_UPDATE_ROWS_EVENT_V1 = 24,
@@ -61,12 +62,18 @@ enum {
 	BINLOG_MARIA_DELETE_ROWS_COMPRESSED_V1 = 171,
 };
 
+/* Bits of a QUERY event's sql_mode that change how its text reads (the
+ * same in MySQL and MariaDB). */
+#define BINLOG_SQL_MODE_ANSI_QUOTES (1ULL << 2)
+#define BINLOG_SQL_MODE_NO_BACKSLASH_ESCAPES (1ULL << 20)
+
 /* What a decoded event is, independent of version and compression. */
 enum binlog_kind {
 	BK_OTHER = 0,
 	BK_FORMAT_DESCRIPTION,
 	BK_ROTATE,
-	BK_QUERY, /* DDL, BEGIN, COMMIT (statement), ... */
+	BK_QUERY, /* DDL, BEGIN, COMMIT (statement), ...; also
+		     EXECUTE_LOAD_QUERY (a statement-format LOAD DATA) */
 	BK_XID,	  /* transaction commit */
 	BK_TABLE_MAP,
 	BK_WRITE_ROWS,
@@ -164,6 +171,9 @@ struct binlog_event {
 	const char *db;
 	const char *sql;
 	size_t sql_len;
+	/* the session's sql_mode (BINLOG_SQL_MODE_*), when the event has it */
+	bool has_sql_mode;
+	uint64_t sql_mode;
 	/* BK_XID */
 	uint64_t xid;
 	/* BK_ROTATE */

@@ -81,7 +81,7 @@ int rd_uint(struct bl_rd *r, size_t n, uint64_t *out);
 int rd_lenenc(struct bl_rd *r, uint64_t *out);
 /* Points *out at the next n bytes; -1 when short. */
 int rd_bytes(struct bl_rd *r, size_t n, const uint8_t **out);
-/* A number of mysql::serialization (GTID_TAGGED, HEARTBEAT_V2, tagged GTID
+/* A number of mysql::serialization (GTID_TAGGED, tagged GTID
  * sets): the first byte's trailing one bits count the bytes that follow;
  * -1 when short. */
 int bl_ser_uint(struct bl_rd *r, uint64_t *out);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lib/banned.h"
 
@@ -488,6 +489,7 @@ static int print_one(const char *state_dir, const char *name, bool json)
 	char *lines[10] = {NULL};
 	size_t nc, i, nl = 0;
 	struct row r;
+	bool streaming;
 	int e = 0, rc = 0;
 
 	if (load_row(&r, state_dir, name) < 0) {
@@ -564,12 +566,24 @@ static int print_one(const char *state_dir, const char *name, bool json)
 			e |= buf_printf(&out, "%s\n  %s", i ? "," : "", lines[i]);
 		e |= buf_puts(&out, "]}\n");
 	} else {
-		e |=
-		    buf_printf(&out, "Name:      %s\nPhase:     %s\nProgress:  %s\nDelay:     %s\n",
-			       r.name, r.phase, r.progress, r.delay[0] ? r.delay : "-");
+		/* Without a stream running, the delay is not known and the
+		 * position is the last one applied: say so, and when. */
+		char action[64], when[32] = "";
+		struct stat pst;
+
+		yaml_top(action, sizeof(action), buf_cstr(&st), "action");
+		streaming = !strcmp(action, "incremental");
+		snprintf(path, sizeof(path), "%s/position", dir);
+		if (pos[0] && !streaming && stat(path, &pst) == 0)
+			util_format_time(when, (int64_t)pst.st_mtime);
+		e |= buf_printf(&out,
+				"Name:      %s\nPhase:     %s\nProgress:  %s\nDelay:     %s%s\n",
+				r.name, r.phase, r.progress, r.delay[0] ? r.delay : "-",
+				r.delay[0] || streaming ? "" : " (not streaming now)");
 		e |= buf_printf(
-		    &out, "Position:  %s\nMessage:   %s\nDriven by: %s\n", pos[0] ? pos : "-",
-		    r.message, r.controller[0] ? r.controller : "- (no controller here drives it)");
+		    &out, "Position:  %s%s%s%s\nMessage:   %s\nDriven by: %s\n", pos[0] ? pos : "-",
+		    when[0] ? " (the last applied, at " : "", when, when[0] ? ")" : "", r.message,
+		    r.controller[0] ? r.controller : "- (no controller here drives it)");
 		e |= buf_printf(&out, "\nConditions:\n  %-22s %-6s %-20s %-21s %s\n", "TYPE",
 				"STATUS", "REASON", "SINCE", "MESSAGE");
 		for (i = 0; i < nc; i++) {

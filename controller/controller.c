@@ -5,6 +5,7 @@
 #include "controller/http.h"
 #include "controller/metascan.h"
 #include "controller/notify.h"
+#include "controller/peers.h"
 #include "controller/source.h"
 #include "controller/status.h"
 #include "engine/meta.h"
@@ -60,6 +61,7 @@ struct ctl {
 	char id[128];	   /* --id, or host:pid */
 	struct http *http; /* --listen */
 	struct source *src;
+	struct peers *peers; /* the controllers sharing the state directory */
 };
 
 /*
@@ -382,9 +384,8 @@ static void apply_snapshot(struct ctl *c, struct source_snapshot *snap, struct s
 				if (!c->recheck_ms || c->recheck_ms > mono + DELETE_CONFIRM_MS)
 					c->recheck_ms = mono + DELETE_CONFIRM_MS;
 			} else if (mono - t->missing_since_ms >= DELETE_CONFIRM_MS) {
+				/* audited once carried out (hook_deleted) */
 				log_info(t->name, "spec deleted: stopping (data kept)");
-				if (c->o->state_dir)
-					(void)status_audit_deletion(c->o->state_dir, t);
 				task_set_deleted(t);
 			} else if (!c->recheck_ms) {
 				c->recheck_ms = t->missing_since_ms + DELETE_CONFIRM_MS;
@@ -444,6 +445,48 @@ static void ignore(struct ctl *c, const char *name)
 	snprintf(n[c->nignored++], sizeof(n[0]), "%s", name);
 }
 
+static int set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = v && *v ? strdup(v) : NULL;
+	return v && *v && !*dst ? GW_ENOMEM : 0;
+}
+
+/*
+ * An orphan's whitelist entries, as its destination recorded them: the
+ * instances of its endpoints (and how to reach them) replace those of the
+ * spec it borrows, whose cidrs are not its own; the whitelist removal then
+ * takes back what the record holds (cloud/whitelist.c).
+ */
+static int orphan_whitelist(struct spec *s, struct task_record *rec, const struct meta_found *f)
+{
+	struct endpoint *eps[2] = {&s->source, &s->destination};
+	bool set[2] = {false, false};
+	size_t i;
+	int r = 0;
+
+	util_strv_free(s->whitelist_cidrs, s->nwhitelist);
+	s->whitelist_cidrs = NULL;
+	s->nwhitelist = 0;
+	for (i = 0; i < f->nwl && r == 0; i++) {
+		const struct meta_wl_entry *e = &f->wl[i];
+		size_t j = strcmp(e->role, "source") ? 1 : 0;
+
+		if (set[j])
+			continue;
+		set[j] = true;
+		eps[j]->is_rds = true;
+		if ((r = set_str(&eps[j]->rds.region, e->region)) < 0 ||
+		    (r = set_str(&eps[j]->rds.instance_id, e->instance_id)) < 0 ||
+		    (r = set_str(&eps[j]->rds.account_id, e->account_id)) < 0)
+			break;
+		r = set_str(&eps[j]->rds.role_name, e->role_name);
+	}
+	if (f->nwl)
+		rec->whitelist_added = true;
+	return r;
+}
+
 /*
  * A migration a destination records that neither a spec nor the state
  * directory knows. With --git the branch's history tells whether its spec
@@ -496,14 +539,18 @@ static void adopt_orphan(struct ctl *c, const struct meta_found *f)
 		goto out;
 	}
 	s->hash[0] = s->immutable_hash[0] = 0;
+	if (orphan_whitelist(s, &t->rec, f) < 0) {
+		spec_free(s);
+		task_free(t);
+		goto out;
+	}
 	task_set_orphan(t, s, &rev);
 	c->tasks[c->ntasks++] = t;
 	log_info(t->name,
 		 "recorded on the destination of %s; its spec %s was deleted by commit %.12s: "
-		 "stopping (data kept)",
-		 f->via, del.path ? del.path : "", del.commit);
-	if (c->o->state_dir)
-		(void)status_audit_deletion(c->o->state_dir, t);
+		 "stopping (data kept)%s",
+		 f->via, del.path ? del.path : "", del.commit,
+		 f->nwl ? "; its recorded whitelist entries are taken back" : "");
 out:
 	diag_list_release(&d);
 	free(del.path);
@@ -622,7 +669,7 @@ static void take_metascan(struct ctl *c)
 	}
 	for (i = 0; i < n; i++)
 		adopt_orphan(c, &found[i]);
-	free(found);
+	metascan_found_free(found, n);
 	check_conflicts(c);
 }
 
@@ -708,6 +755,42 @@ static void admit(struct ctl *c)
 	free(cand);
 }
 
+/*
+ * Whether this controller writes the task's status files (and reports it
+ * in metrics). The driver, which holds the lock, does. A migration that
+ * nobody drives from here (waiting for room, its destination unreachable,
+ * refused for a conflict, its spec invalid) is reported by whichever
+ * controller last wrote its files, unless that one no longer runs: then
+ * by this one. Controllers sharing a state directory thus never write
+ * over one another, nor over a driver this one cannot see.
+ */
+static bool writes_status(struct ctl *c, const struct task *t)
+{
+	char who[128];
+
+	if (!task_reports(t))
+		return false;
+	if (task_lock_state(t) == LOCK_HELD || !c->peers || !c->o->state_dir)
+		return true;
+	status_reporter(who, sizeof(who), c->o->state_dir, t->name);
+	return !who[0] || !strcmp(who, c->id) || !peers_alive(c->peers, who);
+}
+
+static bool hook_alive(void *ctx, const char *id)
+{
+	struct ctl *c = ctx;
+
+	return c->peers && peers_alive(c->peers, id);
+}
+
+static void hook_deleted(void *ctx, struct task *t)
+{
+	struct ctl *c = ctx;
+
+	if (c->o->state_dir && writes_status(c, t))
+		(void)status_audit_deletion(c->o->state_dir, t);
+}
+
 static void hook_audit(void *ctx, struct task *t, enum mact a, const char *event, int result,
 		       const char *error)
 {
@@ -763,7 +846,7 @@ static void drop_finished(struct ctl *c)
 		struct task *t = c->tasks[i];
 
 		if (t->finished && !task_busy(t)) {
-			if (c->o->state_dir && task_reports(t))
+			if (c->o->state_dir && writes_status(c, t))
 				(void)status_write_task(c->o->state_dir, t, util_now_ms());
 			log_info(t->name, "migration forgotten (spec deleted)");
 			task_free(t);
@@ -799,31 +882,31 @@ static int once_exit_code(struct ctl *c)
 
 static void write_all(struct ctl *c, int64_t now)
 {
+	struct buf m = BUF_INIT;
 	struct task **mine = NULL;
 	size_t i, n = 0;
 
 	if (c->ntasks && !(mine = calloc(c->ntasks, sizeof(*mine))))
 		return;
 	for (i = 0; i < c->ntasks; i++)
-		if (task_reports(c->tasks[i])) {
+		if (writes_status(c, c->tasks[i])) {
 			if (c->o->state_dir)
 				(void)status_write_task(c->o->state_dir, c->tasks[i], now);
 			mine[n++] = c->tasks[i];
 		}
-	/* only the migrations this controller drives: another controller
-	 * sharing the state directory reports the others */
-	if (c->o->state_dir && (n || !c->ntasks))
-		(void)status_write_metrics(c->o->state_dir, mine, n);
+	/* the migrations whose files this controller writes: /metrics, and
+	 * its part of metrics.prom (peers.h merges the parts of every
+	 * controller sharing the state directory) */
+	if (status_metrics(&m, mine, n) < 0)
+		buf_reset(&m);
+	if (c->peers)
+		peers_write_metrics(c->peers, &m, util_now_mono_ms());
 	if (c->http) {
-		struct buf m = BUF_INIT;
-
-		if (status_metrics(&m, mine, n) < 0)
-			buf_reset(&m);
 		http_publish(c->http, m.ptr ? m.ptr : "", m.len, c->snapshot_taken,
 			     source_last_error(c->src));
-		buf_release(&m);
 		http_loop_alive(c->http, util_now_mono_ms());
 	}
+	buf_release(&m);
 	free(mine);
 }
 
@@ -885,6 +968,8 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 	c.env.audit = hook_audit;
 	c.env.phase_changed = hook_phase;
 	c.env.wake = hook_wake;
+	c.env.deleted = hook_deleted;
+	c.env.controller_alive = hook_alive;
 	c.env.ctx = &c;
 
 	sigemptyset(&mask);
@@ -909,6 +994,8 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		err_set(err, GW_EFATAL, "state directory %s: %s", o->state_dir, strerror(errno));
 		goto out;
 	}
+	if (o->state_dir && peers_join(&c.peers, o->state_dir, c.id, err) < 0)
+		goto out;
 	if (o->notify_url && notifier_start(&c.notifier, o->notify_url, err) < 0)
 		goto out;
 	if (o->commit_status &&
@@ -1033,7 +1120,11 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		drop_finished(&c);
 		if (o->once && !c.snapshot_taken && source_last_error(src)) {
 			/* --once is for scripts: a source that cannot be read
-			 * is an error, not something to wait for */
+			 * is an error, not something to wait for. The source
+			 * may have judged its tip after this loop's last
+			 * snapshot: one more publishes the verdict
+			 * (source.yaml, Verified) before the exit. */
+			(void)take_snapshot(&c, src);
 			err_set(err, GW_EFATAL, "reading the specs: %s", source_last_error(src));
 			rc = 2;
 			break;
@@ -1047,7 +1138,7 @@ int controller_run(const struct controller_opts *o, struct gw_err *err)
 		}
 	}
 out:
-	metascan_free(c.metascan); /* it wakes the loop: first */
+	leak = !metascan_free(c.metascan); /* it wakes the loop: first */
 	c.metascan = NULL;
 	http_free(c.http);
 	c.http = NULL;
@@ -1061,8 +1152,10 @@ out:
 		}
 		task_free(c.tasks[i]);
 	}
+	peers_free(c.peers);
 	if (leak) {
-		/* the stuck worker must not write to a closed descriptor */
+		/* a stuck worker or scan: it must not write to a closed
+		 * descriptor, nor find its libraries gone */
 		c.env.wake = NULL;
 		if (c.notifier)
 			notifier_free(c.notifier, 1000);

@@ -7,12 +7,16 @@
 #include "reconcile/task.h"
 #include "spec/spec.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/banned.h"
+
+/* How long metascan_free() waits for a scan to end. */
+#define METASCAN_FREE_WAIT_S 2
 
 struct req {
 	char **names;
@@ -26,6 +30,7 @@ struct metascan {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	volatile int quit;
+	bool exited;   /* the thread returned */
 	bool have_req; /* a request waits */
 	bool working;
 	struct req req;
@@ -61,21 +66,57 @@ static int dest_key(struct buf *out, const struct spec *s)
 	return buf_printf(out, "%s:%u/%s", e->host, e->port, meta_database_of(s));
 }
 
-static int add_found(struct meta_found **v, size_t *n, const char *name, const char *via)
+/* The entry of name (added, through via, when new); NULL out of memory. */
+static struct meta_found *add_found(struct meta_found **v, size_t *n, const char *name,
+				    const char *via)
 {
 	struct meta_found *nv;
 	size_t i;
 
 	for (i = 0; i < *n; i++)
 		if (!strcmp((*v)[i].name, name))
-			return 0;
+			return &(*v)[i];
 	if (!(nv = realloc(*v, (*n + 1) * sizeof(*nv))))
-		return GW_ENOMEM;
+		return NULL;
 	*v = nv;
+	memset(&nv[*n], 0, sizeof(nv[*n]));
 	snprintf(nv[*n].name, sizeof(nv[*n].name), "%s", name);
 	snprintf(nv[*n].via, sizeof(nv[*n].via), "%s", via);
-	(*n)++;
-	return 0;
+	return &nv[(*n)++];
+}
+
+/* The whitelist entries recorded on the same meta database, each with its
+ * migration (a migration whitelisted and never further is found too). */
+static int add_whitelist(struct meta_found **v, size_t *n, MYSQL *m, const struct spec *s,
+			 struct gw_err *err)
+{
+	struct meta_wl_entry *all = NULL, *nw;
+	size_t nall = 0, i;
+	int r;
+
+	if ((r = meta_whitelist_list(&all, &nall, m, meta_database_of(s), NULL, err)) < 0)
+		return r;
+	for (i = 0; i < nall && r == 0; i++) {
+		struct meta_found *f = add_found(v, n, all[i].task, s->name);
+
+		if (!f || !(nw = realloc(f->wl, (f->nwl + 1) * sizeof(*nw)))) {
+			r = err_set(err, GW_ENOMEM, "out of memory");
+			break;
+		}
+		f->wl = nw;
+		f->wl[f->nwl++] = all[i];
+	}
+	free(all);
+	return r;
+}
+
+void metascan_found_free(struct meta_found *found, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(found[i].wl);
+	free(found);
 }
 
 /* The task names in the meta database of s's destination. */
@@ -108,8 +149,12 @@ static int scan_one(struct meta_found **v, size_t *n, const struct spec *s, stru
 	}
 	while ((row = mysql_fetch_row(res)))
 		if (row[0] && strlen(row[0]) < sizeof((*v)->name) &&
-		    (r = add_found(v, n, row[0], s->name)) < 0)
+		    !add_found(v, n, row[0], s->name)) {
+			r = err_set(err, GW_ENOMEM, "out of memory");
 			break;
+		}
+	if (r == 0)
+		r = add_whitelist(v, n, m, s, err);
 out:
 	if (res)
 		mysql_free_result(res);
@@ -178,13 +223,15 @@ static void *metascan_main(void *arg)
 		req_release(&r);
 		pthread_mutex_lock(&m->mu);
 		m->working = false;
-		free(m->found);
+		metascan_found_free(m->found, m->nfound);
 		m->found = v;
 		m->nfound = n;
 		m->ready = true;
 		if (!m->quit && m->wake)
 			m->wake(m->ctx);
 	}
+	m->exited = true;
+	pthread_cond_broadcast(&m->cv);
 	pthread_mutex_unlock(&m->mu);
 	return NULL;
 }
@@ -268,19 +315,35 @@ bool metascan_busy(struct metascan *m)
 	return busy;
 }
 
-void metascan_free(struct metascan *m)
+bool metascan_free(struct metascan *m)
 {
+	struct timespec ts;
+	bool exited;
+
 	if (!m)
-		return;
+		return true;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += METASCAN_FREE_WAIT_S;
 	pthread_mutex_lock(&m->mu);
 	m->quit = 1;
-	pthread_cond_signal(&m->cv);
+	pthread_cond_broadcast(&m->cv);
+	/* A scan waits on a server (a connect, a query behind a lock) for as
+	 * long as the server lets it: the process is ending, it is left. */
+	while (!m->exited)
+		if (pthread_cond_timedwait(&m->cv, &m->mu, &ts) == ETIMEDOUT)
+			break;
+	exited = m->exited;
 	pthread_mutex_unlock(&m->mu);
-	/* a scan stuck in a connect ends with its timeout (10 s) */
+	if (!exited) {
+		log_warn(NULL, "the scan of the destinations does not end: not waiting for it");
+		(void)pthread_detach(m->th);
+		return false;
+	}
 	(void)pthread_join(m->th, NULL);
 	req_release(&m->req);
-	free(m->found);
+	metascan_found_free(m->found, m->nfound);
 	pthread_mutex_destroy(&m->mu);
 	pthread_cond_destroy(&m->cv);
 	free(m);
+	return true;
 }

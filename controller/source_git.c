@@ -6,6 +6,16 @@
  * commit, never from a work tree. A force-pushed branch needs nothing
  * special: the fetched tip is the truth.
  *
+ * Two handles on the clone: the fetch thread's (fetches, judges
+ * signatures) and the loop's (reads trees, blobs and history). They share
+ * only what the mutex guards, and it is never held across the network or
+ * a signature tool: the thread fetches into the clone unlocked, then takes
+ * the mutex to publish the new tip and verdict. A fetch that hangs (a git
+ * server that stops answering mid-fetch) holds up nothing but the next
+ * fetch: the loop goes on with the specs of the last one, says after
+ * GIT_STALL_MS that the server does not answer, and exits on SIGTERM
+ * without waiting for it.
+ *
  * Each spec carries the last commit that changed it (the newest commit in
  * first-parent history whose parent had another blob at that path) with
  * its author; a spec that disappeared is attributed to the commit that
@@ -37,6 +47,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +60,11 @@
 
 /* How far back to look for the commit that last changed a file. */
 #define HISTORY_LIMIT 2000
+/* A fetch without a sign of life (data, a credential round) for this long
+ * is reported as hanging. */
+#define GIT_STALL_MS 60000
+/* How long git_free() waits for a fetch to end before leaving it behind. */
+#define GIT_FREE_WAIT_MS 2000
 
 struct git_source {
 	struct source base;
@@ -60,30 +76,51 @@ struct git_source {
 	int efd;
 	pthread_t thread;
 	bool thread_started;
-	pthread_mutex_t mu; /* guards everything below and the repository */
-	pthread_cond_t cv;
-	bool stop;
-	bool fetch_now;
+	char *verify_file;   /* --verify-commits (NULL: off); see judge_tip() */
+	char *verified_path; /* the clone's godwit-verified: the applied commit */
+
+	/* The loop's own. */
 	git_repository *repo;
+	char error_copy[600]; /* what git_last_error() returned last */
+	bool stall_said;
+	git_oid at; /* the commit of the last snapshot */
+	bool have_at;
+
+	/* The fetch thread's own. */
+	git_repository *frepo;
 	/* looked up once: libgit2 1.5's git_remote_lookup leaks a pcre2 match
 	 * block per config regex miss (libgit2 #6382), every fetch */
 	git_remote *remote;
-	git_oid tip; /* the fetched commit */
-	bool have_tip;
-	bool changed;
-	char last_error[512];
+	git_oid ftip; /* the fetched commit */
+	bool have_ftip;
+	char ferror[512];
 	int auth_tries;	    /* credential rounds of the current fetch */
 	char auth_why[256]; /* why credentials or the host key were refused */
-
-	/* --verify-commits (NULL: off); see judge_tip() */
-	char *verify_file;
-	char *verified_path; /* the clone's godwit-verified: the applied commit */
-	git_oid applied;     /* the newest commit that verified */
+	git_oid applied;    /* the newest commit that verified */
 	bool have_applied;
 	bool applied_checked; /* applied was verified by this process */
 	git_oid judged;	      /* the tip last judged, and the key file then */
 	bool have_judged;
 	struct stat key_st;
+	struct source_verify fverdict; /* the last verdict */
+
+	/* Either thread, without the mutex. */
+	atomic_int stop;
+	atomic_llong alive_ms; /* monotonic: the running fetch's last sign of life */
+
+	/* Published: the mutex guards these, and is held only to copy them. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool fetch_now;
+	bool fetching;
+	bool exited; /* the fetch thread returned */
+	git_oid tip; /* the last fetched commit */
+	bool have_tip;
+	git_oid snap; /* where the specs come from: the tip, or with
+			 --verify-commits the newest commit that verified */
+	bool have_snap;
+	bool changed;
+	char last_error[512];
 	struct source_verify verdict;
 };
 
@@ -215,6 +252,9 @@ static int cred_cb(git_credential **out, const char *url, const char *user_from_
 	enum git_cred_kind kind;
 
 	(void)url;
+	atomic_store(&g->alive_ms, util_now_mono_ms());
+	if (atomic_load(&g->stop))
+		return GIT_EUSER;
 	/* The URL's own credential, taken out of it at start, when
 	 * $GODWIT_GIT_TOKEN (preferred) is not set. */
 	if ((!token || !*token) && url_secret && url_user) {
@@ -334,24 +374,40 @@ static int cert_cb(git_cert *cert, int valid, const char *host, void *payload)
 					   hk->hostkey_len, g->auth_why, sizeof(g->auth_why));
 }
 
-/* --- fetching ------------------------------------------------------- */
+/* --- fetching (the fetch thread) ----------------------------------- */
 
 static void set_error(struct git_source *g, const char *what)
 {
 	const git_error *e = git_error_last();
 
-	(void)snprintf(g->last_error, sizeof(g->last_error), "%s %s: %s", what, g->url,
+	(void)snprintf(g->ferror, sizeof(g->ferror), "%s %s: %s", what, g->url,
 		       g->auth_why[0]	 ? g->auth_why
 		       : e && e->message ? e->message
 					 : "unknown error");
 }
 
-/* Fetches and moves g->tip; called with g->mu held. */
+/* Data came: the fetch is alive. Stopping: abort it. */
+static int transfer_cb(const git_indexer_progress *stats, void *payload)
+{
+	struct git_source *g = payload;
+
+	(void)stats;
+	atomic_store(&g->alive_ms, util_now_mono_ms());
+	return atomic_load(&g->stop) ? -1 : 0;
+}
+
+static int sideband_cb(const char *str, int len, void *payload)
+{
+	(void)str;
+	(void)len;
+	return transfer_cb(NULL, payload);
+}
+
+/* Fetches into the clone and moves g->ftip; without the mutex. */
 static int fetch_once(struct git_source *g)
 {
 	git_fetch_options fo;
 	git_remote *remote = NULL;
-	git_reference *ref = NULL;
 	git_buf head = {NULL, 0, 0};
 	char refname[512];
 	const char *branch = g->branch;
@@ -362,11 +418,13 @@ static int fetch_once(struct git_source *g)
 		return -1;
 	fo.callbacks.credentials = cred_cb;
 	fo.callbacks.certificate_check = cert_cb;
+	fo.callbacks.transfer_progress = transfer_cb;
+	fo.callbacks.sideband_progress = sideband_cb;
 	fo.callbacks.payload = g;
 	g->auth_tries = 0;
 	g->auth_why[0] = '\0';
 	fo.prune = GIT_FETCH_PRUNE;
-	if (!g->remote && git_remote_lookup(&g->remote, g->repo, "origin") < 0) {
+	if (!g->remote && git_remote_lookup(&g->remote, g->frepo, "origin") < 0) {
 		set_error(g, "git remote");
 		goto out;
 	}
@@ -392,21 +450,17 @@ static int fetch_once(struct git_source *g)
 			branch += 11;
 	}
 	(void)snprintf(refname, sizeof(refname), "refs/remotes/origin/%s", branch);
-	if (git_reference_name_to_id(&oid, g->repo, refname) < 0) {
-		(void)snprintf(g->last_error, sizeof(g->last_error), "git %s: no branch %s", g->url,
+	if (git_reference_name_to_id(&oid, g->frepo, refname) < 0) {
+		(void)snprintf(g->ferror, sizeof(g->ferror), "git %s: no branch %s", g->url,
 			       branch);
 		goto out;
 	}
-	if (!g->have_tip || git_oid_cmp(&oid, &g->tip)) {
-		g->tip = oid;
-		g->have_tip = true;
-		g->changed = true;
-	}
-	g->last_error[0] = '\0';
+	g->ftip = oid;
+	g->have_ftip = true;
+	g->ferror[0] = '\0';
 	rc = 0;
 out:
 	git_buf_dispose(&head);
-	git_reference_free(ref);
 	return rc;
 }
 
@@ -419,11 +473,7 @@ static void who(char *out, size_t outsz, const git_signature *sig)
 		(void)snprintf(out, outsz, "%s <%s>", sig->name, sig->email);
 }
 
-/*
- * Verifies one commit; called with g->mu held, which is released while
- * the tools run (the loop may take snapshots meanwhile: g->tip and
- * g->applied only move in this thread).
- */
+/* Verifies one commit, in the fetch thread. */
 static void judge(struct git_source *g, const git_oid *oid, struct verify_result *res,
 		  struct source_verify *v)
 {
@@ -434,13 +484,13 @@ static void judge(struct git_source *g, const git_oid *oid, struct verify_result
 
 	memset(res, 0, sizeof(*res));
 	git_oid_tostr(v->tip, sizeof(v->tip), oid);
-	if (git_commit_lookup(&c, g->repo, oid) == 0) {
+	if (git_commit_lookup(&c, g->frepo, oid) == 0) {
 		who(v->tip_author, sizeof(v->tip_author), git_commit_author(c));
 		who(v->tip_committer, sizeof(v->tip_committer), git_commit_committer(c));
 		v->tip_time = (int64_t)git_commit_time(c);
 		git_commit_free(c);
 	}
-	r = git_commit_extract_signature(&sig, &data, g->repo, &id, NULL);
+	r = git_commit_extract_signature(&sig, &data, g->frepo, &id, NULL);
 	if (r == GIT_ENOTFOUND) {
 		(void)verify_check(res, g->verify_file, NULL, 0, NULL, 0);
 	} else if (r < 0) {
@@ -448,9 +498,7 @@ static void judge(struct git_source *g, const git_oid *oid, struct verify_result
 		(void)snprintf(res->why, sizeof(res->why), "reading the signature: %s",
 			       git_error_last() ? git_error_last()->message : "libgit2 error");
 	} else {
-		pthread_mutex_unlock(&g->mu);
 		(void)verify_check(res, g->verify_file, sig.ptr, sig.size, data.ptr, data.size);
-		pthread_mutex_lock(&g->mu);
 	}
 	git_buf_dispose(&sig);
 	git_buf_dispose(&data);
@@ -486,29 +534,30 @@ static bool same_key_file(const struct stat *a, const struct stat *b)
 
 /*
  * Judges a new tip (or a refused one again once the key file changed, or
- * on SIGHUP) and publishes the verdict; called with g->mu held.
+ * on SIGHUP), in the fetch thread; true when the verdict is a new one,
+ * for the caller to publish.
  */
-static void judge_tip(struct git_source *g, bool again)
+static bool judge_tip(struct git_source *g, bool again)
 {
 	struct source_verify v;
 	struct verify_result res;
 	struct stat st;
-	git_oid tip = g->tip;
+	git_oid tip = g->ftip;
 	char applied[GIT_OID_HEXSZ + 1] = "";
 	bool moved = false;
 
 	memset(&st, 0, sizeof(st));
 	(void)stat(g->verify_file, &st);
 	if (g->have_judged && !git_oid_cmp(&g->judged, &tip) &&
-	    (g->verdict.ok || (!again && same_key_file(&st, &g->key_st))))
-		return;
+	    (g->fverdict.ok || (!again && same_key_file(&st, &g->key_st))))
+		return false;
 	/* The commit a previous run verified is trusted only once it
 	 * verifies again against today's keys. */
 	if (g->have_applied && !g->applied_checked && git_oid_cmp(&g->applied, &tip)) {
 		memset(&v, 0, sizeof(v));
 		judge(g, &g->applied, &res, &v);
-		if (g->stop)
-			return;
+		if (atomic_load(&g->stop))
+			return false;
 		if (!res.ok) {
 			log_warn(NULL,
 				 "the last verified commit %s no longer verifies (%s): "
@@ -520,10 +569,10 @@ static void judge_tip(struct git_source *g, bool again)
 	g->applied_checked = true;
 	memset(&v, 0, sizeof(v));
 	judge(g, &tip, &res, &v);
-	if (g->stop)
-		return;
+	if (atomic_load(&g->stop))
+		return false;
 	if (res.ok && g->have_applied && git_oid_cmp(&g->applied, &tip)) {
-		int d = git_graph_descendant_of(g->repo, &tip, &g->applied);
+		int d = git_graph_descendant_of(g->frepo, &tip, &g->applied);
 
 		if (d != 1) {
 			git_oid_tostr(applied, sizeof(applied), &g->applied);
@@ -565,20 +614,55 @@ static void judge_tip(struct git_source *g, bool again)
 					    : "no commit has verified: "
 					      "nothing is applied",
 			       v.applied);
-	if (strcmp(v.tip, g->verdict.tip) || v.ok != g->verdict.ok ||
-	    strcmp(v.message, g->verdict.message) || moved) {
-		v.seq = g->verdict.seq + 1;
-		g->verdict = v;
-		g->changed = true;
+	if (strcmp(v.tip, g->fverdict.tip) || v.ok != g->fverdict.ok ||
+	    strcmp(v.message, g->fverdict.message) || moved) {
+		v.seq = g->fverdict.seq + 1;
+		g->fverdict = v;
+		return true;
+	}
+	return false;
+}
+
+/* ms from now on the clock of pthread_cond_timedwait(). */
+static void deadline_in(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
 	}
 }
 
-/* The commit whose specs the snapshot holds; NULL: none. */
-static const git_oid *snap_oid(const struct git_source *g)
+/* Publishes what one round of the fetch thread found; with g->mu held. */
+static void publish(struct git_source *g, bool fetched, bool new_verdict)
 {
-	if (g->verify_file)
-		return g->have_applied ? &g->applied : NULL;
-	return g->have_tip ? &g->tip : NULL;
+	if (fetched && (!g->have_tip || git_oid_cmp(&g->ftip, &g->tip))) {
+		g->tip = g->ftip;
+		g->have_tip = true;
+		g->changed = true;
+	}
+	if (new_verdict) {
+		g->verdict = g->fverdict;
+		g->changed = true;
+	}
+	if (g->verify_file) {
+		if (g->have_applied && (!g->have_snap || git_oid_cmp(&g->applied, &g->snap)))
+			g->changed = true;
+		g->snap = g->applied;
+		g->have_snap = g->have_applied;
+	} else {
+		g->snap = g->tip;
+		g->have_snap = g->have_tip;
+	}
+	if (!fetched)
+		memcpy(g->last_error, g->ferror, sizeof(g->last_error));
+	else if (g->verify_file && !g->have_applied)
+		/* nothing to act on: for --once, an error */
+		(void)snprintf(g->last_error, sizeof(g->last_error), "%s", g->fverdict.message);
+	else
+		g->last_error[0] = '\0';
 }
 
 static void *fetch_thread(void *arg)
@@ -587,37 +671,38 @@ static void *fetch_thread(void *arg)
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&g->mu);
-	while (!g->stop) {
+	while (!atomic_load(&g->stop)) {
 		struct timespec ts;
-		bool was = g->changed;
-		char prev[sizeof(g->last_error)];
+		char prev[sizeof(g->ferror)];
+		bool again = g->fetch_now, fetched, new_verdict = false, was;
 
-		memcpy(prev, g->last_error, sizeof(prev));
-		if (fetch_once(g) < 0) {
-			if (strcmp(prev, g->last_error))
-				log_warn(NULL, "%s (keeping the specs of the last fetch)",
-					 g->last_error);
-		} else if (g->verify_file && g->have_tip) {
-			judge_tip(g, g->fetch_now);
-			/* nothing to act on: for --once, an error */
-			if (!g->have_applied)
-				(void)snprintf(g->last_error, sizeof(g->last_error), "%s",
-					       g->verdict.message);
-		}
+		/* a SIGHUP from here on asks for one more fetch */
 		g->fetch_now = false;
+		g->fetching = true;
+		atomic_store(&g->alive_ms, util_now_mono_ms());
+		pthread_mutex_unlock(&g->mu);
+
+		/* the network and the signature tools, without the mutex */
+		memcpy(prev, g->ferror, sizeof(prev));
+		fetched = fetch_once(g) == 0;
+		if (!fetched && strcmp(prev, g->ferror))
+			log_warn(NULL, "%s (keeping the specs of the last fetch)", g->ferror);
+		if (fetched && g->verify_file)
+			new_verdict = judge_tip(g, again);
+
+		pthread_mutex_lock(&g->mu);
+		g->fetching = false;
+		was = g->changed;
+		publish(g, fetched, new_verdict);
 		if (g->changed && !was && write(g->efd, &one, sizeof(one)) < 0)
 			log_warn(NULL, "git source: eventfd: %s", strerror(errno));
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += g->interval_ms / 1000;
-		ts.tv_nsec += (long)(g->interval_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		while (!g->stop && !g->fetch_now)
+		deadline_in(&ts, g->interval_ms);
+		while (!atomic_load(&g->stop) && !g->fetch_now)
 			if (pthread_cond_timedwait(&g->cv, &g->mu, &ts) == ETIMEDOUT)
 				break;
 	}
+	g->exited = true;
+	pthread_cond_broadcast(&g->cv);
 	pthread_mutex_unlock(&g->mu);
 	return NULL;
 }
@@ -629,17 +714,36 @@ static int git_fd(struct source *s)
 	return ((struct git_source *)s)->efd;
 }
 
+/* A fetch running without a sign of life for GIT_STALL_MS: its age in
+ * seconds, else 0. With g->mu held. */
+static int64_t stalled_s(struct git_source *g)
+{
+	int64_t quiet = util_now_mono_ms() - atomic_load(&g->alive_ms);
+
+	return g->fetching && quiet >= GIT_STALL_MS ? quiet / 1000 : 0;
+}
+
 static bool git_changed(struct source *s)
 {
 	struct git_source *g = (struct git_source *)s;
 	uint64_t v;
+	int64_t stall;
 	bool changed;
 
 	while (read(g->efd, &v, sizeof(v)) == (ssize_t)sizeof(v))
 		;
 	pthread_mutex_lock(&g->mu);
 	changed = g->changed;
+	stall = stalled_s(g);
 	pthread_mutex_unlock(&g->mu);
+	if (stall && !g->stall_said)
+		log_warn(NULL,
+			 "git fetch %s: no answer from the server for %lld s; still waiting (the "
+			 "specs of the last fetch stay applied)",
+			 g->url, (long long)stall);
+	else if (!stall && g->stall_said)
+		log_info(NULL, "git fetch %s: the server answers again", g->url);
+	g->stall_said = stall != 0;
 	return changed;
 }
 
@@ -649,15 +753,24 @@ static void git_refresh(struct source *s)
 
 	pthread_mutex_lock(&g->mu);
 	g->fetch_now = true;
-	pthread_cond_signal(&g->cv);
+	pthread_cond_broadcast(&g->cv);
 	pthread_mutex_unlock(&g->mu);
 }
 
 static const char *git_last_error(struct source *s)
 {
 	struct git_source *g = (struct git_source *)s;
+	int64_t stall;
 
-	return g->last_error[0] ? g->last_error : NULL;
+	pthread_mutex_lock(&g->mu);
+	if ((stall = stalled_s(g)))
+		(void)snprintf(g->error_copy, sizeof(g->error_copy),
+			       "git fetch %s: no answer from the server for %lld s", g->url,
+			       (long long)stall);
+	else
+		memcpy(g->error_copy, g->last_error, sizeof(g->last_error));
+	pthread_mutex_unlock(&g->mu);
+	return g->error_copy[0] ? g->error_copy : NULL;
 }
 
 /* The blob id at path in commit c; false when absent. */
@@ -678,11 +791,11 @@ static bool blob_at(git_oid *out, git_commit *c, const char *path)
 }
 
 /*
- * Walks first-parent history from the tip: the newest commit at which the
+ * Walks first-parent history from `from`: the newest commit at which the
  * blob at path changed (or, for a deleted file, disappeared).
  */
-static void last_change(struct git_source *g, const char *full_path, char commit_out[41],
-			char **author_out, int64_t *time_out)
+static void last_change(struct git_source *g, const git_oid *from, const char *full_path,
+			char commit_out[41], char **author_out, int64_t *time_out)
 {
 	git_commit *c = NULL, *parent = NULL;
 	git_oid cur, prev;
@@ -692,7 +805,7 @@ static void last_change(struct git_source *g, const char *full_path, char commit
 	commit_out[0] = '\0';
 	*author_out = NULL;
 	*time_out = 0;
-	if (!snap_oid(g) || git_commit_lookup(&c, g->repo, snap_oid(g)) < 0)
+	if (git_commit_lookup(&c, g->repo, from) < 0)
 		return;
 	has_cur = blob_at(&cur, c, full_path);
 	for (n = 0; n < HISTORY_LIMIT; n++) {
@@ -760,7 +873,7 @@ static int add_tree(struct git_source *g, struct source_snapshot *out, git_tree 
 					struct buf full = BUF_INIT;
 					if (buf_printf(&full, "%s%s%s", g->path ? g->path : "",
 						       g->path ? "/" : "", f->path) == 0)
-						last_change(g, buf_cstr(&full), f->commit,
+						last_change(g, &g->at, buf_cstr(&full), f->commit,
 							    &f->author, &f->commit_time);
 					buf_release(&full);
 				} else {
@@ -783,17 +896,22 @@ static int git_snapshot(struct source *s, struct source_snapshot *out, struct gw
 	git_tree_entry *sub = NULL;
 	int r = 0;
 
+	/* what the fetch thread published; the reading below is the loop's,
+	 * on its own handle, without the mutex */
 	pthread_mutex_lock(&g->mu);
 	g->changed = false;
 	out->verify = g->verdict;
-	if (!snap_oid(g)) {
+	g->at = g->snap;
+	g->have_at = g->have_snap;
+	pthread_mutex_unlock(&g->mu);
+	if (!g->have_at) {
 		/* Nothing fetched (or verified) yet: an incomplete, empty
 		 * snapshot. */
 		out->complete = false;
 		goto out;
 	}
-	git_oid_tostr(out->revision, sizeof(out->revision), snap_oid(g));
-	if (git_commit_lookup(&c, g->repo, snap_oid(g)) < 0 || git_commit_tree(&root, c) < 0) {
+	git_oid_tostr(out->revision, sizeof(out->revision), &g->at);
+	if (git_commit_lookup(&c, g->repo, &g->at) < 0 || git_commit_tree(&root, c) < 0) {
 		r = err_set(err, GW_ERETRY, "git %s: cannot read commit %s", g->url, out->revision);
 		goto out;
 	}
@@ -814,7 +932,6 @@ out:
 	git_tree_free(tree);
 	git_tree_free(root);
 	git_commit_free(c);
-	pthread_mutex_unlock(&g->mu);
 	return r;
 }
 
@@ -823,11 +940,9 @@ static void git_attribute_deletion(struct source *s, struct spec_deleted *d)
 	struct git_source *g = (struct git_source *)s;
 	struct buf full = BUF_INIT;
 
-	pthread_mutex_lock(&g->mu);
-	if (snap_oid(g) &&
+	if (g->have_at &&
 	    buf_printf(&full, "%s%s%s", g->path ? g->path : "", g->path ? "/" : "", d->path) == 0)
-		last_change(g, buf_cstr(&full), d->commit, &d->author, &d->commit_time);
-	pthread_mutex_unlock(&g->mu);
+		last_change(g, &g->at, buf_cstr(&full), d->commit, &d->author, &d->commit_time);
 	buf_release(&full);
 }
 
@@ -850,8 +965,9 @@ static bool blob_names(struct git_source *g, const git_oid *id, const char *path
 	return yes;
 }
 
-/* First-parent history from the tip, newest first: the first commit whose
- * diff against its parent deletes a spec file of migration `name`. */
+/* First-parent history from the commit of the last snapshot (never an
+ * unverified tip), newest first: the first commit whose diff against its
+ * parent deletes a spec file of migration `name`. */
 static int git_find_deleted(struct source *s, const char *name, struct spec_deleted *out)
 {
 	struct git_source *g = (struct git_source *)s;
@@ -861,8 +977,7 @@ static int git_find_deleted(struct source *s, const char *name, struct spec_dele
 	char *pathspec = g->path;
 	int n, rc = GW_ENOTFOUND;
 
-	pthread_mutex_lock(&g->mu);
-	if (!g->have_tip || git_commit_lookup(&c, g->repo, &g->tip) < 0 ||
+	if (!g->have_at || git_commit_lookup(&c, g->repo, &g->at) < 0 ||
 	    git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION) < 0)
 		goto out;
 	if (g->path) {
@@ -910,7 +1025,6 @@ out:
 	git_tree_free(pt);
 	git_commit_free(parent);
 	git_commit_free(c);
-	pthread_mutex_unlock(&g->mu);
 	return rc;
 }
 
@@ -923,10 +1037,9 @@ static int64_t git_declared(struct source *s, const char *path)
 	int64_t t = 0;
 	int n;
 
-	pthread_mutex_lock(&g->mu);
-	if (!g->have_tip ||
+	if (!g->have_at ||
 	    buf_printf(&full, "%s%s%s", g->path ? g->path : "", g->path ? "/" : "", path) < 0 ||
-	    git_commit_lookup(&c, g->repo, &g->tip) < 0 || !blob_at(&id, c, buf_cstr(&full)))
+	    git_commit_lookup(&c, g->repo, &g->at) < 0 || !blob_at(&id, c, buf_cstr(&full)))
 		goto out;
 	for (n = 0; n < HISTORY_LIMIT; n++) {
 		t = (int64_t)git_commit_time(c);
@@ -940,7 +1053,6 @@ static int64_t git_declared(struct source *s, const char *path)
 out:
 	git_commit_free(parent);
 	git_commit_free(c);
-	pthread_mutex_unlock(&g->mu);
 	buf_release(&full);
 	return t;
 }
@@ -948,17 +1060,38 @@ out:
 static void git_free(struct source *s)
 {
 	struct git_source *g = (struct git_source *)s;
+	bool exited = true;
 
 	if (g->thread_started) {
+		struct timespec ts;
+
+		deadline_in(&ts, GIT_FREE_WAIT_MS);
 		pthread_mutex_lock(&g->mu);
-		g->stop = true;
-		pthread_cond_signal(&g->cv);
+		atomic_store(&g->stop, 1);
+		pthread_cond_broadcast(&g->cv);
+		/* a fetch moving data sees stop at its next callback; one
+		 * hanging on a silent server sees nothing */
+		while (!g->exited)
+			if (pthread_cond_timedwait(&g->cv, &g->mu, &ts) == ETIMEDOUT)
+				break;
+		exited = g->exited;
 		pthread_mutex_unlock(&g->mu);
-		pthread_join(g->thread, NULL);
+		if (exited) {
+			pthread_join(g->thread, NULL);
+		} else {
+			/* The process is ending: leave the thread, and all it
+			 * uses, behind. */
+			log_warn(NULL, "git fetch %s does not end: not waiting for it", g->url);
+			pthread_detach(g->thread);
+		}
 	}
-	git_remote_free(g->remote);
 	if (g->repo)
 		git_repository_free(g->repo);
+	if (!exited)
+		return;
+	git_remote_free(g->remote);
+	if (g->frepo)
+		git_repository_free(g->frepo);
 	if (g->efd >= 0)
 		close(g->efd);
 	pthread_mutex_destroy(&g->mu);
@@ -1067,6 +1200,12 @@ int source_git_open(struct source **out, const char *url, const char *branch, co
 	}
 	git_remote_free(remote);
 	remote = NULL;
+	/* the fetch thread's own handle */
+	if (git_repository_open_bare(&g->frepo, g->repo_dir) < 0) {
+		r = err_set(err, GW_EFATAL, "git cache %s: %s", g->repo_dir,
+			    git_error_last() ? git_error_last()->message : "open failed");
+		goto fail;
+	}
 	if (verify_file) {
 		enum verify_keys kind;
 
@@ -1083,7 +1222,12 @@ int source_git_open(struct source **out, const char *url, const char *branch, co
 		g->verified_path = buf_detach(&dir, NULL);
 		load_applied(g);
 		g->verdict.enabled = true;
+		g->fverdict.enabled = true;
+		g->snap = g->applied;
+		g->have_snap = g->have_applied;
 	}
+	atomic_init(&g->stop, 0);
+	atomic_init(&g->alive_ms, util_now_mono_ms());
 	if ((g->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		r = err_set(err, GW_EFATAL, "eventfd: %s", strerror(errno));
 		goto fail;

@@ -4,9 +4,11 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/banned.h"
 
@@ -202,6 +204,10 @@ static int status_yaml(struct buf *b, struct task *t, int64_t now_ms, const char
 	e |= buf_printf(b, "action: %s\n", t->worker_live ? mact_name(t->running) : "none");
 	e |= buf_puts(b, "controller: "); /* the one driving it: --id or host:pid */
 	e |= yaml_str(b, task_owned(t) && t->env->controller_id ? t->env->controller_id : "");
+	/* the one writing these files (with nobody driving, the one that
+	 * says why) */
+	e |= buf_puts(b, "\nreportedBy: ");
+	e |= yaml_str(b, t->env->controller_id ? t->env->controller_id : "");
 	e |= buf_putc(b, '\n');
 	e |= buf_puts(b, "message: ");
 	e |= yaml_str(b, t->invalid ? t->invalid_msg : t->rec.message);
@@ -300,7 +306,7 @@ static int status_yaml(struct buf *b, struct task *t, int64_t now_ms, const char
 int status_write_task(const char *state_dir, struct task *t, int64_t now_ms)
 {
 	struct buf b = BUF_INIT;
-	char dir[4096], line[256], position[4096], ts[32];
+	char dir[4096], line[256], position[4096], ts[32], path[4200];
 	int64_t delay = progress_delay(&t->progress, now_ms / 1000, incremental_live(t));
 	int n, r = 0, e = 0;
 
@@ -323,6 +329,13 @@ int status_write_task(const char *state_dir, struct task *t, int64_t now_ms)
 		buf_reset(&b);
 		if (buf_printf(&b, "%lld\n", (long long)delay) ||
 		    write_if_changed(dir, "delay_seconds", &b))
+			r = GW_EFATAL;
+	} else {
+		/* not known here (the stream has not started in this process,
+		 * or no controller streams it: a delay another controller, or
+		 * an earlier run, measured is not today's) */
+		snprintf(path, sizeof(path), "%s/delay_seconds", dir);
+		if (unlink(path) < 0 && errno != ENOENT)
 			r = GW_EFATAL;
 	}
 	if (position[0]) {
@@ -352,6 +365,25 @@ int status_write_task(const char *state_dir, struct task *t, int64_t now_ms)
 		r = GW_EFATAL;
 	buf_release(&b);
 	return r;
+}
+
+void status_reporter(char *out, size_t outsz, const char *state_dir, const char *name)
+{
+	struct buf b = BUF_INIT;
+	char path[4096];
+	const char *p, *e;
+
+	out[0] = '\0';
+	if ((size_t)snprintf(path, sizeof(path), "%s/tasks/%s/status.yaml", state_dir, name) >=
+		sizeof(path) ||
+	    util_read_file(&b, path) < 0 || !(p = strstr(buf_cstr(&b), "\nreportedBy: \"")))
+		goto out;
+	/* the value as yaml_str() wrote it: an id holds no quote or backslash */
+	p += strlen("\nreportedBy: \"");
+	if ((e = strchr(p, '"')))
+		snprintf(out, outsz, "%.*s", (int)(e - p), p);
+out:
+	buf_release(&b);
 }
 
 static int audit_rev_json(struct buf *b, const struct spec_rev *r)

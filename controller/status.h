@@ -14,6 +14,9 @@
 
 /* Writes every file of the task (only those whose content changed). */
 int status_write_task(const char *state_dir, struct task *t, int64_t now_ms);
+/* The controller that last wrote the task's status.yaml (its
+ * reportedBy), "" when none. */
+void status_reporter(char *out, size_t outsz, const char *state_dir, const char *name);
 /* One audit line: event is "start" or "end" (result then says how). */
 int status_audit(const char *state_dir, const struct task *t, enum mact a, const char *event,
 		 int result, const char *error);

@@ -1,13 +1,13 @@
 #include "lib/common.h"
 #include "engine/conn.h"
 #include "cloud/cloud.h"
+#include "engine/sha2auth.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
 #include <errmsg.h>
 #include <mysqld_error.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,22 +65,37 @@ int conn_error_filtered(struct gw_err *err, MYSQL *m, const char *what)
 }
 
 /*
- * Authentication methods that never hand the server the password: the
- * only ones a connection without TLS may use. mysql_clear_password and
- * dialog send it as is; sha256_password and caching_sha2_password, lacking
- * TLS, encrypt it with a public key that the server itself sends, so a
- * rogue server or a man in the middle reads it all the same. The
- * connector matches this list by substring: no plugin it can load is a
- * substring of these names but the names themselves.
+ * Authentication methods a connection without TLS may use: those that
+ * send a scramble or a signature (mysql_native_password, client_ed25519,
+ * auth_gssapi_client), and caching_sha2_password and sha256_password when
+ * they are godwit's own (engine/sha2auth.h: the password goes only to a
+ * key the spec trusts). mysql_clear_password and dialog send the password
+ * as is: never without TLS. The connector matches this list by substring:
+ * no plugin it can load is a substring of these names but the names
+ * themselves.
  */
 #define CONN_PLAIN_AUTH "mysql_native_password,client_ed25519,auth_gssapi_client"
+#define CONN_PLAIN_AUTH_SHA2 CONN_PLAIN_AUTH ",caching_sha2_password,sha256_password"
 
-static int apply_tls(MYSQL *m, const struct endpoint *ep, bool plain)
+/* How the thread's last connection authenticated, for conn_auth_path(). */
+static _Thread_local enum sha2auth_path last_auth;
+static _Thread_local const char *last_method;
+
+enum sha2auth_path conn_auth_path(const char **method_out)
+{
+	*method_out = last_method;
+	return last_auth;
+}
+
+static int apply_tls(MYSQL *m, const struct endpoint *ep, bool plain, bool sha2)
 {
 	my_bool yes = 1, no = 0;
 
 	if (plain || ep->tls_mode == TLS_DISABLED)
-		return mysql_optionsv(m, MARIADB_OPT_RESTRICTED_AUTH, CONN_PLAIN_AUTH) ? -1 : 0;
+		return mysql_optionsv(m, MARIADB_OPT_RESTRICTED_AUTH,
+				      sha2 ? CONN_PLAIN_AUTH_SHA2 : CONN_PLAIN_AUTH)
+			   ? -1
+			   : 0;
 	/* Verifying without a CA file uses the system's trust store. */
 	if (mysql_ssl_set(m, NULL, NULL, ep->tls_ca,
 			  !ep->tls_ca && ep->tls_mode >= TLS_VERIFY_CA ? "/etc/ssl/certs" : NULL,
@@ -169,58 +184,62 @@ static void connect_hint(char *out, size_t outsz, const struct endpoint *ep, boo
 }
 
 /*
- * caching_sha2_password and sha256_password without TLS: the password
- * goes encrypted with the server's RSA public key. With tls.serverPublicKey
- * it is the operator's copy of the key (read here first: the connector,
- * when it cannot read the file, silently asks the server for the key,
- * which a man in the middle answers with its own); with
- * tls.getServerPublicKey the operator accepts the server's word. Either
- * lets those two methods join the ones a connection without TLS may use;
- * without either they stay refused, the password never leaves but as a
- * scramble.
+ * The message of a connect that godwit's caching_sha2_password or
+ * sha256_password refused (engine/sha2auth.h), or that failed after
+ * encrypting with the spec's key; 0 if neither.
  */
-static int rsa_auth_options(MYSQL *m, const struct endpoint *ep, struct gw_err *err)
+static int sha2_failure(struct gw_err *err, const struct sha2auth *a, const struct endpoint *ep,
+			const char *who, unsigned e, const char *msg)
 {
-	BIO *bio = NULL;
-	EVP_PKEY *key = NULL;
-	int rc = 0;
-
-	if (!ep->tls_server_key && !ep->tls_get_server_key)
-		return 0;
-	if (ep->tls_server_key) {
-		if (!(bio = BIO_new_file(ep->tls_server_key, "r")) ||
-		    !(key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL))) {
-			rc = err_set(
-			    err, GW_EFATAL,
-			    "tls.serverPublicKey %s: not a readable PEM public key (openssl rsa "
-			    "-pubout writes one; a server's is its "
-			    "caching_sha2_password_public_key_path)",
-			    ep->tls_server_key);
-			goto out;
-		}
-		if (mysql_optionsv(m, MYSQL_SERVER_PUBLIC_KEY, ep->tls_server_key)) {
-			rc = err_set(err, GW_EFATAL, "cannot set the server's public key");
-			goto out;
-		}
-	}
-	if (mysql_optionsv(m, MARIADB_OPT_RESTRICTED_AUTH,
-			   "mysql_native_password,client_ed25519,auth_gssapi_client,"
-			   "caching_sha2_password,sha256_password"))
-		rc = err_set(err, GW_EFATAL, "cannot set the authentication methods");
-out:
-	EVP_PKEY_free(key);
-	BIO_free(bio);
-	return rc;
+	if (a->path == SHA2AUTH_REFUSED_NO_KEY && strcmp(a->method, "caching_sha2_password") == 0)
+		/* Retryable: one login of this user over TLS (or with the
+		 * server's key) warms the cache again, no spec change needed. */
+		return err_set(
+		    err, GW_ERETRY,
+		    "%s: the server asks for a full caching_sha2_password authentication: its "
+		    "cache does not hold this account (cold after a restart or failover of the "
+		    "server; or the user or password is wrong), and without TLS that needs the "
+		    "server's RSA public key, which the spec does not give: refused, nothing but "
+		    "the scramble was sent. Fix: tls.serverPublicKey: FILE (the server's "
+		    "caching_sha2_password_public_key_path), or TLS (tls.mode required or "
+		    "stronger), or an account IDENTIFIED WITH mysql_native_password; a login "
+		    "of this user over TLS warms the cache until the next restart",
+		    who);
+	if (a->path == SHA2AUTH_REFUSED_NO_KEY)
+		return err_set(err, GW_EFATAL,
+			       "%s: the account uses sha256_password, which without TLS always "
+			       "sends the password encrypted with the server's RSA public key, "
+			       "which the spec does not give: refused, the password was not "
+			       "sent. Fix: tls.serverPublicKey: FILE (the server's "
+			       "sha256_password_public_key_path), or TLS (tls.mode required or "
+			       "stronger), or an account IDENTIFIED WITH mysql_native_password",
+			       who);
+	if (a->path == SHA2AUTH_REFUSED_PROTOCOL)
+		return err_set(err, GW_EFATAL,
+			       "%s: the server broke the %s protocol (an answer to the scramble "
+			       "or a public key that is neither): refused, the password was not "
+			       "sent",
+			       who, a->method);
+	if (a->path == SHA2AUTH_FULL_KEY && e == ER_ACCESS_DENIED_ERROR)
+		return err_set(err, GW_EFATAL,
+			       "%s: %s (errno %u); the password went encrypted with the key of "
+			       "tls.serverPublicKey %s: if the password is right, that file is "
+			       "not this server's key",
+			       who, msg, e, ep->tls_server_key);
+	return 0;
 }
 
 static int try_connect(MYSQL **out, const struct endpoint *ep, const char *host, unsigned port,
-		       const char *password, unsigned flags, bool plain, struct gw_err *err,
-		       const char *role)
+		       const char *password, EVP_PKEY *key, unsigned flags, bool plain,
+		       struct gw_err *err, const char *role)
 {
 	unsigned timeout = 10, rw_timeout = flags & CONN_STREAM ? CONN_STREAM_TIMEOUT_S : 3600;
 	unsigned local_infile = flags & CONN_LOCAL_INFILE ? 1 : 0;
 	my_bool reconnect = 0;
-	MYSQL *m = mysql_init(NULL);
+	struct sha2auth auth = {
+	    .password = password, .key = key, .get_server_key = ep->tls_get_server_key};
+	MYSQL *m = mysql_init(NULL), *ok;
+	bool sha2;
 
 	*out = NULL;
 	if (!m)
@@ -238,41 +257,50 @@ static int try_connect(MYSQL **out, const struct endpoint *ep, const char *host,
 		return err_set(err, GW_EFATAL, "%s %s:%u: cannot set the LOCAL INFILE option", role,
 			       host, port);
 	}
-	if (apply_tls(m, ep, plain) < 0) {
+	/* On every connection, so that the connector never loads its own
+	 * SHA-2 methods first. */
+	sha2 = sha2auth_ready(m);
+	if (apply_tls(m, ep, plain, sha2) < 0) {
 		mysql_close(m);
 		return err_set(err, GW_EFATAL, "%s %s:%u: cannot set TLS options", role, host,
 			       port);
 	}
-	if ((plain || ep->tls_mode == TLS_DISABLED) && rsa_auth_options(m, ep, err) < 0) {
-		mysql_close(m);
-		err_prefix(err, "%s %s:%u", role, host, port);
-		return GW_EFATAL;
-	}
-	if (!mysql_real_connect(m, host, ep->user, password, NULL, port, NULL,
-				CLIENT_MULTI_RESULTS | CLIENT_FOUND_ROWS)) {
+	sha2auth_begin(&auth);
+	ok = mysql_real_connect(m, host, ep->user, password, NULL, port, NULL,
+				CLIENT_MULTI_RESULTS | CLIENT_FOUND_ROWS);
+	sha2auth_end();
+	if (!ok) {
 		unsigned e = mysql_errno(m);
-		int code = conn_errno_retryable(e) ? GW_ERETRY : GW_EFATAL;
-		char hint[1200];
+		char hint[1200], who[400];
+		int code;
 
+		(void)snprintf(who, sizeof(who), "%s %s:%u (user %s)", role, host, port,
+			       ep->user ? ep->user : "");
+		if ((code = sha2_failure(err, &auth, ep, who, e, mysql_error(m))) < 0) {
+			mysql_close(m);
+			return code;
+		}
 		if (e == CR_PLUGIN_NOT_ALLOWED) {
 			/* The connector's message names the first method, not
 			 * the one refused. */
 			err_set(err, GW_EFATAL,
-				"%s %s:%u (user %s): the server asks for an authentication "
-				"method that would hand it the password (mysql_clear_password, "
-				"dialog, sha256_password or caching_sha2_password) on a "
+				"%s: the server asks for an authentication method that would "
+				"hand it the password (mysql_clear_password or dialog%s) on a "
 				"connection without TLS: refused (errno %u); use a server with "
-				"TLS and tls.mode required or stronger, an account "
-				"identified by mysql_native_password or ed25519, or (for "
-				"caching_sha2_password and sha256_password) the server's RSA "
-				"public key in tls.serverPublicKey",
-				role, host, port, ep->user ? ep->user : "", e);
+				"TLS and tls.mode required or stronger, or an account identified "
+				"by mysql_native_password, ed25519 or caching_sha2_password",
+				who,
+				sha2 ? ""
+				     : "; caching_sha2_password and sha256_password, as "
+				       "this connector has its own, which would take the "
+				       "server's key",
+				e);
 			mysql_close(m);
 			return GW_EFATAL;
 		}
+		code = conn_errno_retryable(e) ? GW_ERETRY : GW_EFATAL;
 		connect_hint(hint, sizeof(hint), ep, plain, e, mysql_error(m));
-		err_set(err, code, "%s %s:%u (user %s): %s (errno %u)%s", role, host, port,
-			ep->user ? ep->user : "", mysql_error(m), e, hint);
+		err_set(err, code, "%s: %s (errno %u)%s", who, mysql_error(m), e, hint);
 		mysql_close(m);
 		return code;
 	}
@@ -286,6 +314,8 @@ static int try_connect(MYSQL **out, const struct endpoint *ep, const char *host,
 			       "not enabled there)",
 			       role, host, port, spec_tls_mode_name(ep->tls_mode));
 	}
+	last_auth = auth.path;
+	last_method = auth.method;
 	*out = m;
 	return 0;
 }
@@ -327,13 +357,22 @@ int conn_open(MYSQL **out, const struct endpoint *ep, const char *role, unsigned
 	char *password = NULL, *rds_host = NULL;
 	const char *host = ep->host;
 	unsigned port = ep->port;
+	EVP_PKEY *key = NULL;
 	MYSQL *m = NULL;
 	int r;
 
 	*out = NULL;
+	last_auth = SHA2AUTH_NONE;
+	last_method = NULL;
+	/* Read here, before connecting: the key the password may be
+	 * encrypted with is the operator's copy, never one from the wire. */
+	if (ep->tls_server_key && (r = sha2auth_load_key(&key, ep->tls_server_key, err)) < 0) {
+		err_prefix(err, "%s", role);
+		return r;
+	}
 	if (ep->is_rds) {
 		if ((r = cloud_endpoint_resolve(&rds_host, &port, ep, task, err)) < 0)
-			return r;
+			goto out;
 		host = rds_host;
 	}
 	if (ep->password.kind != SECRET_NONE &&
@@ -341,14 +380,14 @@ int conn_open(MYSQL **out, const struct endpoint *ep, const char *role, unsigned
 		err_prefix(err, "%s", role);
 		goto out;
 	}
-	r = try_connect(&m, ep, host, port, password, flags, false, err, role);
+	r = try_connect(&m, ep, host, port, password, key, flags, false, err, role);
 	if (r < 0 && ep->tls_mode == TLS_PREFERRED && mysql_errno_is_tls(err)) {
 		if (first_fallback(host, port))
 			log_warn(task,
 				 "%s %s:%u: TLS not available, connecting without it (said once "
 				 "per server)",
 				 role, host, port);
-		r = try_connect(&m, ep, host, port, password, flags, true, err, role);
+		r = try_connect(&m, ep, host, port, password, key, flags, true, err, role);
 	}
 	if (r < 0)
 		goto out;
@@ -367,6 +406,7 @@ int conn_open(MYSQL **out, const struct endpoint *ep, const char *role, unsigned
 out:
 	spec_secret_free(password);
 	free(rds_host);
+	EVP_PKEY_free(key);
 	return r;
 }
 

@@ -11,7 +11,8 @@
  * required or stronger when it offers no TLS (refused before the handshake
  * response), or get the password itself on a connection without TLS (only
  * authentication methods that send a scramble or a signature are allowed
- * there).
+ * there, and caching_sha2_password and sha256_password, whose password
+ * goes only to a key the spec trusts: engine/sha2auth.h).
  *
  * Errors from the server are classified with conn_error(): connection
  * failures and lock waits/deadlocks are GW_ERETRY, the rest GW_EFATAL.
@@ -22,6 +23,7 @@
 #include "lib/common.h"
 #include "lib/buf.h"
 #include "lib/err.h"
+#include "engine/sha2auth.h"
 #include "spec/spec.h"
 
 #include <mysql.h>
@@ -42,6 +44,11 @@ enum conn_flags {
  * "source" or "destination", for messages. */
 int conn_open(MYSQL **out, const struct endpoint *ep, const char *role, unsigned flags,
 	      const char *task, struct gw_err *err);
+/* How the calling thread's last successful conn_open() went through
+ * caching_sha2_password or sha256_password (SHA2AUTH_NONE: another
+ * method), and which of the two (*method_out, NULL if neither); precheck
+ * tells from it what a restart of the server changes. */
+enum sha2auth_path conn_auth_path(const char **method_out);
 /*
  * Makes m refuse every LOAD DATA LOCAL INFILE file request of the server.
  * conn_open() does it before connecting; copy.c arms its own handler

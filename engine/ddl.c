@@ -5,8 +5,10 @@
  */
 #include "lib/common.h"
 #include "engine/ddl.h"
+#include "binlog/binlog.h"
 #include "lib/sqllex.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,7 +87,7 @@ static void take_if_exists(struct sqllex *lx, struct sqltok *t)
 }
 
 /* [db.]name into db ("" when unqualified) and name; *start and *end its
- * bytes. */
+ * bytes. Of name.* (DELETE t.* FROM ...) the name alone. */
 static bool read_qualified(struct sqllex *lx, char *db, char *name, size_t *start, size_t *end)
 {
 	struct sqltok t, dot;
@@ -96,6 +98,11 @@ static bool read_qualified(struct sqllex *lx, char *db, char *name, size_t *star
 	*start = t.off;
 	*end = t.off + t.len;
 	if (peek(lx, &dot) == SQLT_PUNCT && sqltok_sym(&dot, ".")) {
+		struct sqllex ahead = *lx;
+
+		(void)sqllex_code(&ahead, &dot);
+		if (sqllex_code(&ahead, &t) == SQLT_OPERATOR && sqltok_sym(&t, "*"))
+			return true;
 		(void)sqllex_code(lx, &dot);
 		memcpy(db, name, strlen(name) + 1);
 		if (!tok_name(name, (sqllex_code(lx, &t), &t)))
@@ -105,30 +112,223 @@ static bool read_qualified(struct sqllex *lx, char *db, char *name, size_t *star
 	return true;
 }
 
+/* A new entry of out->tables; NULL when short of memory. */
+static struct ddl_table *table_add(struct ddl_stmt *out)
+{
+	struct ddl_table *v = realloc(out->tables, (out->ntables + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	out->tables = v;
+	v = &v[out->ntables++];
+	memset(v, 0, sizeof(*v));
+	return v;
+}
+
+/* [db.]table at lx into a new entry of out->tables (*t_out): 1, 0 when
+ * no name reads there (nothing added), GW_ENOMEM. */
+static int read_table(struct ddl_table **t_out, struct ddl_stmt *out, struct sqllex *lx)
+{
+	struct ddl_table t, *v;
+
+	memset(&t, 0, sizeof(t));
+	if (!read_qualified(lx, t.db, t.table, &t.start, &t.end))
+		return 0;
+	if (!(v = table_add(out)))
+		return GW_ENOMEM;
+	*v = t;
+	*t_out = v;
+	return 1;
+}
+
+/* TO [db.]name after a table of RENAME TABLE. */
+static bool read_new_name(struct ddl_table *t, struct sqllex *lx)
+{
+	struct sqltok tok;
+	size_t start;
+
+	t->has_new_name = take(lx, &tok, "TO") &&
+			  read_qualified(lx, t->new_db, t->new_table, &start, &t->new_end);
+	return t->has_new_name;
+}
+
 /* After the name of ALTER TABLE: a RENAME [TO|AS] of the table itself
  * (not RENAME COLUMN, INDEX or KEY), at the statement's top level. */
 static void alter_rename(struct ddl_stmt *out, struct sqllex *lx)
 {
-	struct sqltok t;
+	struct ddl_table *t = &out->tables[0];
+	struct sqltok tok;
 	int depth = 0;
-	size_t s, e;
+	size_t start;
 
-	while (sqllex_code(lx, &t) != SQLT_END) {
+	while (sqllex_code(lx, &tok) != SQLT_END) {
+		if (sqltok_sym(&tok, "("))
+			depth++;
+		else if (sqltok_sym(&tok, ")"))
+			depth--;
+		if (depth || !sqltok_is(&tok, "RENAME"))
+			continue;
+		if (take(lx, &tok, "COLUMN") || take(lx, &tok, "INDEX") || take(lx, &tok, "KEY") ||
+		    take(lx, &tok, "CONSTRAINT"))
+			continue;
+		out->renames_table = true;
+		if (!take(lx, &tok, "TO"))
+			(void)take(lx, &tok, "AS");
+		t->has_new_name = read_qualified(lx, t->new_db, t->new_table, &start, &t->new_end);
+		out->unread = !t->has_new_name;
+		return;
+	}
+}
+
+static bool word_of(const struct sqltok *t, const char *const *words)
+{
+	size_t i;
+
+	for (i = 0; words[i]; i++)
+		if (sqltok_is(t, words[i]))
+			return true;
+	return false;
+}
+
+/* Past the ')' that closes a '(' just read. */
+static void skip_group(struct sqllex *lx)
+{
+	struct sqltok t;
+	int depth = 1;
+
+	while (depth && sqllex_code(lx, &t) != SQLT_END)
 		if (sqltok_sym(&t, "("))
 			depth++;
 		else if (sqltok_sym(&t, ")"))
 			depth--;
-		if (depth || !sqltok_is(&t, "RENAME"))
+}
+
+/*
+ * Table references (t1 JOIN t2 ON ..., (t3, t4), t5 AS x) up to a word of
+ * stops at their own level, or the end: every table they name joins
+ * out->tables. Expressions, derived tables and index hints in parentheses
+ * are skipped whole, so a table a subquery only reads is not taken.
+ */
+static int table_refs(struct ddl_stmt *out, struct sqllex *lx, const char *const *stops)
+{
+	static const char *const derived[] = {"SELECT", "WITH", "VALUES", "TABLE", NULL};
+	struct sqltok t, next;
+	struct ddl_table *v;
+	bool want = true, after_for = false;
+	int depth = 0, r;
+
+	for (;;) {
+		struct sqllex at = *lx;
+		bool was_for = after_for;
+
+		if (sqllex_code(lx, &t) == SQLT_END)
+			return 0;
+		after_for = sqltok_is(&t, "FOR");
+		if (!depth && word_of(&t, stops)) {
+			*lx = at;
+			return 0;
+		}
+		if (sqltok_sym(&t, "(")) {
+			if (want && !(peek(lx, &next) == SQLT_WORD && word_of(&next, derived))) {
+				depth++; /* a group of tables */
+				continue;
+			}
+			skip_group(lx);
+		} else if (sqltok_sym(&t, ")")) {
+			depth -= depth > 0;
+		} else if (sqltok_sym(&t, ",") ||
+			   ((sqltok_is(&t, "JOIN") || sqltok_is(&t, "STRAIGHT_JOIN")) &&
+			    !was_for)) {
+			want = true; /* (FORCE INDEX FOR JOIN (i) is a hint) */
 			continue;
-		if (take(lx, &t, "COLUMN") || take(lx, &t, "INDEX") || take(lx, &t, "KEY") ||
-		    take(lx, &t, "CONSTRAINT"))
+		} else if (want && sqltok_is(&t, "LATERAL")) {
 			continue;
-		out->renames_table = true;
-		if (!take(lx, &t, "TO"))
-			(void)take(lx, &t, "AS");
-		out->has_new_name = read_qualified(lx, out->new_db, out->new_table, &s, &e);
-		return;
+		} else if (want && sqltok_is_name(&t)) {
+			*lx = at;
+			if ((r = read_table(&v, out, lx)) < 0)
+				return r;
+			if (r == 0)
+				out->unread = true;
+		}
+		want = false;
 	}
+}
+
+/* INSERT, REPLACE, UPDATE, DELETE, LOAD DATA (t: the first word, after a
+ * WITH clause). */
+static int parse_dml(struct ddl_stmt *out, struct sqllex *lx, struct sqltok *t)
+{
+	static const char *const update_stops[] = {"SET", NULL};
+	static const char *const from_stops[] = {"USING", "WHERE",     "ORDER",
+						 "LIMIT", "RETURNING", NULL};
+	static const char *const using_stops[] = {"WHERE", "ORDER", "LIMIT", "RETURNING", NULL};
+	static const char *const mods[] = {"LOW_PRIORITY", "DELAYED",	 "HIGH_PRIORITY", "QUICK",
+					   "IGNORE",	   "CONCURRENT", "LOCAL",	  NULL};
+	struct ddl_table *v;
+	struct sqltok tok;
+	int r = 0;
+
+	if (sqltok_is(t, "INSERT") || sqltok_is(t, "REPLACE")) {
+		out->verb = sqltok_is(t, "INSERT") ? DDL_INSERT : DDL_REPLACE;
+		while (peek(lx, &tok) == SQLT_WORD && word_of(&tok, mods))
+			(void)sqllex_code(lx, &tok);
+		(void)take(lx, &tok, "INTO");
+		r = read_table(&v, out, lx);
+	} else if (sqltok_is(t, "LOAD")) {
+		if (!take(lx, &tok, "DATA") && !take(lx, &tok, "XML"))
+			return 0; /* LOAD INDEX INTO CACHE */
+		out->verb = DDL_LOAD;
+		while (sqllex_code(lx, &tok) != SQLT_END && !sqltok_is(&tok, "INTO"))
+			;
+		(void)take(lx, &tok, "TABLE");
+		r = read_table(&v, out, lx);
+	} else if (sqltok_is(t, "UPDATE")) {
+		out->verb = DDL_UPDATE;
+		while (peek(lx, &tok) == SQLT_WORD && word_of(&tok, mods))
+			(void)sqllex_code(lx, &tok);
+		return table_refs(out, lx, update_stops) < 0 ? GW_ENOMEM : 1;
+	} else if (sqltok_is(t, "DELETE")) {
+		out->verb = DDL_DELETE;
+		while (peek(lx, &tok) == SQLT_WORD && word_of(&tok, mods))
+			(void)sqllex_code(lx, &tok);
+		if (!take(lx, &tok, "FROM")) {
+			/* DELETE t1, t2 FROM refs: the targets are in the refs */
+			while (sqllex_code(lx, &tok) != SQLT_END && !sqltok_is(&tok, "FROM"))
+				;
+			return table_refs(out, lx, using_stops) < 0 ? GW_ENOMEM : 1;
+		}
+		if (table_refs(out, lx, from_stops) < 0 ||
+		    (take(lx, &tok, "USING") && table_refs(out, lx, using_stops) < 0))
+			return GW_ENOMEM;
+		return 1;
+	} else {
+		return 0;
+	}
+	if (r < 0)
+		return GW_ENOMEM;
+	out->unread = r == 0;
+	return 1;
+}
+
+bool ddl_verb_dml(enum ddl_verb verb)
+{
+	return verb >= DDL_INSERT && verb <= DDL_LOAD;
+}
+
+const char *ddl_verb_name(enum ddl_verb verb)
+{
+	static const char *const names[] = {"",	      "CREATE",	  "ALTER",    "DROP",
+					    "RENAME", "TRUNCATE", "INSERT",   "REPLACE",
+					    "UPDATE", "DELETE",	  "LOAD DATA"};
+
+	return (size_t)verb < ARRAY_SIZE(names) ? names[verb] : "";
+}
+
+void ddl_stmt_release(struct ddl_stmt *d)
+{
+	free(d->tables);
+	d->tables = NULL;
+	d->ntables = 0;
 }
 
 /* --- transaction statements --------------------------------------------- */
@@ -246,24 +446,47 @@ bool ddl_ends_group(const char *sql, size_t len, unsigned flags)
 	return !(sqltok_is(&a, "START") && sqltok_is(&b, "TRANSACTION"));
 }
 
-bool ddl_parse(struct ddl_stmt *out, const char *sql, size_t len, unsigned flags)
+int ddl_parse(struct ddl_stmt *out, const char *sql, size_t len, unsigned flags)
 {
 	static const char *const verbs[] = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"};
 	static const char *const others[] = {"TRIGGER", "PROCEDURE",  "FUNCTION", "EVENT",
 					     "USER",	"ROLE",	      "SEQUENCE", "SERVER",
 					     "PACKAGE", "TABLESPACE", "LOGFILE",  "SPATIAL_REF"};
+	static const char *const dml[] = {"INSERT", "REPLACE", "UPDATE", "DELETE", "LOAD", NULL};
+	struct ddl_table *v;
 	struct sqllex lx;
 	struct sqltok t;
 	size_t i;
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	sqllex_init(&lx, sql, len, flags);
 	if (sqllex_code(&lx, &t) != SQLT_WORD)
-		return false;
+		return 0;
+	if (sqltok_is(&t, "SET") && take(&lx, &t, "STATEMENT")) {
+		/* MariaDB's SET STATEMENT var = value, ... FOR statement */
+		while (sqllex_code(&lx, &t) != SQLT_END && !sqltok_is(&t, "FOR"))
+			if (sqltok_sym(&t, "("))
+				skip_group(&lx);
+		if (sqllex_code(&lx, &t) != SQLT_WORD)
+			return 0;
+	}
+	if (sqltok_is(&t, "WITH")) {
+		/* WITH cte AS (...), ... UPDATE/DELETE: the statement after it */
+		while (sqllex_code(&lx, &t) != SQLT_END && !word_of(&t, dml) &&
+		       !sqltok_is(&t, "SELECT") && !sqltok_is(&t, "TABLE"))
+			if (sqltok_sym(&t, "("))
+				skip_group(&lx);
+	}
+	if (word_of(&t, dml)) {
+		if ((r = parse_dml(out, &lx, &t)) <= 0)
+			ddl_stmt_release(out);
+		return r;
+	}
 	for (i = 0; i < ARRAY_SIZE(verbs) && !sqltok_is(&t, verbs[i]); i++)
 		;
 	if (i == ARRAY_SIZE(verbs))
-		return false;
+		return 0;
 	out->verb = (enum ddl_verb)(DDL_CREATE + i);
 	if (take(&lx, &t, "OR"))
 		(void)take(&lx, &t, "REPLACE");
@@ -274,10 +497,10 @@ bool ddl_parse(struct ddl_stmt *out, const char *sql, size_t len, unsigned flags
 		take_if_exists(&lx, &t);
 		out->on_database = true;
 		if (!tok_name(out->db, (sqllex_code(&lx, &t), &t)))
-			return false;
+			return 0;
 		out->name_start = t.off;
 		out->name_end = t.off + t.len;
-		return true;
+		return 1;
 	}
 	if (out->verb == DDL_TRUNCATE) {
 		(void)take(&lx, &t, "TABLE");
@@ -285,35 +508,49 @@ bool ddl_parse(struct ddl_stmt *out, const char *sql, size_t len, unsigned flags
 		/* ALGORITHM=..., DEFINER=..., SQL SECURITY ... before VIEW */
 		for (;;) {
 			if (sqllex_code(&lx, &t) == SQLT_END)
-				return false;
-			if (sqltok_is(&t, "TABLE") || sqltok_is(&t, "VIEW"))
+				return 0;
+			if (sqltok_is(&t, "TABLE") || sqltok_is(&t, "TABLES") ||
+			    sqltok_is(&t, "VIEW")) {
+				out->list = out->verb == DDL_DROP || out->verb == DDL_RENAME;
 				break;
+			}
 			if (sqltok_is(&t, "INDEX")) {
 				/* INDEX [IF NOT EXISTS] name ON table */
 				char idx[DDL_NAME_MAX + 1];
 				take_if_exists(&lx, &t);
 				if (!tok_name(idx, (sqllex_code(&lx, &t), &t)) ||
 				    !take(&lx, &t, "ON"))
-					return false;
+					return 0;
 				break;
 			}
 			for (i = 0; i < ARRAY_SIZE(others) && !sqltok_is(&t, others[i]); i++)
 				;
 			if (i < ARRAY_SIZE(others))
-				return false;
+				return 0;
 		}
 	}
 	take_if_exists(&lx, &t);
-	if (!read_qualified(&lx, out->db, out->table, &out->name_start, &out->name_end))
-		return false;
-	if (out->verb == DDL_RENAME) {
-		out->renames_table = true;
-		out->has_new_name =
-		    take(&lx, &t, "TO") && read_qualified(&lx, out->new_db, out->new_table, &i, &i);
-	} else if (out->verb == DDL_ALTER) {
+	do {
+		if ((r = read_table(&v, out, &lx)) <= 0) {
+			if (r == 0 && out->ntables) {
+				out->unread = true; /* of a list: the names before it stay */
+				break;
+			}
+			ddl_stmt_release(out);
+			return r;
+		}
+		if (out->verb == DDL_RENAME) {
+			out->renames_table = true;
+			if (!read_new_name(v, &lx)) {
+				out->unread = true;
+				break;
+			}
+		}
+	} while (out->list && peek(&lx, &t) == SQLT_PUNCT && sqltok_sym(&t, ",") &&
+		 (sqllex_code(&lx, &t), true));
+	if (out->verb == DDL_ALTER)
 		alter_rename(out, &lx);
-	}
-	return true;
+	return 1;
 }
 
 /* Whether name token t (lexer lx just past it) is the database of a
@@ -351,6 +588,220 @@ int ddl_map_databases(struct buf *out, const char *sql, size_t len, unsigned fla
 			after_dot = dot;
 	}
 	return 0;
+}
+
+/* --- what the applier does with a statement ------------------------- */
+
+unsigned ddl_mode_bits_flags(uint64_t sql_mode)
+{
+	return (sql_mode & BINLOG_SQL_MODE_ANSI_QUOTES ? SQLLEX_ANSI_QUOTES : 0) |
+	       (sql_mode & BINLOG_SQL_MODE_NO_BACKSLASH_ESCAPES ? SQLLEX_NO_BACKSLASH_ESCAPES : 0);
+}
+
+void ddl_plan_release(struct ddl_plan *p)
+{
+	buf_release(&p->sql);
+	buf_release(&p->use_db);
+	buf_release(&p->reason);
+	buf_release(&p->what);
+}
+
+/* The plan refuses the statement: the reason, then the statement's
+ * beginning in parentheses. */
+static int refuse(struct ddl_plan *p, const char *sql, size_t len, const char *fmt, ...)
+    PRINTF_LIKE(4, 5);
+static int refuse(struct ddl_plan *p, const char *sql, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	p->action = DDL_REFUSE;
+	buf_reset(&p->reason);
+	va_start(ap, fmt);
+	r = buf_vprintf(&p->reason, fmt, ap);
+	va_end(ap);
+	if (r < 0 || buf_printf(&p->reason, " (%.*s)", (int)(len < 200 ? len : 200), sql) < 0)
+		return GW_ENOMEM;
+	return 0;
+}
+
+/* `db`.`table` under the destination's names of source db.table. */
+static int dest_name(struct buf *out, const struct spec *s, const char *db, const char *table)
+{
+	const struct object_sel *o = spec_find_database(s, db);
+	const struct table_sel *tsel = NULL;
+
+	(void)spec_table_selected(s, db, table, &tsel);
+	if (quote_name(out, o ? spec_dest_database(o) : db) < 0 || buf_putc(out, '.') < 0 ||
+	    sqllex_quote_ident(out, spec_dest_table(tsel, table)) < 0)
+		return GW_ENOMEM;
+	return 0;
+}
+
+/* Whether the statement's list may name a selected table: the session's
+ * database or one of the names' is selected. */
+static bool may_touch(const struct ddl_stmt *d, const char *sdb, const struct spec *s)
+{
+	size_t i;
+
+	if (spec_find_database(s, sdb))
+		return true;
+	for (i = 0; i < d->ntables; i++)
+		if (spec_find_database(s, d->tables[i].db) ||
+		    spec_find_database(s, d->tables[i].new_db))
+			return true;
+	return false;
+}
+
+/* Why table t of DDL d cannot be applied, into p (refused); *keep_out
+ * whether it is selected and applied. */
+static int plan_table(bool *keep_out, struct ddl_plan *p, const struct ddl_stmt *d,
+		      const struct ddl_table *t, const char *sdb, const char *sql, size_t len,
+		      const struct spec *s)
+{
+	const char *db = t->db[0] ? t->db : sdb;
+	const char *ndb = t->new_db[0] ? t->new_db : sdb;
+	const struct table_sel *tsel = NULL;
+	bool sel = spec_table_selected(s, db, t->table, &tsel);
+	bool nsel =
+	    d->renames_table && t->has_new_name && spec_table_selected(s, ndb, t->new_table, NULL);
+
+	*keep_out = false;
+	if (!sel) {
+		if (nsel)
+			return refuse(
+			    p, sql, len,
+			    "RENAME of %s.%s to the selected name %s.%s cannot be applied "
+			    "safely: the destination never had its rows",
+			    db, t->table, ndb, t->new_table);
+		return 0;
+	}
+	if (d->renames_table && !spec_whole_database(spec_find_database(s, db)))
+		return refuse(p, sql, len,
+			      "RENAME of %s.%s cannot be applied safely: the table is listed in "
+			      "the spec, which maps its name, not the new one",
+			      db, t->table);
+	if (d->renames_table && t->has_new_name && !nsel)
+		return refuse(p, sql, len,
+			      "RENAME of %s.%s to %s.%s cannot be applied safely: the new name is "
+			      "not selected, so the table would leave the migration with its "
+			      "rows on the destination",
+			      db, t->table, ndb, t->new_table);
+	if (tsel && (tsel->ncolumns || tsel->nrenames) && d->verb != DDL_DROP &&
+	    d->verb != DDL_TRUNCATE)
+		return refuse(p, sql, len,
+			      "DDL on %s.%s cannot be applied safely: the spec selects or renames "
+			      "its columns, so the destination's columns are not the source's",
+			      db, t->table);
+	*keep_out = true;
+	return 0;
+}
+
+int ddl_plan(struct ddl_plan *out, const struct ddl_stmt *d, const char *sql, size_t len,
+	     unsigned flags, const char *session_db, const struct spec *s)
+{
+	const char *sdb = session_db ? session_db : "";
+	const struct ddl_table *last;
+	const struct object_sel *o;
+	bool *keep = NULL;
+	size_t i, kept = 0, tail;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->action = DDL_SKIP;
+	if (d->on_database) {
+		if (!spec_find_database(s, d->db) || d->verb == DDL_CREATE)
+			return 0; /* (a selected one exists on the destination) */
+		if (d->verb == DDL_DROP)
+			return refuse(out, sql, len,
+				      "the source dropped database %s: refusing to drop it on the "
+				      "destination (stop the migration and decide)",
+				      d->db);
+		return refuse(out, sql, len, "DDL on database %s cannot be applied safely", d->db);
+	}
+	if (ddl_verb_dml(d->verb)) {
+		for (i = 0; i < d->ntables; i++) {
+			const char *db = d->tables[i].db[0] ? d->tables[i].db : sdb;
+			if (spec_table_selected(s, db, d->tables[i].table, NULL))
+				return refuse(
+				    out, sql, len,
+				    "a statement-based %s on %s.%s cannot be applied: the rows it "
+				    "changed are not in the binlog (the writing session had "
+				    "binlog_format STATEMENT or MIXED); set binlog_format=ROW on "
+				    "the "
+				    "source, globally and for every session, then start a new full "
+				    "migration",
+				    ddl_verb_name(d->verb), db, d->tables[i].table);
+		}
+		if (d->unread && may_touch(d, sdb, s))
+			return refuse(
+			    out, sql, len,
+			    "a statement-based %s names a table that cannot be read, maybe "
+			    "a selected one: its rows are not in the binlog; set "
+			    "binlog_format=ROW on the source, then start a new full migration",
+			    ddl_verb_name(d->verb));
+		return 0;
+	}
+	if (!d->ntables)
+		return 0;
+	if (d->unread && may_touch(d, sdb, s))
+		return refuse(out, sql, len,
+			      "%s: a table name of the statement cannot be read, so what it does "
+			      "to the selected tables is not known",
+			      ddl_verb_name(d->verb));
+	if (!(keep = calloc(d->ntables, sizeof(*keep))))
+		return GW_ENOMEM;
+	for (i = 0; i < d->ntables; i++) {
+		if ((r = plan_table(&keep[i], out, d, &d->tables[i], sdb, sql, len, s)) < 0 ||
+		    out->action == DDL_REFUSE)
+			goto out;
+		kept += keep[i];
+	}
+	if (!kept)
+		goto out;
+	/* the statement with the selected tables under their destination
+	 * names; of a list, the others left out */
+	last = &d->tables[d->ntables - 1];
+	tail = d->verb == DDL_RENAME && last->has_new_name ? last->new_end : last->end;
+	if ((r = ddl_map_databases(&out->sql, sql, d->tables[0].start, flags, s)) < 0)
+		goto out;
+	for (i = 0, kept = 0; i < d->ntables; i++) {
+		const struct ddl_table *t = &d->tables[i];
+		const char *db = t->db[0] ? t->db : sdb;
+		if (!keep[i])
+			continue;
+		if ((kept && buf_puts(&out->sql, ", ") < 0) ||
+		    (kept && buf_puts(&out->what, ", ") < 0) ||
+		    dest_name(&out->sql, s, db, t->table) < 0 ||
+		    buf_printf(&out->what, "%s.%s", db, t->table) < 0)
+			goto nomem;
+		if (d->verb == DDL_RENAME &&
+		    (buf_puts(&out->sql, " TO ") < 0 ||
+		     dest_name(&out->sql, s, t->new_db[0] ? t->new_db : sdb, t->new_table) < 0))
+			goto nomem;
+		kept++;
+	}
+	if ((r = ddl_map_databases(&out->sql, sql + tail, len - tail, flags, s)) < 0)
+		goto out;
+	/* unqualified names in the rest of it (a view's body, LIKE, a
+	 * foreign key's table) are the session database's */
+	o = spec_find_database(s, sdb);
+	if (!o) {
+		const struct ddl_table *t = &d->tables[0];
+		for (i = 0; !keep[i]; i++)
+			t = &d->tables[i + 1];
+		o = spec_find_database(s, t->db[0] ? t->db : sdb);
+	}
+	if (!o || buf_puts(&out->use_db, spec_dest_database(o)) < 0)
+		goto nomem;
+	out->renames = d->renames_table;
+	out->action = DDL_APPLY;
+	goto out;
+nomem:
+	r = GW_ENOMEM;
+out:
+	free(keep);
+	return r;
 }
 
 static bool name_byte(unsigned char c)

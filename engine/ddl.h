@@ -27,30 +27,112 @@ unsigned ddl_mode_flags(const char *sql_mode);
 
 /* --- statements of the binlog ---------------------------------------- */
 
-enum ddl_verb { DDL_NONE, DDL_CREATE, DDL_ALTER, DDL_DROP, DDL_RENAME, DDL_TRUNCATE };
+enum ddl_verb {
+	DDL_NONE,
+	DDL_CREATE,
+	DDL_ALTER,
+	DDL_DROP,
+	DDL_RENAME,
+	DDL_TRUNCATE,
+	/* statement-format DML (a session with binlog_format STATEMENT or
+	 * MIXED): the rows it changed are not in the binlog */
+	DDL_INSERT,
+	DDL_REPLACE,
+	DDL_UPDATE,
+	DDL_DELETE,
+	DDL_LOAD /* LOAD DATA / LOAD XML */
+};
+
+/* Whether verb is statement-format DML. */
+bool ddl_verb_dml(enum ddl_verb verb);
+/* The verb as a word: "INSERT", "DROP", ... */
+const char *ddl_verb_name(enum ddl_verb verb);
+
+/* A table a statement names. */
+struct ddl_table {
+	char db[DDL_NAME_MAX + 1];     /* the qualifier ("" when none) */
+	char table[DDL_NAME_MAX + 1];  /* the table, view or index's table */
+	size_t start, end;	       /* the bytes of [db.]table in the text */
+	bool has_new_name;	       /* a rename whose new name is known: */
+	char new_db[DDL_NAME_MAX + 1]; /* "" when unqualified */
+	char new_table[DDL_NAME_MAX + 1];
+	size_t new_end; /* the end of the new name's bytes */
+};
 
 struct ddl_stmt {
 	enum ddl_verb verb;
-	bool on_database;	       /* CREATE/ALTER/DROP DATABASE (SCHEMA) */
-	char db[DDL_NAME_MAX + 1];     /* the qualifier ("" when none); the
-					  database itself when on_database */
-	char table[DDL_NAME_MAX + 1];  /* the table, view or index's table */
-	size_t name_start, name_end;   /* the bytes of [db.]table in the text */
-	bool renames_table;	       /* RENAME TABLE, ALTER TABLE ... RENAME [TO] */
-	bool has_new_name;	       /* the rename's new name is known: */
-	char new_db[DDL_NAME_MAX + 1]; /* "" when unqualified */
-	char new_table[DDL_NAME_MAX + 1];
+	bool on_database;	     /* CREATE/ALTER/DROP DATABASE (SCHEMA) */
+	char db[DDL_NAME_MAX + 1];   /* on_database: the database */
+	size_t name_start, name_end; /* on_database: its name's bytes */
+	bool renames_table;	     /* RENAME TABLE, ALTER TABLE ... RENAME [TO] */
+	/* DROP TABLE/VIEW a, b and RENAME TABLE a TO b, c TO d: the tables
+	 * are a list, from tables[0].start to the last one's end (new_end for
+	 * a rename), separated by commas */
+	bool list;
+	bool unread;		  /* a name of the list (or of a DML statement's tables)
+				     does not read as one: tables holds those before it */
+	struct ddl_table *tables; /* owned */
+	size_t ntables;
 };
 
+void ddl_stmt_release(struct ddl_stmt *d);
 /*
- * Reads statement sql (lexed with flags) as the applier needs it: true for
- * DDL on a database or on a table, view or index (CREATE, ALTER, DROP,
- * RENAME, TRUNCATE), with *out saying which object and where its name is;
- * false for anything else (transactions, DML, triggers, routines, events,
- * users, sequences). Of several tables (DROP TABLE a, b; RENAME TABLE a TO
- * b, c TO d) the first.
+ * Reads statement sql (lexed with flags) as the applier needs it: 1 for
+ * DDL on a database or on tables, views or indexes (CREATE, ALTER, DROP,
+ * RENAME, TRUNCATE) and for statement-format DML (INSERT, REPLACE,
+ * UPDATE, DELETE, LOAD DATA), with *out saying which objects and where
+ * their names are (release it); 0 for anything else (transactions,
+ * triggers, routines, events, users, sequences, SELECT); GW_ENOMEM.
+ * Every table of a list is there (DROP TABLE a, b; RENAME TABLE a TO b, c
+ * TO d). Of DML, the tables it writes: INSERT/REPLACE/LOAD DATA's
+ * target, and for UPDATE and DELETE every table of their table
+ * references (the tables they change may be named by aliases).
  */
-bool ddl_parse(struct ddl_stmt *out, const char *sql, size_t len, unsigned flags);
+int ddl_parse(struct ddl_stmt *out, const char *sql, size_t len, unsigned flags) WARN_UNUSED;
+
+enum ddl_action {
+	DDL_SKIP,   /* nothing selected: not applied */
+	DDL_APPLY,  /* apply sql (USE use_db first) */
+	DDL_REFUSE, /* stop the task: reason says why */
+};
+
+struct ddl_plan {
+	enum ddl_action action;
+	struct buf sql;	   /* DDL_APPLY: the statement with the destination's names */
+	struct buf use_db; /* DDL_APPLY: the destination database to use */
+	struct buf reason; /* DDL_REFUSE: why, naming the object and quoting sql */
+	struct buf what;   /* DDL_APPLY: the source's objects, for messages */
+	/* DDL_APPLY: whether the statement renames a table (a missing table
+	 * then means it was applied already) */
+	bool renames;
+};
+
+void ddl_plan_release(struct ddl_plan *p);
+/*
+ * What the applier does with statement d (read by ddl_parse from sql,
+ * lexed with flags) that a session whose database was session_db ("" or
+ * NULL for none) ran on the source, for spec s. A table named without a
+ * database belongs to session_db, and so does a rename's unqualified new
+ * name.
+ * - Applied, each selected table under its destination name (qualified,
+ *   quoted), database qualifiers elsewhere mapped: DDL on tables of a
+ *   whole selected database; on a listed table whose columns are all
+ *   copied under their own names; DROP and TRUNCATE of any selected
+ *   table. Of a list, the selected tables only (nothing selected: DDL_SKIP).
+ * - Refused: DDL on a selected database but CREATE (which is skipped: the
+ *   destination has it); ALTER, RENAME or CREATE INDEX on a table whose
+ *   columns the spec selects or renames; a RENAME of a listed table; a
+ *   RENAME into the selection from outside it, or out of it; statement-
+ *   format DML on a selected table (its rows are not in the binlog); a
+ *   list with a name that does not read.
+ * GW_ENOMEM; else 0.
+ */
+int ddl_plan(struct ddl_plan *out, const struct ddl_stmt *d, const char *sql, size_t len,
+	     unsigned flags, const char *session_db, const struct spec *s) WARN_UNUSED;
+
+/* The lexer's flags for the sql_mode bits of a QUERY event
+ * (BINLOG_SQL_MODE_ANSI_QUOTES, BINLOG_SQL_MODE_NO_BACKSLASH_ESCAPES). */
+unsigned ddl_mode_bits_flags(uint64_t sql_mode);
 
 /* --- transaction statements of the binlog ------------------------------ */
 

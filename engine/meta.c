@@ -123,6 +123,20 @@ int meta_ensure(MYSQL *dst, const char *metadb, struct gw_err *err)
 			    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 			    buf_cstr(&db))) < 0)
 		goto out;
+	if ((r = conn_execf(dst, err,
+			    "CREATE TABLE IF NOT EXISTS %s.whitelist ("
+			    " task VARCHAR(63) NOT NULL,"
+			    " role VARCHAR(16) NOT NULL,"
+			    " region VARCHAR(64) NOT NULL,"
+			    " instance_id VARCHAR(128) NOT NULL,"
+			    " account_id VARCHAR(64) NOT NULL DEFAULT '',"
+			    " role_name VARCHAR(128) NOT NULL DEFAULT '',"
+			    " cidr VARCHAR(64) NOT NULL,"
+			    " updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+			    " PRIMARY KEY (task, role, cidr)"
+			    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+			    buf_cstr(&db))) < 0)
+		goto out;
 	r = add_position_columns(dst, metadb, &db, err);
 out:
 	if (r == GW_ENOMEM)
@@ -326,4 +340,121 @@ int meta_commit(MYSQL *dst, const char *task, unsigned long holder, struct gw_er
 const char *meta_database_of(const struct spec *s)
 {
 	return s->destination.meta_database ? s->destination.meta_database : META_DEFAULT_DB;
+}
+
+static int quoted(struct buf *q, MYSQL *dst, const char *s)
+{
+	return conn_quote_string(q, dst, s ? s : "", s ? strlen(s) : 0);
+}
+
+int meta_whitelist_record(MYSQL *dst, const char *metadb, const char *task, const char *role,
+			  const struct rds_ref *rds, char *const *cidrs, size_t ncidrs,
+			  struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	size_t i;
+	int r;
+
+	if (!ncidrs)
+		return 0;
+	if ((r = meta_ensure(dst, metadb, err)) < 0)
+		return r;
+	if (buf_puts(&q, "INSERT INTO ") < 0 || conn_quote_ident(&q, metadb) < 0 ||
+	    buf_puts(&q, ".whitelist (task, role, region, instance_id, account_id, role_name, "
+			 "cidr) VALUES ") < 0)
+		goto oom;
+	for (i = 0; i < ncidrs; i++)
+		if (buf_puts(&q, i ? ", (" : "(") < 0 || quoted(&q, dst, task) < 0 ||
+		    buf_putc(&q, ',') < 0 || quoted(&q, dst, role) < 0 || buf_putc(&q, ',') < 0 ||
+		    quoted(&q, dst, rds->region) < 0 || buf_putc(&q, ',') < 0 ||
+		    quoted(&q, dst, rds->instance_id) < 0 || buf_putc(&q, ',') < 0 ||
+		    quoted(&q, dst, rds->account_id) < 0 || buf_putc(&q, ',') < 0 ||
+		    quoted(&q, dst, rds->role_name) < 0 || buf_putc(&q, ',') < 0 ||
+		    quoted(&q, dst, cidrs[i]) < 0 || buf_putc(&q, ')') < 0)
+			goto oom;
+	if (buf_puts(&q, " ON DUPLICATE KEY UPDATE region = VALUES(region),"
+			 " instance_id = VALUES(instance_id), account_id = VALUES(account_id),"
+			 " role_name = VALUES(role_name), updated_at = CURRENT_TIMESTAMP(6)") < 0)
+		goto oom;
+	r = conn_exec(dst, buf_cstr(&q), err);
+	if (r < 0)
+		err_prefix(err, "recording the whitelist entries in %s", metadb);
+	buf_release(&q);
+	return r;
+oom:
+	buf_release(&q);
+	return err_set(err, GW_ENOMEM, "out of memory");
+}
+
+int meta_whitelist_list(struct meta_wl_entry **out, size_t *n, MYSQL *dst, const char *metadb,
+			const char *task, struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	struct meta_wl_entry *v;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	int r = 0;
+
+	if (buf_puts(&q, "SELECT role, region, instance_id, account_id, role_name, cidr, task "
+			 "FROM ") < 0 ||
+	    conn_quote_ident(&q, metadb) < 0 || buf_puts(&q, ".whitelist") < 0 ||
+	    (task && (buf_puts(&q, " WHERE task = ") < 0 || quoted(&q, dst, task) < 0)) ||
+	    buf_puts(&q, " ORDER BY task, role, cidr") < 0) {
+		r = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (mysql_query(dst, buf_cstr(&q)) != 0) {
+		/* no meta database yet, or one of before the table: nothing
+		 * recorded */
+		if (mysql_errno(dst) != ER_NO_SUCH_TABLE && mysql_errno(dst) != ER_BAD_DB_ERROR)
+			r = conn_error(err, dst, "reading the recorded whitelist entries");
+		goto out;
+	}
+	if (!(res = mysql_store_result(dst))) {
+		r = conn_error(err, dst, "reading the recorded whitelist entries");
+		goto out;
+	}
+	while ((row = mysql_fetch_row(res))) {
+		struct meta_wl_entry *e;
+
+		if (!(v = realloc(*out, (*n + 1) * sizeof(*v)))) {
+			r = err_set(err, GW_ENOMEM, "out of memory");
+			goto out;
+		}
+		*out = v;
+		e = &v[(*n)++];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->role, sizeof(e->role), "%s", row[0] ? row[0] : "");
+		snprintf(e->region, sizeof(e->region), "%s", row[1] ? row[1] : "");
+		snprintf(e->instance_id, sizeof(e->instance_id), "%s", row[2] ? row[2] : "");
+		snprintf(e->account_id, sizeof(e->account_id), "%s", row[3] ? row[3] : "");
+		snprintf(e->role_name, sizeof(e->role_name), "%s", row[4] ? row[4] : "");
+		snprintf(e->cidr, sizeof(e->cidr), "%s", row[5] ? row[5] : "");
+		snprintf(e->task, sizeof(e->task), "%s", row[6] ? row[6] : "");
+	}
+out:
+	if (res)
+		mysql_free_result(res);
+	buf_release(&q);
+	return r;
+}
+
+int meta_whitelist_forget(MYSQL *dst, const char *metadb, const char *task, const char *role,
+			  struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
+	int r;
+
+	if (buf_puts(&q, "DELETE FROM ") < 0 || conn_quote_ident(&q, metadb) < 0 ||
+	    buf_puts(&q, ".whitelist WHERE task = ") < 0 || quoted(&q, dst, task) < 0 ||
+	    (role && (buf_puts(&q, " AND role = ") < 0 || quoted(&q, dst, role) < 0))) {
+		buf_release(&q);
+		return err_set(err, GW_ENOMEM, "out of memory");
+	}
+	r = conn_exec(dst, buf_cstr(&q), err);
+	/* no meta database, or one of before the table: nothing to forget */
+	if (r < 0 && (mysql_errno(dst) == ER_NO_SUCH_TABLE || mysql_errno(dst) == ER_BAD_DB_ERROR))
+		r = 0;
+	buf_release(&q);
+	return r;
 }

@@ -13,6 +13,12 @@
  *       apply in the same transaction as each applied batch; kind says how
  *       it resumes (mariadb, mysql-gtid, file), source_uuid which MySQL
  *       server a file:pos belongs to, halted why it may not resume
+ *   whitelist(task, role, region, instance_id, account_id, role_name, cidr,
+ *             updated_at)
+ *       the entries the whitelist action put in rds whitelist groups, and
+ *       what reaching the instance takes (no secret): written before the
+ *       entries are added, removed once they are; a migration whose spec
+ *       and state directory are gone can still take them back
  * Engines may add tables of their own, named after the engine
  * (copy_state, ...), created with CREATE TABLE IF NOT EXISTS.
  */
@@ -28,6 +34,7 @@
 #include <stdint.h>
 
 struct spec;
+struct rds_ref;
 
 #define META_DEFAULT_DB "godwit_meta"
 
@@ -99,6 +106,32 @@ int meta_record_task(const struct spec *s, enum meta_stage st, struct gw_err *er
 /* GET_LOCK('godwit:NAME') on a connection of the lock keeper's own. */
 struct lock_ops;
 extern const struct lock_ops engine_lock_ops;
+/* One recorded whitelist entry: an rds instance (no secret: the account and
+ * role are names) and a cidr added to its group "godwit". */
+struct meta_wl_entry {
+	char task[64];
+	char role[16]; /* "source" or "destination" */
+	char region[64];
+	char instance_id[128];
+	char account_id[64]; /* "" for the controller's own account */
+	char role_name[128]; /* "" when no role is assumed */
+	char cidr[64];
+};
+
+/* Records that ep's instance (an rds endpoint, in role "source" or
+ * "destination") gets cidrs for task; kept with earlier ones. Creates the
+ * table if absent (meta_ensure()). */
+int meta_whitelist_record(MYSQL *dst, const char *metadb, const char *task, const char *role,
+			  const struct rds_ref *rds, char *const *cidrs, size_t ncidrs,
+			  struct gw_err *err) WARN_UNUSED;
+/* The entries recorded for task (every task when task is NULL), appended
+ * to *out (the caller frees it); none when the table does not exist. */
+int meta_whitelist_list(struct meta_wl_entry **out, size_t *n, MYSQL *dst, const char *metadb,
+			const char *task, struct gw_err *err) WARN_UNUSED;
+/* Forgets task's entries in role (NULL: all): they were taken back. */
+int meta_whitelist_forget(MYSQL *dst, const char *metadb, const char *task, const char *role,
+			  struct gw_err *err) WARN_UNUSED;
+
 /* Removes every row of the task in the meta tables it knows of (for a
  * new migration reusing the name after a deleted one; never called by the
  * controller on spec deletion). */

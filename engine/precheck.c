@@ -7,7 +7,8 @@
  * Items: source-connect, destination-connect, versions,
  * source-privileges, destination-privileges, binlog-enabled,
  * binlog-format, binlog-row-image, server-id, binlog-retention,
- * binlog-row-metadata, gtid-mode (MySQL), source-auth (MySQL), objects-exist, where-filters,
+ * binlog-row-metadata, gtid-mode (MySQL), source-auth and destination-auth (MySQL),
+ * objects-exist, where-filters,
  * primary-keys, name-conflicts, foreign-keys, storage, charsets, sql-mode, lower-case-table-names,
  * engines, definers.
  */
@@ -41,6 +42,8 @@ struct pc {
 	const struct spec *s;
 	MYSQL *src;
 	MYSQL *dst;
+	enum sha2auth_path src_auth, dst_auth; /* how each connection authenticated */
+	const char *src_method, *dst_method;   /* with which SHA-2 method, or NULL */
 	bool incremental;
 	struct precheck_list list;
 	bool task_has_data; /* this task already created its tables */
@@ -152,39 +155,84 @@ static void check_versions(struct pc *pc)
  * MySQL 8's default method, caching_sha2_password, authenticates by a
  * scramble while the server's cache holds the account; after a restart
  * (RDS maintenance, a failover) the cache is cold and the password itself
- * must go: inside TLS, or RSA-encrypted with the server's public key. A
- * connection without TLS that worked now may thus fail after the next
- * restart; a key taken from the server may be a man in the middle's.
+ * must go: inside TLS, or RSA-encrypted with the server's public key
+ * (engine/sha2auth.h). Without TLS or a key godwit sends it nowhere, so a
+ * connection that works today on a warm cache fails after the next
+ * restart (Retrying, until the account logs in once over TLS or with the
+ * key); a key taken from the server may be a man in the middle's.
+ * sha256_password has no cache: every login is a full one.
  */
-static void check_auth(struct pc *pc)
+static void check_auth(struct pc *pc, bool source, MYSQL *m, enum sha2auth_path path,
+		       const char *method)
 {
-	const struct endpoint *ep = &pc->s->source;
+	const struct endpoint *ep = source ? &pc->s->source : &pc->s->destination;
+	const char *id = source ? "source-auth" : "destination-auth";
+	const char *side = source ? "source" : "destination";
+	bool sha256 = method && strcmp(method, "sha256_password") == 0;
+	const char *how = sha256 ? "sha256_password: every login is a full one (no cache)"
+			  : path == SHA2AUTH_FAST
+			      ? "caching_sha2_password: this login took the fast "
+				"path (the server's cache holds the account)"
+			      : "caching_sha2_password: this login was a full "
+				"authentication (the server's cache did not hold "
+				"the account)";
+	const char *fix_key =
+	    "tls.serverPublicKey: FILE, the server's RSA public key "
+	    "(caching_sha2_password_public_key_path, or SHOW STATUS LIKE "
+	    "'Caching_sha2_password_rsa_public_key' read over a trusted connection), or TLS "
+	    "(tls.mode required or stronger), or an account IDENTIFIED WITH "
+	    "mysql_native_password";
 	unsigned long v;
 	bool mariadb;
 
-	conn_server_version(pc->src, &v, &mariadb);
+	conn_server_version(m, &v, &mariadb);
 	if (mariadb)
 		return;
-	if (mysql_get_ssl_cipher(pc->src))
-		item(pc, "source-auth", PC_PASS, NULL,
-		     "over TLS: a cold caching_sha2_password cache (after a restart of the source) "
-		     "takes the password inside TLS");
-	else if (ep->tls_server_key)
-		item(pc, "source-auth", PC_PASS, NULL,
-		     "without TLS: caching_sha2_password and sha256_password encrypt the password "
-		     "with the key of tls.serverPublicKey (%s) when the server's cache is cold",
-		     ep->tls_server_key);
+	if (mysql_get_ssl_cipher(m)) {
+		item(pc, id, PC_PASS, NULL,
+		     "over TLS: a cold caching_sha2_password cache (after a restart or failover of "
+		     "the %s) takes the password inside TLS",
+		     side);
+		return;
+	}
+	switch (path) {
+	case SHA2AUTH_NONE:
+		item(pc, id, PC_PASS, NULL,
+		     "without TLS the account authenticates by a scramble (mysql_native_password): "
+		     "no server cache, a restart or failover of the %s changes nothing; were it "
+		     "moved to caching_sha2_password, a cold cache would need TLS or "
+		     "tls.serverPublicKey",
+		     side);
+		return;
+	case SHA2AUTH_FULL_TLS:
+		item(pc, id, PC_PASS, NULL,
+		     "over a local socket: a cold caching_sha2_password cache takes the password "
+		     "there, as the server expects");
+		return;
+	default: break;
+	}
+	if (ep->tls_server_key)
+		item(pc, id, PC_PASS, NULL,
+		     "without TLS, %s; a full authentication (a cold cache after a restart or "
+		     "failover of the %s) sends the password RSA-encrypted with the key of "
+		     "tls.serverPublicKey (%s), never in clear",
+		     how, side, ep->tls_server_key);
 	else if (ep->tls_get_server_key)
-		item(pc, "source-auth", PC_WARN,
-		     "give the server's key as a file: tls.serverPublicKey (the server's "
-		     "caching_sha2_password_public_key_path), or use TLS",
-		     "without TLS, tls.getServerPublicKey takes the server's RSA key from the "
-		     "server at each full authentication: a man in the middle could send its own "
-		     "and read the password");
+		item(
+		    pc, id, PC_WARN,
+		    "give the server's key as a file: tls.serverPublicKey (the server's "
+		    "caching_sha2_password_public_key_path), or use TLS",
+		    "without TLS, %s; tls.getServerPublicKey takes the RSA key the server sends at "
+		    "each full authentication (a cold cache after a restart or failover of the "
+		    "%s): a man in the middle could send its own and read the password",
+		    how, side);
 	else
-		item(pc, "source-auth", PC_PASS, NULL,
-		     "without TLS the account authenticates by a scramble (mysql_native_password); "
-		     "a caching_sha2_password account would need TLS or tls.serverPublicKey");
+		item(pc, id, PC_WARN, fix_key,
+		     "without TLS, %s; after a restart or failover of the %s the cache is cold, "
+		     "and without TLS or the server's key godwit sends the password nowhere: "
+		     "connections are refused (a running migration waits in Retrying) until this "
+		     "account logs in once over TLS or with the key",
+		     how, side);
 }
 
 /* --- privileges ------------------------------------------------------ */
@@ -1493,6 +1541,10 @@ static const char *connect_fix(const struct endpoint *ep, const struct gw_err *e
 			   : "check host, port, user, password, TLS settings and the network path: "
 			     "the server's certificate must be signed by tls.ca and name the host "
 			     "the spec connects to";
+	if (strstr(e->msg, "full caching_sha2_password authentication") ||
+	    strstr(e->msg, "the account uses sha256_password"))
+		return "tls.serverPublicKey: FILE (the server's RSA public key), or TLS, or an "
+		       "account IDENTIFIED WITH mysql_native_password";
 	return "check host, port, user, password, TLS settings and the network path";
 }
 
@@ -1528,6 +1580,7 @@ int precheck_run(struct action_io *io, struct precheck_summary *out, struct prec
 	pc.incremental = io->spec->migration_types & MT_INCREMENTAL;
 	check_whitelist(&pc, out);
 	r = conn_open(&pc.src, &io->spec->source, "source", CONN_DEFAULT, io->task, &e);
+	pc.src_auth = conn_auth_path(&pc.src_method);
 	if (r < 0)
 		item(&pc, "source-connect", PC_FAIL, connect_fix(&io->spec->source, &e), "%s",
 		     e.msg);
@@ -1536,6 +1589,7 @@ int precheck_run(struct action_io *io, struct precheck_summary *out, struct prec
 		     mysql_get_server_info(pc.src), mysql_get_ssl_cipher(pc.src) ? ", TLS" : "");
 	err_clear(&e);
 	r = conn_open(&pc.dst, &io->spec->destination, "destination", CONN_DEFAULT, io->task, &e);
+	pc.dst_auth = conn_auth_path(&pc.dst_method);
 	if (r < 0)
 		item(&pc, "destination-connect", PC_FAIL, connect_fix(&io->spec->destination, &e),
 		     "%s", e.msg);
@@ -1550,7 +1604,8 @@ int precheck_run(struct action_io *io, struct precheck_summary *out, struct prec
 				   &ignore) == 0)
 			pc.task_has_data = st >= META_SCHEMA_DONE;
 		check_versions(&pc);
-		check_auth(&pc);
+		check_auth(&pc, true, pc.src, pc.src_auth, pc.src_method);
+		check_auth(&pc, false, pc.dst, pc.dst_auth, pc.dst_method);
 		check_privileges(&pc, PC_SOURCE);
 		check_privileges(&pc, PC_DESTINATION);
 		if (pc.incremental)

@@ -783,19 +783,21 @@ static int dst_exec(struct repl *r, const struct buf *q, struct gw_err *err)
 }
 
 /* The statements of an XA transaction's prepare group wait in
- * godwit_meta.repl_xa for its XA COMMIT (see the XA section). */
-static int xa_store(struct repl *r, unsigned seq, const char *sql, size_t len)
+ * godwit_meta.repl_xa for its XA COMMIT (see the XA section); one_row
+ * marks a statement that must change exactly one row there too (a keyless
+ * table's before image). */
+static int xa_store(struct repl *r, unsigned seq, const char *sql, size_t len, bool one_row)
 {
 	struct buf q = BUF_INIT;
 	int rc = 1;
 
 	if (buf_puts(&q, "INSERT INTO ") == 0 && conn_quote_ident(&q, r->metadb) == 0 &&
-	    buf_puts(&q, ".repl_xa (task, xid, seq, stmt) VALUES (") == 0 &&
+	    buf_puts(&q, ".repl_xa (task, xid, seq, stmt, one_row) VALUES (") == 0 &&
 	    conn_quote_string(&q, r->dst, r->s->name, strlen(r->s->name)) == 0 &&
 	    buf_putc(&q, ',') == 0 &&
 	    conn_quote_string(&q, r->dst, r->xa_xid.ptr, r->xa_xid.len) == 0 &&
 	    buf_printf(&q, ",%u,", seq) == 0 && conn_quote_string(&q, r->dst, sql, len) == 0 &&
-	    buf_putc(&q, ')') == 0)
+	    buf_printf(&q, ",%d)", one_row) == 0)
 		rc = mysql_real_query(r->dst, q.ptr, q.len);
 	buf_release(&q);
 	return rc;
@@ -803,34 +805,54 @@ static int xa_store(struct repl *r, unsigned seq, const char *sql, size_t len)
 
 /* The applier's own table in the meta database (meta.h): the statements
  * of XA transactions prepared on the source and not committed there yet,
- * run at their XA COMMIT; seq 0 marks a prepare seen. */
+ * run at their XA COMMIT; seq 0 marks a prepare seen. A table made before
+ * one_row existed gets it. */
 static int xa_ensure(struct repl *r, struct gw_err *err)
 {
-	struct buf db = BUF_INIT;
+	struct buf db = BUF_INIT, q = BUF_INIT, v = BUF_INIT;
+	bool found;
 	int rc;
 
-	if (conn_quote_ident(&db, r->metadb) < 0)
-		return err_set(err, GW_ENOMEM, "out of memory");
-	rc = conn_execf(r->dst, err,
-			"CREATE TABLE IF NOT EXISTS %s.repl_xa ("
-			" task VARCHAR(63) NOT NULL,"
-			" xid VARCHAR(300) NOT NULL,"
-			" seq INT UNSIGNED NOT NULL,"
-			" stmt LONGBLOB NOT NULL,"
-			" PRIMARY KEY (task, xid, seq)"
-			") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-			buf_cstr(&db));
+	if (conn_quote_ident(&db, r->metadb) < 0 ||
+	    buf_puts(&q, "SELECT COUNT(*) FROM "
+			 "information_schema.COLUMNS WHERE "
+			 "TABLE_SCHEMA = ") < 0 ||
+	    conn_quote_string(&q, r->dst, r->metadb, strlen(r->metadb)) < 0 ||
+	    buf_puts(&q, " AND TABLE_NAME = 'repl_xa' AND COLUMN_NAME = 'one_row'") < 0) {
+		rc = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = conn_execf(r->dst, err,
+			     "CREATE TABLE IF NOT EXISTS %s.repl_xa ("
+			     " task VARCHAR(63) NOT NULL,"
+			     " xid VARCHAR(300) NOT NULL,"
+			     " seq INT UNSIGNED NOT NULL,"
+			     " stmt LONGBLOB NOT NULL,"
+			     " one_row TINYINT NOT NULL DEFAULT 0,"
+			     " PRIMARY KEY (task, xid, seq)"
+			     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+			     buf_cstr(&db))) < 0 ||
+	    (rc = conn_query_value(&v, &found, r->dst, buf_cstr(&q), err)) < 0)
+		goto out;
+	if (!strcmp(buf_cstr(&v), "0"))
+		rc = conn_execf(
+		    r->dst, err,
+		    "ALTER TABLE %s.repl_xa ADD COLUMN one_row TINYINT NOT NULL DEFAULT 0",
+		    buf_cstr(&db));
+out:
 	buf_release(&db);
+	buf_release(&q);
+	buf_release(&v);
 	return rc;
 }
 
 /* Runs a statement that applies changes, or keeps it for the XA COMMIT
- * while an XA transaction's prepare group is read. Non-zero on failure,
- * as mysql_real_query(). */
-static int dst_apply(struct repl *r, const char *sql, size_t len)
+ * while an XA transaction's prepare group is read (one_row: it must
+ * change exactly one row). Non-zero on failure, as mysql_real_query(). */
+static int dst_apply(struct repl *r, const char *sql, size_t len, bool one_row)
 {
 	if (r->xa_capture)
-		return xa_store(r, r->xa_seq++, sql, len);
+		return xa_store(r, r->xa_seq++, sql, len, one_row);
 	return mysql_real_query(r->dst, sql, len);
 }
 
@@ -1208,8 +1230,10 @@ static int send_stmt(void *ctx, const struct buf *sql, enum batch_expect expect)
 			return err_set(r->send_err, GW_ENOMEM, "out of memory");
 		return 0;
 	}
-	if (dst_apply(r, sql->ptr, sql->len))
+	if (dst_apply(r, sql->ptr, sql->len, expect == BATCH_EXPECT_ONE))
 		return conn_error(r->send_err, r->dst, "applying changes");
+	if (r->xa_capture)
+		return 0; /* checked when it runs, at the XA COMMIT */
 	n = mysql_affected_rows(r->dst);
 	if (expect == BATCH_EXPECT_ONE && n != 1)
 		return err_set(r->send_err, GW_EFATAL,
@@ -1495,109 +1519,119 @@ static bool ddl_errno_done(unsigned e, bool renames)
 	       e == ER_UNKNOWN_VIEW || (renames && e == ER_NO_SUCH_TABLE);
 }
 
-/*
- * DDL of the source on the destination, in stream order. Safe, and
- * applied: DDL on tables of a whole selected database (names mapped), and
- * on tables listed in the spec whose columns are all copied under their own
- * names (the table's name mapped). Unsafe, and the task stops with the
- * reason (the position stays before the statement): ALTER/RENAME/CREATE
- * INDEX on a table with a column selection or column renames (the
- * destination's columns are not the source's), a RENAME of a listed table
- * (the new name is not what the spec maps) or of an unselected table to a
- * selected name (its rows were never copied), DROP or ALTER of a selected
- * database. DROP and TRUNCATE are safe on every selected table.
- */
-static int apply_query(struct repl *r, const struct binlog_event *e, struct gw_err *err)
+/* Runs a DDL statement of the plan on the destination, lexed as its
+ * source session wrote it: ANSI_QUOTES and NO_BACKSLASH_ESCAPES join the
+ * applier's sql_mode for it when the session had them (flags). A
+ * statement whose effect is there already (applied before a crash) is
+ * logged, not an error. */
+static int ddl_run(struct repl *r, const struct ddl_plan *plan, unsigned flags, struct gw_err *err)
 {
-	char sql_db[DDL_NAME_MAX + 1], ndb[DDL_NAME_MAX + 1];
-	const struct object_sel *o;
-	const struct table_sel *tsel = NULL;
-	struct buf q = BUF_INIT, stmt = BUF_INIT;
+	struct buf q = BUF_INIT, mode = BUF_INIT;
+	bool found;
+	int rc = 0, rc2;
+
+	if (flags &&
+	    ((rc = conn_query_value(&mode, &found, r->dst, "SELECT @@SESSION.sql_mode", err)) < 0 ||
+	     (rc = conn_execf(r->dst, err, "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode%s%s)",
+			      flags & SQLLEX_ANSI_QUOTES ? ", ',ANSI_QUOTES'" : "",
+			      flags & SQLLEX_NO_BACKSLASH_ESCAPES ? ", ',NO_BACKSLASH_ESCAPES'"
+								  : "")) < 0))
+		goto out;
+	if (mysql_real_query(r->dst, plan->sql.ptr, plan->sql.len)) {
+		unsigned en = mysql_errno(r->dst);
+		if (!ddl_errno_done(en, plan->renames)) {
+			rc = conn_error(err, r->dst, "applying DDL");
+			err_prefix(err, "%s", buf_cstr(&plan->what));
+		} else {
+			log_warn(r->s->name, "DDL on %s already applied (%s)",
+				 buf_cstr(&plan->what), mysql_error(r->dst));
+		}
+	}
+	if (flags) {
+		struct gw_err err2 = GW_ERR_INIT;
+
+		if (buf_puts(&q, "SET SESSION sql_mode = ") < 0 ||
+		    conn_quote_string(&q, r->dst, mode.ptr ? mode.ptr : "", mode.len) < 0)
+			rc2 = err_set(&err2, GW_ENOMEM, "out of memory");
+		else
+			rc2 = conn_exec(r->dst, buf_cstr(&q), &err2);
+		if (rc2 < 0 && rc == 0) {
+			*err = err2;
+			rc = rc2;
+		}
+	}
+out:
+	buf_release(&q);
+	buf_release(&mode);
+	return rc;
+}
+
+/*
+ * A QUERY event's statement on the destination, in stream order: DDL of
+ * selected objects applied with the database and table renames, the rest
+ * of a list of tables left out; DDL that cannot be applied safely, and
+ * statement-format DML on a selected table (its rows are not in the
+ * binlog), stop the task with the reason (the position stays before the
+ * statement). ddl_plan (engine/ddl.h) says which is which.
+ */
+static int apply_query(struct repl *r, const struct binlog_event *e, unsigned flags,
+		       struct gw_err *err)
+{
+	struct buf q = BUF_INIT;
 	struct ddl_stmt d;
-	const char *table = d.table;
-	size_t i;
+	struct ddl_plan plan;
+	const char *sdb = e->db ? e->db : "";
+	size_t i, k;
 	int rc;
 
-	/* NEEDSWORK: the statement is lexed (and applied) without the
-	 * ANSI_QUOTES or NO_BACKSLASH_ESCAPES its session may have had (the
-	 * Query event's sql_mode). */
-	if (!e->sql || !e->sql_len || !ddl_parse(&d, e->sql, e->sql_len, SQLLEX_DEFAULT))
+	if (!e->sql || !e->sql_len)
 		return 0;
-	(void)snprintf(sql_db, sizeof(sql_db), "%s", d.db[0] ? d.db : e->db ? e->db : "");
-	if (!(o = spec_find_database(r->s, sql_db)))
-		return 0; /* not a selected database */
-	if (d.on_database) {
-		if (d.verb == DDL_DROP)
-			return err_set(err, GW_EFATAL,
-				       "the source dropped database %s: refusing to drop it on the "
-				       "destination (stop the migration and decide)",
-				       sql_db);
-		if (d.verb == DDL_CREATE)
-			return 0; /* it exists on the destination already */
-		return err_set(err, GW_EFATAL,
-			       "DDL on database %s cannot be applied safely: %.200s", sql_db,
-			       e->sql);
-	}
-	if (!spec_table_selected(r->s, sql_db, table, &tsel)) {
-		(void)snprintf(ndb, sizeof(ndb), "%s", d.new_db[0] ? d.new_db : sql_db);
-		if (d.renames_table && d.has_new_name &&
-		    spec_table_selected(r->s, ndb, d.new_table, NULL))
-			return err_set(
-			    err, GW_EFATAL,
-			    "RENAME of %s.%s to the selected name %s.%s cannot be "
-			    "applied safely: the destination never had its rows (%.200s)",
-			    sql_db, table, ndb, d.new_table, e->sql);
-		return 0;
-	}
-	if (!spec_whole_database(o) && d.renames_table)
-		return err_set(err, GW_EFATAL,
-			       "RENAME of %s.%s cannot be applied safely: the table is listed in "
-			       "the spec, which maps its name, not the new one (%.200s)",
-			       sql_db, table, e->sql);
-	if (tsel && (tsel->ncolumns || tsel->nrenames) && d.verb != DDL_DROP &&
-	    d.verb != DDL_TRUNCATE)
-		return err_set(err, GW_EFATAL,
-			       "DDL on %s.%s cannot be applied safely: the spec selects or renames "
-			       "its columns, so the destination's columns are not the source's "
-			       "(%.200s)",
-			       sql_db, table, e->sql);
-	/* The statement with the destination's names. */
-	if (ddl_map_databases(&stmt, e->sql, d.name_start, SQLLEX_DEFAULT, r->s) < 0 ||
-	    conn_quote_ident(&stmt, spec_dest_database(o)) < 0 || buf_putc(&stmt, '.') < 0 ||
-	    conn_quote_ident(&stmt, spec_dest_table(tsel, table)) < 0 ||
-	    ddl_map_databases(&stmt, e->sql + d.name_end, e->sql_len - d.name_end, SQLLEX_DEFAULT,
-			      r->s) < 0 ||
-	    conn_quote_ident(&q, spec_dest_database(o)) < 0) {
+	if ((rc = ddl_parse(&d, e->sql, e->sql_len, flags)) <= 0)
+		return rc < 0 ? err_set(err, GW_ENOMEM, "out of memory") : 0;
+	if ((rc = ddl_plan(&plan, &d, e->sql, e->sql_len, flags, sdb, r->s)) < 0) {
 		rc = err_set(err, GW_ENOMEM, "out of memory");
 		goto out;
 	}
-	/* DDL commits implicitly: close the group first. */
-	if ((rc = txn_commit(r, err)) < 0 ||
-	    (rc = conn_execf(r->dst, err, "USE %s", buf_cstr(&q))) < 0)
+	if (plan.action == DDL_REFUSE)
+		rc = err_set(err, GW_EFATAL, "%s", buf_cstr(&plan.reason));
+	if (plan.action != DDL_APPLY)
 		goto out;
-	if (mysql_real_query(r->dst, stmt.ptr, stmt.len)) {
-		unsigned en = mysql_errno(r->dst);
-		if (!ddl_errno_done(en, d.renames_table)) {
-			rc = conn_error(err, r->dst, "applying DDL");
-			err_prefix(err, "%s.%s", sql_db, table);
-			goto out;
-		}
-		log_warn(r->s->name, "DDL on %s.%s already applied (%s)", sql_db, table,
-			 mysql_error(r->dst));
+	/* DDL commits implicitly: close the group first. */
+	if (conn_quote_ident(&q, buf_cstr(&plan.use_db)) < 0) {
+		rc = err_set(err, GW_ENOMEM, "out of memory");
+		goto out;
 	}
-	log_info(r->s->name, "applied DDL on %s.%s: %.200s", sql_db, table, buf_cstr(&stmt));
+	if ((rc = txn_commit(r, err)) < 0 ||
+	    (rc = conn_execf(r->dst, err, "USE %s", buf_cstr(&q))) < 0 ||
+	    (rc = ddl_run(r, &plan, flags, err)) < 0)
+		goto out;
+	log_info(r->s->name, "applied DDL on %s: %.200s", buf_cstr(&plan.what),
+		 buf_cstr(&plan.sql));
 	/* Column layouts may have changed (a RENAME moves two names): reload
-	 * the database's tables when next needed. */
-	for (i = 0; i < r->ntables; i++)
-		if (!strcmp(r->tables[i].db, sql_db))
-			rtable_unload(&r->tables[i]);
-	/* The position after the DDL, in a transaction of its own. */
+	 * the tables of the databases it names when next needed. */
+	for (i = 0; i < d.ntables; i++) {
+		const char *db = d.tables[i].db[0] ? d.tables[i].db : sdb;
+		const char *ndb = d.tables[i].new_db[0] ? d.tables[i].new_db : sdb;
+		for (k = 0; k < r->ntables; k++)
+			if (!strcmp(r->tables[k].db, db) || !strcmp(r->tables[k].db, ndb))
+				rtable_unload(&r->tables[k]);
+	}
+	/* The position after the DDL (its GTID done: DDL ends its group), in
+	 * a transaction of its own: a restart does not run it again. */
 	if ((rc = txn_begin(r, err)) < 0)
 		goto out;
+	if (e->next_pos)
+		r->pos = e->next_pos;
+	if (r->have_pending) {
+		if ((rc = gtid_done(r, err)) < 0)
+			goto out;
+		r->txns_in_group++;
+	}
 	rc = txn_commit(r, err);
 out:
+	ddl_plan_release(&plan);
+	ddl_stmt_release(&d);
 	buf_release(&q);
-	buf_release(&stmt);
 	return rc;
 }
 
@@ -1811,17 +1845,41 @@ static int xa_finish(struct repl *r, const struct buf *xid, bool commit, bool *f
 	}
 	mysql_free_result(res);
 	*found_out = n > 0;
-	/* one statement at a time: a big transaction stays on the destination */
+	/* one statement at a time: a big transaction stays on the destination;
+	 * a keyless table's change must find its row now as it would have
+	 * when read (send_stmt) */
 	for (seq = 1; commit && seq <= last; seq++) {
+		bool one_row;
 		buf_reset(&q);
-		if (buf_puts(&q, "SELECT stmt FROM ") < 0 || conn_quote_ident(&q, r->metadb) < 0 ||
-		    buf_puts(&q, ".repl_xa") < 0 || buf_add(&q, key.ptr, key.len) < 0 ||
-		    buf_printf(&q, " AND seq = %llu", seq) < 0)
+		buf_reset(&v);
+		if (buf_puts(&q, "SELECT one_row, stmt FROM ") < 0 ||
+		    conn_quote_ident(&q, r->metadb) < 0 || buf_puts(&q, ".repl_xa") < 0 ||
+		    buf_add(&q, key.ptr, key.len) < 0 || buf_printf(&q, " AND seq = %llu", seq) < 0)
 			goto oom;
-		if ((rc = conn_query_value(&v, &found, r->dst, buf_cstr(&q), err)) < 0)
+		if (mysql_real_query(r->dst, q.ptr, q.len) || !(res = mysql_store_result(r->dst))) {
+			rc = conn_error(err, r->dst, "reading the kept XA statements");
 			goto out;
-		if (found && mysql_real_query(r->dst, v.ptr, v.len)) {
+		}
+		found = (row = mysql_fetch_row(res)) && row[0] && row[1];
+		one_row = found && strcmp(row[0], "0");
+		if (found && buf_add(&v, row[1], mysql_fetch_lengths(res)[1]) < 0) {
+			mysql_free_result(res);
+			goto oom;
+		}
+		mysql_free_result(res);
+		res = NULL;
+		if (!found)
+			continue;
+		if (mysql_real_query(r->dst, v.ptr, v.len)) {
 			rc = conn_error(err, r->dst, "applying an XA transaction's changes");
+			goto out;
+		}
+		if (one_row && mysql_affected_rows(r->dst) != 1) {
+			rc = err_set(
+			    err, GW_EFATAL,
+			    "XA COMMIT %s: the destination has no row equal to the source's "
+			    "before image (the tables differ): %.300s",
+			    buf_cstr(xid), buf_cstr(&v));
 			goto out;
 		}
 	}
@@ -1865,7 +1923,7 @@ static int xa_prepared(struct repl *r, const struct binlog_event *e, struct gw_e
 	}
 	if ((rc = txn_begin(r, err)) < 0 || (rc = flush_all(r, err)) < 0)
 		goto out;
-	if (xa_store(r, 0, "", 0)) {
+	if (xa_store(r, 0, "", 0, false)) {
 		rc = conn_error(err, r->dst, "recording a prepared XA transaction");
 		goto out;
 	}
@@ -1900,9 +1958,11 @@ static int stream_query(struct repl *r, const struct binlog_event *e, struct gw_
 {
 	const char *sql = e->sql ? e->sql : "";
 	size_t len = e->sql ? e->sql_len : 0;
+	/* the statement reads as its session's sql_mode made it */
+	unsigned flags = e->has_sql_mode ? ddl_mode_bits_flags(e->sql_mode) : 0;
 	struct buf xid = BUF_INIT;
 	enum ddl_xa verb;
-	int rc = ddl_xa(&verb, &xid, sql, len, 0);
+	int rc = ddl_xa(&verb, &xid, sql, len, flags);
 
 	if (rc == GW_ENOMEM)
 		rc = err_set(err, GW_ENOMEM, "out of memory");
@@ -1913,9 +1973,9 @@ static int stream_query(struct repl *r, const struct binlog_event *e, struct gw_
 	else if (verb == DDL_XA_COMMIT || verb == DDL_XA_ROLLBACK)
 		rc = xa_complete(r, &xid, verb == DDL_XA_COMMIT, err);
 	else if (verb == DDL_XA_NONE)
-		rc = apply_query(r, e, err);
+		rc = apply_query(r, e, flags, err);
 	buf_release(&xid);
-	if (rc == 0 && r->have_pending && e->sql && ddl_ends_group(sql, len, 0) &&
+	if (rc == 0 && r->have_pending && e->sql && ddl_ends_group(sql, len, flags) &&
 	    (rc = txn_begin(r, err)) == 0 && (rc = gtid_done(r, err)) == 0)
 		r->txns_in_group++;
 	return rc;

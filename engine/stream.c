@@ -12,6 +12,10 @@
  *   COM_BINLOG_DUMP_GTID (0x1e, MySQL): flags 2 (4: BINLOG_THROUGH_GTID),
  *       server id 4, name length 4 and name (empty), position 8, then the
  *       GTID set's length 4 and its encoding (gtid_set_encode).
+ *   Flag 2 asks a MySQL 8.0.26+ source for HEARTBEAT_LOG_EVENT_V2, whose
+ *   position does not wrap at 4 GiB, as MySQL's own replica does; the same
+ *   bit means BINLOG_SEND_ANNOTATE_ROWS_EVENT to MariaDB, so it is never
+ *   sent there.
  * Every event then comes as a packet: 0x00 and the event; an error packet
  * ends the stream, an EOF packet too (the source shut down).
  */
@@ -32,6 +36,7 @@
 #define CMD_BINLOG_DUMP 0x12
 #define CMD_REGISTER_SLAVE 0x15
 #define CMD_BINLOG_DUMP_GTID 0x1e
+#define DUMP_HEARTBEAT_V2 2
 #define DUMP_THROUGH_GTID 4
 
 struct stream {
@@ -253,6 +258,7 @@ int stream_open(struct stream **out, const struct spec *s, const struct stream_f
 	struct stream *st = NULL;
 	struct buf cmd = BUF_INIT, set = BUF_INIT, v = BUF_INIT;
 	uint32_t sid = stream_server_id(s->name);
+	unsigned flags;
 	unsigned long ver;
 	bool mariadb, found;
 	uint8_t hdr[18];
@@ -265,6 +271,7 @@ int stream_open(struct stream **out, const struct spec *s, const struct stream_f
 			    s->name, err)) < 0)
 		return rc;
 	conn_server_version(m, &ver, &mariadb);
+	flags = !mariadb && ver >= 80026 ? DUMP_HEARTBEAT_V2 : 0;
 	if ((rc = session_setup(m, s, mariadb, from, err)) < 0)
 		goto fail;
 	/* The stream's first event (a rotate) comes before the format
@@ -287,7 +294,7 @@ int stream_open(struct stream **out, const struct spec *s, const struct stream_f
 	if (from->kind == POS_MYSQL_GTID) {
 		if (!from->mysql || gtid_set_encode(&set, from->mysql) < 0)
 			goto oom;
-		put_le(hdr, DUMP_THROUGH_GTID, 2);
+		put_le(hdr, DUMP_THROUGH_GTID | flags, 2);
 		put_le(hdr + 2, sid, 4);
 		put_le(hdr + 6, 0, 4);	/* no file name */
 		put_le(hdr + 10, 4, 8); /* position */
@@ -309,7 +316,7 @@ int stream_open(struct stream **out, const struct spec *s, const struct stream_f
 			goto fail;
 		}
 		put_le(hdr, by_gtid ? 4 : from->pos, 4);
-		put_le(hdr + 4, 0, 2); /* flags: blocking */
+		put_le(hdr + 4, flags, 2); /* blocking */
 		put_le(hdr + 6, sid, 4);
 		if (buf_add(&cmd, hdr, 10) < 0 || buf_puts(&cmd, file) < 0)
 			goto oom;

@@ -46,6 +46,7 @@ static void endpoint_release(struct endpoint *e)
 	free(e->user);
 	free(e->password.name);
 	free(e->tls_ca);
+	free(e->tls_server_key);
 	free(e->rds.region);
 	free(e->rds.instance_id);
 	free(e->rds.account_id);
@@ -64,11 +65,12 @@ static bool dup_str(char **out, const char *s)
 static int endpoint_dup(struct endpoint *out, const struct endpoint *e)
 {
 	*out = *e;
-	out->host = out->user = out->password.name = out->tls_ca = NULL;
+	out->host = out->user = out->password.name = out->tls_ca = out->tls_server_key = NULL;
 	out->rds.region = out->rds.instance_id = out->rds.account_id = NULL;
 	out->rds.role_name = out->meta_database = NULL;
 	if (!dup_str(&out->host, e->host) || !dup_str(&out->user, e->user) ||
 	    !dup_str(&out->password.name, e->password.name) || !dup_str(&out->tls_ca, e->tls_ca) ||
+	    !dup_str(&out->tls_server_key, e->tls_server_key) ||
 	    !dup_str(&out->rds.region, e->rds.region) ||
 	    !dup_str(&out->rds.instance_id, e->rds.instance_id) ||
 	    !dup_str(&out->rds.account_id, e->rds.account_id) ||
@@ -370,6 +372,67 @@ static int rev_lines(struct buf *b, const struct spec_rev *r)
 	return 0;
 }
 
+/* Who wrote the task's record ("" when nobody, or a godwit of before the
+ * line). */
+static void record_writer(char *out, size_t outsz, const struct task *t)
+{
+	struct buf b = BUF_INIT;
+	char path[4096];
+	const char *p, *e;
+
+	out[0] = '\0';
+	if (!t->env->state_dir || task_dir(path, sizeof(path), t, "record") < 0 ||
+	    util_read_file(&b, path) < 0 || !b.len)
+		goto out;
+	if ((p = strstr(buf_cstr(&b), "\ncontroller=")) || !strncmp(b.ptr, "controller=", 11)) {
+		p = p ? p + 12 : b.ptr + 11;
+		e = strchr(p, '\n');
+		snprintf(out, outsz, "%.*s", (int)(e ? e - p : (ptrdiff_t)strlen(p)), p);
+	}
+out:
+	buf_release(&b);
+}
+
+/* What a driver learnt that a record keeps (not the phase and messages of
+ * the moment): taken from a record another controller left. */
+static void take_knowledge(struct task_record *to, const struct task_record *from)
+{
+	memcpy(to->precheck_hash, from->precheck_hash, sizeof(to->precheck_hash));
+	memcpy(to->whitelist_hash, from->whitelist_hash, sizeof(to->whitelist_hash));
+	to->whitelist_added = from->whitelist_added;
+	to->verified = from->verified;
+	to->incremental_done = from->incremental_done;
+	to->incomplete = from->incomplete;
+	to->retries_total = from->retries_total;
+	to->last_success_ms = from->last_success_ms;
+	if (from->created_ms)
+		to->created_ms = from->created_ms;
+}
+
+/*
+ * Whether this controller may write the task's record: it holds the lock
+ * (or works without one), or the record is its own, nobody's, or left by a
+ * controller that no longer runs. In that last case, without the lock,
+ * what that one learnt is taken into this one's record first: this
+ * controller has not driven the migration since.
+ */
+static bool record_mine(struct task *t)
+{
+	struct task_record r;
+	char who[160];
+
+	if (!t->env->use_lock || !t->spec || lock_state(t, NULL, 0) == LOCK_HELD)
+		return true;
+	record_writer(who, sizeof(who), t);
+	if (!who[0] || (t->env->controller_id && !strcmp(who, t->env->controller_id)))
+		return true;
+	if (t->env->controller_alive && t->env->controller_alive(t->env->ctx, who))
+		return false;
+	if (task_record_load(&r, t->env->state_dir, t->name) == 0)
+		take_knowledge(&t->rec, &r);
+	return true;
+}
+
 int task_save_record(struct task *t)
 {
 	const struct task_record *r = &t->rec;
@@ -379,9 +442,15 @@ int task_save_record(struct task *t)
 
 	if (!t->env->state_dir)
 		return 0;
+	if (!record_mine(t)) {
+		/* another running controller's: it records what it sees */
+		t->rec_dirty = false;
+		return 0;
+	}
 	if (task_dir(path, sizeof(path), t, "") < 0 || util_mkdir_p(path, 0755) < 0)
 		return GW_EFATAL;
 	if (put_line(&b, "phase", phase_name(r->phase)) < 0 ||
+	    put_line(&b, "controller", t->env->controller_id ? t->env->controller_id : "") < 0 ||
 	    put_line(&b, "precheck_hash", r->precheck_hash) < 0 ||
 	    put_line(&b, "whitelist_hash", r->whitelist_hash) < 0 ||
 	    put_line(&b, "blocked_hash", r->blocked_hash) < 0 ||
@@ -400,6 +469,8 @@ int task_save_record(struct task *t)
 	if (task_dir(path, sizeof(path), t, "record") < 0)
 		goto out;
 	rc = util_write_file_atomic(path, b.ptr, b.len) < 0 ? GW_EFATAL : 0;
+	if (rc == 0)
+		t->rec_dirty = false;
 out:
 	buf_release(&b);
 	return rc;
@@ -631,11 +702,51 @@ static void spec_seen(struct task *t, const struct spec_rev *rev)
 	t->rec.deleted = false;
 	t->dormant = false;
 	spec_rev_copy(&t->attempted, rev);
-	/* only a record this controller keeps already: one that does not
-	 * drive the migration writes nothing (the driver's records it) */
+	/* only a record kept already (one that does not drive the migration
+	 * writes nothing: the driver's records it), and only when it is this
+	 * controller's to write (task_save_record), now or at a later tick */
 	if (save && t->env->state_dir && task_dir(path, sizeof(path), t, "record") == 0 &&
-	    access(path, F_OK) == 0)
+	    access(path, F_OK) == 0) {
+		t->rec_dirty = true;
 		(void)task_save_record(t);
+	}
+}
+
+/*
+ * A lock just taken over: another controller sharing the state directory
+ * may have driven the migration, and what it learnt (precheck passed,
+ * whitelist added, the gated stop done, retries) is in the record it
+ * left, not in this controller's memory of the task, which may be days
+ * old. Read it then, before acting.
+ */
+static void adopt_record(struct task *t)
+{
+	bool held = t->keeper && lock_state(t, NULL, 0) == LOCK_HELD;
+	struct task_record r;
+	char who[160];
+
+	if (held && !t->held_before)
+		t->adopt = true;
+	t->held_before = held;
+	if (!held)
+		t->adopt = false;
+	if (!t->adopt || t->worker_live)
+		return;
+	t->adopt = false;
+	record_writer(who, sizeof(who), t);
+	if (!who[0] || !t->env->controller_id || !strcmp(who, t->env->controller_id) ||
+	    task_record_load(&r, t->env->state_dir, t->name) < 0)
+		return;
+	if (strcmp(r.precheck_hash, t->rec.precheck_hash) ||
+	    r.whitelist_added != t->rec.whitelist_added || r.verified != t->rec.verified ||
+	    r.incremental_done != t->rec.incremental_done || r.phase != t->rec.phase)
+		log_info(t->name, "taking up the record %s left", who);
+	if (!t->deleted)
+		r.deleted = false;
+	if (!r.created_ms)
+		r.created_ms = t->rec.created_ms;
+	t->rec = r;
+	t->rec_dirty = true;
 }
 
 int task_restore(struct task *t)
@@ -873,9 +984,14 @@ bool task_steady(const struct task *t)
 	if (t->spec_immutable && !t->pending && !t->worker_live)
 		return true;
 	/* A phase from the record is not trusted before the destination was
-	 * read in this process (Failed and PrecheckFailed wait for an edit). */
+	 * read in this process. Failed and PrecheckFailed wait for an edit:
+	 * they stand for the spec they failed with, not for one edited since;
+	 * Invalid stands only while the spec is. (Until the machine has seen
+	 * the spec, the recorded phase is a previous run's: a spec fixed
+	 * while no controller ran must not end --once as Invalid.) */
 	if (t->spec && !t->invalid && !t->deleted && !t->stage_known &&
-	    !phase_is_error(t->rec.phase))
+	    (!phase_is_error(t->rec.phase) || t->rec.phase == PH_INVALID ||
+	     strcmp(t->rec.blocked_hash, t->spec->hash)))
 		return false;
 	if (t->rec.phase == PH_INCREMENTAL)
 		return t->running == MA_INCREMENTAL && atomic_load(&t->progress.caught_up) &&
@@ -1230,10 +1346,13 @@ static void deleted_unlocked(struct task *t, enum lock_state ls, int64_t now_ms)
 			 t->rec.whitelist_added ? " (whitelist entries not removed)" : "");
 		if (before.phase != t->rec.phase && t->env->phase_changed)
 			t->env->phase_changed(t->env->ctx, t, before.phase, t->rec.phase);
+		/* carried out here; with LOCK_OTHER the driver does it */
+		if (!before.deleted && t->env->deleted)
+			t->env->deleted(t->env->ctx, t);
 	}
 	t->finished = true;
 	(void)now_ms;
-	if (memcmp(&before, &t->rec, sizeof(before)) != 0)
+	if (memcmp(&before, &t->rec, sizeof(before)) != 0 || t->rec_dirty)
 		(void)task_save_record(t);
 }
 
@@ -1285,6 +1404,8 @@ void task_tick(struct task *t, int64_t now_ms)
 		conflict_hold(t, now_ms);
 		return;
 	}
+	adopt_record(t);
+	before = t->rec;
 	memset(&in, 0, sizeof(in));
 	if (t->worker_live && atomic_load(&t->worker_done)) {
 		collect(t, &in);
@@ -1304,7 +1425,7 @@ void task_tick(struct task *t, int64_t now_ms)
 				lock_unreachable(t, now_ms);
 			if (t->deleted && !t->worker_live && (ls == LOCK_OTHER || ls == LOCK_ERROR))
 				deleted_unlocked(t, ls, now_ms);
-			if (collected)
+			if (collected || t->rec_dirty)
 				(void)task_save_record(t);
 			update_conditions(t, now_ms);
 			return;
@@ -1352,7 +1473,9 @@ void task_tick(struct task *t, int64_t now_ms)
 		if (t->env->phase_changed)
 			t->env->phase_changed(t->env->ctx, t, before.phase, t->rec.phase);
 	}
-	if (memcmp(&before, &t->rec, sizeof(before)) != 0)
+	if (!before.deleted && t->rec.deleted && t->env->deleted)
+		t->env->deleted(t->env->ctx, t);
+	if (memcmp(&before, &t->rec, sizeof(before)) != 0 || t->rec_dirty)
 		(void)task_save_record(t);
 	update_conditions(t, now_ms);
 }

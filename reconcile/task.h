@@ -86,6 +86,14 @@ struct task_env {
 	 * steps at once instead of at its next tick. Any thread may call it;
 	 * never after task_free() returned. May be NULL. */
 	void (*wake)(void *ctx);
+	/* The deletion of the task's spec was carried out here (the task is
+	 * Stopped, "spec deleted"): for the audit line. Loop thread; may be
+	 * NULL. */
+	void (*deleted)(void *ctx, struct task *t);
+	/* Whether the controller named id runs (with this one on the state
+	 * directory): a record it wrote is its, while it does. NULL: none
+	 * other does. */
+	bool (*controller_alive)(void *ctx, const char *id);
 	void *ctx;
 };
 
@@ -174,7 +182,10 @@ struct task {
 
 	/* lock keeper (see task.c); NULL when env->use_lock is false */
 	struct keeper *keeper;
-	bool spec_saved; /* spec.yaml holds t->spec */
+	bool spec_saved;  /* spec.yaml holds t->spec */
+	bool rec_dirty;	  /* the record's revision changed, not yet saved */
+	bool held_before; /* the lock was held at the last tick */
+	bool adopt;	  /* taken: read the record its last driver left */
 
 	struct condition conds[TASK_NCOND];
 	/* With --verify-commits, set by the controller (controller/gate.c);
@@ -244,7 +255,9 @@ void task_free(struct task *t);
  * active phases come back as Pending (re-derived from the destination).
  * GW_ENOTFOUND when there is none. */
 int task_record_load(struct task_record *r, const char *state_dir, const char *name);
-/* Persists rec into STATE_DIR/tasks/NAME/record (atomically). */
+/* Persists rec into STATE_DIR/tasks/NAME/record (atomically). The record
+ * is its driver's: a controller sharing the state directory that does not
+ * hold the lock leaves one another running controller wrote alone. */
 int task_save_record(struct task *t);
 void spec_rev_release(struct spec_rev *r);
 void spec_rev_copy(struct spec_rev *dst, const struct spec_rev *src);

@@ -195,10 +195,16 @@ static const struct key tls_keys[] = {
      .def = "preferred",
      .names = tls_names},
     {.name = "ca", .type = KT_STR, .off = offsetof(struct endpoint, tls_ca)},
-    /* caching_sha2_password and sha256_password without TLS: the password
-     * goes RSA-encrypted with the server's public key, given here as a PEM
-     * file, or, with getServerPublicKey, asked of the server itself (which
-     * a man in the middle can answer) */
+    /* caching_sha2_password (MySQL 8's default) and sha256_password without
+     * TLS: a full authentication (caching_sha2_password's after a restart
+     * or failover of the server, whose cache is then cold; sha256_password's
+     * always) sends the password RSA-encrypted with the server's public
+     * key. serverPublicKey: the operator's copy of it, a PEM file read
+     * before connecting. getServerPublicKey: true takes the key the server
+     * sends, which trusts the server and the network (a man in the middle
+     * answers with its own and reads the password). With neither, godwit
+     * sends the password nowhere: a warm cache still lets the account in by
+     * its scramble, a cold one refuses it (engine/sha2auth.h). */
     {.name = "serverPublicKey", .type = KT_STR, .off = offsetof(struct endpoint, tls_server_key)},
     {.name = "getServerPublicKey",
      .type = KT_BOOL,

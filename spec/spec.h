@@ -43,7 +43,7 @@ struct endpoint {
 	enum tls_mode tls_mode;	 /* default TLS_PREFERRED */
 	char *tls_ca;		 /* NULL if not given */
 	char *tls_server_key;	 /* the server's RSA public key (PEM file), NULL if not given */
-	bool tls_get_server_key; /* may ask the server for its public key */
+	bool tls_get_server_key; /* may use the key the server sends (trusts it) */
 	struct rds_ref rds;
 	char *meta_database; /* destination only; default "godwit_meta" */
 };

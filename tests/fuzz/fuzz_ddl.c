@@ -3,7 +3,8 @@
  * applier's statement parser and the check of a `where` (spec/where.h).
  * Each rewrite must keep the statement's shape: the definitions the
  * destination receives close where godwit closes them, a rename changes
- * names only, an accepted filter cannot leave its parentheses. */
+ * names only, an accepted filter cannot leave its parentheses, the
+ * applier's statements keep their text around the names it writes. */
 #include "lib/common.h"
 #include "engine/ddl.h"
 #include "lib/buf.h"
@@ -138,20 +139,58 @@ out:
 	buf_release(&q);
 }
 
+/* The applier's reading of a statement: names inside the text, a list in
+ * order; its plan: a statement applied keeps what lies before the first
+ * name and after the last byte for byte (when no database is renamed),
+ * and holds only names it quotes itself in between. */
+static void statement(const char *s, size_t n, unsigned flags)
+{
+	static const char *const sessions[] = {"", "app", "t", "other"};
+	struct ddl_stmt st;
+	struct ddl_plan p;
+	size_t i, end = 0;
+	int r = ddl_parse(&st, s, n, flags);
+
+	if (r < 0)
+		abort();
+	if (r == 0)
+		return;
+	if (st.on_database && (st.name_start >= st.name_end || st.name_end > n || !st.db[0]))
+		abort();
+	for (i = 0; i < st.ntables; i++) {
+		const struct ddl_table *t = &st.tables[i];
+		if (t->start >= t->end || t->end > n || !t->table[0] || t->start < end ||
+		    (t->has_new_name && (t->new_end <= t->end || t->new_end > n)))
+			abort();
+		end = t->has_new_name ? t->new_end : t->end;
+	}
+	for (i = 0; i < ARRAY_SIZE(sessions); i++) {
+		if (ddl_plan(&p, &st, s, n, flags, sessions[i], &spec_same) < 0)
+			abort();
+		if (p.action == DDL_APPLY && (!st.ntables || p.sql.len < st.tables[0].start ||
+					      memcmp(p.sql.ptr, s, st.tables[0].start) ||
+					      strcmp(buf_cstr(&p.use_db), "app")))
+			abort();
+		if (p.action == DDL_REFUSE && !p.reason.len)
+			abort();
+		ddl_plan_release(&p);
+		if (ddl_plan(&p, &st, s, n, flags, sessions[i], &spec_renamed) < 0)
+			abort();
+		ddl_plan_release(&p);
+	}
+	ddl_stmt_release(&st);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *s = (const char *)data;
-	struct ddl_stmt st;
 	unsigned flags;
 
 	create_table(s, size);
 	filter(s, size);
 	for (flags = 0; flags < 4; flags++) {
 		rename(s, size, flags);
-		if (ddl_parse(&st, s, size, flags) &&
-		    (st.name_start >= st.name_end || st.name_end > size ||
-		     !(st.on_database ? st.db : st.table)[0]))
-			abort();
+		statement(s, size, flags);
 	}
 	return 0;
 }

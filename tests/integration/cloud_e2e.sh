@@ -187,18 +187,21 @@ assert_eq 0 "$(grep -c '"action":"whitelist-add"' "$GW_TMP/state2/audit.jsonl" |
 	"no whitelist step after a failed precheck"
 
 # two incremental migrations between the same instances, with their own
-# cidrs: deleting one removes its entries only (the credentials expiring
-# meanwhile), stopping the other removes the rest
+# cidrs and one they share (the controller's address is in every spec):
+# deleting one removes its own entries only, not the shared one (the
+# credentials expiring meanwhile), stopping the other removes the rest
 rm -f "$GW_TMP/specs/"*.yaml
 mdb_q dst "DROP DATABASE shop"
 S3=$GW_TMP/state3
 rds_spec "$GW_TMP/specs/inc.yaml" inc godwit-cross-account rm-dst "schema, full, incremental"
-OBJ_EXTRA="      renameTo: shop2" CIDRS='"192.0.2.77"' \
+OBJ_EXTRA="      renameTo: shop2" CIDRS='"192.0.2.77", "198.51.100.7"' \
 	rds_spec "$GW_TMP/specs/inc2.yaml" inc2 godwit-cross-account rm-dst "schema, full, incremental"
 ctl_start CTL --dir "$GW_TMP/specs" --state-dir "$S3" --log-level debug
 wait_for "inc is Incremental" 240 phase_is "$S3" inc Incremental
 wait_for "inc2 is Incremental" 240 phase_is "$S3" inc2 Incremental
-group_is() { [ "$(emu_state "s[\"instances\"][\"$1\"][\"groups\"].get(\"godwit\")")" = "$2" ]; }
+group_is() { # INSTANCE CIDRS (sorted, comma-separated, or null)
+	[ "$(emu_state "s[\"instances\"][\"$1\"][\"groups\"].get(\"godwit\")" | tr , '\n' | sort | paste -sd,)" = "$2" ]
+}
 for i in rm-src rm-dst; do
 	g=$(emu_state "s[\"instances\"][\"$i\"][\"groups\"][\"godwit\"]")
 	assert_eq "192.0.2.77,198.51.100.7,203.0.113.0/28" "$(echo "$g" | tr , '\n' | sort | paste -sd,)" \
@@ -207,12 +210,14 @@ done
 ar_before=$(emu_calls AssumeRole 200)
 curl -fsS -X POST "$EMU_URL/_emulator/expire" >/dev/null
 rm -f "$GW_TMP/specs/inc.yaml"
-wait_for "inc's entries removed from the source" 120 group_is rm-src 192.0.2.77
-wait_for "inc's entries removed from the destination" 60 group_is rm-dst 192.0.2.77
+wait_for "inc's entries removed from the source" 120 group_is rm-src 192.0.2.77,198.51.100.7
+wait_for "inc's entries removed from the destination" 60 group_is rm-dst 192.0.2.77,198.51.100.7
+grep -q "198.51.100.7 stays in the whitelist group godwit: migration inc2 recorded it too" \
+	"$GW_TMP/controller-CTL.log" || fail "the shared entry kept, and said why"
 removed() { [ "$(audit_count "$S3" "$1" whitelist-remove end)" = 1 ]; }
 wait_for "the removal audited" 60 removed inc
 [ "$(emu_calls AssumeRole 200)" -gt "$ar_before" ] || fail "the expired credentials were renewed"
-SPEC_EXTRA="  state: stopped" OBJ_EXTRA="      renameTo: shop2" CIDRS='"192.0.2.77"' \
+SPEC_EXTRA="  state: stopped" OBJ_EXTRA="      renameTo: shop2" CIDRS='"192.0.2.77", "198.51.100.7"' \
 	rds_spec "$GW_TMP/specs/inc2.yaml" inc2 godwit-cross-account rm-dst "schema, full, incremental"
 wait_for "inc2 is Stopped" 180 phase_is "$S3" inc2 Stopped
 group_is rm-src null || fail "the source group is gone once inc2 stopped"

@@ -3,18 +3,20 @@
 # here independently, in Python), and godwit's errors against it: NoPermission
 # on RDS, an instance of another account, a bad signature (whose message
 # echoes the string to sign: godwit must not repeat the token), missing
-# credentials; the proxy variables. No database needed.
+# credentials; the proxy variables. A destination server holds the record
+# of the entries added (godwit_meta.whitelist), written before they are.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/cloud.sh"
 
-cat >"$GW_TMP/cloud.json" <<'JSON'
+mdb_start dst
+cat >"$GW_TMP/cloud.json" <<JSON
 {"accounts": {"111": {"keys": {"AK1": {"secret": "s1"},
                                "AKRO": {"secret": "s2", "deny": ["ModifySecurityIps"]}},
                       "roles": {"r": {"trust": ["111"]}}},
               "222": {"keys": {"AK2": {"secret": "s3"}},
                       "roles": {"ro": {"trust": ["111"], "deny": ["ModifySecurityIps"]}}}},
- "instances": {"rm-a": {"account": "111", "region": "cn-hangzhou", "host": "127.0.0.1", "port": 3306},
-               "rm-b": {"account": "222", "region": "cn-hangzhou", "host": "127.0.0.1", "port": 3306}}}
+ "instances": {"rm-a": {"account": "111", "region": "cn-hangzhou", "host": "127.0.0.1", "port": $dst_PORT},
+               "rm-b": {"account": "222", "region": "cn-hangzhou", "host": "127.0.0.1", "port": $dst_PORT}}}
 JSON
 emu_start "$GW_TMP/cloud.json"
 
@@ -95,7 +97,8 @@ kind: Migration
 metadata: {name: wl}
 spec:
   source: {rds: {region: cn-hangzhou, instanceId: $2}, user: u, password: {fromEnv: GW_PASSWORD}}
-  destination: {host: 127.0.0.1, port: 3306, user: u, password: {fromEnv: GW_PASSWORD}}
+  destination: {host: 127.0.0.1, port: $dst_PORT, user: godwit, password: {fromEnv: GW_PASSWORD},
+                tls: {mode: disabled}}
   migrationTypes: [schema, full]
   objects: [{database: shop}]
   whitelist: {cidrs: ["203.0.113.0/28"]}
@@ -129,6 +132,9 @@ assert_not_contains "$out" "string to sign" "the echoed string to sign is cut"
 out=$(wl ALIBABA_CLOUD_ACCESS_KEY_ID=AK1 ALIBABA_CLOUD_ACCESS_KEY_SECRET=s1)
 assert_contains "$out" "result: ok" "whitelist-add with the right key"
 assert_eq "203.0.113.0/28" "$(emu_state 's["instances"]["rm-a"]["groups"]["godwit"]')" "group written"
+assert_eq "$(printf 'wl\tsource\tcn-hangzhou\trm-a\t\t\t203.0.113.0/28')" \
+	"$(mdb_q dst 'SELECT task, role, region, instance_id, account_id, role_name, cidr FROM godwit_meta.whitelist')" \
+	"the entry recorded on the destination"
 # plain http carries the signature and the token in clear: refused but
 # to a loopback address, before a byte is sent (the emulator, as the
 # proxy, sees nothing)
@@ -159,7 +165,7 @@ metadata: {name: two}
 spec:
   source: {rds: {region: cn-hangzhou, instanceId: rm-a}, user: u, password: {fromEnv: GW_PASSWORD}}
   destination: {rds: {region: cn-hangzhou, instanceId: rm-b, accountId: "222", roleName: ro},
-                user: u, password: {fromEnv: GW_PASSWORD}}
+                user: godwit, password: {fromEnv: GW_PASSWORD}, tls: {mode: disabled}}
   migrationTypes: [schema, full]
   objects: [{database: shop}]
   whitelist: {cidrs: ["198.51.100.9"]}
@@ -169,4 +175,11 @@ out=$(wl ALIBABA_CLOUD_ACCESS_KEY_ID=AK1 ALIBABA_CLOUD_ACCESS_KEY_SECRET=s1)
 assert_contains "$out" "whitelist of the destination: no permissions" "the destination refused"
 assert_eq "203.0.113.0/28" "$(emu_state 's["instances"]["rm-a"]["groups"]["godwit"]')" \
 	"the source's group is back to what it was"
+# taken back: nothing of two's left recorded
+assert_eq 0 "$(mdb_q dst "SELECT COUNT(*) FROM godwit_meta.whitelist WHERE task = 'two'")" \
+	"two's record forgotten with the entries taken back"
+# removed: taken back from both, and the record forgotten
+ALIBABA_CLOUD_ACCESS_KEY_ID=AK1 ALIBABA_CLOUD_ACCESS_KEY_SECRET=s1 "$GODWIT" _action "$GW_TMP/a.yaml" whitelist-remove >"$GW_TMP/rm.out" 2>&1 || fail "whitelist-remove: $(cat "$GW_TMP/rm.out")"
+assert_eq null "$(emu_state 's["instances"]["rm-a"]["groups"].get("godwit")')" "the entry removed"
+assert_eq 0 "$(mdb_q dst "SELECT COUNT(*) FROM godwit_meta.whitelist WHERE task = 'wl'")" "its record forgotten"
 echo ok

@@ -12,7 +12,10 @@
 #  2. --dir, long-running: a deletion between two controllers.
 #  3. --git, --once: the deleting commit and author; a migration whose
 #     state directory entry was lost is found in godwit_meta and
-#     attributed through the branch's history.
+#     attributed through the branch's history; one of them had rds
+#     whitelist entries (a cross-account source through a RAM role): they
+#     are taken back from what its destination recorded (instance, region,
+#     account, role, cidrs), with the assumed role.
 #  4. --git, long-running.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/controller.sh"
@@ -40,9 +43,13 @@ stopped_deleted() { # STATE_DIR NAME
 # --- 1. --dir, --once -------------------------------------------------
 export ALIBABA_CLOUD_ACCESS_KEY_ID=LTAItest ALIBABA_CLOUD_ACCESS_KEY_SECRET=test-secret-x
 cat >"$GW_TMP/cloud.json" <<JSON
-{"accounts": {"1": {"keys": {"LTAItest": {"secret": "test-secret-x"}}}},
+{"accounts": {"1": {"keys": {"LTAItest": {"secret": "test-secret-x"}}},
+              "2": {"roles": {"godwit-x": {"trust": ["1"]}}}},
  "instances": {"rm-dst": {"account": "1", "region": "cn-hangzhou", "host": "127.0.0.1",
                "port": $dst_PORT, "engine": "MariaDB", "engineVersion": "10.11",
+               "storageGB": 20, "diskUsed": 1048576, "groups": {"default": "127.0.0.1"}},
+               "rm-src": {"account": "2", "region": "cn-hangzhou", "host": "127.0.0.1",
+               "port": $src_PORT, "engine": "MariaDB", "engineVersion": "10.11",
                "storageGB": 20, "diskUsed": 1048576, "groups": {"default": "127.0.0.1"}}}}
 JSON
 emu_start "$GW_TMP/cloud.json"
@@ -161,38 +168,78 @@ commit() { # AUTHOR MESSAGE: prints the commit
 spec "$W/m/ga.yaml" ga sa "schema, full, incremental" "      renameTo: ga"
 spec "$W/m/gb.yaml" gb sb "schema, full, incremental" "      renameTo: gb"
 spec "$W/m/gc.yaml" gc sc "schema, full, incremental" "      renameTo: gc"
-commit "Ada Lovelace" "three migrations" >/dev/null
+# gw: both endpoints rds, the source in another account (a RAM role)
+spec "$W/m/gw.yaml" gw se "schema, full, incremental" "      renameTo: gw
+  whitelist: {cidrs: [\"192.0.2.55\"]}"
+python3 - "$W/m/gw.yaml" <<'PY'
+import re, sys
+p = sys.argv[1]
+s = open(p).read()
+s, n = re.subn(r"(  source:\n)( +)host: 127.0.0.1\n +port: \d+\n",
+               r'\1\2rds: {region: cn-hangzhou, instanceId: rm-src, accountId: "2", roleName: godwit-x}\n', s)
+s, m = re.subn(r"(  destination:\n)( +)host: 127.0.0.1\n +port: \d+\n",
+               r"\1\2rds: {region: cn-hangzhou, instanceId: rm-dst}\n", s)
+assert n == 1 and m == 1, s
+open(p, "w").write(s)
+PY
+commit "Ada Lovelace" "four migrations" >/dev/null
 git -C "$W" push -q origin main
 timeout 120 "$GODWIT" controller --git "file://$ORIGIN" --path m --state-dir "$S" --once \
 	>"$GW_TMP/controller-3a.log" 2>&1 || fail "first --git --once run"
-for n in ga gb gc; do phase_is "$S" $n Incremental || fail "$n streams"; done
-git -C "$W" rm -q m/gb.yaml m/gc.yaml
-cdel=$(commit "Frank Remover" "remove gb and gc")
+for n in ga gb gc gw; do phase_is "$S" $n Incremental || fail "$n streams"; done
+for i in rm-src rm-dst; do
+	assert_eq 192.0.2.55 "$(emu_state "s[\"instances\"][\"$i\"][\"groups\"].get(\"godwit\")")" "gw's entry on $i"
+done
+assert_eq "$(printf 'destination\tcn-hangzhou\trm-dst\t\t\t192.0.2.55\nsource\tcn-hangzhou\trm-src\t2\tgodwit-x\t192.0.2.55')" \
+	"$(mdb_q dst "SELECT role, region, instance_id, account_id, role_name, cidr FROM godwit_meta.whitelist WHERE task = 'gw' ORDER BY role")" \
+	"gw's entries recorded on its destination, with the role to assume"
+git -C "$W" rm -q m/gb.yaml m/gc.yaml m/gw.yaml
+cdel=$(commit "Frank Remover" "remove gb, gc and gw")
 echo "# unrelated" >"$W/README"
 commit "Someone Else" "a later commit" >/dev/null
 git -C "$W" push -q origin main
-rm -rf "$S/tasks/gc" # gc's state is lost: only godwit_meta knows it
+rm -rf "$S/tasks/gc" "$S/tasks/gw" # their state is lost: only godwit_meta knows them
+mod_before=$(emu_calls ModifySecurityIps 200)
 timeout 120 "$GODWIT" controller --git "file://$ORIGIN" --path m --state-dir "$S" --once \
 	>"$GW_TMP/controller-3b.log" 2>&1 || fail "--git --once after the deletion"
-for n in gb gc; do
+for n in gb gc gw; do
 	stopped_deleted "$S" $n || fail "$n: $(cat "$S/tasks/$n/phase" 2>/dev/null)"
 	assert_eq 1 "$(deletes "$S" $n)" "$n: one delete line"
 done
 python3 - "$S/audit.jsonl" "$cdel" <<'PY' || fail "the delete lines name the deleting commit and its author"
 import json, sys
 dels = {d["task"]: d["revision"] for d in map(json.loads, open(sys.argv[1])) if d["action"] == "delete"}
-assert set(dels) == {"gb", "gc"}, dels
+assert set(dels) == {"gb", "gc", "gw"}, dels
 for n, r in dels.items():
     assert r["commit"] == sys.argv[2], (n, r)
     assert r["author"] == "Frank Remover <frank.remover@example.com>", (n, r)
     assert r["file"] == n + ".yaml" and r["commitTime"].endswith("Z"), (n, r)
 PY
 grep -q 'lastAttemptedRevision: "'"$cdel"'"' "$S/tasks/gc/status.yaml" || fail "gc's status names the commit"
+# gw's entries taken back from both instances, the source's through the role
+for i in rm-src rm-dst; do
+	assert_eq null "$(emu_state "s[\"instances\"][\"$i\"][\"groups\"].get(\"godwit\")")" "gw's entry removed from $i"
+	assert_eq 127.0.0.1 "$(emu_state "s[\"instances\"][\"$i\"][\"groups\"][\"default\"]")" "$i: other group untouched"
+done
+python3 - "$EMU_LOG" "$mod_before" <<'PY' || fail "the removal calls"
+import json, sys
+log = [json.loads(l) for l in open(sys.argv[1])]
+mod = [d for d in log if d["action"] == "ModifySecurityIps" and d["status"] == 200][int(sys.argv[2]):]
+by = {d["params"]["DBInstanceId"]: d for d in mod}
+assert len(mod) == 2 and set(by) == {"rm-src", "rm-dst"}, mod
+for d in mod:
+    assert d["params"]["ModifyMode"] == "Delete" and d["params"]["SecurityIps"] == "192.0.2.55", d
+assert by["rm-src"]["account"] == "2" and by["rm-src"]["params"]["AccessKeyId"].startswith("STS."), by["rm-src"]
+assert by["rm-dst"]["account"] == "1", by["rm-dst"]
+PY
+assert_eq 1 "$(audit_count "$S" gw whitelist-remove end)" "gw's removal audited"
+assert_eq 0 "$(mdb_q dst "SELECT COUNT(*) FROM godwit_meta.whitelist WHERE task = 'gw'")" "gw's record forgotten"
+grep -q "its recorded whitelist entries are taken back" "$GW_TMP/controller-3b.log" || fail "the log says so"
 phase_is "$S" ga Incremental || fail "ga disturbed"
 assert_eq 2 "$(mdb_q dst 'SELECT COUNT(*) FROM gc.t')" "gc's data kept"
 timeout 60 "$GODWIT" controller --git "file://$ORIGIN" --path m --state-dir "$S" --once \
 	>"$GW_TMP/controller-3c.log" 2>&1 || fail "a third --git --once run"
-for n in gb gc; do assert_eq 1 "$(deletes "$S" $n)" "$n: still one delete line"; done
+for n in gb gc gw; do assert_eq 1 "$(deletes "$S" $n)" "$n: still one delete line"; done
 
 # --- 4. --git, long-running -------------------------------------------
 git -C "$W" rm -q m/ga.yaml

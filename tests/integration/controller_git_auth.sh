@@ -21,59 +21,8 @@ git -C "$GW_TMP/w" push -q "$R/specs.git" main
 
 TOKEN=s3cr3t-t0ken-$$
 PORT=$(free_port)
-python3 - "$PORT" "$R" "$TOKEN" "$GW_TMP/auth.log" >"$GW_TMP/http.log" 2>&1 <<'PY' &
-import base64, http.server, os, subprocess, sys
-port, root, token, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-want = "Basic " + base64.b64encode(("x-access-token:" + token).encode()).decode()
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *a): pass
-    def do_GET(self): self.git()
-    def do_POST(self): self.git()
-    def git(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            body = b""
-            while True:
-                size = int(self.rfile.readline().strip(), 16)
-                if not size:
-                    self.rfile.readline(); break
-                body += self.rfile.read(size); self.rfile.readline()
-        else:
-            body = self.rfile.read(n)
-        got = self.headers.get("Authorization")
-        with open(log, "a") as f:
-            f.write(("ok" if got == want else "none" if got is None else "bad") + "\n")
-        if got != want:
-            self.send_response(401)
-            self.send_header("WWW-Authenticate", 'Basic realm="git"')
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        path, _, query = self.path.partition("?")
-        env = dict(os.environ, GIT_PROJECT_ROOT=root, GIT_HTTP_EXPORT_ALL="1", PATH_INFO=path,
-                   QUERY_STRING=query, REQUEST_METHOD=self.command, REMOTE_USER="x-access-token",
-                   CONTENT_TYPE=self.headers.get("Content-Type", ""),
-                   HTTP_CONTENT_ENCODING=self.headers.get("Content-Encoding", ""),
-                   GIT_PROTOCOL=self.headers.get("Git-Protocol", ""))
-        out = subprocess.run(["git", "http-backend"], input=body, env=env,
-                             capture_output=True).stdout
-        head, _, content = out.partition(b"\r\n\r\n")
-        status, headers = 200, []
-        for line in head.split(b"\r\n"):
-            k, _, v = line.decode().partition(":")
-            if k.lower() == "status":
-                status = int(v.split()[0])
-            elif k:
-                headers.append((k, v.strip()))
-        self.send_response(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(content)))
-        self.end_headers()
-        self.wfile.write(content)
-http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
-PY
+python3 "$GW_ROOT/tests/lib/git_http.py" "$PORT" "$R" --token "$TOKEN" --auth-log "$GW_TMP/auth.log" \
+	>"$GW_TMP/http.log" 2>&1 &
 wait_for "git http server listening" 10 python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT)).close()"
 URL=http://127.0.0.1:$PORT/specs.git
 GIT_TERMINAL_PROMPT=0 git -c http.extraHeader="Authorization: Basic $(printf 'x-access-token:%s' "$TOKEN" | base64 -w0)" \

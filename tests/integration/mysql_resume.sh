@@ -145,7 +145,10 @@ mdb_q dst "CREATE DATABASE test DEFAULT CHARSET utf8mb4;
 counters test t1 a
 myd_start src --version 8.0.40 --binlog "$MDEV" --hold-after-txn 0 --forward layouts
 total=$(myd_status src 's["held"]')
-copy_spec "$GW_TMP/f.yaml" f incremental '    - database: test'
+# (t2 gets a row by a statement-format INSERT, which stops a task that
+# selects it: mysql_stream.sh)
+copy_spec "$GW_TMP/f.yaml" f incremental '    - database: test
+      excludeTables: [t2]'
 server_key "$GW_TMP/f.yaml" "$src_DIR"
 run f
 wait_for "f streaming" 60 grep -q "incremental: streaming" "$GW_TMP/f.out"

@@ -9,7 +9,8 @@
 #
 #   5.7.40 GTIDs, DDL in the stream, a utf8mb4 table      COM_BINLOG_DUMP_GTID
 #   8.0.31 DECIMAL/DATE with composite key (transcript)  COM_BINLOG_DUMP
-#   8.0.40 TRANSACTION_PAYLOAD of 100 rows, PARTIAL_UPDATE_ROWS of JSON
+#   8.0.40 TRANSACTION_PAYLOAD of 100 rows, PARTIAL_UPDATE_ROWS of JSON, a
+#          statement-format INSERT (the task stops there)
 #   8.0.31 GTIDs, TRANSACTION_PAYLOAD, JSON/ENUM/SET/BINARY/TIMESTAMP
 #   9.6.0 a tagged GTID (uuid:mytag:3)
 . "$(dirname "$0")/../lib/harness.sh"
@@ -44,6 +45,17 @@ fixture() {
 	"$GODWIT" _action "$GW_TMP/$name.yaml" incremental >"$GW_TMP/$name.out" 2>&1 &
 	inc=$!
 	wait_for "$name streaming" 60 grep -q "incremental: streaming" "$GW_TMP/$name.out"
+	# idle while the file is held back: heartbeats, HEARTBEAT_LOG_EVENT_V2
+	# from 8.0.26 on (godwit asks for them as MySQL's replica does), the
+	# old ones before
+	case $version in
+	5.* | 8.0.? | 8.0.1? | 8.0.2[0-5])
+		wait_for "$name heartbeats" 30 heartbeats "$name" heartbeats
+		assert_eq 0 "$(myd_status "$name" 's["counters"].get("heartbeats_v2", 0)')" \
+			"$name: no HEARTBEAT_LOG_EVENT_V2 before 8.0.26"
+		;;
+	*) wait_for "$name heartbeats (v2)" 30 heartbeats "$name" heartbeats_v2 ;;
+	esac
 	myd_ctl "$name" release all >/dev/null
 	# the gated stop reads the final position from the double and drains
 	touch "$GODWIT_STOP_FILE"
@@ -51,6 +63,8 @@ fixture() {
 	assert_contains "$(cat "$GW_TMP/$name.out")" "draining to the source's final position" "$name: gated stop"
 	myd_stop "$name"
 }
+# heartbeats NAME COUNTER: the double sent three or more
+heartbeats() { [ "$(myd_status "$1" "s['counters'].get('$2', 0)")" -ge 3 ]; }
 pos() { mdb_q dst "SELECT CONCAT_WS(' ', kind, gtid, file, pos) FROM godwit_meta.binlog_position WHERE task = '$1'"; }
 
 # 5.7.40, gtid_mode ON: GTIDs 53-62 after PREVIOUS_GTIDS 1-52; a.b has no
@@ -84,9 +98,25 @@ mdb_q layouts "DROP DATABASE test"
 
 # 8.0.40 (MariaDB's rpl_from_mysql80.test): t1 gets 105 rows, 100 of them
 # in one TRANSACTION_PAYLOAD (c is '--N--' then 100 '/': the test's "\\/"
-# reached the server as \/, an escaped /); t2's JSON is changed by
-# PARTIAL_UPDATE_ROWS.
-fixture m80 8.0.40 "$MDEV" test "SELECT 1"
+# reached the server as \/, an escaped /); t2 gets its row by a
+# statement-format INSERT (the server logged the statement, not the row),
+# which stops the task: the row is not in the binlog.
+mdb_q layouts "CREATE DATABASE test DEFAULT CHARSET utf8mb4"
+mdb_q dst "CREATE DATABASE test DEFAULT CHARSET utf8mb4"
+myd_start m80 --version 8.0.40 --binlog "$MDEV" --hold-after-txn 0 --forward layouts
+src_PORT=$m80_PORT
+copy_spec "$GW_TMP/m80.yaml" m80 incremental '    - database: test'
+server_key "$GW_TMP/m80.yaml" "$m80_DIR"
+rm -f "$GODWIT_STOP_FILE"
+"$GODWIT" _action "$GW_TMP/m80.yaml" incremental >"$GW_TMP/m80.out" 2>&1 &
+inc=$!
+wait_for "m80 streaming" 60 grep -q "incremental: streaming" "$GW_TMP/m80.out"
+wait_for "m80 heartbeats (v2)" 30 heartbeats m80 heartbeats_v2
+myd_ctl m80 release all >/dev/null
+wait "$inc" && fail "8.0.40: the statement-format INSERT was skipped"
+assert_contains "$(cat "$GW_TMP/m80.out")" "a statement-based INSERT on test.t2 cannot be applied: the rows it changed are not in the binlog" \
+	"8.0.40: stopped at the statement, naming the table"
+assert_eq "file  master-bin.000001 2821" "$(pos m80)" "8.0.40: the position before the statement"
 assert_eq "105" "$(mdb_q dst "SELECT COUNT(*) FROM test.t1")" "8.0.40: rows of t1"
 assert_eq "0	hulu
 0	bulu
@@ -94,8 +124,25 @@ assert_eq "0	hulu
 0	after compressed" "$(mdb_q dst "SELECT b, c FROM test.t1 WHERE a IN (2, 3, 4, 5) ORDER BY a")" "8.0.40: t1 values"
 assert_eq "100" "$(mdb_q dst "SELECT COUNT(*) FROM test.t1 WHERE a BETWEEN 1000 AND 1099 AND b = a - 1000
 	AND c = CONCAT('--', b, '--', REPEAT('/', 100), '--')")" "8.0.40: the 100 rows of the compressed transaction"
+assert_eq "0" "$(mdb_q dst "SELECT COUNT(*) FROM test.t2")" "8.0.40: nothing of the statement"
+myd_stop m80
+# t2's JSON changed by PARTIAL_UPDATE_ROWS, for a migration that starts
+# after the INSERT (its 8 transactions shown) with the row the INSERT made
+mdb_q dst "INSERT INTO test.t2 VALUES (1, CONCAT('{\"a\": \"hulu\", \"b\": \"', REPEAT('[zyzzy]', 100), '\", \"c\": \"bulu\"}'))"
+myd_start p80 --version 8.0.40 --binlog "$MDEV" --hold-after-txn 8 --forward layouts
+src_PORT=$p80_PORT
+copy_spec "$GW_TMP/p80.yaml" p80 incremental '    - database: test'
+server_key "$GW_TMP/p80.yaml" "$p80_DIR"
+rm -f "$GODWIT_STOP_FILE"
+"$GODWIT" _action "$GW_TMP/p80.yaml" incremental >"$GW_TMP/p80.out" 2>&1 &
+inc=$!
+wait_for "p80 streaming" 60 grep -q "incremental: streaming from master-bin.000001:3190" "$GW_TMP/p80.out"
+myd_ctl p80 release all >/dev/null
+touch "$GODWIT_STOP_FILE"
+wait "$inc" || { cat "$GW_TMP/p80.out"; fail "p80: incremental failed"; }
 assert_eq "hulu $(printf 'oOo%.0s' $(seq 50)) bulu" "$(mdb_q dst "SELECT CONCAT_WS(' ', JSON_VALUE(b, '\$.a'),
 	JSON_VALUE(b, '\$.b'), JSON_VALUE(b, '\$.c')) FROM test.t2 WHERE a = 1")" "8.0.40: t2 after the partial JSON update"
+myd_stop p80
 mdb_q dst "DROP DATABASE test"
 mdb_q layouts "DROP DATABASE test"
 

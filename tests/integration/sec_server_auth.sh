@@ -4,13 +4,20 @@
 #    offers no TLS: refused before the handshake response, so neither the
 #    user name nor the password scramble reaches it; the same through a
 #    proxy that strips TLS from a real MariaDB's greeting;
-#  - a server that switches the client to mysql_clear_password, dialog,
-#    sha256_password or caching_sha2_password on a connection without TLS
-#    (tls.mode preferred falling back to clear, and disabled) never gets a
-#    byte of the answer;
+#  - a server that switches the client to mysql_clear_password or dialog on
+#    a connection without TLS (tls.mode preferred falling back to clear,
+#    and disabled) never gets a byte of the answer;
+#  - one that switches it to caching_sha2_password, asks for the full
+#    authentication (as MySQL does with a cold cache) and serves its own
+#    RSA public key, or to sha256_password, decrypts nothing with its
+#    private key: without a key in the spec godwit sends only the scramble
+#    (or the key request) and stops; with tls.serverPublicKey (the real
+#    server's key) the rogue gets a cipher it cannot read; only
+#    tls.getServerPublicKey, which trusts the server, hands it the password;
 #  - preferred still connects, in clear, to a real server without TLS.
 # PyMySQL, asked for TLS, sends its handshake response to the same server
-# and the password itself after the switch: the rogue performs the attack.
+# and the password itself after the switch (in clear, or encrypted with
+# the rogue's own key): the rogue performs the attack.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/rogue.sh"
 
@@ -54,7 +61,7 @@ assert_eq 1 "$(rogue_events plain handshake_response)" "cross-check: PyMySQL ask
 grep -q victim "$GW_TMP/plain.dump" || fail "cross-check: PyMySQL sent the user name in clear"
 
 # 2. The server asks for a method that hands it the password.
-for plugin in mysql_clear_password dialog sha256_password caching_sha2_password; do
+for plugin in mysql_clear_password dialog; do
 	rogue_start "sw_$plugin" --auth-switch "$plugin"
 	port="sw_${plugin}_PORT"
 	for mode in "{mode: preferred}" "{mode: disabled}"; do
@@ -71,6 +78,54 @@ rogue_reset sw_mysql_clear_password
 out=$(pymysql_try "$sw_mysql_clear_password_PORT" "user='victim', password='$PW'")
 grep -q "$PW" "$GW_TMP/sw_mysql_clear_password.dump" ||
 	fail "cross-check: PyMySQL should have sent the password in clear ($out)"
+
+# 2b. The server asks for a full caching_sha2_password authentication, or
+# for sha256_password, and serves its own RSA key: it must decrypt nothing.
+for plugin in caching_sha2_password sha256_password; do
+	r="sw_$plugin"
+	rogue_start "$r" --auth-switch "$plugin"
+	port="${r}_PORT"
+	for mode in "{mode: preferred}" "{mode: disabled}"; do
+		rogue_reset "$r"
+		spec "$GW_TMP/s.yaml" "${!port}" "$mode"
+		out=$(precheck "$GW_TMP/s.yaml")
+		if [ "$plugin" = caching_sha2_password ]; then
+			assert_contains "$out" "nothing but the scramble was sent" "$plugin, $mode: refused, saying why"
+			[ "$(rogue_events "$r" full_auth_asked)" -ge 1 ] || fail "$plugin, $mode: no full authentication asked"
+			assert_eq 0 "$(rogue_events "$r" key_request)" "$plugin, $mode: the rogue's key was not asked for"
+		else
+			assert_contains "$out" "the account uses sha256_password" "$plugin, $mode: refused, saying why"
+		fi
+		[ "$(rogue_events "$r" closed_at_full_auth)" -ge 1 ] || fail "$plugin, $mode: godwit did not stop there"
+		assert_eq "0 0" "$(rogue_events "$r" rsa_decrypted) $(rogue_events "$r" rsa_undecryptable)" \
+			"$plugin, $mode: nothing encrypted reached the rogue"
+		grep -q "$PW" "$GW_TMP/$r.dump" && fail "$plugin, $mode: the password reached the server"
+	done
+	# the operator's copy of the real server's key: the rogue holds no
+	# private key for it
+	openssl genrsa -out "$GW_TMP/real.key" 2048 2>/dev/null
+	openssl rsa -in "$GW_TMP/real.key" -pubout -out "$GW_TMP/real.pem" 2>/dev/null
+	rogue_reset "$r"
+	spec "$GW_TMP/s.yaml" "${!port}" "{mode: disabled, serverPublicKey: $GW_TMP/real.pem}"
+	out=$(precheck "$GW_TMP/s.yaml")
+	[ "$(rogue_events "$r" rsa_undecryptable)" -ge 1 ] || fail "$plugin, key file: no cipher sent ($out)"
+	assert_eq "0 0" "$(rogue_events "$r" rsa_decrypted) $(rogue_events "$r" key_request)" \
+		"$plugin, key file: the rogue's key neither asked for nor used"
+	grep -q "$PW" "$GW_TMP/$r.dump" && fail "$plugin, key file: the password reached the server"
+	# tls.getServerPublicKey trusts the server: this one reads the password
+	# (docs/security.md says so)
+	rogue_reset "$r"
+	spec "$GW_TMP/s.yaml" "${!port}" "{mode: disabled, getServerPublicKey: true}"
+	out=$(precheck "$GW_TMP/s.yaml")
+	[ "$(rogue_events "$r" rsa_decrypted)" -ge 1 ] || fail "$plugin, getServerPublicKey: the rogue's key was not used ($out)"
+	grep -q "$PW" "$GW_TMP/$r.dump" || fail "$plugin, getServerPublicKey: the rogue should have read the password"
+	# PyMySQL, no TLS and no key: fetches the rogue's key and sends the
+	# password with it
+	rogue_reset "$r"
+	out=$(pymysql_try "${!port}" "user='victim', password='$PW'")
+	grep -q "$PW" "$GW_TMP/$r.dump" ||
+		fail "cross-check: PyMySQL should have sent the password to the rogue's key ($out)"
+done
 
 # 3. A man in the middle strips TLS from a real server's greeting.
 openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$C/srv-key.pem" \

@@ -31,8 +31,9 @@ hexsel() {
 
 # server_key FILE DIR: the spec's source (its first tls line) reaches a
 # MySQL 8 server without TLS with the server's RSA public key, DIR's
-# public_key.pem (caching_sha2_password, the default plugin a MySQL 8
-# server announces, is otherwise refused without TLS).
+# public_key.pem: the double's caching_sha2_password cache is empty at
+# start and after a restart, and without TLS a full authentication needs
+# the key (godwit is otherwise refused until the cache is warm).
 server_key() {
 	sed -i "0,\\|tls: {mode: disabled}|s|tls: {mode: disabled}|tls: {mode: disabled, serverPublicKey: $2/public_key.pem}|" "$1"
 }

@@ -4,7 +4,7 @@ as MySQL 8.0.40 writes them, with the event writer of
 tests/mysqld/genbinlog.py (table sbtest.sbtest1), for the MySQL double to
 serve:
 
-    mysql_binlog.py --kind xa|incident --out FILE [--uuid U]
+    mysql_binlog.py --kind xa|incident|statement --out FILE [--uuid U]
 
 --kind xa: XA transactions. MySQL logs one as two groups, each with its
 own GTID: QUERY "XA START xid", TABLE_MAP and rows events, QUERY "XA END
@@ -26,6 +26,18 @@ leaving ids 1, 2 (updated), 4, 5.
 --kind incident: GTID 1 inserts id 1, then an INCIDENT event (LOST_EVENTS,
 "error writing to the binary log"; MySQL writes it outside any
 transaction, without a GTID), then GTID 2 inserts id 2.
+
+--kind statement: what a session with another sql_mode or binlog_format
+writes (the QUERY event's Q_SQL_MODE_CODE carries the session's mode):
+
+  1  rows: insert id 1
+  2  DDL under ANSI_QUOTES,NO_BACKSLASH_ESCAPES:
+     CREATE TABLE "q""t" ("id" INT PRIMARY KEY, "v" VARCHAR(10) DEFAULT 'a\b')
+  3  statement-format INSERT INTO other.t (a database not migrated)
+  4  rows: insert id 2
+  5  statement-format UPDATE sbtest1 SET k = k + 1 WHERE id = 1
+  6  statement-format LOAD DATA into sbtest1: BEGIN_LOAD_QUERY (the file's
+     bytes) and EXECUTE_LOAD_QUERY (the statement)
 """
 
 import argparse
@@ -41,10 +53,37 @@ DB = "sbtest"
 TABLE_ID = 100
 
 
-def query(w, ts, sql):
+MODE_ANSI_QUOTES = 1 << 2
+MODE_NO_BACKSLASH_ESCAPES = 1 << 20
+
+
+def status_vars(mode):
     sv = G.status_vars(DB)
+    if mode is None:
+        return sv
+    # Q_FLAGS2_CODE (5 bytes), then Q_SQL_MODE_CODE: its 8 bytes replaced
+    assert sv[5] == 1
+    return sv[:6] + struct.pack("<Q", mode) + sv[14:]
+
+
+def query(w, ts, sql, mode=None):
+    sv = status_vars(mode)
     body = struct.pack("<IIBHH", 11, 0, len(DB), 0, len(sv)) + sv + DB.encode() + b"\0" + sql.encode()
     return w.event(2, body, ts, flags=0x0008)
+
+
+def load_query(w, ts, data, sql):
+    """BEGIN_LOAD_QUERY (file id, the file's bytes) and EXECUTE_LOAD_QUERY:
+    the QUERY post header, file id, where "LOCAL INFILE 'name' INTO" is in
+    the text (as sql_load.cc writes it: a replica puts its own file there),
+    duplicates handling (0: error), then as QUERY."""
+    begin = w.event(17, struct.pack("<I", 1) + data, ts)
+    sv = status_vars(None)
+    start = sql.index("LOCAL INFILE")
+    end = sql.index(" INTO", start) + len(" INTO")
+    body = (struct.pack("<IIBHH", 11, 0, len(DB), 0, len(sv)) + struct.pack("<IIIB", 1, start, end, 0) +
+            sv + DB.encode() + b"\0" + sql.encode())
+    return [begin, w.event(18, body, ts, flags=0x0008)]
 
 
 def xid_sql(gtrid, bqual, fmt):
@@ -63,7 +102,7 @@ def row(i, k):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--kind", choices=["xa", "incident"], default="xa")
+    ap.add_argument("--kind", choices=["xa", "incident", "statement"], default="xa")
     ap.add_argument("--uuid", default="3e11fa47-71ca-11e1-9e33-c80aa9429562")
     a = ap.parse_args()
     uuid_b = bytes.fromhex(a.uuid.replace("-", ""))
@@ -116,7 +155,21 @@ def main():
         f.write(G.fde(w, ts))
         f.write(w.event(35, G.encode_set(""), ts, flags=0x80))
         out = bytearray()
-        if a.kind == "incident":
+        if a.kind == "statement":
+            xid = lambda: w.event(16, struct.pack("<Q", 7000 + gno), ts)  # noqa: E731
+            stmt = lambda *evts: lambda: [G.query_begin(w, ts, DB, 11)] + [  # noqa: E731
+                e() for e in evts] + [xid()]
+            txn(out, lambda: plain([ins(row(1, 10))]))
+            txn(out, lambda: [query(w, ts, 'CREATE TABLE "q""t" ("id" INT PRIMARY KEY, '
+                                    '"v" VARCHAR(10) DEFAULT \'a\\b\')',
+                                    0x45a00020 | MODE_ANSI_QUOTES | MODE_NO_BACKSLASH_ESCAPES)])
+            txn(out, stmt(lambda: query(w, ts, "INSERT INTO other.t VALUES (1)")))
+            txn(out, lambda: plain([ins(row(2, 20))]))
+            txn(out, stmt(lambda: query(w, ts, "UPDATE sbtest1 SET k = k + 1 WHERE id = 1")))
+            txn(out, lambda: [G.query_begin(w, ts, DB, 11)] + load_query(
+                w, ts, b"3\t30\tc-3\tpad-3\n",
+                "LOAD DATA LOCAL INFILE '/tmp/x.tsv' INTO TABLE `sbtest1`") + [xid()])
+        elif a.kind == "incident":
             txn(out, lambda: plain([ins(row(1, 10))]))
             msg = b"error writing to the binary log"
             out += w.event(26, struct.pack("<H", 1) + bytes([len(msg)]) + msg, ts)

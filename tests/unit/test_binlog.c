@@ -677,7 +677,204 @@ static void test_maria_events(void **state)
 	binlog_decoder_free(d);
 }
 
-/* MySQL 8 heartbeats (mysql::serialization) and an uncompressed payload. */
+/* A number as MySQL's net_store_length() writes it. */
+static void ev_lenenc(struct evbuf *e, uint64_t v)
+{
+	if (v < 251) {
+		ev_u(e, v, 1);
+	} else if (v < 65536) {
+		ev_u(e, 0xfc, 1), ev_u(e, v, 2);
+	} else if (v < 16777216) {
+		ev_u(e, 0xfd, 1), ev_u(e, v, 3);
+	} else {
+		ev_u(e, 0xfe, 1), ev_u(e, v, 8);
+	}
+}
+
+static size_t lenenc_size(uint64_t v)
+{
+	return v < 251 ? 1 : v < 65536 ? 3 : v < 16777216 ? 4 : 9;
+}
+
+/*
+ * HEARTBEAT_LOG_EVENT_V2 as MySQL 8.0.26-9.x's dump thread writes it
+ * (Heartbeat codec, encode): the header's log_pos cut to 4 bytes, then
+ * type 1 (OTW_HB_LOG_FILENAME_FIELD), the name's length, the name; type 2
+ * (OTW_HB_LOG_POSITION_FIELD), net_length_size(position), the position
+ * length-encoded; type 0 (OTW_HB_HEADER_END_MARK); the checksum.
+ */
+static void build_heartbeat_v2(struct evbuf *e, const char *name, uint64_t pos, bool crc)
+{
+	ev_start(e, BINLOG_HEARTBEAT_LOG_EVENT_V2);
+	e->b[0] = 0; /* no timestamp: made up by the sender */
+	for (size_t i = 0; i < 4; i++)
+		e->b[13 + i] = (uint8_t)(pos >> (8 * i));
+	ev_lenenc(e, 1);
+	ev_lenenc(e, strlen(name));
+	ev_add(e, name, strlen(name));
+	ev_lenenc(e, 2);
+	ev_lenenc(e, lenenc_size(pos));
+	ev_lenenc(e, pos);
+	ev_lenenc(e, 0);
+	ev_end(e, crc);
+}
+
+static void test_heartbeat_v2(void **state)
+{
+	static const uint64_t positions[] = {4,
+					     250,
+					     251,
+					     1234,
+					     65535,
+					     65536,
+					     16777215,
+					     16777216,
+					     4294967295ULL,
+					     4294967296ULL + 1234,
+					     5000000000000ULL};
+	struct binlog_decoder *d = binlog_decoder_new();
+	struct binlog_event ev;
+	struct gw_err err = GW_ERR_INIT;
+	struct buf out = BUF_INIT;
+	struct evbuf e;
+	char longname[301];
+	size_t i, cut, body;
+	(void)state;
+
+	build_fde(&e, "8.0.40", true);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	for (i = 0; i < ARRAY_SIZE(positions); i++) {
+		build_heartbeat_v2(&e, "binlog.000041", positions[i], true);
+		assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+		assert_int_equal(ev.kind, BK_HEARTBEAT);
+		assert_string_equal(ev.rotate_file, "binlog.000041");
+		assert_true(ev.rotate_pos == positions[i]);
+	}
+	/* the JSON line names both */
+	assert_int_equal(binlog_event_json(&out, &ev, NULL, 0), 0);
+	assert_non_null(
+	    strstr(buf_cstr(&out), "\"log_pos\":5000000000000,\"log_file\":\"binlog.000041\""));
+
+	/* a name of 300 bytes has a 3-byte length */
+	memset(longname, 'n', 300);
+	longname[300] = 0;
+	build_heartbeat_v2(&e, longname, 4, true);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_string_equal(ev.rotate_file, longname);
+
+	/* a field of a later version is skipped by its length */
+	ev_start(&e, BINLOG_HEARTBEAT_LOG_EVENT_V2);
+	ev_lenenc(&e, 7), ev_lenenc(&e, 3), ev_add(&e, "\x02\x01\x00", 3);
+	ev_lenenc(&e, 1), ev_lenenc(&e, 3), ev_add(&e, "b.1", 3);
+	ev_lenenc(&e, 2), ev_lenenc(&e, 1), ev_lenenc(&e, 99);
+	ev_lenenc(&e, 0);
+	ev_end(&e, true);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_string_equal(ev.rotate_file, "b.1");
+	assert_int_equal(ev.rotate_pos, 99);
+
+	/* every cut of the body inside a field is refused; a cut at a
+	 * field's end (before the end mark) reads what is there */
+	build_fde(&e, "8.0.40", false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	build_heartbeat_v2(&e, "binlog.000041", 1234, false);
+	body = e.n - 19;
+	for (cut = 0; cut < body; cut++) {
+		struct evbuf c = e;
+		int rc;
+
+		c.n = 19 + cut;
+		ev_end(&c, false);
+		rc = binlog_decode(d, c.b, c.n, &ev, &err);
+		if (cut == 0 || cut == 15 || cut == 20)
+			assert_int_equal(rc, 0);
+		else
+			assert_int_equal(rc, GW_EFATAL);
+	}
+	/* a position that does not fill its length, or overruns it */
+	ev_start(&e, BINLOG_HEARTBEAT_LOG_EVENT_V2);
+	ev_lenenc(&e, 2), ev_lenenc(&e, 2), ev_lenenc(&e, 7), ev_u(&e, 0, 1), ev_lenenc(&e, 0);
+	ev_end(&e, false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), GW_EFATAL);
+	ev_start(&e, BINLOG_HEARTBEAT_LOG_EVENT_V2);
+	ev_lenenc(&e, 2), ev_lenenc(&e, 1), ev_lenenc(&e, 1234), ev_lenenc(&e, 0);
+	ev_end(&e, false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), GW_EFATAL);
+	assert_non_null(strstr(err.msg, "HEARTBEAT_V2"));
+	buf_release(&out);
+	binlog_decoder_free(d);
+}
+
+/* A QUERY event (or EXECUTE_LOAD_QUERY with its 13 more bytes of post
+ * header) with status variables sv. */
+static void build_query(struct evbuf *e, uint8_t type, const void *sv, size_t svlen, const char *db,
+			const char *sql)
+{
+	ev_start(e, type);
+	ev_u(e, 1, 4), ev_u(e, 0, 4), ev_u(e, strlen(db), 1), ev_u(e, 0, 2), ev_u(e, svlen, 2);
+	if (type == BINLOG_EXECUTE_LOAD_QUERY_EVENT)
+		ev_u(e, 7, 4), ev_u(e, 17, 4), ev_u(e, 23, 4), ev_u(e, 0, 1);
+	ev_add(e, sv, svlen);
+	ev_add(e, db, strlen(db) + 1);
+	ev_add(e, sql, strlen(sql));
+	ev_end(e, false);
+}
+
+/* The session's sql_mode of QUERY events, as MySQL 8.0 and MariaDB write
+ * the status variables (Q_FLAGS2_CODE, Q_SQL_MODE_CODE, then catalog,
+ * charset, ...), and a statement-format LOAD DATA. */
+static void test_query_sql_mode(void **state)
+{
+	/* flags2 0; sql_mode ANSI_QUOTES|NO_BACKSLASH_ESCAPES|8.0's default;
+	 * catalog "std"; charset 255 255 255 */
+	static const uint8_t mysql8[] = {0x00, 0,    0,	   0, 0,    0x01, 0x24, 0x00, 0xb0,
+					 0x45, 0,    0,	   0, 0,    0x06, 3,	's',  't',
+					 'd',  0x04, 0xff, 0, 0xff, 0,	  0xff, 0};
+	/* MySQL 5.0's Q_CATALOG_CODE (length, name, NUL) before the mode */
+	static const uint8_t old[] = {0x02, 3, 'd', 'e', 'f', 0, 0x01, 4, 0, 0, 0, 0, 0, 0, 0};
+	/* a code not known first: the mode is not looked for further */
+	static const uint8_t unknown[] = {0x7f, 0x01, 4, 0, 0, 0, 0, 0, 0, 0};
+	/* the mode cut short */
+	static const uint8_t cut[] = {0x00, 0, 0, 0, 0, 0x01, 4, 0, 0};
+	struct binlog_decoder *d = binlog_decoder_new();
+	struct binlog_event ev;
+	struct gw_err err = GW_ERR_INIT;
+	struct evbuf e;
+	(void)state;
+
+	build_fde(&e, "8.0.40", false);
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	build_query(&e, BINLOG_QUERY_EVENT, mysql8, sizeof(mysql8), "db",
+		    "CREATE TABLE \"t\" (\"a\" INT)");
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_int_equal(ev.kind, BK_QUERY);
+	assert_true(ev.has_sql_mode);
+	assert_true(ev.sql_mode == 0x45b00024ULL);
+	assert_true(ev.sql_mode & BINLOG_SQL_MODE_ANSI_QUOTES);
+	assert_true(ev.sql_mode & BINLOG_SQL_MODE_NO_BACKSLASH_ESCAPES);
+	assert_string_equal(ev.sql, "CREATE TABLE \"t\" (\"a\" INT)");
+	build_query(&e, BINLOG_QUERY_EVENT, old, sizeof(old), "db", "DROP TABLE t");
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_true(ev.has_sql_mode && ev.sql_mode == 4);
+	build_query(&e, BINLOG_QUERY_EVENT, unknown, sizeof(unknown), "db", "DROP TABLE t");
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_false(ev.has_sql_mode);
+	build_query(&e, BINLOG_QUERY_EVENT, cut, sizeof(cut), "db", "DROP TABLE t");
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_false(ev.has_sql_mode);
+	/* EXECUTE_LOAD_QUERY: file id, the file name's offsets in the text,
+	 * duplicates handling after the QUERY post header */
+	build_query(&e, BINLOG_EXECUTE_LOAD_QUERY_EVENT, mysql8, sizeof(mysql8), "sbtest",
+		    "LOAD DATA INFILE '/tmp/SQL_LOAD-1-2-3.data' INTO TABLE `t`");
+	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
+	assert_int_equal(ev.kind, BK_QUERY);
+	assert_string_equal(ev.db, "sbtest");
+	assert_string_equal(ev.sql, "LOAD DATA INFILE '/tmp/SQL_LOAD-1-2-3.data' INTO TABLE `t`");
+	assert_true(ev.has_sql_mode);
+	binlog_decoder_free(d);
+}
+
+/* A MySQL 8 uncompressed payload. */
 static void test_mysql8_events(void **state)
 {
 	struct binlog_decoder *d = binlog_decoder_new();
@@ -689,18 +886,6 @@ static void test_mysql8_events(void **state)
 
 	build_fde(&e, "8.0.40", false);
 	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
-	/* version 1, size 18, last non-ignorable 0; field 0 "bin.000001",
-	 * field 1 = 1234 (two bytes: 0x49 0x13) */
-	ev_start(&e, BINLOG_HEARTBEAT_LOG_EVENT_V2);
-	ev_u(&e, 1 << 1, 1), ev_u(&e, 18 << 1, 1), ev_u(&e, 0, 1);
-	ev_u(&e, 0, 1), ev_u(&e, 10 << 1, 1), ev_add(&e, "bin.000001", 10);
-	ev_u(&e, 1 << 1, 1), ev_u(&e, 0x49, 1), ev_u(&e, 0x13, 1);
-	ev_end(&e, false);
-	assert_int_equal(binlog_decode(d, e.b, e.n, &ev, &err), 0);
-	assert_int_equal(ev.kind, BK_HEARTBEAT);
-	assert_string_equal(ev.rotate_file, "bin.000001");
-	assert_int_equal(ev.rotate_pos, 1234);
-
 	/* TRANSACTION_PAYLOAD, compression NONE (255), holding one XID */
 	ev_start(&x, BINLOG_XID_EVENT);
 	ev_u(&x, 77, 8);
@@ -1056,6 +1241,7 @@ int main(void)
 	    cmocka_unit_test(test_jsonb_malformed), cmocka_unit_test(test_json_diffs),
 	    cmocka_unit_test(test_value_sql),	    cmocka_unit_test(test_events),
 	    cmocka_unit_test(test_maria_events),    cmocka_unit_test(test_mysql8_events),
+	    cmocka_unit_test(test_heartbeat_v2),    cmocka_unit_test(test_query_sql_mode),
 	    cmocka_unit_test(test_describe_table),  cmocka_unit_test(test_maria_old_temporal),
 	    cmocka_unit_test(test_stop_events),	    cmocka_unit_test(test_garbage),
 	};

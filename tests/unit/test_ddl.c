@@ -46,13 +46,45 @@ static void test_mode_flags(void **state)
 	assert_int_equal(ddl_mode_flags("NO_BACKSLASH_ESCAPES_X,XANSI"), 0);
 }
 
-static struct ddl_stmt parse(const char *sql, bool want)
+/* ddl_parse of sql into *d (released by the caller), which must say want. */
+static void parse_into(struct ddl_stmt *d, const char *sql, unsigned flags, bool want)
+{
+	int r = ddl_parse(d, sql, strlen(sql), flags);
+
+	if (r != (want ? 1 : 0))
+		fail_msg("ddl_parse(%s) is %d", sql, r);
+	if (!want)
+		assert_int_equal(d->ntables, 0);
+}
+
+/* The tables of a statement as "db.table>new_db.new_table ..." ("" db
+ * parts left out), and its verb and list flags. */
+static void tables(const char *sql, unsigned flags, enum ddl_verb verb, const char *want)
 {
 	struct ddl_stmt d;
+	struct buf b = BUF_INIT;
+	size_t i;
 
-	if (ddl_parse(&d, sql, strlen(sql), 0) != want)
-		fail_msg("ddl_parse(%s) is not %d", sql, want);
-	return d;
+	parse_into(&d, sql, flags, true);
+	assert_int_equal(d.verb, verb);
+	for (i = 0; i < d.ntables; i++) {
+		const struct ddl_table *t = &d.tables[i];
+		assert_true(t->start < t->end && t->end <= strlen(sql));
+		assert_int_equal(
+		    buf_printf(&b, "%s%s%s%s", i ? " " : "", t->db, t->db[0] ? "." : "", t->table),
+		    0);
+		if (t->has_new_name) {
+			assert_true(t->new_end > t->end && t->new_end <= strlen(sql));
+			assert_int_equal(buf_printf(&b, ">%s%s%s", t->new_db,
+						    t->new_db[0] ? "." : "", t->new_table),
+					 0);
+		}
+	}
+	if (d.unread)
+		assert_int_equal(buf_puts(&b, " ?"), 0);
+	assert_string_equal(buf_cstr(&b), want);
+	buf_release(&b);
+	ddl_stmt_release(&d);
 }
 
 static void test_parse(void **state)
@@ -62,68 +94,278 @@ static void test_parse(void **state)
 
 	(void)state;
 	sql = "CREATE TABLE `a`.`b` (x int)";
-	d = parse(sql, true);
+	parse_into(&d, sql, 0, true);
 	assert_int_equal(d.verb, DDL_CREATE);
-	assert_string_equal(d.db, "a");
-	assert_string_equal(d.table, "b");
-	assert_int_equal(d.name_start, 13);
-	assert_int_equal(d.name_end, 20);
-	assert_false(d.renames_table);
+	assert_int_equal(d.ntables, 1);
+	assert_string_equal(d.tables[0].db, "a");
+	assert_string_equal(d.tables[0].table, "b");
+	assert_int_equal(d.tables[0].start, 13);
+	assert_int_equal(d.tables[0].end, 20);
+	assert_false(d.renames_table || d.list);
+	ddl_stmt_release(&d);
 
-	d = parse("/* x */ ALTER /*!50100 ONLINE */ IGNORE TABLE t ADD c INT", true);
-	assert_int_equal(d.verb, DDL_ALTER);
-	assert_string_equal(d.db, "");
-	assert_string_equal(d.table, "t");
-	assert_false(d.renames_table);
-	d = parse("ALTER TABLE t RENAME TO x.u", true);
-	assert_true(d.renames_table && d.has_new_name);
-	assert_string_equal(d.new_db, "x");
-	assert_string_equal(d.new_table, "u");
-	d = parse("ALTER TABLE t ADD y INT, RENAME AS `v`", true);
-	assert_true(d.renames_table && d.has_new_name);
-	assert_string_equal(d.new_table, "v");
-	parse("ALTER TABLE t RENAME COLUMN a TO b, RENAME INDEX i TO j", true);
-	d = parse("ALTER TABLE t RENAME KEY i TO j, COMMENT 'RENAME me', ADD `RENAME` INT", true);
-	assert_false(d.renames_table);
-	d = parse("RENAME TABLE a.t TO b.u, c TO d", true);
-	assert_int_equal(d.verb, DDL_RENAME);
-	assert_true(d.renames_table && d.has_new_name);
-	assert_string_equal(d.db, "a");
-	assert_string_equal(d.new_db, "b");
-	assert_string_equal(d.new_table, "u");
-	d = parse("DROP TABLE IF EXISTS `x``y`, z", true);
-	assert_int_equal(d.verb, DDL_DROP);
-	assert_string_equal(d.table, "x`y");
-	d = parse("CREATE UNIQUE INDEX IF NOT EXISTS i ON db.t (a)", true);
-	assert_string_equal(d.db, "db");
-	assert_string_equal(d.table, "t");
-	d = parse("DROP INDEX `i` ON t", true);
-	assert_string_equal(d.table, "t");
-	d = parse("CREATE OR REPLACE ALGORITHM=UNDEFINED DEFINER=`TRIGGER`@`%` SQL SECURITY "
-		  "DEFINER VIEW v AS SELECT 1",
-		  true);
-	assert_string_equal(d.table, "v");
-	d = parse("TRUNCATE t", true);
-	assert_int_equal(d.verb, DDL_TRUNCATE);
-	assert_string_equal(d.table, "t");
-	d = parse("TRUNCATE TABLE `d`.`t`", true);
-	assert_string_equal(d.db, "d");
-	d = parse("CREATE DATABASE IF NOT EXISTS `x\ny`", true);
+	tables("/* x */ ALTER /*!50100 ONLINE */ IGNORE TABLE t ADD c INT", 0, DDL_ALTER, "t");
+	parse_into(&d, "ALTER TABLE t RENAME TO x.u", 0, true);
+	assert_true(d.renames_table && d.tables[0].has_new_name && !d.list);
+	ddl_stmt_release(&d);
+	tables("ALTER TABLE t RENAME TO x.u", 0, DDL_ALTER, "t>x.u");
+	tables("ALTER TABLE t ADD y INT, RENAME AS `v`", 0, DDL_ALTER, "t>v");
+	tables("ALTER TABLE t RENAME COLUMN a TO b, RENAME INDEX i TO j", 0, DDL_ALTER, "t");
+	tables("ALTER TABLE t RENAME KEY i TO j, COMMENT 'RENAME me', ADD `RENAME` INT", 0,
+	       DDL_ALTER, "t");
+	tables("ALTER TABLE t RENAME TO", 0, DDL_ALTER, "t ?");
+	tables("CREATE UNIQUE INDEX IF NOT EXISTS i ON db.t (a)", 0, DDL_CREATE, "db.t");
+	tables("DROP INDEX `i` ON t", 0, DDL_DROP, "t");
+	tables("CREATE OR REPLACE ALGORITHM=UNDEFINED DEFINER=`TRIGGER`@`%` SQL SECURITY "
+	       "DEFINER VIEW v AS SELECT 1",
+	       0, DDL_CREATE, "v");
+	tables("TRUNCATE t", 0, DDL_TRUNCATE, "t");
+	tables("TRUNCATE TABLE `d`.`t`", 0, DDL_TRUNCATE, "d.t");
+	tables("CREATE TABLE `a\nKEY k (id)) COMMENT='` (x int)", 0, DDL_CREATE,
+	       "a\nKEY k (id)) COMMENT='");
+	tables("CREATE TABLE t2 LIKE t1", 0, DDL_CREATE, "t2");
+	parse_into(&d, "CREATE DATABASE IF NOT EXISTS `x\ny`", 0, true);
 	assert_true(d.on_database);
 	assert_string_equal(d.db, "x\ny");
-	d = parse("DROP SCHEMA s", true);
-	assert_true(d.on_database);
-	d = parse("CREATE TABLE `a\nKEY k (id)) COMMENT='` (x int)", true);
-	assert_string_equal(d.table, "a\nKEY k (id)) COMMENT='");
-	parse("CREATE DEFINER=`root`@`%` TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET @x=1",
-	      false);
-	parse("DROP PROCEDURE IF EXISTS p", false);
-	parse("CREATE USER 'table'@'%'", false);
-	parse("BEGIN", false);
-	parse("INSERT INTO t VALUES (1)", false);
-	parse("", false);
-	parse("CREATE TABLE", false);
-	parse("ALTER TABLE `open", false);
+	ddl_stmt_release(&d);
+	parse_into(&d, "DROP SCHEMA s", 0, true);
+	assert_true(d.on_database && d.verb == DDL_DROP);
+	ddl_stmt_release(&d);
+	parse_into(&d,
+		   "CREATE DEFINER=`root`@`%` TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET @x=1",
+		   0, false);
+	parse_into(&d, "DROP PROCEDURE IF EXISTS p", 0, false);
+	parse_into(&d, "CREATE USER 'table'@'%'", 0, false);
+	parse_into(&d, "BEGIN", 0, false);
+	parse_into(&d, "SELECT * FROM t", 0, false);
+	parse_into(&d, "WITH c AS (SELECT 1) SELECT * FROM c", 0, false);
+	parse_into(&d, "LOAD INDEX INTO CACHE t", 0, false);
+	parse_into(&d, "SET STATEMENT x = 1 FOR SELECT 1", 0, false);
+	parse_into(&d, "SET @a = 1", 0, false);
+	parse_into(&d, "SET STATEMENT x = 1", 0, false);
+	parse_into(&d, "", 0, false);
+	parse_into(&d, "CREATE TABLE", 0, false);
+	parse_into(&d, "ALTER TABLE `open", 0, false);
+}
+
+/* Every table of DROP and RENAME lists. */
+static void test_parse_lists(void **state)
+{
+	struct ddl_stmt d;
+
+	(void)state;
+	tables("DROP TABLE IF EXISTS `x``y`, z", 0, DDL_DROP, "x`y z");
+	tables("DROP TABLE a.t1, t2 ,`b` . `t3` /* generated by server */", 0, DDL_DROP,
+	       "a.t1 t2 b.t3");
+	tables("DROP TEMPORARY TABLES IF EXISTS t1, t2 CASCADE", 0, DDL_DROP, "t1 t2");
+	tables("DROP VIEW v1, db.v2", 0, DDL_DROP, "v1 db.v2");
+	tables("RENAME TABLE a.t TO b.u, c TO d", 0, DDL_RENAME, "a.t>b.u c>d");
+	tables("RENAME TABLE t1 TO tmp, t2 TO t1, tmp TO t2", 0, DDL_RENAME, "t1>tmp t2>t1 tmp>t2");
+	tables("RENAME TABLE a TO b, c", 0, DDL_RENAME, "a>b c ?");
+	tables("DROP TABLE a, 'b'", 0, DDL_DROP, "a ?");
+	/* the list's bytes: from the first name to the last one's end */
+	parse_into(&d, "RENAME TABLE a TO `b`, c TO d -- x", 0, true);
+	assert_true(d.list && d.renames_table);
+	assert_int_equal(d.tables[0].start, 13);
+	assert_int_equal(d.tables[1].new_end, 29);
+	ddl_stmt_release(&d);
+	/* names quoted as the session's sql_mode says */
+	tables("DROP TABLE \"a\"\"b\", \"c\".\"d\"", SQLLEX_ANSI_QUOTES, DDL_DROP, "a\"b c.d");
+	/* (without ANSI_QUOTES those are strings: no table) */
+	parse_into(&d, "DROP TABLE \"a\"\"b\", \"c\".\"d\"", 0, false);
+}
+
+/* Statement-format DML: the tables it writes, or may write. */
+static void test_parse_dml(void **state)
+{
+	(void)state;
+	tables("INSERT INTO t VALUES (1)", 0, DDL_INSERT, "t");
+	tables("INSERT LOW_PRIORITY IGNORE db.t (a) SELECT * FROM s", 0, DDL_INSERT, "db.t");
+	tables("insert into t partition (p0) values (1) on duplicate key update a = 2", 0,
+	       DDL_INSERT, "t");
+	tables("REPLACE DELAYED INTO `t` SET a = 1", 0, DDL_REPLACE, "t");
+	tables("UPDATE t SET a = 1", 0, DDL_UPDATE, "t");
+	tables("UPDATE LOW_PRIORITY IGNORE a.t1 AS x JOIN t2 y ON x.id = y.id, "
+	       "(t3 LEFT JOIN t4 USING (id)) SET x.a = (SELECT MAX(b) FROM t5)",
+	       0, DDL_UPDATE, "a.t1 t2 t3 t4");
+	tables("UPDATE t1 FORCE INDEX FOR JOIN (i1) JOIN t2 ON t1.a IN (SELECT b FROM t6 JOIN t7) "
+	       "SET t1.a = 1",
+	       0, DDL_UPDATE, "t1 t2");
+	tables("UPDATE (SELECT * FROM t8) AS d JOIN t9 SET t9.a = d.a", 0, DDL_UPDATE, "t9");
+	tables("UPDATE t1 JOIN LATERAL (SELECT 1) AS l SET t1.a = 1", 0, DDL_UPDATE, "t1");
+	tables("DELETE FROM t WHERE a = 1", 0, DDL_DELETE, "t");
+	tables("DELETE QUICK IGNORE FROM db.t PARTITION (p1) ORDER BY id LIMIT 5", 0, DDL_DELETE,
+	       "db.t");
+	tables("DELETE t1, t2.* FROM t1 INNER JOIN t2 ON t1.id = t2.id "
+	       "WHERE t1.x IN (SELECT x FROM t3)",
+	       0, DDL_DELETE, "t1 t2");
+	tables("DELETE FROM t1.*, t2 USING t1 JOIN t2 USING (id) JOIN t3 WHERE 1", 0, DDL_DELETE,
+	       "t1 t2 t1 t2 t3");
+	tables("WITH c AS (SELECT id FROM t0) DELETE t1 FROM t1 JOIN c USING (id)", 0, DDL_DELETE,
+	       "t1 c");
+	tables("LOAD DATA LOCAL INFILE 'f INTO TABLE x' REPLACE INTO TABLE db.t (a, b)", 0,
+	       DDL_LOAD, "db.t");
+	tables("LOAD XML INFILE 'f' INTO TABLE t", 0, DDL_LOAD, "t");
+	tables("/*!40000 ALTER TABLE `t` DISABLE KEYS */", 0, DDL_ALTER, "t");
+	tables("SET STATEMENT max_statement_time = 60, sql_mode = CONCAT('A', 'FOR') FOR "
+	       "UPDATE t SET a = 1",
+	       0, DDL_UPDATE, "t");
+	tables("SET STATEMENT lock_wait_timeout = 5 FOR DROP TABLE a, b", 0, DDL_DROP, "a b");
+	/* a name in ANSI quotes */
+	tables("INSERT INTO \"d\".\"t\" VALUES (\"x\")", SQLLEX_ANSI_QUOTES, DDL_INSERT, "d.t");
+	tables("INSERT INTO 'x'", 0, DDL_INSERT, " ?");
+	assert_true(ddl_verb_dml(DDL_LOAD) && ddl_verb_dml(DDL_INSERT) && !ddl_verb_dml(DDL_DROP));
+	assert_string_equal(ddl_verb_name(DDL_LOAD), "LOAD DATA");
+}
+
+static void test_mode_bits(void **state)
+{
+	(void)state;
+	assert_int_equal(ddl_mode_bits_flags(0x45a00020), 0); /* MySQL 8.0's default */
+	assert_int_equal(ddl_mode_bits_flags(BINLOG_SQL_MODE_ANSI_QUOTES), SQLLEX_ANSI_QUOTES);
+	assert_int_equal(ddl_mode_bits_flags(0x45a00020 | BINLOG_SQL_MODE_NO_BACKSLASH_ESCAPES),
+			 SQLLEX_NO_BACKSLASH_ESCAPES);
+	assert_int_equal(ddl_mode_bits_flags(4 | (1 << 20)),
+			 SQLLEX_ANSI_QUOTES | SQLLEX_NO_BACKSLASH_ESCAPES);
+}
+
+/* A spec for the applier's plans: app (renamed app2) whole but tmp_*;
+ * shop with items (renamed items_b) and people (two columns) listed;
+ * plain whole. */
+static char *tmp_glob[] = {"tmp_*"};
+static char *people_cols[] = {"id", "name"};
+static struct table_sel shop_tables[] = {
+    {"items", "items_b", NULL, 0, NULL, 0, NULL},
+    {"people", NULL, people_cols, 2, NULL, 0, NULL},
+};
+static struct object_sel plan_objects[] = {
+    {"app", "app2", tmp_glob, 1, NULL, 0},
+    {"shop", NULL, NULL, 0, shop_tables, 2},
+    {"plain", NULL, NULL, 0, NULL, 0},
+};
+static struct spec plan_spec = {.objects = plan_objects, .nobjects = 3};
+
+/* What the applier does with sql run in database session: want, and the
+ * statement applied (then use, the database used) or a part of the
+ * reason. */
+static void plan(const char *sql, unsigned flags, const char *session, enum ddl_action want,
+		 const char *text, const char *use)
+{
+	struct ddl_stmt d;
+	struct ddl_plan p;
+	int r = ddl_parse(&d, sql, strlen(sql), flags);
+
+	assert_true(r >= 0);
+	if (r == 0) {
+		assert_int_equal(want, DDL_SKIP);
+		return;
+	}
+	assert_int_equal(ddl_plan(&p, &d, sql, strlen(sql), flags, session, &plan_spec), 0);
+	if (p.action != want)
+		fail_msg("%s: action %d, not %d (%s)", sql, p.action, want, buf_cstr(&p.reason));
+	if (want == DDL_APPLY) {
+		assert_string_equal(buf_cstr(&p.sql), text);
+		assert_string_equal(buf_cstr(&p.use_db), use);
+	} else if (want == DDL_REFUSE) {
+		if (!strstr(buf_cstr(&p.reason), text))
+			fail_msg("%s: the reason is '%s'", sql, buf_cstr(&p.reason));
+	}
+	ddl_plan_release(&p);
+	ddl_stmt_release(&d);
+}
+
+static void test_plan(void **state)
+{
+	(void)state;
+	/* lists: the selected tables only, each under its destination name */
+	plan("DROP TABLE a, other.x, b", 0, "app", DDL_APPLY, "DROP TABLE `app2`.`a`, `app2`.`b`",
+	     "app2");
+	plan("DROP TABLE IF EXISTS other.x, y, app.tmp_1", 0, "other", DDL_SKIP, NULL, NULL);
+	plan("DROP TABLE shop.items, shop.people,shop.nope /* generated by server */", 0, "",
+	     DDL_APPLY, "DROP TABLE `shop`.`items_b`, `shop`.`people` /* generated by server */",
+	     "shop");
+	plan("DROP TABLE IF EXISTS `x`, `app`.`a``b`, plain.c", 0, "other", DDL_APPLY,
+	     "DROP TABLE IF EXISTS `app2`.`a``b`, `plain`.`c`", "app2");
+	plan("DROP VIEW app.v1, other.v2", 0, "", DDL_APPLY, "DROP VIEW `app2`.`v1`", "app2");
+	plan("RENAME TABLE app.a TO app.b, other.c TO other.d", 0, "plain", DDL_APPLY,
+	     "RENAME TABLE `app2`.`a` TO `app2`.`b`", "plain");
+	plan("RENAME TABLE a TO b, c TO d", 0, "app", DDL_APPLY,
+	     "RENAME TABLE `app2`.`a` TO `app2`.`b`, `app2`.`c` TO `app2`.`d`", "app2");
+	plan("RENAME TABLE app.x TO plain.x", 0, "", DDL_APPLY,
+	     "RENAME TABLE `app2`.`x` TO `plain`.`x`", "app2");
+	/* (an unqualified new name is the session database's) */
+	plan("RENAME TABLE app.x TO y", 0, "plain", DDL_APPLY,
+	     "RENAME TABLE `app2`.`x` TO `plain`.`y`", "plain");
+	plan("RENAME TABLE app.x TO y", 0, "other", DDL_REFUSE,
+	     "RENAME of app.x to other.y cannot be applied safely: the new name is not selected",
+	     NULL);
+	/* into and out of the selection, a listed table */
+	plan("RENAME TABLE b TO c, a TO tmp_a", 0, "app", DDL_REFUSE,
+	     "RENAME of app.a to app.tmp_a cannot be applied safely: the new name is not selected",
+	     NULL);
+	plan("RENAME TABLE other.c TO x, app.tmp_2 TO app.d", 0, "", DDL_REFUSE,
+	     "RENAME of app.tmp_2 to the selected name app.d cannot be applied safely: the "
+	     "destination never had its rows",
+	     NULL);
+	plan("RENAME TABLE shop.items TO shop.items2", 0, "", DDL_REFUSE,
+	     "RENAME of shop.items cannot be applied safely: the table is listed in the spec",
+	     NULL);
+	plan("ALTER TABLE app.t RENAME TO other.t", 0, "", DDL_REFUSE,
+	     "RENAME of app.t to other.t cannot be applied safely", NULL);
+	plan("ALTER TABLE t ADD c INT, RENAME TO u", 0, "app", DDL_APPLY,
+	     "ALTER TABLE `app2`.`t` ADD c INT, RENAME TO u", "app2");
+	plan("RENAME TABLE a TO b, c", 0, "app", DDL_REFUSE, "cannot be read", NULL);
+	/* column selections */
+	plan("ALTER TABLE shop.people ADD c INT", 0, "", DDL_REFUSE,
+	     "DDL on shop.people cannot be applied safely: the spec selects or renames its columns",
+	     NULL);
+	plan("TRUNCATE shop.people", 0, "", DDL_APPLY, "TRUNCATE `shop`.`people`", "shop");
+	plan("ALTER TABLE items ADD INDEX i (a)", 0, "shop", DDL_APPLY,
+	     "ALTER TABLE `shop`.`items_b` ADD INDEX i (a)", "shop");
+	plan("CREATE TABLE shop.nope (id INT)", 0, "", DDL_SKIP, NULL, NULL);
+	/* databases */
+	plan("CREATE DATABASE app", 0, "", DDL_SKIP, NULL, NULL);
+	plan("DROP DATABASE IF EXISTS app", 0, "", DDL_REFUSE, "the source dropped database app",
+	     NULL);
+	plan("ALTER DATABASE plain CHARACTER SET utf8mb4", 0, "", DDL_REFUSE,
+	     "DDL on database plain cannot be applied safely", NULL);
+	plan("DROP DATABASE other", 0, "", DDL_SKIP, NULL, NULL);
+	/* the session's sql_mode: names in ANSI quotes, strings without
+	 * backslash escapes; the rest as it is */
+	plan("CREATE TABLE \"t\" (\"id\" INT, v VARCHAR(9) DEFAULT 'a''\"') COMMENT 'app.t'",
+	     SQLLEX_ANSI_QUOTES, "app", DDL_APPLY,
+	     "CREATE TABLE `app2`.`t` (\"id\" INT, v VARCHAR(9) DEFAULT 'a''\"') COMMENT 'app.t'",
+	     "app2");
+	plan("CREATE TABLE \"t\" (\"id\" INT)", 0, "app", DDL_SKIP, NULL, NULL);
+	plan("RENAME TABLE \"app\".\"a\" TO \"app\".\"b\"", SQLLEX_ANSI_QUOTES, "", DDL_APPLY,
+	     "RENAME TABLE `app2`.`a` TO `app2`.`b`", "app2");
+	plan("CREATE VIEW v AS SELECT 'x\\' AS c FROM app.t", SQLLEX_NO_BACKSLASH_ESCAPES, "app",
+	     DDL_APPLY, "CREATE VIEW `app2`.`v` AS SELECT 'x\\' AS c FROM `app2`.t", "app2");
+	plan("CREATE VIEW v AS SELECT 'x\\' AS c FROM app.t", 0, "app", DDL_APPLY,
+	     "CREATE VIEW `app2`.`v` AS SELECT 'x\\' AS c FROM app.t", "app2");
+	/* statement-format DML on a selected table stops the task */
+	plan("INSERT INTO t VALUES (1)", 0, "app", DDL_REFUSE,
+	     "a statement-based INSERT on app.t cannot be applied: the rows it changed are not in "
+	     "the binlog",
+	     NULL);
+	plan("INSERT INTO t VALUES (1)", 0, "other", DDL_SKIP, NULL, NULL);
+	plan("INSERT INTO app.tmp_x VALUES (1)", 0, "", DDL_SKIP, NULL, NULL);
+	plan("UPDATE other.u JOIN app.t ON u.id = t.id SET u.x = 1", 0, "", DDL_REFUSE,
+	     "UPDATE on app.t", NULL);
+	plan("REPLACE INTO percona.checksums SELECT COUNT(*) FROM app.t", 0, "", DDL_SKIP, NULL,
+	     NULL);
+	plan("DELETE FROM people WHERE id = 1", 0, "shop", DDL_REFUSE, "DELETE on shop.people",
+	     NULL);
+	plan("DELETE FROM shop.nope", 0, "", DDL_SKIP, NULL, NULL);
+	plan("LOAD DATA INFILE '/tmp/x' INTO TABLE plain.t", 0, "", DDL_REFUSE,
+	     "LOAD DATA on plain.t", NULL);
+	plan("INSERT INTO \"app\".\"t\" VALUES (1)", SQLLEX_ANSI_QUOTES, "", DDL_REFUSE,
+	     "INSERT on app.t", NULL);
+	plan("INSERT INTO 'x' VALUES (1)", 0, "app", DDL_REFUSE,
+	     "names a table that cannot be read", NULL);
+	plan("INSERT INTO 'x' VALUES (1)", 0, "other", DDL_SKIP, NULL, NULL);
+	plan("SET STATEMENT max_statement_time = 5 FOR DELETE FROM app.t LIMIT 1", 0, "",
+	     DDL_REFUSE, "DELETE on app.t", NULL);
 }
 
 static void map(const char *in, unsigned flags, const char *want)
@@ -542,6 +784,7 @@ static void test_parse_mysql_binlog(void **state)
 	n = binlog_statements(&stmts, buf_cstr(&file));
 	for (i = 0, p = stmts.ptr; i < n; i++, p += strlen(p) + 1) {
 		struct ddl_stmt d;
+		const struct ddl_table *t;
 		if (!ddl_parse(&d, p, strlen(p), 0)) {
 			if (!strncmp(p, "CREATE", 6))
 				other++;
@@ -554,13 +797,15 @@ static void test_parse_mysql_binlog(void **state)
 			continue;
 		}
 		assert_int_equal(d.verb, DDL_CREATE);
-		assert_string_equal(d.db, "");
+		assert_int_equal(d.ntables, 1);
+		t = &d.tables[0];
+		assert_string_equal(t->db, "");
 		/* the name's bytes, quoted or not */
-		assert_memory_equal(p + d.name_start + (p[d.name_start] == '`'), d.table,
-				    strlen(d.table));
-		assert_int_equal(d.name_end - d.name_start,
-				 strlen(d.table) + 2 * (p[d.name_start] == '`'));
-		assert_int_equal(buf_printf(&tables, "%s%s", tables.len ? " " : "", d.table), 0);
+		assert_memory_equal(p + t->start + (p[t->start] == '`'), t->table,
+				    strlen(t->table));
+		assert_int_equal(t->end - t->start, strlen(t->table) + 2 * (p[t->start] == '`'));
+		assert_int_equal(buf_printf(&tables, "%s%s", tables.len ? " " : "", t->table), 0);
+		ddl_stmt_release(&d);
 	}
 	assert_string_equal(buf_cstr(&tables),
 			    "actor address category city country customer film film_actor "
@@ -655,13 +900,24 @@ static void test_ends_group(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_mode_flags),		 cmocka_unit_test(test_parse),
-	    cmocka_unit_test(test_map_databases),	 cmocka_unit_test(test_db_in_strings),
-	    cmocka_unit_test(test_create_attack),	 cmocka_unit_test(test_create_subset),
-	    cmocka_unit_test(test_create_hostile_names), cmocka_unit_test(test_create_refused),
-	    cmocka_unit_test(test_defs_split),		 cmocka_unit_test(test_headers),
-	    cmocka_unit_test(test_create_database),	 cmocka_unit_test(test_create_mysql8),
-	    cmocka_unit_test(test_parse_mysql_binlog),	 cmocka_unit_test(test_xa),
+	    cmocka_unit_test(test_mode_flags),
+	    cmocka_unit_test(test_parse),
+	    cmocka_unit_test(test_parse_lists),
+	    cmocka_unit_test(test_parse_dml),
+	    cmocka_unit_test(test_mode_bits),
+	    cmocka_unit_test(test_plan),
+	    cmocka_unit_test(test_map_databases),
+	    cmocka_unit_test(test_db_in_strings),
+	    cmocka_unit_test(test_create_attack),
+	    cmocka_unit_test(test_create_subset),
+	    cmocka_unit_test(test_create_hostile_names),
+	    cmocka_unit_test(test_create_refused),
+	    cmocka_unit_test(test_defs_split),
+	    cmocka_unit_test(test_headers),
+	    cmocka_unit_test(test_create_database),
+	    cmocka_unit_test(test_create_mysql8),
+	    cmocka_unit_test(test_parse_mysql_binlog),
+	    cmocka_unit_test(test_xa),
 	    cmocka_unit_test(test_ends_group),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -408,6 +408,189 @@ static void test_restore_then_delete(void **state)
 	task_free(t);
 }
 
+/* A spec fixed while no controller ran: the Invalid of the record is a
+ * previous run's, and `--once` must not take it for the answer. */
+static void test_fixed_spec_is_not_steady_before_seen(void **state)
+{
+	struct task *t;
+	struct spec_rev rev = {"t1.yaml", "abc", "", NULL, 0};
+
+	(void)state;
+	assert_int_equal(task_new(&t, "t1", &env, util_now_ms()), 0);
+	task_set_spec(t, mkspec("h1", MT_SCHEMA | MT_FULL, STATE_RUNNING), "x", 1, &rev);
+	assert_true(tick_until(t, PH_COMPLETED, false, 5000));
+	task_set_invalid(t, "t1.yaml:6:3: unknown key 'sorce'", &rev);
+	assert_true(tick_until(t, PH_INVALID, false, 5000));
+	assert_true(task_steady(t));
+	task_free(t);
+
+	assert_int_equal(task_new(&t, "t1", &env, util_now_ms()), 0);
+	assert_int_equal(t->rec.phase, PH_INVALID);
+	task_set_spec(t, mkspec("h1", MT_SCHEMA | MT_FULL, STATE_RUNNING), "x", 1, &rev);
+	assert_false(task_steady(t));
+	assert_true(tick_until(t, PH_COMPLETED, false, 5000));
+	assert_true(task_steady(t));
+	task_free(t);
+}
+
+/* Failed stands for the spec it failed with, not for one edited since. */
+static void test_failed_stands_for_its_spec(void **state)
+{
+	struct task *t;
+	struct spec_rev rev = {"t1.yaml", "abc", "", NULL, 0};
+	char rec[512];
+
+	(void)state;
+	snprintf(rec, sizeof(rec), "%s/tasks/t1", tmpdir);
+	assert_int_equal(util_mkdir_p(rec, 0755), 0);
+	snprintf(rec, sizeof(rec), "%s/tasks/t1/record", tmpdir);
+	assert_int_equal(util_write_file_atomic(rec,
+						"phase=Failed\nblocked_hash=h1\n"
+						"blocked_phase=Failed\nmessage=boom\n",
+						strlen("phase=Failed\nblocked_hash=h1\n"
+						       "blocked_phase=Failed\nmessage=boom\n")),
+			 0);
+	assert_int_equal(task_new(&t, "t1", &env, util_now_ms()), 0);
+	task_set_spec(t, mkspec("h1", MT_FULL, STATE_RUNNING), "x", 1, &rev);
+	assert_true(task_steady(t)); /* waits for an edit */
+	task_free(t);
+	assert_int_equal(task_new(&t, "t1", &env, util_now_ms()), 0);
+	task_set_spec(t, mkspec("h2", MT_FULL, STATE_RUNNING), "y", 1, &rev);
+	assert_false(task_steady(t)); /* edited: to be tried again */
+	assert_true(tick_until(t, PH_COMPLETED, false, 5000));
+	task_free(t);
+}
+
+static _Atomic int deletions;
+
+static void h_deleted(void *ctx, struct task *t)
+{
+	(void)ctx, (void)t;
+	atomic_fetch_add(&deletions, 1);
+}
+
+/* The deletion is reported once, when carried out. */
+static void test_deletion_reported_once(void **state)
+{
+	struct task *t;
+	struct spec_rev rev = {"t1.yaml", "abc", "", NULL, 0};
+	int i;
+
+	(void)state;
+	deletions = 0;
+	env.deleted = h_deleted;
+	assert_int_equal(task_new(&t, "t1", &env, util_now_ms()), 0);
+	task_set_spec(t, mkspec("h1", MT_SCHEMA | MT_FULL, STATE_RUNNING), "x", 1, &rev);
+	assert_true(tick_until(t, PH_COMPLETED, false, 5000));
+	task_set_deleted(t);
+	assert_int_equal(atomic_load(&deletions), 0);
+	assert_true(tick_until(t, PH_STOPPED, false, 5000));
+	for (i = 0; i < 5; i++)
+		task_tick(t, util_now_ms());
+	assert_int_equal(atomic_load(&deletions), 1);
+	env.deleted = NULL;
+	task_free(t);
+}
+
+/* --- a lock held through fake lock operations --- */
+
+static _Atomic int lock_opens;
+static _Atomic int lock_fail_once;
+static char lock_seen_key[128];
+
+struct fake_lock_conn {
+	struct lock_conn base;
+};
+
+static const struct lock_ops fake_lock_ops;
+
+static int fl_open(struct lock_conn **out, const struct endpoint *ep, const char *task,
+		   struct gw_err *err)
+{
+	struct fake_lock_conn *c = calloc(1, sizeof(*c));
+
+	(void)task, (void)err;
+	assert_non_null(c);
+	c->base.ops = &fake_lock_ops;
+	/* what the keeper connects with: its own copy of the endpoint */
+	snprintf(lock_seen_key, sizeof(lock_seen_key), "%s",
+		 ep->tls_server_key ? ep->tls_server_key : "");
+	atomic_fetch_add(&lock_opens, 1);
+	*out = &c->base;
+	return 0;
+}
+
+static int fl_call(char *out, size_t outsz, struct lock_conn *c, const char *fn, const char *lock,
+		   struct gw_err *err)
+{
+	(void)c, (void)lock;
+	if (!strcmp(fn, "IS_USED_LOCK") && atomic_exchange(&lock_fail_once, 0))
+		return err_set(err, GW_ERETRY, "connection lost (fake)");
+	snprintf(out, outsz, "%s", !strcmp(fn, "IS_USED_LOCK") ? "7" : "1");
+	return 0;
+}
+
+static unsigned long fl_id(struct lock_conn *c)
+{
+	(void)c;
+	return 7;
+}
+
+static void fl_holder(char *out, size_t outsz, struct lock_conn *c, const char *lock)
+{
+	(void)c, (void)lock;
+	snprintf(out, outsz, "%s", "");
+}
+
+static void fl_close(struct lock_conn *c)
+{
+	free(c);
+}
+
+static const struct lock_ops fake_lock_ops = {fl_open, fl_call, fl_id, fl_holder, fl_close};
+
+/* The lock keeper outlives the spec it started with (a spec edited but
+ * for source, destination, objects and types keeps it): what it connects
+ * with must be its own, not the freed spec's (the sanitizer build sees a
+ * use after free otherwise). */
+static void test_keeper_endpoint_outlives_spec(void **state)
+{
+	struct task_env lenv = env;
+	struct task *t;
+	struct spec *s;
+	struct spec_rev rev = {"t1.yaml", "abc", "", NULL, 0};
+	int64_t end;
+
+	(void)state;
+	lenv.use_lock = true;
+	lenv.lock = &fake_lock_ops;
+	lenv.lock_retry_ms = 50;
+	lock_opens = 0;
+	lock_fail_once = 0;
+	assert_int_equal(task_new(&t, "t1", &lenv, util_now_ms()), 0);
+	s = mkspec("h1", MT_SCHEMA | MT_FULL, STATE_RUNNING);
+	s->destination.tls_server_key = strdup("/keys/server.pem");
+	task_set_spec(t, s, "x", 1, &rev);
+	assert_true(tick_until(t, PH_COMPLETED, false, 5000));
+	assert_int_equal(atomic_load(&lock_opens), 1);
+	assert_string_equal(lock_seen_key, "/keys/server.pem");
+	/* a setting edited: the spec replaced (and freed), the keeper kept */
+	s = mkspec("h2", MT_SCHEMA | MT_FULL, STATE_RUNNING);
+	s->destination.tls_server_key = strdup("/keys/other.pem");
+	task_set_spec(t, s, "y", 1, &rev);
+	task_tick(t, util_now_ms());
+	/* its connection lost: it connects again, with its own endpoint */
+	atomic_store(&lock_fail_once, 1);
+	end = util_now_mono_ms() + 5000;
+	while (atomic_load(&lock_opens) < 2 && util_now_mono_ms() < end) {
+		task_tick(t, util_now_ms());
+		usleep(5000);
+	}
+	assert_int_equal(atomic_load(&lock_opens), 2);
+	assert_string_equal(lock_seen_key, "/keys/server.pem");
+	task_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +599,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_retry_then_success, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_conflict_holds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restore_then_delete, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fixed_spec_is_not_steady_before_seen, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_stands_for_its_spec, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_deletion_reported_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_keeper_endpoint_outlives_spec, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restart_resumes_from_record_and_stage, setup,
 					    teardown),
 	};

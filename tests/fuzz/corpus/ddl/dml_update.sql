@@ -1,0 +1,1 @@
+UPDATE LOW_PRIORITY app.t AS x FORCE INDEX FOR JOIN (i) JOIN (SELECT 1) d, t SET x.a = 'x\'

@@ -1,0 +1,1 @@
+RENAME TABLE app.a TO app.tmp, t TO app.a, app.tmp TO `t`
