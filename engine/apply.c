@@ -6,6 +6,7 @@
 #include "lib/util.h"
 
 #include <errno.h>
+#include <mysqld_error.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -189,12 +190,13 @@ static int wait_turn(struct worker *w, uint64_t seq, bool holds, bool *redo)
 	return rc;
 }
 
-static int run_group(struct worker *w, uint64_t seq)
+static int run_once(struct worker *w, uint64_t seq, bool *deadlock)
 {
 	struct applier *a = w->a;
 	bool redo = false;
 	int rc;
 
+	*deadlock = false;
 	if ((rc = conn_exec(w->m, "START TRANSACTION", &w->err)) < 0 ||
 	    (rc = run_part(w, APPLY_FREE)) < 0 ||
 	    (rc = wait_turn(w, seq, w->g.part[APPLY_FREE].len > 0, &redo)) < 0)
@@ -211,8 +213,35 @@ static int run_group(struct worker *w, uint64_t seq)
 	/* (a failed commit is rolled back by meta_commit) */
 	return meta_commit(w->m, a->io->task, a->io->lock_holder, &w->err);
 fail:
+	*deadlock = mysql_errno(w->m) == ER_LOCK_DEADLOCK;
 	(void)mysql_query(w->m, "ROLLBACK");
 	return rc;
+}
+
+/*
+ * Applies group seq and commits it after the group before it. A deadlock
+ * the server broke (two groups in flight locking more than their rows, in
+ * opposite orders) rolled this group back: it waits for the group before
+ * it to commit (the first group in flight goes on at once) and applies
+ * again, up to APPLY_RETRIES times.
+ */
+static int run_group(struct worker *w, uint64_t seq)
+{
+	struct applier *a = w->a;
+	bool deadlock, redo;
+	int rc, tries;
+
+	for (tries = 0;; tries++) {
+		rc = run_once(w, seq, &deadlock);
+		if (rc == 0 || !deadlock || tries == APPLY_RETRIES)
+			return rc;
+		log_info(a->io->task,
+			 "applier: group %llu was rolled back by a deadlock with another group in "
+			 "flight: applying it again once the groups before it committed",
+			 (unsigned long long)seq);
+		if ((rc = wait_turn(w, seq, false, &redo)) < 0)
+			return rc;
+	}
 }
 
 static void *worker_main(void *arg)

@@ -42,7 +42,10 @@
  * than this expects), the later group gives its changes up (rolls back)
  * when the group before it has not committed APPLY_YIELD_MS after it got
  * there, and applies them again once that group committed: never a
- * deadlock, at worst work done twice. Any error stops the applier: what
+ * deadlock, at worst work done twice; a deadlock the server sees (both
+ * waiting for its locks) rolls one of them back, which applies its group
+ * again once the group before it committed (APPLY_RETRIES times at most).
+ * Any other error stops the applier: what
  * is not committed is rolled back, and the stream resumes from the
  * committed position (tests/integration/repl_overlap.sh, the kill -9
  * tests).
@@ -67,6 +70,7 @@
 #define APPLY_CONNS 2
 #define APPLY_GROUP_BYTES ((size_t)8 << 20)
 #define APPLY_YIELD_MS 2000
+#define APPLY_RETRIES 3
 
 enum apply_part {
 	APPLY_FREE,  /* runs at once */
