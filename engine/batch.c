@@ -29,6 +29,7 @@ void batch_release(struct batch *b)
 void batch_clear(struct batch *b)
 {
 	b->nops = 0;
+	b->sorted = false;
 	b->nsents = 0;
 	if (b->arena.cap > BATCH_KEEP_BYTES || b->cap > BATCH_KEEP_OPS ||
 	    b->by_key.cap > 2 * BATCH_KEEP_OPS || b->seen.cap > BATCH_KEEP_BYTES ||
@@ -121,10 +122,11 @@ static bool single(const struct batch_shape *sh, enum batch_kind kind)
 	return sh->mode == BATCH_ROWS && (kind == BATCH_DELETE || kind == BATCH_UPDATE);
 }
 
-/* Sends the ops of one kind among [from, to) as statements of at most
- * BATCH_STMT_BYTES. */
+/* Sends the ops of one kind among [from, to) (those pick selects, all
+ * without it) as statements of at most BATCH_STMT_BYTES. */
 static int send_kind(struct batch *b, const struct batch_shape *sh, enum batch_kind kind,
-		     size_t from, size_t to, struct buf *q, batch_send_fn send, void *ctx)
+		     size_t from, size_t to, batch_pick_fn pick, void *pctx, struct buf *q,
+		     batch_send_fn send, void *ctx)
 {
 	enum batch_expect expect = single(sh, kind) ? BATCH_EXPECT_ONE : BATCH_EXPECT_ANY;
 	size_t i, n = 0;
@@ -133,7 +135,8 @@ static int send_kind(struct batch *b, const struct batch_shape *sh, enum batch_k
 	buf_reset(q);
 	for (i = from; i <= to; i++) {
 		const struct batch_op *o = i < to ? &b->ops[i] : NULL;
-		if (o && o->kind != kind)
+		if (o &&
+		    (o->kind != kind || (pick && !pick(pctx, b->arena.ptr + o->koff, o->klen))))
 			continue;
 		if (n && (!o || q->len >= BATCH_STMT_BYTES || single(sh, kind))) {
 			if (stmt_tail(q, sh, kind) < 0)
@@ -152,25 +155,92 @@ static int send_kind(struct batch *b, const struct batch_shape *sh, enum batch_k
 	return 0;
 }
 
-int batch_flush(struct batch *b, const struct batch_shape *sh, struct buf *scratch,
-		batch_send_fn send, void *ctx)
+struct sort_ent {
+	const char *k;
+	size_t klen;
+	struct batch_op op;
+};
+
+/* Integers as written ("-12", "7"): by value. Anything else after them,
+ * by bytes: any total order is right in net mode, only the pages read
+ * differ. */
+static int key_cmp(const void *pa, const void *pb)
+{
+	const struct sort_ent *a = pa, *b = pb;
+	bool ai = a->klen && (a->k[0] == '-' || (a->k[0] >= '0' && a->k[0] <= '9'));
+	bool bi = b->klen && (b->k[0] == '-' || (b->k[0] >= '0' && b->k[0] <= '9'));
+	bool an = ai && a->k[0] == '-', bn = bi && b->k[0] == '-';
+	int c;
+
+	if (ai != bi)
+		return ai ? -1 : 1;
+	if (ai && an != bn)
+		return an ? -1 : 1;
+	if (ai && a->klen != b->klen)
+		c = a->klen < b->klen ? -1 : 1;
+	else if ((c = memcmp(a->k, b->k, a->klen < b->klen ? a->klen : b->klen)) == 0)
+		c = a->klen < b->klen ? -1 : a->klen > b->klen;
+	return an ? -c : c;
+}
+
+/* The ops in key order (net mode: they are independent). The index by
+ * key is not updated: the batch is sent and cleared next. */
+static int sort_ops(struct batch *b)
+{
+	struct sort_ent *e;
+	size_t i;
+
+	if (b->sorted || b->nops < 2)
+		return 0;
+	if (!(e = malloc(b->nops * sizeof(*e))))
+		return GW_ENOMEM;
+	for (i = 0; i < b->nops; i++) {
+		e[i].k = b->arena.ptr + b->ops[i].koff;
+		e[i].klen = b->ops[i].klen;
+		e[i].op = b->ops[i];
+	}
+	qsort(e, b->nops, sizeof(*e), key_cmp);
+	for (i = 0; i < b->nops; i++)
+		b->ops[i] = e[i].op;
+	free(e);
+	b->sorted = true;
+	return 0;
+}
+
+int batch_send(struct batch *b, const struct batch_shape *sh, struct buf *scratch,
+	       batch_pick_fn pick, void *pctx, batch_send_fn send, void *ctx)
 {
 	size_t from, to;
 	int rc = 0;
 
 	if (!b->nops)
 		return 0;
+	if (pick && sh->mode != BATCH_NET)
+		return GW_EFATAL;
+	if (sh->mode == BATCH_NET && sh->int_key && sort_ops(b) < 0)
+		return GW_ENOMEM;
 	if (merged(sh)) {
-		if ((rc = send_kind(b, sh, BATCH_DELETE, 0, b->nops, scratch, send, ctx)) == 0)
-			rc = send_kind(b, sh, BATCH_UPSERT, 0, b->nops, scratch, send, ctx);
+		if ((rc = send_kind(b, sh, BATCH_DELETE, 0, b->nops, pick, pctx, scratch, send,
+				    ctx)) == 0)
+			rc = send_kind(b, sh, BATCH_UPSERT, 0, b->nops, pick, pctx, scratch, send,
+				       ctx);
 	} else {
 		for (from = 0; from < b->nops && rc == 0; from = to) {
 			for (to = from + 1; to < b->nops && b->ops[to].kind == b->ops[from].kind;
 			     to++)
 				;
-			rc = send_kind(b, sh, b->ops[from].kind, from, to, scratch, send, ctx);
+			rc = send_kind(b, sh, b->ops[from].kind, from, to, NULL, NULL, scratch,
+				       send, ctx);
 		}
 	}
+	return rc;
+}
+
+int batch_flush(struct batch *b, const struct batch_shape *sh, struct buf *scratch,
+		batch_send_fn send, void *ctx)
+{
+	int rc = batch_send(b, sh, scratch, NULL, NULL, send, ctx);
+
 	batch_clear(b);
 	return rc;
 }
@@ -238,6 +308,8 @@ int batch_add(struct batch *b, const struct batch_shape *sh, const struct batch_
 	size_t koff, voff;
 	int rc;
 
+	if (b->sorted)
+		return GW_EFATAL; /* sent, not cleared: the caller's mistake */
 	if (sh->mode == BATCH_SEGMENT && (rc = seg_admit(b, sh, c, scratch, send, ctx)) < 0)
 		return rc;
 	if (merged(sh)) {

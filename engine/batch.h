@@ -77,6 +77,10 @@ enum batch_kind {
 /* The statement parts of a table, rendered once per layout by the caller. */
 struct batch_shape {
 	enum batch_mode mode;
+	/* a one-column integer key: BATCH_NET sends its changes in key order
+	 * (a destination reads each page they need once, in order, instead
+	 * of again and again when its buffer pool is smaller than the table) */
+	bool int_key;
 	struct buf insert; /* "INSERT INTO `d`.`t` (`a`, `b`) VALUES " */
 	struct buf upsert; /* " ON DUPLICATE KEY UPDATE `a` = VALUES(`a`), ..." */
 	struct buf delete; /* "DELETE FROM `d`.`t` WHERE " */
@@ -135,6 +139,7 @@ struct batch_seen {
 };
 
 struct batch {
+	bool sorted; /* ops in key order (batch_send): no batch_add() until cleared */
 	struct buf arena;
 	struct batch_op *ops;
 	size_t nops, cap;
@@ -149,9 +154,27 @@ struct batch {
  * it). scratch is the caller's buffer for statements. */
 int batch_add(struct batch *b, const struct batch_shape *sh, const struct batch_change *c,
 	      struct buf *scratch, batch_send_fn send, void *ctx) WARN_UNUSED;
-/* Sends every pending change, then forgets them (also on failure). */
+/* Sends every pending change, then forgets them (also on failure). In
+ * BATCH_NET with an int_key shape, in key order. */
 int batch_flush(struct batch *b, const struct batch_shape *sh, struct buf *scratch,
 		batch_send_fn send, void *ctx) WARN_UNUSED;
+/* Whether a pending change, by its key text, is one to send. */
+typedef bool (*batch_pick_fn)(void *ctx, const char *key, size_t len);
+/* Sends the pending changes that pick selects, keeping them all (the
+ * caller sends the others, then batch_clear(); the batch takes no change
+ * until then). BATCH_NET only: there a
+ * key's one change is its whole effect and rows of different keys do not
+ * interact, so the parts of any partition of the keys, each sent as
+ * batch_flush() sends, in any order, have the effect of one
+ * batch_flush(). */
+int batch_send(struct batch *b, const struct batch_shape *sh, struct buf *scratch,
+	       batch_pick_fn pick, void *pctx, batch_send_fn send, void *ctx) WARN_UNUSED;
+/* The key text of pending change i (i < batch_count()). */
+static inline void batch_key(const struct batch *b, size_t i, const char **s, size_t *len)
+{
+	*s = b->arena.ptr + b->ops[i].koff;
+	*len = b->ops[i].klen;
+}
 /* Forgets the pending changes (their transaction was rolled back). */
 void batch_clear(struct batch *b);
 void batch_release(struct batch *b);

@@ -22,12 +22,15 @@
  * (a changed key deletes the old key first), a deleted row a delete by key.
  * Consecutive source transactions are grouped into one destination
  * transaction (up to GROUP_ROWS row changes or GROUP_MS, and committed as
- * soon as the stream goes quiet) for speed; inside it the changes of each
- * table are sent as multi-row statements (engine/batch.h says when changes
- * are merged by key and when their order is kept). One connection applies
- * everything: a second one could not commit its rows atomically with the
- * position, and the batching leaves the destination server, not the round
- * trips, as the limit (bench/incremental).
+ * soon as the stream goes quiet; longer while the destination is busy:
+ * group_ends) for speed; inside it the changes of each table are sent as
+ * multi-row statements (engine/batch.h says when changes are merged by key
+ * and when their order is kept, and that keys go in order). The groups
+ * are applied by engine/apply.c's connections, committed in source order,
+ * two at a time, while this one reads and renders the next (apply.h has
+ * the argument); what needs the destination in stream order (DDL, XA, an
+ * incident, a group too big to hold) waits until they committed and is
+ * applied here, on this connection (repl_sync).
  * Filters: a row whose after image passes the table's `where` is upserted,
  * one that does not is deleted by key (a row leaving the filter leaves the
  * destination; a row entering it arrives); the filter is evaluated by the
@@ -45,6 +48,7 @@
 #include "lib/common.h"
 #include "binlog/binlog.h"
 #include "binlog/gtid.h"
+#include "engine/apply.h"
 #include "engine/batch.h"
 #include "engine/conn.h"
 #include "engine/ddl.h"
@@ -84,6 +88,13 @@ struct rtable {
 	size_t *ucols, *uoff;
 	size_t nuniq;
 	struct batch batch; /* the changes not sent yet */
+	/* Groups in flight side by side (apply.h): whether the table's
+	 * changes are independent by key (an integer key, no other unique
+	 * key, no FULLTEXT or SPATIAL index: then a group runs after the ones
+	 * before it only the changes of keys they changed), and which groups
+	 * changed it (a bit per slot of struct repl's keys). */
+	bool by_key;
+	unsigned touched;
 	/* a keyless table's copy snapshot ("": none): the changes up to
 	 * there are in the copy */
 	char snap_file[512];
@@ -96,6 +107,18 @@ struct snapshot {
 	char *table;
 	char file[512];
 	uint64_t pos;
+};
+
+/* The keys (table number and key text) of tables with by_key changes that
+ * a group changed. */
+struct keyset {
+	struct buf text; /* entry i: text[ents[i].off ..], 4 bytes of table number, then the key */
+	struct keyent {
+		size_t off, len;
+	} * ents;
+	size_t n, cap;
+	struct hash_index idx;
+	struct buf probe;
 };
 
 /* The GTID of the source transaction being read, added to the position
@@ -146,6 +169,20 @@ struct repl {
 	size_t *uniq_offs;	 /* (their offsets in uscratch) */
 	size_t uniq_cap;
 	struct gw_err *send_err; /* where send_stmt() reports */
+	/* the destination's side (apply.h): async says that the open group is
+	 * built for it, part where send_stmt() puts a statement; the keys of
+	 * the group being built and of the one handed over last */
+	struct applier *ap;
+	bool async;
+	bool sync_group; /* the open or next group is applied here (repl_sync) */
+	enum apply_part part;
+	const struct rtable *sending; /* whose statements send_stmt() gets */
+	size_t last_group;	      /* the size of the last group (group_ends) */
+	/* the keys of the group being built (slot) and of the groups handed
+	 * over before it that may still be uncommitted when it starts (the
+	 * other slots of the applier's connections) */
+	struct keyset keys[APPLY_CONNS];
+	unsigned slot;
 	bool dst_mariadb;
 	/* keyless tables' copy snapshots: changes up to them are copied */
 	struct snapshot *snaps;
@@ -380,6 +417,12 @@ static int rtable_unique_keys(bool *all_int, struct rtable *t, const struct tabl
 	return 0;
 }
 
+/* Whether an index is a B-tree (or hash) one, not FULLTEXT or SPATIAL. */
+static bool index_plain_btree(const struct table_index *x)
+{
+	return !x->type || !strcasecmp(x->type, "BTREE") || !strcasecmp(x->type, "HASH");
+}
+
 /*
  * The layout of a table (table.h's model) at the binlog position being
  * applied. The destination's table has had every DDL up to that position
@@ -450,6 +493,19 @@ static int rtable_load(struct repl *r, struct rtable *t, struct gw_err *err)
 				all_int = false;
 		t->shape.mode = all_int ? BATCH_SEGMENT : BATCH_ORDERED;
 	}
+	t->shape.int_key = t->model.nkey == 1 && table_key_col(&t->model, 0)->integer;
+	t->by_key = t->shape.mode == BATCH_NET;
+	for (i = 0; i < t->model.nkey; i++)
+		if (!table_key_col(&t->model, i)->integer)
+			t->by_key = false;
+	/* FULLTEXT keeps a unique document id index of its own; SPATIAL
+	 * indexes lock by predicate */
+	for (i = 0; i < t->model.nindexes; i++)
+		if (!index_plain_btree(&t->model.indexes[i]))
+			t->by_key = false;
+	for (i = 0; rc != GW_ENOTFOUND && i < other.nindexes; i++)
+		if (!index_plain_btree(&other.indexes[i]))
+			t->by_key = false;
 	if (rtable_shape(t) < 0)
 		goto oom;
 	if ((rc = binlog_decoder_describe_table(r->dec, t->db, t->table, (char **)names,
@@ -578,10 +634,146 @@ static bool in_snapshot(const struct repl *r, const struct rtable *t)
 	return c < 0 || (c == 0 && r->pos < t->snap_pos);
 }
 
+/* --- what a group changed -------------------------------------------- */
+
+static void keyset_entry(const void *ctx, uint32_t i, const char **s, size_t *len)
+{
+	const struct keyset *ks = ctx;
+
+	*s = ks->text.ptr + ks->ents[i].off;
+	*len = ks->ents[i].len;
+}
+
+/* The probe for table number tno's key: 4 bytes of tno, then the key. */
+static int keyset_probe(struct keyset *ks, uint32_t tno, const char *key, size_t len)
+{
+	buf_reset(&ks->probe);
+	return buf_add(&ks->probe, &tno, 4) < 0 || buf_add(&ks->probe, key, len) < 0 ? GW_ENOMEM
+										     : 0;
+}
+
+static int keyset_add(struct keyset *ks, uint32_t tno, const char *key, size_t len)
+{
+	uint32_t *slot;
+
+	if (keyset_probe(ks, tno, key, len) < 0 ||
+	    hash_index_fit(&ks->idx, ks->n, keyset_entry, ks) < 0)
+		return GW_ENOMEM;
+	slot = hash_index_find(&ks->idx, ks->probe.ptr, ks->probe.len, keyset_entry, ks);
+	if (*slot)
+		return 0;
+	if (ks->n == ks->cap) {
+		size_t ncap = ks->cap ? 2 * ks->cap : 1024;
+		struct keyent *n = realloc(ks->ents, ncap * sizeof(*n));
+		if (!n)
+			return GW_ENOMEM;
+		ks->ents = n;
+		ks->cap = ncap;
+	}
+	ks->ents[ks->n].off = ks->text.len;
+	ks->ents[ks->n].len = ks->probe.len;
+	if (buf_add(&ks->text, ks->probe.ptr, ks->probe.len) < 0)
+		return GW_ENOMEM;
+	*slot = (uint32_t)++ks->n;
+	return 0;
+}
+
+/* Whether the set has the key; an allocation failure says yes (the
+ * change then waits, which is always right). */
+static bool keyset_has(struct keyset *ks, uint32_t tno, const char *key, size_t len)
+{
+	if (!ks->n)
+		return false;
+	if (keyset_probe(ks, tno, key, len) < 0)
+		return true;
+	return *hash_index_find(&ks->idx, ks->probe.ptr, ks->probe.len, keyset_entry, ks) != 0;
+}
+
+static void keyset_clear(struct keyset *ks)
+{
+	if (ks->cap > 65536 || ks->text.cap > ((size_t)1 << 20)) {
+		buf_release(&ks->text);
+		free(ks->ents);
+		ks->ents = NULL;
+		ks->cap = 0;
+		hash_index_release(&ks->idx);
+	} else {
+		buf_reset(&ks->text);
+		hash_index_clear(&ks->idx);
+	}
+	ks->n = 0;
+}
+
+static void keyset_release(struct keyset *ks)
+{
+	keyset_clear(ks);
+	buf_release(&ks->text);
+	buf_release(&ks->probe);
+	free(ks->ents);
+	hash_index_release(&ks->idx);
+}
+
+/* Whether groups run beside each other (apply.h): the open group is
+ * handed over, and more than one connection applies. */
+static bool overlapping(const struct repl *r)
+{
+	return r->async && applier_conns(r->ap) > 1;
+}
+
+/* Whether groups handed over before the one being built changed t. */
+static bool touched_before(const struct repl *r, const struct rtable *t)
+{
+	return (t->touched & ~(1u << r->slot)) != 0;
+}
+
+/* Where a change of t goes (apply.h): after the previous group's commit
+ * when a group that may still be uncommitted changed the same key, or,
+ * for a table whose changes are not independent by key, the table. key
+ * NULL: the table's part. */
+static enum apply_part change_part(struct repl *r, const struct rtable *t, const char *key,
+				   size_t len)
+{
+	unsigned i;
+
+	if (!overlapping(r) || !touched_before(r, t))
+		return APPLY_FREE;
+	if (!t->by_key || !key)
+		return APPLY_AFTER;
+	for (i = 0; i < applier_conns(r->ap); i++)
+		if (i != r->slot && keyset_has(&r->keys[i], (uint32_t)(t - r->tables), key, len))
+			return APPLY_AFTER;
+	return APPLY_FREE;
+}
+
+/* A group was handed over. The next one takes the slot of the group
+ * handed over applier_conns() groups ago, on its own connection: that one
+ * has committed before the next starts. */
+static void keys_next(struct repl *r)
+{
+	size_t i;
+
+	r->slot = (r->slot + 1) % applier_conns(r->ap);
+	keyset_clear(&r->keys[r->slot]);
+	for (i = 0; i < r->ntables; i++)
+		r->tables[i].touched &= ~(1u << r->slot);
+}
+
+/* Nothing is in flight: no change waits for another group. */
+static void keys_forget(struct repl *r)
+{
+	size_t i;
+
+	for (i = 0; i < APPLY_CONNS; i++)
+		keyset_clear(&r->keys[i]);
+	for (i = 0; i < r->ntables; i++)
+		r->tables[i].touched = 0;
+}
+
 /* --- applying -------------------------------------------------------- */
 
 static int flush_all(struct repl *r, struct gw_err *err);
 static void drop_all(struct repl *r);
+static int repl_sync(struct repl *r, struct gw_err *err);
 
 static int dst_exec(struct repl *r, const struct buf *q, struct gw_err *err)
 {
@@ -670,7 +862,9 @@ static int txn_begin(struct repl *r, struct gw_err *err)
 
 	if (r->in_txn)
 		return 0;
-	if ((rc = conn_exec(r->dst, "START TRANSACTION", err)) < 0)
+	/* built for the applier's connections, else applied here */
+	r->async = r->ap && !r->sync_group;
+	if (!r->async && (rc = conn_exec(r->dst, "START TRANSACTION", err)) < 0)
 		return rc;
 	r->in_txn = true;
 	r->txn_rows = 0;
@@ -690,7 +884,10 @@ static int txn_commit(struct repl *r, struct gw_err *err)
 
 	if (!r->in_txn)
 		return 0;
-	if ((rc = flush_all(r, err)) < 0) {
+	if ((rc = flush_all(r, err)) < 0 ||
+	    (r->async && applier_pending_bytes(r->ap) > APPLY_GROUP_BYTES &&
+	     (rc = repl_sync(r, err)) < 0)) {
+		drop_all(r);
 		(void)mysql_query(r->dst, "ROLLBACK");
 		r->in_txn = false;
 		return rc;
@@ -704,6 +901,17 @@ static int txn_commit(struct repl *r, struct gw_err *err)
 		r->in_txn = false;
 		return rc;
 	}
+	if (r->async) {
+		/* the applier commits it, in order, and reports the progress */
+		meta_position_format(text, sizeof(text), &pos);
+		rc = applier_seal(r->ap, &q, text, r->events_in_group, r->txns_in_group,
+				  r->last_event_ts, err);
+		buf_release(&q);
+		r->in_txn = false;
+		r->async = false;
+		keys_next(r);
+		return rc;
+	}
 	rc = dst_exec(r, &q, err);
 	buf_release(&q);
 	if (rc < 0)
@@ -711,6 +919,7 @@ static int txn_commit(struct repl *r, struct gw_err *err)
 	else
 		rc = meta_commit(r->dst, r->s->name, r->io->lock_holder, err);
 	r->in_txn = false;
+	r->sync_group = false;
 	if (rc < 0)
 		return rc;
 	atomic_fetch_add(&r->io->progress->events_applied, r->events_in_group);
@@ -719,6 +928,40 @@ static int txn_commit(struct repl *r, struct gw_err *err)
 	meta_position_format(text, sizeof(text), &pos);
 	progress_set_position(r->io->progress, text);
 	return 0;
+}
+
+/* applier_take()'s callback: a statement of the group, applied here. */
+static int apply_taken(void *ctx, const char *what, const char *sql, size_t len, bool expect_one)
+{
+	struct repl *r = ctx;
+
+	return apply_stmt(r->dst, what, sql, len, expect_one, r->send_err);
+}
+
+/*
+ * The destination as one connection: every group handed over committed,
+ * and the open group, if built for the applier, applied here from now on
+ * (its statements so far first). Before what reads or changes the
+ * destination in the stream's order (DDL, XA, an incident), and for a
+ * group too big to hand over.
+ */
+static int repl_sync(struct repl *r, struct gw_err *err)
+{
+	int rc;
+
+	if (!r->ap)
+		return 0;
+	if ((rc = applier_drain(r->ap, err)) < 0)
+		return rc;
+	keys_forget(r);
+	r->sync_group = true;
+	if (!r->in_txn || !r->async)
+		return 0;
+	r->async = false;
+	if ((rc = conn_exec(r->dst, "START TRANSACTION", err)) < 0)
+		return rc;
+	r->send_err = err;
+	return applier_take(r->ap, apply_taken, r);
 }
 
 /* Whether an image passes the table's filter, asked of the destination.
@@ -978,6 +1221,15 @@ static int send_stmt(void *ctx, const struct buf *sql, enum batch_expect expect)
 	struct repl *r = ctx;
 	my_ulonglong n;
 
+	if (r->async && !r->xa_capture) {
+		char what[300];
+		(void)snprintf(what, sizeof(what), "%s.%s", r->sending->dest_db,
+			       r->sending->dest_table);
+		if (applier_add(r->ap, r->part, what, sql->ptr, sql->len,
+				expect == BATCH_EXPECT_ONE) < 0)
+			return err_set(r->send_err, GW_ENOMEM, "out of memory");
+		return 0;
+	}
 	if (dst_apply(r, sql->ptr, sql->len, expect == BATCH_EXPECT_ONE))
 		return conn_error(r->send_err, r->dst, "applying changes");
 	if (r->xa_capture)
@@ -991,14 +1243,48 @@ static int send_stmt(void *ctx, const struct buf *sql, enum batch_expect expect)
 	return 0;
 }
 
+/* batch_pick_fn: the changes of the part r->part. */
+static bool pick_part(void *ctx, const char *key, size_t len)
+{
+	struct repl *r = ctx;
+
+	return change_part(r, r->sending, key, len) == r->part;
+}
+
 static int flush_table(struct repl *r, struct rtable *t, struct gw_err *err)
 {
-	size_t bytes = batch_bytes(&t->batch);
-	int rc;
+	size_t bytes = batch_bytes(&t->batch), i;
+	int rc = 0;
 
 	r->send_err = err;
+	r->sending = t;
 	r->pend_bytes -= bytes < r->pend_bytes ? bytes : r->pend_bytes;
-	if ((rc = batch_flush(&t->batch, &t->shape, &r->sql, send_stmt, r)) < 0) {
+	if (overlapping(r) && t->by_key) {
+		/* the next group waits for these keys only */
+		for (i = 0; i < batch_count(&t->batch) && rc == 0; i++) {
+			const char *k;
+			size_t kl;
+			batch_key(&t->batch, i, &k, &kl);
+			rc = keyset_add(&r->keys[r->slot], (uint32_t)(t - r->tables), k, kl);
+		}
+		if (rc < 0) {
+			batch_clear(&t->batch);
+			return err_set(err, GW_ENOMEM, "out of memory");
+		}
+	}
+	if (overlapping(r) && t->by_key && touched_before(r, t)) {
+		/* the keys the previous group changed wait for its commit */
+		r->part = APPLY_FREE;
+		rc = batch_send(&t->batch, &t->shape, &r->sql, pick_part, r, send_stmt, r);
+		r->part = APPLY_AFTER;
+		if (rc == 0)
+			rc = batch_send(&t->batch, &t->shape, &r->sql, pick_part, r, send_stmt, r);
+		batch_clear(&t->batch);
+	} else {
+		r->part = change_part(r, t, NULL, 0);
+		rc = batch_flush(&t->batch, &t->shape, &r->sql, send_stmt, r);
+	}
+	if (rc < 0) {
 		if (rc == GW_ENOMEM)
 			err_set(err, GW_ENOMEM, "out of memory");
 		err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
@@ -1027,6 +1313,8 @@ static void drop_all(struct repl *r)
 	for (i = 0; i < r->ntables; i++)
 		batch_clear(&r->tables[i].batch);
 	r->pend_bytes = 0;
+	if (r->ap)
+		applier_discard(r->ap);
 }
 
 /* Queues a change of kind `kind`: key from the image `key` (the image
@@ -1088,6 +1376,11 @@ static int change_add(struct repl *r, struct rtable *t, enum batch_kind kind,
 	c.values.s = v->ptr;
 	c.values.len = v->len;
 	r->send_err = err;
+	r->sending = t;
+	if (overlapping(r))
+		t->touched |= 1u << r->slot;
+	/* (a segment mode table sends its pending changes as a whole) */
+	r->part = change_part(r, t, NULL, 0);
 	if ((rc = batch_add(&t->batch, &t->shape, &c, &r->sql, send_stmt, r)) < 0) {
 		if (rc == GW_ENOMEM)
 			goto oom;
@@ -1097,10 +1390,13 @@ static int change_add(struct repl *r, struct rtable *t, enum batch_kind kind,
 	if (batch_bytes(&t->batch) > before)
 		r->pend_bytes += batch_bytes(&t->batch) - before;
 	if (r->pend_bytes >= PEND_BYTES)
-		return flush_all(r, err);
-	if (batch_count(&t->batch) >= PEND_OPS)
-		return flush_table(r, t, err);
-	return 0;
+		rc = flush_all(r, err);
+	else if (batch_count(&t->batch) >= PEND_OPS)
+		rc = flush_table(r, t, err);
+	/* a big group is applied here, once the others committed */
+	if (rc == 0 && r->async && applier_pending_bytes(r->ap) > APPLY_GROUP_BYTES)
+		rc = repl_sync(r, err);
+	return rc;
 oom:
 	return err_set(err, GW_ENOMEM, "out of memory");
 }
@@ -1689,7 +1985,7 @@ static void update_delay(struct repl *r, bool idle)
 {
 	int64_t now = util_now_ms() / 1000;
 
-	if (idle && !r->in_txn) {
+	if (idle && !r->in_txn && (!r->ap || applier_idle(r->ap))) {
 		atomic_store(&r->io->progress->applying_unix, 0);
 		atomic_store(&r->io->progress->delay_seconds, 0);
 		atomic_store(&r->io->progress->caught_up, 1);
@@ -1830,6 +2126,19 @@ static int incident(struct repl *r, const struct binlog_event *e, struct gw_err 
 	return rc;
 }
 
+/* Whether the event needs the destination as one connection
+ * (repl_sync): all but row changes and their transactions' bounds. */
+static bool needs_sync(const struct binlog_event *e)
+{
+	switch (e->kind) {
+	case BK_QUERY: return !(e->sql_len == 5 && !strncasecmp(e->sql, "BEGIN", 5));
+	case BK_GTID: return e->gtid_xa == BL_XA_PREPARED;
+	case BK_XA_PREPARE:
+	case BK_INCIDENT: return true;
+	default: return false;
+	}
+}
+
 /* One decoded event (of the stream or of a transaction payload). */
 static int stream_event(struct repl *r, const struct binlog_event *e, bool *idle,
 			struct gw_err *err)
@@ -1837,6 +2146,8 @@ static int stream_event(struct repl *r, const struct binlog_event *e, bool *idle
 	struct buf xid = BUF_INIT;
 	int rc = 0;
 
+	if (r->ap && needs_sync(e) && (rc = repl_sync(r, err)) < 0)
+		return rc;
 	if (e->timestamp && e->kind != BK_HEARTBEAT && e->kind != BK_FORMAT_DESCRIPTION &&
 	    e->kind != BK_ROTATE && e->kind != BK_GTID_LIST) {
 		r->last_event_ts = e->timestamp;
@@ -1897,6 +2208,35 @@ static int stream_event(struct repl *r, const struct binlog_event *e, bool *idle
 	return rc;
 }
 
+/*
+ * Whether the open group ends at this transaction boundary: when the
+ * stream is idle or stopping, and when it is big or old (GROUP_ROWS,
+ * GROUP_MS). A group for the applier's connections grows instead, up to
+ * APPLY_GROUP_BYTES, while no connection is free, and while groups are in
+ * flight until it is as big as the last one handed over (connections
+ * then take turns with groups of one size, instead of a small one
+ * waiting for a big one's commit): nothing would apply it sooner, and the
+ * more changes of a key it holds, the fewer rows the destination writes
+ * (batch.h), the more changes each page it reads serves.
+ */
+static bool group_ends(struct repl *r, bool idle)
+{
+	bool due = r->txn_rows >= GROUP_ROWS || util_now_mono_ms() - r->txn_started_ms >= GROUP_MS;
+	size_t size;
+	bool ends;
+
+	if (idle || r->stopping)
+		return true;
+	if (!r->async)
+		return due;
+	size = r->pend_bytes + applier_pending_bytes(r->ap);
+	ends = size >= APPLY_GROUP_BYTES ||
+	       (due && applier_ready(r->ap) && (size >= r->last_group || applier_idle(r->ap)));
+	if (ends)
+		r->last_group = size;
+	return ends;
+}
+
 static int stream(struct repl *r, struct gw_err *err)
 {
 	struct stream *st = NULL;
@@ -1952,12 +2292,11 @@ static int stream(struct repl *r, struct gw_err *err)
 		}
 		if (rc < 0)
 			break;
-		/* Commit the group at a transaction boundary when it is big,
-		 * old, or the stream is idle. */
-		if (r->in_txn && !r->have_pending &&
-		    (idle || r->txn_rows >= GROUP_ROWS ||
-		     util_now_mono_ms() - r->txn_started_ms >= GROUP_MS || r->stopping) &&
+		if (r->in_txn && !r->have_pending && group_ends(r, idle) &&
 		    (rc = txn_commit(r, err)) < 0)
+			break;
+		/* a failure of a group handed over, seen while the stream is quiet */
+		if (idle && r->ap && (rc = applier_check(r->ap, err)) < 0)
 			break;
 		update_delay(r, idle);
 		if (*r->io->stop_requested) {
@@ -1970,6 +2309,13 @@ static int stream(struct repl *r, struct gw_err *err)
 		}
 	}
 	stream_close(st);
+	/* what was handed over commits (or failed) before the stream ends */
+	if (r->ap) {
+		struct gw_err ignore = GW_ERR_INIT;
+		int drc = applier_drain(r->ap, rc < 0 ? &ignore : err);
+		if (rc == 0)
+			rc = drc;
+	}
 	return rc;
 }
 
@@ -1977,7 +2323,7 @@ int engine_incremental(struct action_io *io)
 {
 	struct repl r;
 	struct conn_guard guard;
-	bool guarded = false;
+	bool guarded = false, fired;
 	size_t i;
 	int rc;
 
@@ -2011,11 +2357,16 @@ int engine_incremental(struct action_io *io)
 		unsigned long ver;
 		conn_server_version(r.dst, &ver, &r.dst_mariadb);
 	}
+	if ((rc = applier_start(&r.ap, io, APPLY_CONNS, &io->err)) < 0)
+		goto out;
 	rc = stream(&r, &io->err);
 	if (rc == 0)
 		log_info(io->task, "incremental migration stopped");
 out:
-	if (guarded && conn_guard_stop(&guard) && rc < 0 && rc != GW_ECANCEL)
+	fired = guarded && conn_guard_stop(&guard);
+	if (applier_free(r.ap)) /* (its connections have guards of their own) */
+		fired = true;
+	if (fired && rc < 0 && rc != GW_ECANCEL)
 		rc = err_set(&io->err, GW_ECANCEL,
 			     "cancelled while a change waited on the destination (rolled back)");
 	if (r.in_txn)
@@ -2043,6 +2394,8 @@ out:
 	buf_release(&r.kscratch);
 	buf_release(&r.vscratch);
 	buf_release(&r.uscratch);
+	for (i = 0; i < APPLY_CONNS; i++)
+		keyset_release(&r.keys[i]);
 	free(r.uniq);
 	free(r.uniq_offs);
 	binlog_decoder_free(r.dec);

@@ -5,7 +5,7 @@ case, tests of a long stream):
 
     genbinlog.py --out FILE [--tables 4] [--rows 10000] [--transactions 1000]
                  [--uuid U] [--first-gno 1] [--previous-gtids SET] [--anonymous]
-                 [--db sbtest] [--seed 1] [--initial DIR] [--final DIR]
+                 [--db sbtest] [--seed 1] [--initial DIR] [--final DIR] [--sql DIR]
 
 Events: FORMAT_DESCRIPTION (8.0.40's post-header lengths, CRC32),
 PREVIOUS_GTIDS, then per transaction GTID (or ANONYMOUS_GTID) with its
@@ -19,7 +19,10 @@ CRC32.
 sbtestN: id INT NOT NULL PRIMARY KEY, k INT NOT NULL, c CHAR(120) NOT NULL,
 pad CHAR(60) NOT NULL, utf8mb4. --initial DIR writes DIR/sbtestN.tsv (the
 rows before the first transaction, for LOAD DATA) and DIR/schema.sql;
---final DIR the rows after the last one.
+--final DIR the rows after the last one. --sql DIR writes the same
+transactions as SQL statements, DIR/sbtestN.sql (a table's in order; each
+transaction changes one table), which replayed on a server holding the rows
+before log the same row changes (bench/incremental's MariaDB primary).
 """
 
 import argparse
@@ -166,6 +169,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--initial")
     ap.add_argument("--final")
+    ap.add_argument("--sql")
     a = ap.parse_args()
 
     rnd = random.Random(a.seed)
@@ -178,6 +182,10 @@ def main():
     if a.initial:
         dump(a.initial, a.db, tables, schema=True)
     uuid_b = bytes.fromhex(a.uuid.replace("-", ""))
+    sql = None
+    if a.sql:
+        os.makedirs(a.sql, exist_ok=True)
+        sql = [open(os.path.join(a.sql, "sbtest%d.sql" % (t + 1)), "w") for t in range(a.tables)]
     ts = int(time.time()) - a.transactions // 1000 - 60
     with open(a.out + ".tmp", "wb") as f:
         w = Writer(f, a.server_id)
@@ -200,16 +208,17 @@ def main():
             w.pos += gl
             evts.append(query_begin(w, ts_n, a.db, 10 + n % 8))
             ids = list(rows)
-            uid = ids[rnd.randrange(len(ids))]
+            uid = kid = ids[rnd.randrange(len(ids))]
             before = rows[uid]
             after = (before[0], before[1] + 1, before[2], before[3])
             rows[uid] = after
             evts.append(table_map(w, ts_n, tid, a.db, table))
             evts.append(rows_event(w, ts_n, 31, tid, [image(before) + image(after)]))
-            uid = ids[rnd.randrange(len(ids))]
+            uid = cid = ids[rnd.randrange(len(ids))]
             before = rows[uid]
             after = (before[0], before[1], sb_string(rnd, 10), before[3])
             rows[uid] = after
+            cval = after[2]
             evts.append(table_map(w, ts_n, tid, a.db, table))
             evts.append(rows_event(w, ts_n, 31, tid, [image(before) + image(after)]))
             did = ids[rnd.randrange(len(ids))]
@@ -221,6 +230,11 @@ def main():
             evts.append(table_map(w, ts_n, tid, a.db, table))
             evts.append(rows_event(w, ts_n, 30, tid, [image(new)]))
             evts.append(w.event(16, struct.pack("<Q", 1000 + n), ts_n))
+            if sql:
+                sql[t].write("BEGIN;\nUPDATE %s SET k = k + 1 WHERE id = %d;\n"
+                             "UPDATE %s SET c = '%s' WHERE id = %d;\nDELETE FROM %s WHERE id = %d;\n"
+                             "INSERT INTO %s (id, k, c, pad) VALUES (%d, %d, '%s', '%s');\nCOMMIT;\n"
+                             % (table, kid, table, cval, cid, table, did, table, *new))
             end = w.pos
             w.pos = start
             g = gtid_event(w, ts_n, uuid_b, a.first_gno + n, a.anonymous, n + 1, end - start)
@@ -233,6 +247,8 @@ def main():
                 f.write(out)
                 out = bytearray()
         f.write(out)
+    for f in sql or []:
+        f.close()
     os.replace(a.out + ".tmp", a.out)
     if a.final:
         dump(a.final, a.db, tables, schema=False)

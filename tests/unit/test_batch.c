@@ -307,11 +307,91 @@ static void test_hash_index(void **state)
 	free(x.v);
 }
 
+static void test_net_integer_key_order(void **state)
+{
+	struct batch b;
+	struct batch_shape sh;
+	struct sent s = {BUF_INIT, 0, 0};
+
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	shape(&sh, BATCH_NET, true);
+	sh.int_key = true;
+	assert_int_equal(add(&b, &sh, &s, BATCH_UPSERT, "100", "(100)", NULL, NULL), 0);
+	assert_int_equal(add(&b, &sh, &s, BATCH_UPSERT, "-5", "(-5)", NULL, NULL), 0);
+	assert_int_equal(add(&b, &sh, &s, BATCH_DELETE, "20", NULL, NULL, NULL), 0);
+	assert_int_equal(add(&b, &sh, &s, BATCH_UPSERT, "9", "(9)", NULL, NULL), 0);
+	assert_int_equal(add(&b, &sh, &s, BATCH_UPSERT, "-12", "(-12)", NULL, NULL), 0);
+	assert_int_equal(add(&b, &sh, &s, BATCH_DELETE, "3", NULL, NULL, NULL), 0);
+	assert_int_equal(
+	    add(&b, &sh, &s, BATCH_UPSERT, "18446744073709551615", "(max)", NULL, NULL), 0);
+	flush(&b, &sh, &s);
+	/* by value, not by text ("100" < "9" as bytes) */
+	assert_string_equal(buf_cstr(&s.log),
+			    "DELETE FROM t WHERE a IN (3,20)\n"
+			    "INSERT INTO t (a, b) VALUES (-12),(-5),(9),(100),(max) ON DUP\n");
+	batch_release(&b);
+	batch_shape_release(&sh);
+	buf_release(&s.log);
+}
+
+static bool pick_odd(void *ctx, const char *key, size_t len)
+{
+	(void)ctx;
+	return len && (key[len - 1] - '0') % 2 == 1;
+}
+
+static bool pick_even(void *ctx, const char *key, size_t len)
+{
+	return !pick_odd(ctx, key, len);
+}
+
+static void test_net_sent_in_parts(void **state)
+{
+	struct batch b;
+	struct batch_shape sh;
+	struct sent s = {BUF_INIT, 0, 0};
+	struct buf scratch = BUF_INIT;
+	int i;
+
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	shape(&sh, BATCH_NET, true);
+	sh.int_key = true;
+	for (i = 6; i >= 1; i--) {
+		char k[8], v[16];
+		(void)snprintf(k, sizeof(k), "%d", i);
+		(void)snprintf(v, sizeof(v), "(%d)", i);
+		assert_int_equal(
+		    add(&b, &sh, &s, i == 4 ? BATCH_DELETE : BATCH_UPSERT, k, v, NULL, NULL), 0);
+	}
+	assert_int_equal(batch_send(&b, &sh, &scratch, pick_odd, NULL, send_log, &s), 0);
+	/* sent, not cleared: no more changes until then */
+	assert_int_equal(add(&b, &sh, &s, BATCH_UPSERT, "7", "(7)", NULL, NULL), GW_EFATAL);
+	assert_int_equal(batch_send(&b, &sh, &scratch, pick_even, NULL, send_log, &s), 0);
+	assert_int_equal(batch_count(&b), 6);
+	batch_clear(&b);
+	/* each change once, in one part or the other */
+	assert_string_equal(buf_cstr(&s.log), "INSERT INTO t (a, b) VALUES (1),(3),(5) ON DUP\n"
+					      "DELETE FROM t WHERE a IN (4)\n"
+					      "INSERT INTO t (a, b) VALUES (2),(6) ON DUP\n");
+	/* parts are for net mode only */
+	shape(&sh, BATCH_ORDERED, true);
+	assert_int_equal(add(&b, &sh, &s, BATCH_UPSERT, "1", "(1)", NULL, NULL), 0);
+	assert_int_equal(batch_send(&b, &sh, &scratch, pick_odd, NULL, send_log, &s), GW_EFATAL);
+	batch_release(&b);
+	batch_shape_release(&sh);
+	buf_release(&scratch);
+	buf_release(&s.log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_net_merges_by_key),
 	    cmocka_unit_test(test_composite_key_deletes),
+	    cmocka_unit_test(test_net_integer_key_order),
+	    cmocka_unit_test(test_net_sent_in_parts),
 	    cmocka_unit_test(test_segment_sends_on_a_taken_value),
 	    cmocka_unit_test(test_ordered_keeps_runs),
 	    cmocka_unit_test(test_rows_mode),
