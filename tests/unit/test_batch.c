@@ -376,6 +376,7 @@ static void test_net_sent_in_parts(void **state)
 					      "DELETE FROM t WHERE a IN (4)\n"
 					      "INSERT INTO t (a, b) VALUES (2),(6) ON DUP\n");
 	/* parts are for net mode only */
+	batch_shape_release(&sh);
 	shape(&sh, BATCH_ORDERED, true);
 	assert_int_equal(add(&b, &sh, &s, BATCH_UPSERT, "1", "(1)", NULL, NULL), 0);
 	assert_int_equal(batch_send(&b, &sh, &scratch, pick_odd, NULL, send_log, &s), GW_EFATAL);
