@@ -33,6 +33,8 @@ mdb_q src "CREATE DATABASE fk; USE fk;
 copy_spec "$GW_TMP/m.yaml" fkc "schema, full, incremental" "    - database: fk"
 "$GODWIT" _action "$GW_TMP/m.yaml" schema >"$GW_TMP/schema.out" 2>&1 || { cat "$GW_TMP/schema.out"; fail schema; }
 "$GODWIT" _action "$GW_TMP/m.yaml" full >"$GW_TMP/full.out" 2>&1 || { cat "$GW_TMP/full.out"; fail full; }
+"$GODWIT" _action "$GW_TMP/m.yaml" schema-after-full >"$GW_TMP/fks.out" 2>&1 || { cat "$GW_TMP/fks.out"; fail schema-after-full; }
+assert_eq 4 "$(mdb_q dst "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = 'fk'")" "foreign keys on the destination"
 
 export GODWIT_STOP_FILE=$GW_TMP/stop
 "$GODWIT" _action "$GW_TMP/m.yaml" incremental >"$GW_TMP/inc.out" 2>&1 &
