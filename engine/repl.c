@@ -1582,21 +1582,51 @@ oom:
  * delete of the row whose key is `before`'s, or (after not NULL) its
  * update to after, as a statement of its own run with foreign key checks
  * on, in its place among the set's changes (see the foreign keys'
- * section). An update is then also written as an upsert of the after
- * image: a row the destination does not hold yet (a copy read after a
- * later change) is written as the other changes are, by key.
+ * section), after an INSERT IGNORE of the before image. An update is then also written as an upsert
+ * of the after image: a row the destination does not hold yet (a copy read after a later change) is
+ * written as the other changes are, by key.
  */
-static int fk_change(struct repl *r, struct rtable *t, const struct bl_value *before,
+static int fk_change(struct repl *r, struct rtable *t, const struct bl_row *row,
 		     const struct bl_value *after, const struct bl_table *map, struct gw_err *err)
 {
+	const struct bl_value *before = row->before;
 	static const char on[] = "SET SESSION foreign_key_checks = 1";
 	static const char off[] = "SET SESSION foreign_key_checks = 0";
 	struct buf *q = &r->kscratch;
 	bool one = t->model.nkey == 1 && before[t->model.key[0]].kind != BL_NULL;
+	bool was = true;
 	int rc;
 
-	if ((rc = fk_order(r, t, err)) < 0 || (rc = flush_table(r, t, err)) < 0)
+	if ((rc = fk_order(r, t, err)) < 0 || (rc = flush_table(r, t, err)) < 0 ||
+	    (rc = filter_passes(&was, r, t, before, map, err)) < 0)
 		return rc;
+	/* The row as it was, should the destination not hold it (a copy read
+	 * after its change): the destination's child rows of a copy read
+	 * before then still cascade. Where it holds the key, nothing. A row
+	 * of the new key of an update (the same copy) is written again by
+	 * the upsert after it. On a destination as the source was, neither
+	 * changes a row. */
+	buf_reset(q);
+	if (after && key_changed(t, row) &&
+	    (buf_add(q, t->shape.delete.ptr, t->shape.delete.len) < 0 ||
+	     (one && buf_add(q, t->shape.key_in.ptr, t->shape.key_in.len) < 0) ||
+	     key_text(q, t, after, map) < 0 || (one && buf_putc(q, ')') < 0)))
+		goto oom;
+	if (q->len && dst_apply(r, q->ptr, q->len, false)) {
+		rc = conn_error(err, r->dst, "applying a change that cascades");
+		err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
+		return rc;
+	}
+	buf_reset(q);
+	if (was && (buf_puts(q, "INSERT IGNORE") < 0 ||
+		    buf_add(q, t->shape.insert.ptr + 6, t->shape.insert.len - 6) < 0 ||
+		    values_text(q, t, before, map) < 0))
+		goto oom;
+	if (was && dst_apply(r, q->ptr, q->len, false)) {
+		rc = conn_error(err, r->dst, "applying a change that cascades");
+		err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
+		return rc;
+	}
 	buf_reset(q);
 	if (after ? (buf_add(q, t->shape.update.ptr, t->shape.update.len) < 0 ||
 		     set_text(q, t, after, map) < 0 || buf_puts(q, " WHERE ") < 0)
@@ -1698,7 +1728,7 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 		bool pass = true;
 
 		if (e->kind == BK_DELETE_ROWS) {
-			if ((rc = t->fk_cascades ? fk_change(r, t, row->before, NULL, map, err)
+			if ((rc = t->fk_cascades ? fk_change(r, t, row, NULL, map, err)
 						 : change_add(r, t, BATCH_DELETE, row->before, NULL,
 							      NULL, map, err)) < 0)
 				return rc;
@@ -1714,8 +1744,8 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 			if (t->fk_cascades) {
 				/* (out of the filter: deleted, cascading as a delete) */
 				if ((rc = filter_passes(&pass, r, t, row->after, map, err)) < 0 ||
-				    (rc = fk_change(r, t, row->before, pass ? row->after : NULL,
-						    map, err)) < 0)
+				    (rc = fk_change(r, t, row, pass ? row->after : NULL, map,
+						    err)) < 0)
 					return rc;
 				continue;
 			}

@@ -10,7 +10,9 @@
 # transactions of their own and in transactions that also insert, change and
 # delete child rows (deleted parent keys inserted again, children added to
 # them), in groups applied beside others (unrelated writes to a table u).
-# Every table ends identical to the source.
+# Also the changes of the backlog that a copy read after (the parent's row
+# already gone, or at its new key, its children not cascaded). Every table
+# ends identical to the source.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/copy.sh"
 
@@ -35,6 +37,15 @@ copy_spec "$GW_TMP/m.yaml" fkc "schema, full, incremental" "    - database: fk"
 "$GODWIT" _action "$GW_TMP/m.yaml" full >"$GW_TMP/full.out" 2>&1 || { cat "$GW_TMP/full.out"; fail full; }
 "$GODWIT" _action "$GW_TMP/m.yaml" schema-after-full >"$GW_TMP/fks.out" 2>&1 || { cat "$GW_TMP/fks.out"; fail schema-after-full; }
 assert_eq 4 "$(mdb_q dst "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = 'fk'")" "foreign keys on the destination"
+
+# Changes after the copy's position that the copy of p read already (a copy
+# reads each table at its own moment): p's row 170 deleted and 171's key
+# changed on the destination too, without their cascades, which the stream
+# must still perform on the children the copy read before.
+mdb_q src "DELETE FROM fk.p WHERE id = 170; UPDATE fk.p SET id = 4171 WHERE id = 171"
+mdb_q dst "SET foreign_key_checks = 0; DELETE FROM fk.p WHERE id = 170; UPDATE fk.p SET id = 4171 WHERE id = 171"
+assert_eq 0 "$(mdb_q src "SELECT COUNT(*) FROM fk.c WHERE p IN (170, 171)")" "source's children cascaded"
+[ "$(mdb_q dst "SELECT COUNT(*) FROM fk.c WHERE p IN (170, 171)")" -gt 0 ] || fail "no child row left to cascade"
 
 export GODWIT_STOP_FILE=$GW_TMP/stop
 "$GODWIT" _action "$GW_TMP/m.yaml" incremental >"$GW_TMP/inc.out" 2>&1 &
