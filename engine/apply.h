@@ -34,7 +34,10 @@
  *   table whose rows do not interact: the batcher's argument, batch.h);
  *   they run at once.
  * Locks: the connections run READ COMMITTED (no gap locks; they only
- * write, by key), with foreign key checks off, so a free statement locks
+ * write, by key), with foreign key checks off (a group that changes
+ * tables linked by a cascading foreign key, whose parent's changes run
+ * with checks on, is not handed over: repl.c applies it alone, its
+ * foreign keys' section), so a free statement locks
  * only rows no uncommitted group touches: an earlier group never waits
  * for a later one, and an after part starts once the groups before have
  * committed. Should a wait happen anyway (a destination that locks more

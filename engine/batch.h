@@ -13,7 +13,8 @@
  *
  * Order. Tables are independent on the destination (foreign key checks
  * are off for the applier, triggers are created only at the cutover), so
- * tables are flushed in any order. Within a table (enum batch_mode):
+ * tables are flushed in any order; repl.c orders those linked by a
+ * cascading foreign key itself (its foreign keys' section). Within a table (enum batch_mode):
  * - BATCH_NET: the table has no unique key but the one that addresses
  *   rows. The last change of a key value is its whole effect, so a later
  *   change replaces the earlier one; then all deletes are sent, then all

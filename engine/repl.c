@@ -95,10 +95,24 @@ struct rtable {
 	 * changed it (a bit per slot of struct repl's keys). */
 	bool by_key;
 	unsigned touched;
+	/* foreign keys on the destination (fk_load): fk_ordered, the table is
+	 * in a set of tables linked by foreign keys one of which cascades;
+	 * fk_cascades, it is the parent of such a key */
+	bool fk_ordered, fk_cascades;
 	/* a keyless table's copy snapshot ("": none): the changes up to
 	 * there are in the copy */
 	char snap_file[512];
 	uint64_t snap_pos;
+};
+
+/* A table of the destination's foreign keys (fk_load): its set of linked
+ * tables is the one of root (union-find), cascading when a foreign key of
+ * the set cascades. */
+struct fknode {
+	char *db, *table;
+	size_t root;
+	bool parent; /* referenced by a cascading foreign key */
+	bool cascading;
 };
 
 /* Where the copy of a table without a key read its snapshot. */
@@ -184,6 +198,11 @@ struct repl {
 	struct keyset keys[APPLY_CONNS];
 	unsigned slot;
 	bool dst_mariadb;
+	/* the destination's foreign keys, and the table of the open group's
+	 * last change in a cascading set (index + 1; 0: none) */
+	struct fknode *fk;
+	size_t nfk;
+	size_t fk_last;
 	/* keyless tables' copy snapshots: changes up to them are copied */
 	struct snapshot *snaps;
 	size_t nsnaps;
@@ -301,6 +320,138 @@ static int position_load(struct repl *r, const struct binlog_pos *pos, struct gw
 	return 0;
 }
 
+/* --- foreign keys ---------------------------------------------------- */
+
+/*
+ * InnoDB performs a foreign key's cascade (ON DELETE / ON UPDATE CASCADE,
+ * SET NULL, SET DEFAULT) below the binlog: the source logs the parent's
+ * change only, not the child rows the cascade changed. The destination
+ * performs it, as a replica does: a change of the parent of a cascading
+ * key that may cascade (a DELETE, an UPDATE) runs with foreign key checks
+ * on, its cascade then changing the destination's child rows as the
+ * source's did. That is right when the tables linked to it by foreign keys
+ * are, when it runs, as the source's were when it ran there:
+ * - the changes of a set of tables linked by foreign keys one of which
+ *   cascades (fk_ordered) reach the destination in source order: a change
+ *   of another table of the set first sends the pending changes of the
+ *   one changed before (fk_order), and a parent's cascading change is a
+ *   statement of its own, after its table's pending changes (fk_change);
+ * - a group with such changes runs alone, after every earlier group
+ *   committed and before any later one starts (repl_sync).
+ * Tables outside such sets have no foreign key to those tables, so their
+ * changes commute with the set's. Every other statement runs with checks
+ * off (an order the source accepted needs no check, and a child row of a
+ * copy read before its parent's row is not refused).
+ * The foreign keys are the destination's (its cascades are the ones that
+ * run), read at the start and after each DDL.
+ */
+
+static void fk_release(struct repl *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nfk; i++) {
+		free(r->fk[i].db);
+		free(r->fk[i].table);
+	}
+	free(r->fk);
+	r->fk = NULL;
+	r->nfk = 0;
+}
+
+static size_t fk_root(const struct repl *r, size_t i)
+{
+	while (r->fk[i].root != i)
+		i = r->fk[i].root;
+	return i;
+}
+
+/* The node of db.table, added when new; SIZE_MAX when out of memory. */
+static size_t fk_node(struct repl *r, const char *db, const char *table)
+{
+	struct fknode *n;
+	size_t i;
+
+	for (i = 0; i < r->nfk; i++)
+		if (!strcmp(r->fk[i].db, db) && !strcmp(r->fk[i].table, table))
+			return i;
+	if (!(n = realloc(r->fk, (r->nfk + 1) * sizeof(*n))))
+		return SIZE_MAX;
+	r->fk = n;
+	n = &n[r->nfk];
+	memset(n, 0, sizeof(*n));
+	n->root = r->nfk;
+	n->db = strdup(db);
+	n->table = strdup(table);
+	if (!n->db || !n->table) {
+		free(n->db), free(n->table);
+		return SIZE_MAX;
+	}
+	return r->nfk++;
+}
+
+static bool fk_rule_cascades(const char *rule)
+{
+	return rule && strcmp(rule, "RESTRICT") && strcmp(rule, "NO ACTION");
+}
+
+/* t's flags from the foreign keys read last. */
+static void fk_flags(const struct repl *r, struct rtable *t)
+{
+	size_t i;
+
+	t->fk_ordered = t->fk_cascades = false;
+	for (i = 0; i < r->nfk; i++)
+		if (!strcmp(r->fk[i].db, t->dest_db) && !strcmp(r->fk[i].table, t->dest_table)) {
+			t->fk_ordered = r->fk[fk_root(r, i)].cascading;
+			t->fk_cascades = r->fk[i].parent;
+		}
+}
+
+/* Reads the destination's foreign keys (all its databases: a key may
+ * link tables of two), and the flags of the tables known. */
+static int fk_load(struct repl *r, struct gw_err *err)
+{
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	size_t i, a, b;
+	int rc;
+
+	fk_release(r);
+	if ((rc = conn_query(&res, r->dst,
+			     "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, UNIQUE_CONSTRAINT_SCHEMA,"
+			     " REFERENCED_TABLE_NAME, UPDATE_RULE, DELETE_RULE"
+			     " FROM information_schema.REFERENTIAL_CONSTRAINTS"
+			     " WHERE CONSTRAINT_SCHEMA NOT IN"
+			     " ('mysql', 'information_schema', 'performance_schema', 'sys')",
+			     "reading the destination's foreign keys", err)) < 0)
+		return rc;
+	while ((row = mysql_fetch_row(res))) {
+		if (!row[0] || !row[1] || !row[2] || !row[3])
+			continue;
+		if ((a = fk_node(r, row[0], row[1])) == SIZE_MAX ||
+		    (b = fk_node(r, row[2], row[3])) == SIZE_MAX) {
+			rc = err_set(err, GW_ENOMEM, "out of memory");
+			goto out;
+		}
+		a = fk_root(r, a);
+		if (fk_rule_cascades(row[4]) || fk_rule_cascades(row[5])) {
+			r->fk[b].parent = true;
+			r->fk[a].cascading = true;
+		}
+		b = fk_root(r, b);
+		if (a != b) {
+			r->fk[b].cascading |= r->fk[a].cascading;
+			r->fk[a].root = b;
+		}
+	}
+	for (i = 0; i < r->ntables; i++)
+		fk_flags(r, &r->tables[i]);
+out:
+	mysql_free_result(res);
+	return rc;
+}
+
 /* --- tables ---------------------------------------------------------- */
 
 static int rtable_shape(struct rtable *t);
@@ -356,6 +507,7 @@ static int rtable_find(struct rtable **out, struct repl *r, const char *db, cons
 			memcpy(t->snap_file, r->snaps[i].file, sizeof(t->snap_file));
 			t->snap_pos = r->snaps[i].pos;
 		}
+	fk_flags(r, t);
 	r->ntables++;
 	*out = t;
 	return 0;
@@ -867,6 +1019,7 @@ static int txn_begin(struct repl *r, struct gw_err *err)
 	if (!r->async && (rc = conn_exec(r->dst, "START TRANSACTION", err)) < 0)
 		return rc;
 	r->in_txn = true;
+	r->fk_last = 0;
 	r->txn_rows = 0;
 	r->txn_started_ms = util_now_mono_ms();
 	r->events_in_group = 0;
@@ -1313,8 +1466,29 @@ static void drop_all(struct repl *r)
 	for (i = 0; i < r->ntables; i++)
 		batch_clear(&r->tables[i].batch);
 	r->pend_bytes = 0;
+	r->fk_last = 0;
 	if (r->ap)
 		applier_discard(r->ap);
+}
+
+/* Before a change of t, in a cascading set of tables (see the foreign
+ * keys' section): the group is applied here, after the earlier ones
+ * committed, and the pending changes of the set's table changed before
+ * are sent first. */
+static int fk_order(struct repl *r, struct rtable *t, struct gw_err *err)
+{
+	size_t me = (size_t)(t - r->tables) + 1;
+	int rc;
+
+	if (r->async && (rc = repl_sync(r, err)) < 0)
+		return rc;
+	if (r->fk_last && r->fk_last != me &&
+	    (rc = flush_table(r, &r->tables[r->fk_last - 1], err)) < 0) {
+		drop_all(r);
+		return rc;
+	}
+	r->fk_last = me;
+	return 0;
 }
 
 /* Queues a change of kind `kind`: key from the image `key` (the image
@@ -1329,6 +1503,8 @@ static int change_add(struct repl *r, struct rtable *t, enum batch_kind kind,
 	size_t before = batch_bytes(&t->batch), n = 0, i, m;
 	int rc;
 
+	if (t->fk_ordered && (rc = fk_order(r, t, err)) < 0)
+		return rc;
 	buf_reset(k);
 	buf_reset(v);
 	buf_reset(u);
@@ -1397,6 +1573,81 @@ static int change_add(struct repl *r, struct rtable *t, enum batch_kind kind,
 	if (rc == 0 && r->async && applier_pending_bytes(r->ap) > APPLY_GROUP_BYTES)
 		rc = repl_sync(r, err);
 	return rc;
+oom:
+	return err_set(err, GW_ENOMEM, "out of memory");
+}
+
+/*
+ * A change of the parent of a cascading foreign key that may cascade: the
+ * delete of the row whose key is `before`'s, or (after not NULL) its
+ * update to after, as a statement of its own run with foreign key checks
+ * on, in its place among the set's changes (see the foreign keys'
+ * section), after an INSERT IGNORE of the before image. An update is then also written as an upsert
+ * of the after image: a row the destination does not hold yet (a copy read after a later change) is
+ * written as the other changes are, by key.
+ */
+static int fk_change(struct repl *r, struct rtable *t, const struct bl_row *row,
+		     const struct bl_value *after, const struct bl_table *map, struct gw_err *err)
+{
+	const struct bl_value *before = row->before;
+	static const char on[] = "SET SESSION foreign_key_checks = 1";
+	static const char off[] = "SET SESSION foreign_key_checks = 0";
+	struct buf *q = &r->kscratch;
+	bool one = t->model.nkey == 1 && before[t->model.key[0]].kind != BL_NULL;
+	bool was = true;
+	int rc;
+
+	if ((rc = fk_order(r, t, err)) < 0 || (rc = flush_table(r, t, err)) < 0 ||
+	    (rc = filter_passes(&was, r, t, before, map, err)) < 0)
+		return rc;
+	/* The row as it was, should the destination not hold it (a copy read
+	 * after its change): the destination's child rows of a copy read
+	 * before then still cascade. Where it holds the key, nothing. A row
+	 * of the new key of an update (the same copy) is written again by
+	 * the upsert after it. On a destination as the source was, neither
+	 * changes a row. */
+	buf_reset(q);
+	if (after && key_changed(t, row) &&
+	    (buf_add(q, t->shape.delete.ptr, t->shape.delete.len) < 0 ||
+	     (one && buf_add(q, t->shape.key_in.ptr, t->shape.key_in.len) < 0) ||
+	     key_text(q, t, after, map) < 0 || (one && buf_putc(q, ')') < 0)))
+		goto oom;
+	if (q->len && dst_apply(r, q->ptr, q->len, false)) {
+		rc = conn_error(err, r->dst, "applying a change that cascades");
+		err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
+		return rc;
+	}
+	buf_reset(q);
+	if (was && (buf_puts(q, "INSERT IGNORE") < 0 ||
+		    buf_add(q, t->shape.insert.ptr + 6, t->shape.insert.len - 6) < 0 ||
+		    values_text(q, t, before, map) < 0))
+		goto oom;
+	if (was && dst_apply(r, q->ptr, q->len, false)) {
+		rc = conn_error(err, r->dst, "applying a change that cascades");
+		err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
+		return rc;
+	}
+	buf_reset(q);
+	if (after ? (buf_add(q, t->shape.update.ptr, t->shape.update.len) < 0 ||
+		     set_text(q, t, after, map) < 0 || buf_puts(q, " WHERE ") < 0)
+		  : buf_add(q, t->shape.delete.ptr, t->shape.delete.len) < 0)
+		goto oom;
+	if ((one && buf_add(q, t->shape.key_in.ptr, t->shape.key_in.len) < 0) ||
+	    key_text(q, t, before, map) < 0 || (one && buf_putc(q, ')') < 0))
+		goto oom;
+	if (dst_apply(r, on, sizeof(on) - 1, false))
+		return conn_error(err, r->dst, "turning foreign key checks on");
+	if (dst_apply(r, q->ptr, q->len, false)) {
+		rc = conn_error(err, r->dst, "applying a change that cascades");
+		err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
+		(void)dst_apply(r, off, sizeof(off) - 1, false);
+		return rc;
+	}
+	if (dst_apply(r, off, sizeof(off) - 1, false))
+		return conn_error(err, r->dst, "turning foreign key checks off");
+	if (after)
+		return change_add(r, t, BATCH_UPSERT, after, after, before, map, err);
+	return 0;
 oom:
 	return err_set(err, GW_ENOMEM, "out of memory");
 }
@@ -1477,8 +1728,9 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 		bool pass = true;
 
 		if (e->kind == BK_DELETE_ROWS) {
-			if ((rc = change_add(r, t, BATCH_DELETE, row->before, NULL, NULL, map,
-					     err)) < 0)
+			if ((rc = t->fk_cascades ? fk_change(r, t, row, NULL, map, err)
+						 : change_add(r, t, BATCH_DELETE, row->before, NULL,
+							      NULL, map, err)) < 0)
 				return rc;
 			continue;
 		}
@@ -1489,6 +1741,14 @@ static int apply_rows(struct repl *r, const struct binlog_event *e, struct gw_er
 						       "table %s.%s: partial row images "
 						       "(binlog_row_image is not FULL)",
 						       t->db, t->table);
+			if (t->fk_cascades) {
+				/* (out of the filter: deleted, cascading as a delete) */
+				if ((rc = filter_passes(&pass, r, t, row->after, map, err)) < 0 ||
+				    (rc = fk_change(r, t, row, pass ? row->after : NULL, map,
+						    err)) < 0)
+					return rc;
+				continue;
+			}
 			if (!key_changed(t, row))
 				other = row->before;
 			else if ((rc = change_add(r, t, BATCH_DELETE, row->before, NULL, NULL, map,
@@ -1603,7 +1863,7 @@ static int apply_query(struct repl *r, const struct binlog_event *e, unsigned fl
 	}
 	if ((rc = txn_commit(r, err)) < 0 ||
 	    (rc = conn_execf(r->dst, err, "USE %s", buf_cstr(&q))) < 0 ||
-	    (rc = ddl_run(r, &plan, flags, err)) < 0)
+	    (rc = ddl_run(r, &plan, flags, err)) < 0 || (rc = fk_load(r, err)) < 0)
 		goto out;
 	log_info(r->s->name, "applied DDL on %s: %.200s", buf_cstr(&plan.what),
 		 buf_cstr(&plan.sql));
@@ -2345,13 +2605,13 @@ int engine_incremental(struct action_io *io)
 	/* A pause or a forced stop does not wait for a lock on the destination. */
 	conn_guard_start(&guard, r.dst, io->cancel);
 	guarded = true;
-	/* Applied changes are rows only: the destination's FKs do not
-	 * cascade them again, and checks do not refuse an order the source
-	 * already accepted. */
+	/* Checks do not refuse an order the source already accepted; the
+	 * changes that cascade turn them on (fk_change). */
 	if ((rc = conn_exec(r.dst, "SET SESSION foreign_key_checks = 0", &io->err)) < 0 ||
 	    (rc = meta_ensure(r.dst, r.metadb, &io->err)) < 0 ||
 	    (rc = xa_ensure(&r, &io->err)) < 0 || (rc = load_snapshots(&r, &io->err)) < 0 ||
-	    (rc = start_position(&r, &io->err)) < 0 || (rc = prune_snapshots(&r, &io->err)) < 0)
+	    (rc = start_position(&r, &io->err)) < 0 || (rc = prune_snapshots(&r, &io->err)) < 0 ||
+	    (rc = fk_load(&r, &io->err)) < 0)
 		goto out;
 	{
 		unsigned long ver;
@@ -2380,6 +2640,7 @@ out:
 		free(r.tables[i].dest_table);
 	}
 	free(r.tables);
+	fk_release(&r);
 	gtid_pos_release(&r.mpos);
 	gtid_pos_release(&r.final_mpos);
 	gtid_set_release(&r.mset);
