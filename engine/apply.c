@@ -263,9 +263,14 @@ static void *worker_main(void *arg)
 		rc = run_group(w, seq);
 		pthread_mutex_lock(&a->mu);
 		if (rc < 0) {
-			if (!a->failed && !a->stop && rc != GW_ECANCEL) {
+			/* (a cancel of wait_turn follows another's failure or
+			 * the stop; the fence's is this group's own: the lock
+			 * was lost, and the builder must hear of it) */
+			if (!a->failed && !a->stop) {
 				a->failed = true;
 				a->err = w->err;
+				if (!a->err.code)
+					a->err.code = rc;
 			}
 			pthread_cond_broadcast(&a->cv);
 			break;
