@@ -84,7 +84,7 @@ copy_spec "$GW_TMP/sub.yaml" sub "schema, full" '    - database: shop
           renameColumns: {total: amount, customer_id: buyer}'
 act "$GW_TMP/sub.yaml" schema
 report=$(cat "$GW_TMP/schema.out")
-assert_eq "binlog_position task_stage" "$(is dst "SELECT GROUP_CONCAT(TABLE_NAME ORDER BY 1 SEPARATOR ' ') FROM information_schema.TABLES WHERE TABLE_SCHEMA='godwit_meta'")" "the schema action creates the meta database"
+assert_eq "binlog_position task_stage whitelist" "$(is dst "SELECT GROUP_CONCAT(TABLE_NAME ORDER BY 1 SEPARATOR ' ') FROM information_schema.TABLES WHERE TABLE_SCHEMA='godwit_meta'")" "the schema action creates the meta database"
 assert_eq "id,buyer,amount,total_x2" \
 	"$(is dst "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='store' AND TABLE_NAME='orders_2024'")" \
 	"mapped names, selected columns only, in order"
