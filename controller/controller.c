@@ -495,7 +495,7 @@ static int orphan_whitelist(struct spec *s, struct task_record *rec, const struc
  * Otherwise it may be another spec source's migration sharing the
  * destination: said once, left alone.
  */
-static void adopt_orphan(struct ctl *c, const struct meta_found *f)
+static bool adopt_orphan(struct ctl *c, const struct meta_found *f)
 {
 	struct task *via = find_task(c, f->via), *t, **nt;
 	struct task_record rec;
@@ -504,11 +504,15 @@ static void adopt_orphan(struct ctl *c, const struct meta_found *f)
 	struct spec *s = NULL;
 	struct spec_rev rev;
 
-	if (find_task(c, f->name) || is_ignored(c, f->name) || !via || !via->spec_bytes)
-		return;
+	if (find_task(c, f->name) || is_ignored(c, f->name))
+		return true;
+	/* the migration it was found through is gone since (its deletion
+	 * carried out while the scan ran): the caller asks again */
+	if (!via || !via->spec_bytes)
+		return false;
 	/* the state directory carried its deletion out already */
 	if (task_record_load(&rec, c->o->state_dir, f->name) == 0 && rec.deleted)
-		return;
+		return true;
 	if (source_find_deleted(c->src, f->name, &del) < 0) {
 		log_warn(NULL,
 			 "migration %s is recorded on the destination of %s (its meta database), "
@@ -518,7 +522,7 @@ static void adopt_orphan(struct ctl *c, const struct meta_found *f)
 			     ? " and the branch's history deleted none of that name"
 			     : " (with --dir nothing tells whether its spec was deleted)");
 		ignore(c, f->name);
-		return;
+		return true;
 	}
 	memset(&rev, 0, sizeof(rev));
 	rev.file = del.path;
@@ -555,6 +559,7 @@ out:
 	diag_list_release(&d);
 	free(del.path);
 	free(del.author);
+	return true;
 }
 
 static bool recorded(struct ctl *c, const char *name)
@@ -655,6 +660,7 @@ static void take_metascan(struct ctl *c)
 	struct meta_found *found = NULL;
 	char(*names)[64];
 	size_t i, n = 0;
+	bool again = false;
 
 	if (!c->metascan || !metascan_result(c->metascan, &found, &n))
 		return;
@@ -668,9 +674,12 @@ static void take_metascan(struct ctl *c)
 		c->meta_known = true;
 	}
 	for (i = 0; i < n; i++)
-		adopt_orphan(c, &found[i]);
+		if (!adopt_orphan(c, &found[i]))
+			again = true;
 	metascan_found_free(found, n);
 	check_conflicts(c);
+	if (again && !c->meta_wait)
+		request_metascan(c);
 }
 
 /* Rendezvous hashing: each controller prefers other migrations, so that
