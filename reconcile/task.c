@@ -20,6 +20,12 @@
  */
 /* How long a controller that takes a lock over waits before acting. */
 #define LOCK_TAKEOVER_MS 3000
+/* How long after it starts a keeper does not yet take a held lock for
+ * another controller's: the session of a process that just ended (this
+ * controller restarted, --once run after --once) holds it until the server
+ * notices the connection closed. A migration seen as another's is left to
+ * it (a deleted one forgotten), so a moment's sight must not decide. */
+#define LOCK_GRACE_MS 2000
 
 struct keeper {
 	pthread_t th;
@@ -148,6 +154,7 @@ static void *keeper_main(void *arg)
 	char lock[80], val[32];
 	struct lock_conn *m = NULL;
 	bool held = false, saw_other = false;
+	int64_t started = util_now_mono_ms();
 
 	snprintf(lock, sizeof(lock), "godwit:%s", k->name);
 	while (!k->quit) {
@@ -214,6 +221,10 @@ static void *keeper_main(void *arg)
 				log_info(k->name, "lock %s acquired on the destination", lock);
 				saw_other = false;
 				keeper_set(k, LOCK_HELD, "");
+				continue;
+			} else if (util_now_mono_ms() - started < LOCK_GRACE_MS) {
+				saw_other = true; /* still unknown: try again shortly */
+				keeper_sleep(k, 200);
 				continue;
 			} else {
 				saw_other = true;

@@ -7,7 +7,8 @@
 # deleting commit and its author), the data kept, the other migrations
 # undisturbed, and nothing done twice by a later run.
 #  1. --dir, --once: one deleted migration with rds whitelist entries (the
-#     cloud emulator) and one plain; a migration another spec source
+#     cloud emulator) and one plain, whose lock a session of the previous
+#     run still holds for a moment; a migration another spec source
 #     recorded on the destination is left alone.
 #  2. --dir, long-running: a deletion between two controllers.
 #  3. --git, --once: the deleting commit and author; a migration whose
@@ -82,10 +83,19 @@ group_is 198.51.100.7 || fail "wl added its whitelist entry"
 mdb_q dst "INSERT INTO godwit_meta.task_stage (task, stage, immutable_hash) VALUES ('theirs', 3, 'x')"
 
 rm "$D/plain.yaml" "$D/wl.yaml"
+# The sessions of a controller that just ended hold its locks until the
+# server sees their connections close: one still holding plain's lock when
+# this run takes it (after the 2 s that confirm a deletion) must not make
+# the run take plain for another controller's and pass its deletion over.
+mdb_q dst "SELECT GET_LOCK('godwit:plain', 0), SLEEP(4)" >/dev/null &
+holder=$!
+lock_used() { [ "$(mdb_q dst "SELECT IS_USED_LOCK('godwit:plain') IS NOT NULL")" = 1 ]; }
+wait_for "plain's lock held by a lingering session" 10 lock_used
 set +e
 timeout 120 "$GODWIT" controller --dir "$D" --state-dir "$S" --once >"$GW_TMP/controller-1b.log" 2>&1
 rc=$?
 set -e
+wait "$holder"
 assert_eq 0 "$rc" "--once after the deletions"
 for n in plain wl; do
 	stopped_deleted "$S" $n || fail "$n: $(cat "$S/tasks/$n/phase") $(cat "$S/tasks/$n/message")"
