@@ -1367,6 +1367,40 @@ static void deleted_unlocked(struct task *t, enum lock_state ls, int64_t now_ms)
 		(void)task_save_record(t);
 }
 
+/*
+ * A deleted spec whose destination cannot be reached to take the lock:
+ * stopping it (its whitelist entries taken back, the stop recorded) waits
+ * for the destination like any lost connection, Retrying within
+ * retryWindow; true while it does. Past the window, or for an error that
+ * waiting does not fix (access denied), false: deleted_unlocked() ends it.
+ */
+static bool deleted_retrying(struct task *t, int64_t now_ms)
+{
+	struct task_record before = t->rec;
+	char msg[400];
+
+	if (!t->spec || (t->keeper && atomic_load(&t->keeper->fatal)))
+		return false;
+	if (!t->rec.retry_since_ms)
+		t->rec.retry_since_ms = now_ms;
+	if (now_ms - t->rec.retry_since_ms > t->spec->retry_window_ms)
+		return false;
+	(void)lock_state(t, msg, sizeof(msg));
+	t->rec.phase = PH_RETRYING;
+	snprintf(t->rec.message, sizeof(t->rec.message),
+		 "spec deleted: stopping once the destination can be reached (taking the lock: %s)",
+		 msg);
+	if (before.phase != t->rec.phase) {
+		log_info(t->name, "phase %s -> %s: %s", phase_name(before.phase),
+			 phase_name(t->rec.phase), t->rec.message);
+		if (t->env->phase_changed)
+			t->env->phase_changed(t->env->ctx, t, before.phase, t->rec.phase);
+	}
+	if (memcmp(&before, &t->rec, sizeof(before)) != 0)
+		(void)task_save_record(t);
+	return true;
+}
+
 /* Refused for a conflict: the running action (if any) is cancelled and
  * collected, the lock let go (another controller may drive the earlier
  * spec's migration), nothing starts. */
@@ -1434,7 +1468,9 @@ void task_tick(struct task *t, int64_t now_ms)
 				t->cancel = 1;
 			if (ls == LOCK_ERROR && !t->deleted && !t->invalid)
 				lock_unreachable(t, now_ms);
-			if (t->deleted && !t->worker_live && (ls == LOCK_OTHER || ls == LOCK_ERROR))
+			if (t->deleted && !t->worker_live &&
+			    (ls == LOCK_OTHER ||
+			     (ls == LOCK_ERROR && !deleted_retrying(t, now_ms))))
 				deleted_unlocked(t, ls, now_ms);
 			if (collected || t->rec_dirty)
 				(void)task_save_record(t);
