@@ -56,6 +56,7 @@
 #include "engine/meta.h"
 #include "engine/stream.h"
 #include "engine/table.h"
+#include "lib/hash.h"
 #include "lib/log.h"
 #include "lib/sqllex.h"
 #include "lib/util.h"
@@ -109,7 +110,8 @@ struct rtable {
  * tables is the one of root (union-find), cascading when a foreign key of
  * the set cascades. */
 struct fknode {
-	char *db, *table;
+	char *db, *table; /* db is the key "db\0table" (keylen bytes) */
+	size_t keylen;
 	size_t root;
 	bool parent; /* referenced by a cascading foreign key */
 	bool cascading;
@@ -201,7 +203,8 @@ struct repl {
 	/* the destination's foreign keys, and the table of the open group's
 	 * last change in a cascading set (index + 1; 0: none) */
 	struct fknode *fk;
-	size_t nfk;
+	size_t nfk, fkcap;
+	struct hash_index fk_index; /* fk by "db\0table" */
 	size_t fk_last;
 	/* keyless tables' copy snapshots: changes up to them are copied */
 	struct snapshot *snaps;
@@ -350,13 +353,45 @@ static void fk_release(struct repl *r)
 {
 	size_t i;
 
-	for (i = 0; i < r->nfk; i++) {
+	for (i = 0; i < r->nfk; i++)
 		free(r->fk[i].db);
-		free(r->fk[i].table);
-	}
 	free(r->fk);
 	r->fk = NULL;
-	r->nfk = 0;
+	r->nfk = r->fkcap = 0;
+	hash_index_release(&r->fk_index);
+}
+
+static void fk_key_of(const void *ctx, uint32_t entry, const char **s, size_t *len)
+{
+	const struct repl *r = ctx;
+
+	*s = r->fk[entry].db;
+	*len = r->fk[entry].keylen;
+}
+
+/* The key of db.table in key (db, a NUL, table); 0 or GW_ENOMEM. */
+static int fk_key(struct buf *key, const char *db, const char *table)
+{
+	buf_reset(key);
+	if (buf_puts(key, db) < 0 || buf_putc(key, 0) < 0 || buf_puts(key, table) < 0)
+		return GW_ENOMEM;
+	return 0;
+}
+
+/* The node of db.table; SIZE_MAX when there is none. */
+static size_t fk_find(const struct repl *r, const char *db, const char *table)
+{
+	struct buf key = BUF_INIT;
+	uint32_t *slot;
+	size_t i = SIZE_MAX;
+
+	if (r->nfk && fk_key(&key, db, table) == 0) {
+		slot = hash_index_find(&r->fk_index, key.ptr, key.len, fk_key_of, r);
+		if (*slot)
+			i = *slot - 1;
+	}
+	buf_release(&key);
+	return i;
 }
 
 static size_t fk_root(const struct repl *r, size_t i)
@@ -369,25 +404,38 @@ static size_t fk_root(const struct repl *r, size_t i)
 /* The node of db.table, added when new; SIZE_MAX when out of memory. */
 static size_t fk_node(struct repl *r, const char *db, const char *table)
 {
+	struct buf key = BUF_INIT;
 	struct fknode *n;
-	size_t i;
+	uint32_t *slot;
+	size_t i = SIZE_MAX;
 
-	for (i = 0; i < r->nfk; i++)
-		if (!strcmp(r->fk[i].db, db) && !strcmp(r->fk[i].table, table))
-			return i;
-	if (!(n = realloc(r->fk, (r->nfk + 1) * sizeof(*n))))
-		return SIZE_MAX;
-	r->fk = n;
-	n = &n[r->nfk];
+	if (fk_key(&key, db, table) < 0 || hash_index_fit(&r->fk_index, r->nfk, fk_key_of, r) < 0)
+		goto out;
+	slot = hash_index_find(&r->fk_index, key.ptr, key.len, fk_key_of, r);
+	if (*slot) {
+		i = *slot - 1;
+		goto out;
+	}
+	if (r->nfk == r->fkcap) {
+		size_t cap = r->fkcap ? 2 * r->fkcap : 16;
+
+		if (!(n = realloc(r->fk, cap * sizeof(*n))))
+			goto out;
+		r->fk = n;
+		r->fkcap = cap;
+	}
+	n = &r->fk[r->nfk];
 	memset(n, 0, sizeof(*n));
 	n->root = r->nfk;
-	n->db = strdup(db);
-	n->table = strdup(table);
-	if (!n->db || !n->table) {
-		free(n->db), free(n->table);
-		return SIZE_MAX;
-	}
-	return r->nfk++;
+	n->keylen = key.len;
+	if (!(n->db = buf_detach(&key, NULL)))
+		goto out;
+	n->table = n->db + strlen(db) + 1;
+	*slot = (uint32_t)(r->nfk + 1);
+	i = r->nfk++;
+out:
+	buf_release(&key);
+	return i;
 }
 
 static bool fk_rule_cascades(const char *rule)
@@ -398,14 +446,13 @@ static bool fk_rule_cascades(const char *rule)
 /* t's flags from the foreign keys read last. */
 static void fk_flags(const struct repl *r, struct rtable *t)
 {
-	size_t i;
+	size_t i = fk_find(r, t->dest_db, t->dest_table);
 
 	t->fk_ordered = t->fk_cascades = false;
-	for (i = 0; i < r->nfk; i++)
-		if (!strcmp(r->fk[i].db, t->dest_db) && !strcmp(r->fk[i].table, t->dest_table)) {
-			t->fk_ordered = r->fk[fk_root(r, i)].cascading;
-			t->fk_cascades = r->fk[i].parent;
-		}
+	if (i != SIZE_MAX) {
+		t->fk_ordered = r->fk[fk_root(r, i)].cascading;
+		t->fk_cascades = r->fk[i].parent;
+	}
 }
 
 /* Reads the destination's foreign keys (all its databases: a key may

@@ -47,6 +47,16 @@ mdb_q dst "SET foreign_key_checks = 0; DELETE FROM fk.p WHERE id = 170; UPDATE f
 assert_eq 0 "$(mdb_q src "SELECT COUNT(*) FROM fk.c WHERE p IN (170, 171)")" "source's children cascaded"
 [ "$(mdb_q dst "SELECT COUNT(*) FROM fk.c WHERE p IN (170, 171)")" -gt 0 ] || fail "no child row left to cascade"
 
+# Other foreign keys on the destination (outside the migration): the
+# stream reads them all, and must find fk's among 80 more tables.
+{
+	echo "CREATE DATABASE fkpad; USE fkpad;"
+	for i in $(seq 1 40); do
+		echo "CREATE TABLE a$i (id INT PRIMARY KEY);"
+		echo "CREATE TABLE b$i (id INT PRIMARY KEY, a INT, FOREIGN KEY (a) REFERENCES a$i (id) ON DELETE CASCADE);"
+	done
+} | mdb dst
+
 export GODWIT_STOP_FILE=$GW_TMP/stop
 "$GODWIT" _action "$GW_TMP/m.yaml" incremental >"$GW_TMP/inc.out" 2>&1 &
 inc=$!
