@@ -1301,6 +1301,20 @@ static void resolve_immutable(struct task *t)
 	log_warn(t->name, "%s", t->immutable_msg);
 }
 
+/* The record changed from before: a new phase logged and told, the record
+ * saved. */
+static void record_changed(struct task *t, const struct task_record *before)
+{
+	if (before->phase != t->rec.phase) {
+		log_info(t->name, "phase %s -> %s: %s", phase_name(before->phase),
+			 phase_name(t->rec.phase), t->rec.message);
+		if (t->env->phase_changed)
+			t->env->phase_changed(t->env->ctx, t, before->phase, t->rec.phase);
+	}
+	if (memcmp(before, &t->rec, sizeof(*before)) != 0)
+		(void)task_save_record(t);
+}
+
 /* The destination cannot be reached to take the lock: a lost connection
  * like any other, Retrying within retryWindow, then Failed. */
 static void lock_unreachable(struct task *t, int64_t now_ms)
@@ -1328,14 +1342,7 @@ static void lock_unreachable(struct task *t, int64_t now_ms)
 		t->rec.phase = PH_RETRYING;
 		snprintf(t->rec.message, sizeof(t->rec.message), "taking the lock: %s", msg);
 	}
-	if (before.phase != t->rec.phase) {
-		log_info(t->name, "phase %s -> %s: %s", phase_name(before.phase),
-			 phase_name(t->rec.phase), t->rec.message);
-		if (t->env->phase_changed)
-			t->env->phase_changed(t->env->ctx, t, before.phase, t->rec.phase);
-	}
-	if (memcmp(&before, &t->rec, sizeof(before)) != 0)
-		(void)task_save_record(t);
+	record_changed(t, &before);
 }
 
 /*
@@ -1390,14 +1397,7 @@ static bool deleted_retrying(struct task *t, int64_t now_ms)
 	snprintf(t->rec.message, sizeof(t->rec.message),
 		 "spec deleted: stopping once the destination can be reached (taking the lock: %s)",
 		 msg);
-	if (before.phase != t->rec.phase) {
-		log_info(t->name, "phase %s -> %s: %s", phase_name(before.phase),
-			 phase_name(t->rec.phase), t->rec.message);
-		if (t->env->phase_changed)
-			t->env->phase_changed(t->env->ctx, t, before.phase, t->rec.phase);
-	}
-	if (memcmp(&before, &t->rec, sizeof(before)) != 0)
-		(void)task_save_record(t);
+	record_changed(t, &before);
 	return true;
 }
 
@@ -1422,14 +1422,7 @@ static void conflict_hold(struct task *t, int64_t now_ms)
 	if (t->rec.phase != PH_PENDING && !phase_steady(t->rec.phase))
 		t->rec.phase = PH_PENDING;
 	snprintf(t->rec.message, sizeof(t->rec.message), "refused: %s", t->conflict_msg);
-	if (before.phase != t->rec.phase) {
-		log_info(t->name, "phase %s -> %s: %s", phase_name(before.phase),
-			 phase_name(t->rec.phase), t->rec.message);
-		if (t->env->phase_changed)
-			t->env->phase_changed(t->env->ctx, t, before.phase, t->rec.phase);
-	}
-	if (memcmp(&before, &t->rec, sizeof(before)) != 0)
-		(void)task_save_record(t);
+	record_changed(t, &before);
 	update_conditions(t, now_ms);
 }
 
