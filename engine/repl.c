@@ -1624,14 +1624,27 @@ oom:
 	return err_set(err, GW_ENOMEM, "out of memory");
 }
 
+/* One statement of fk_change(); an error names t. */
+static int fk_exec(struct repl *r, const struct rtable *t, const struct buf *q, struct gw_err *err)
+{
+	int rc;
+
+	if (!dst_apply(r, q->ptr, q->len, false))
+		return 0;
+	rc = conn_error(err, r->dst, "applying a change that cascades");
+	err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
+	return rc;
+}
+
 /*
  * A change of the parent of a cascading foreign key that may cascade: the
  * delete of the row whose key is `before`'s, or (after not NULL) its
  * update to after, as a statement of its own run with foreign key checks
  * on, in its place among the set's changes (see the foreign keys'
- * section), after an INSERT IGNORE of the before image. An update is then also written as an upsert
- * of the after image: a row the destination does not hold yet (a copy read after a later change) is
- * written as the other changes are, by key.
+ * section), after an INSERT IGNORE of the before image. An update is then
+ * also written as an upsert of the after image: a row the destination
+ * does not hold yet (a copy read after a later change) is written as the
+ * other changes are, by key.
  */
 static int fk_change(struct repl *r, struct rtable *t, const struct bl_row *row,
 		     const struct bl_value *after, const struct bl_table *map, struct gw_err *err)
@@ -1659,21 +1672,15 @@ static int fk_change(struct repl *r, struct rtable *t, const struct bl_row *row,
 	     (one && buf_add(q, t->shape.key_in.ptr, t->shape.key_in.len) < 0) ||
 	     key_text(q, t, after, map) < 0 || (one && buf_putc(q, ')') < 0)))
 		goto oom;
-	if (q->len && dst_apply(r, q->ptr, q->len, false)) {
-		rc = conn_error(err, r->dst, "applying a change that cascades");
-		err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
+	if (q->len && (rc = fk_exec(r, t, q, err)) < 0)
 		return rc;
-	}
 	buf_reset(q);
 	if (was && (buf_puts(q, "INSERT IGNORE") < 0 ||
 		    buf_add(q, t->shape.insert.ptr + 6, t->shape.insert.len - 6) < 0 ||
 		    values_text(q, t, before, map) < 0))
 		goto oom;
-	if (was && dst_apply(r, q->ptr, q->len, false)) {
-		rc = conn_error(err, r->dst, "applying a change that cascades");
-		err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
+	if (was && (rc = fk_exec(r, t, q, err)) < 0)
 		return rc;
-	}
 	buf_reset(q);
 	if (after ? (buf_add(q, t->shape.update.ptr, t->shape.update.len) < 0 ||
 		     set_text(q, t, after, map) < 0 || buf_puts(q, " WHERE ") < 0)
@@ -1684,9 +1691,7 @@ static int fk_change(struct repl *r, struct rtable *t, const struct bl_row *row,
 		goto oom;
 	if (dst_apply(r, on, sizeof(on) - 1, false))
 		return conn_error(err, r->dst, "turning foreign key checks on");
-	if (dst_apply(r, q->ptr, q->len, false)) {
-		rc = conn_error(err, r->dst, "applying a change that cascades");
-		err_prefix(err, "%s.%s", t->dest_db, t->dest_table);
+	if ((rc = fk_exec(r, t, q, err)) < 0) {
 		(void)dst_apply(r, off, sizeof(off) - 1, false);
 		return rc;
 	}
