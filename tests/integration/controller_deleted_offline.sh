@@ -62,15 +62,7 @@ spec "$D/plain.yaml" plain sb "schema, full, incremental"
 spec "$D/wl.yaml" wl sc "schema, full, incremental" "  whitelist: {cidrs: [\"198.51.100.7\"]}"
 # wl's destination is the rds instance rm-dst (the same server, found
 # through the emulator)
-python3 - "$D/wl.yaml" <<'PY'
-import re, sys
-p = sys.argv[1]
-s = open(p).read()
-s, n = re.subn(r"(  destination:\n)( +)host: 127.0.0.1\n +port: \d+\n",
-               r"\1\2rds: {region: cn-hangzhou, instanceId: rm-dst}\n", s)
-assert n == 1, s
-open(p, "w").write(s)
-PY
+spec_rds "$D/wl.yaml" destination '{region: cn-hangzhou, instanceId: rm-dst}'
 timeout 120 "$GODWIT" controller --dir "$D" --state-dir "$S" --once >"$GW_TMP/controller-1a.log" 2>&1 ||
 	fail "first --once run"
 for n in keep plain wl; do
@@ -181,17 +173,8 @@ spec "$W/m/gc.yaml" gc sc "schema, full, incremental" "      renameTo: gc"
 # gw: both endpoints rds, the source in another account (a RAM role)
 spec "$W/m/gw.yaml" gw se "schema, full, incremental" "      renameTo: gw
   whitelist: {cidrs: [\"192.0.2.55\"]}"
-python3 - "$W/m/gw.yaml" <<'PY'
-import re, sys
-p = sys.argv[1]
-s = open(p).read()
-s, n = re.subn(r"(  source:\n)( +)host: 127.0.0.1\n +port: \d+\n",
-               r'\1\2rds: {region: cn-hangzhou, instanceId: rm-src, accountId: "2", roleName: godwit-x}\n', s)
-s, m = re.subn(r"(  destination:\n)( +)host: 127.0.0.1\n +port: \d+\n",
-               r"\1\2rds: {region: cn-hangzhou, instanceId: rm-dst}\n", s)
-assert n == 1 and m == 1, s
-open(p, "w").write(s)
-PY
+spec_rds "$W/m/gw.yaml" source '{region: cn-hangzhou, instanceId: rm-src, accountId: "2", roleName: godwit-x}'
+spec_rds "$W/m/gw.yaml" destination '{region: cn-hangzhou, instanceId: rm-dst}'
 commit "Ada Lovelace" "four migrations" >/dev/null
 git -C "$W" push -q origin main
 timeout 120 "$GODWIT" controller --git "file://$ORIGIN" --path m --state-dir "$S" --once \

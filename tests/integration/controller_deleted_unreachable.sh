@@ -37,15 +37,7 @@ spec() {
   whitelist: {cidrs: [\"$4\"]}${5:+
 $5}"
 	sed -i "s/- database: shop/- database: $3/" "$1"
-	python3 - "$1" <<'PY'
-import re, sys
-p = sys.argv[1]
-s = open(p).read()
-s, n = re.subn(r"(  destination:\n)( +)host: 127.0.0.1\n +port: \d+\n",
-               r"\1\2rds: {region: cn-hangzhou, instanceId: rm-dst}\n", s)
-assert n == 1, s
-open(p, "w").write(s)
-PY
+	spec_rds "$1" destination '{region: cn-hangzhou, instanceId: rm-dst}'
 }
 group() { emu_state 's["instances"]["rm-dst"]["groups"].get("godwit")'; }
 deletes() { audit_count "$1" "$2" delete end; }

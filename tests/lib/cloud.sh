@@ -10,6 +10,9 @@
 #   emu_inject ACTION CODE STATUS [COUNT]
 #                             the next COUNT valid calls of ACTION fail so
 #   emu_calls ACTION [STATUS] how many calls of ACTION the log holds
+#   spec_rds FILE source|destination '{region: ..., instanceId: ...}'
+#                             the endpoint's host and port in spec FILE (as
+#                             write_spec writes them) become that rds map
 
 emu_start() {
 	local cfg=$1 pf=$GW_TMP/emu.port
@@ -58,4 +61,16 @@ cloud_sign_build() {
 	cc -std=c11 -D_GNU_SOURCE -I"$GW_ROOT" -o "$CLOUD_SIGN" "$GW_ROOT/tests/lib/cloud_sign.c" \
 		"$GW_ROOT/build/libgodwit.a" $(pkg-config --libs openssl libcurl) -lpthread ||
 		fail "building cloud_sign"
+}
+
+spec_rds() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import re, sys
+p, ep, rds = sys.argv[1:]
+s = open(p).read()
+s, n = re.subn(r"(  %s:\n)( +)host: 127\.0\.0\.1\n +port: \d+\n" % ep,
+               lambda m: "%s%srds: %s\n" % (m.group(1), m.group(2), rds), s)
+assert n == 1, s
+open(p, "w").write(s)
+PY
 }
