@@ -66,8 +66,10 @@ assert_eq 0 "$(mdb_q dst "SELECT COUNT(*) FROM godwit_meta.task_stage WHERE task
 ctl_start C --dir "$D" --state-dir "$S"
 wait_for "tenant-a streams" 30 phase_is "$S" tenant-a Incremental
 tenant "$D/0-first.yaml" first b prod "schema, full"
-wait_for "the newcomer is refused" 30 conflicted "$S" first
-assert_contains "$(cat "$S/tasks/first/message")" "conflict with tenant-a" "the newcomer names the one that moved data"
+# until the destinations were read both wait (Conflict too): then the
+# newcomer is refused, naming the one that moved data
+refused_by_a() { conflicted "$S" first && grep -q "conflict with tenant-a" "$S/tasks/first/message"; }
+wait_for "the newcomer is refused, naming the one that moved data" 30 refused_by_a
 phase_is "$S" tenant-a Incremental || fail "tenant-a goes on"
 rm "$D/0-first.yaml"
 tenant "$D/b.yaml" tenant-b b prod_b
